@@ -1,0 +1,91 @@
+"""The ``assay`` command: one entry point for every subsystem."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from assay import __version__
+from assay.catalog import KINDS, CatalogError
+from assay.clitools import fail, print_json, print_table, workspace
+from assay.data_cli import app as data_app
+from dashboard.cli import app as dashboard_app
+from detect.cli import app as detect_app
+from forge.cli import app as forge_app
+from provenance.cli import app as provenance_app
+
+app = typer.Typer(
+    help="assay: forge GAN faces, detect them, label and verify media, review it all.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+catalog_app = typer.Typer(help="List and inspect the artefacts in the workspace catalog.", no_args_is_help=True)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"assay {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    workspace_root: Optional[Path] = typer.Option(
+        None, "--workspace", "-w", envvar="ASSAY_WORKSPACE", help="Workspace folder [default: ./assay-workspace]"),
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version."),
+) -> None:
+    ctx.obj = {"workspace_root": workspace_root}
+
+
+@catalog_app.command("list")
+def catalog_list(
+    ctx: typer.Context,
+    kind: Optional[str] = typer.Argument(None, help=f"One of: {', '.join(KINDS)}"),
+    as_json: bool = typer.Option(False, "--json", help="Print a JSON list instead of a table."),
+) -> None:
+    """List artefacts (all kinds, or one)."""
+    try:
+        rows = [r.to_dict() for r in workspace(ctx).catalog.list(kind)]
+    except CatalogError as exc:
+        fail(str(exc))
+    if as_json:
+        print_json(rows)
+    else:
+        print_table(rows, ["id", "kind", "name", "status", "created_at", "parents"])
+
+
+@catalog_app.command("show")
+def catalog_show(
+    ctx: typer.Context,
+    ref: str = typer.Argument(..., help="Artefact id or name"),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Show one artefact with its parameters, lineage and rejects."""
+    ws = workspace(ctx)
+    try:
+        rec = ws.resolve(ref)
+    except CatalogError as exc:
+        fail(str(exc))
+    row = rec.to_dict()
+    row["children"] = [c.id for c in ws.catalog.children(rec.id)]
+    row["rejects"] = ws.catalog.rejects(rec.id)
+    if as_json:
+        print_json([row])
+    else:
+        print_table([{"field": k, "value": v} for k, v in row.items()], ["field", "value"], title=rec.id)
+
+
+app.add_typer(data_app, name="data")
+app.add_typer(forge_app, name="forge")
+app.add_typer(detect_app, name="detect")
+app.add_typer(provenance_app, name="provenance")
+app.add_typer(dashboard_app, name="dashboard")
+app.add_typer(catalog_app, name="catalog")
+
+
+def main() -> None:
+    app()

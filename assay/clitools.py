@@ -1,0 +1,57 @@
+"""What every subsystem's CLI shares: the workspace from the root options, errors, tables, JSON."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any, NoReturn, Sequence
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from assay.workspace import Workspace
+
+#: human-facing messages and progress go to stderr; results go to stdout
+err = Console(stderr=True)
+out = Console()
+
+
+def workspace(ctx: typer.Context) -> Workspace:
+    """The workspace chosen by ``assay --workspace`` / ``ASSAY_WORKSPACE`` (default ./assay-workspace)."""
+    root = ctx.find_root()
+    obj = root.obj if isinstance(root.obj, dict) else {}
+    if "workspace" not in obj:
+        obj["workspace"] = Workspace(obj.get("workspace_root"))
+        root.obj = obj
+    return obj["workspace"]
+
+
+def fail(message: str, code: int = 2) -> NoReturn:
+    """Print a one-line error and exit with ``code``."""
+    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    raise typer.Exit(code)
+
+
+def print_table(rows: Sequence[dict[str, Any]], columns: Sequence[str], title: str | None = None) -> None:
+    table = Table(title=title, show_lines=False)
+    for col in columns:
+        table.add_column(col, overflow="fold")
+    for row in rows:
+        table.add_row(*(_cell(row.get(c)) for c in columns))
+    out.print(table)
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, default=str)
+    return str(value)
+
+
+def print_json(obj: Any) -> None:
+    sys.stdout.write(json.dumps(obj, indent=2, default=str) + "\n")
+    sys.stdout.flush()

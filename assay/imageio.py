@@ -1,0 +1,167 @@
+"""Image decoding to 8-bit RGB with one-line reasons for every file that cannot be used."""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import io
+import os
+import warnings
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+IMAGE_EXTS = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff"})
+#: default decode limit; larger images are refused as possible decompression bombs
+MAX_PIXELS = 64_000_000
+
+
+class ImageError(Exception):
+    """An input image that cannot be used; ``str()`` is a one-line reason."""
+
+
+def _reason_for_oserror(exc: OSError) -> str:
+    if exc.errno == errno.ELOOP:
+        return "symlink loop"
+    if exc.errno in (errno.EACCES, errno.EPERM):
+        return "unreadable: permission denied"
+    if exc.errno == errno.ENOENT:
+        return "missing file (broken link?)"
+    if exc.errno == errno.EISDIR:
+        return "is a directory"
+    text = str(exc)
+    if "truncated" in text:
+        return "truncated image data"
+    return f"unreadable: {text.splitlines()[0] if text else type(exc).__name__}"
+
+
+def to_rgb8(img: Image.Image) -> np.ndarray:
+    """Convert any Pillow mode (L, LA, P, RGBA, CMYK, I;16, I, F, ...) to an HxWx3 uint8 array."""
+    mode = img.mode
+    if mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
+        arr = np.asarray(img, dtype=np.float64)
+        hi = 65535.0 if mode.startswith("I;16") or arr.max(initial=0) > 255 else 255.0
+        arr = np.clip(arr / hi * 255.0 + 0.5, 0, 255).astype(np.uint8)
+        return np.repeat(arr[..., None], 3, axis=2)
+    if mode == "P":
+        img = img.convert("RGBA")
+        mode = "RGBA"
+    if mode in ("RGBA", "LA", "PA", "RGBa", "La"):
+        rgba = img.convert("RGBA")
+        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        img = Image.alpha_composite(white, rgba)
+    arr = np.asarray(img.convert("RGB"), dtype=np.uint8)
+    return np.ascontiguousarray(arr)
+
+
+def decode(data: bytes | Path | str, max_pixels: int = MAX_PIXELS) -> np.ndarray:
+    """Decode an image (bytes or path) to HxWx3 uint8 RGB, honouring EXIF orientation.
+
+    Raises :class:`ImageError` with a one-line reason for empty, truncated, oversized,
+    unreadable or non-image inputs.
+    """
+    if isinstance(data, (str, Path)):
+        path = Path(data)
+        try:
+            if path.is_dir():
+                raise ImageError("is a directory")
+            raw = path.read_bytes()
+        except OSError as exc:
+            raise ImageError(_reason_for_oserror(exc)) from None
+    else:
+        raw = bytes(data)
+    if not raw:
+        raise ImageError("empty file (0 bytes)")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            img = Image.open(io.BytesIO(raw))
+            w, h = img.size
+            if w * h > max_pixels:
+                raise ImageError(f"too large: {w}x{h} = {w * h} pixels > limit {max_pixels} (decompression bomb guard)")
+            img.load()
+            img = ImageOps.exif_transpose(img)
+            return to_rgb8(img)
+    except ImageError:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise ImageError(f"too large: decompression bomb guard ({exc})".splitlines()[0]) from None
+    except UnidentifiedImageError:
+        raise ImageError("not an image (unrecognised format)") from None
+    except OSError as exc:
+        raise ImageError(_reason_for_oserror(exc)) from None
+    except (ValueError, SyntaxError, EOFError) as exc:
+        raise ImageError(f"corrupt image: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
+
+
+def pixel_sha256(arr: np.ndarray) -> str:
+    """sha256 of decoded pixels (shape included): equal for byte-different files with equal pixels."""
+    h = hashlib.sha256()
+    h.update(repr((arr.shape, str(arr.dtype))).encode())
+    h.update(np.ascontiguousarray(arr).tobytes())
+    return h.hexdigest()
+
+
+def encode(arr: np.ndarray, fmt: str = "png", quality: int = 95) -> bytes:
+    """Encode an HxWx3 uint8 array as PNG, JPEG or WebP bytes (no metadata)."""
+    fmt = fmt.lower()
+    pil_fmt = {"png": "PNG", "jpg": "JPEG", "jpeg": "JPEG", "webp": "WEBP"}.get(fmt)
+    if pil_fmt is None:
+        raise ValueError(f"unsupported image format {fmt!r}; expected png, jpg or webp")
+    buf = io.BytesIO()
+    kwargs = {"quality": quality} if pil_fmt in ("JPEG", "WEBP") else {"compress_level": 6}
+    Image.fromarray(arr).save(buf, format=pil_fmt, **kwargs)
+    return buf.getvalue()
+
+
+def save(arr: np.ndarray, path: str | Path, quality: int = 95) -> None:
+    """Atomically write an image; the format follows the file suffix."""
+    from assay.fileio import atomic_write_bytes
+
+    atomic_write_bytes(path, encode(arr, Path(path).suffix.lstrip(".") or "png", quality))
+
+
+def iter_image_files(root: str | Path, recursive: bool = True) -> Iterator[tuple[Path, str | None]]:
+    """Yield (path, problem) for image-suffixed files under ``root`` in sorted order.
+
+    Symlinked folders are followed once; a folder that links back into itself is yielded
+    with the problem ``"symlink loop"`` instead of being walked forever.
+    """
+    root = Path(root)
+    if root.is_file() or (root.is_symlink() and not root.is_dir()):
+        yield root, None
+        return
+    seen: set[tuple[int, int]] = set()
+
+    def walk(folder: Path) -> Iterator[tuple[Path, str | None]]:
+        try:
+            st = folder.stat()
+        except OSError as exc:
+            yield folder, _reason_for_oserror(exc)
+            return
+        key = (st.st_dev, st.st_ino)
+        if key in seen:
+            yield folder, "symlink loop"
+            return
+        seen.add(key)
+        try:
+            entries = sorted(os.scandir(folder), key=lambda e: e.name)
+        except OSError as exc:
+            yield folder, _reason_for_oserror(exc)
+            return
+        for entry in entries:
+            path = Path(entry.path)
+            try:
+                is_dir = entry.is_dir(follow_symlinks=True)
+            except OSError as exc:
+                yield path, _reason_for_oserror(exc)
+                continue
+            if is_dir:
+                if recursive:
+                    yield from walk(path)
+            elif path.suffix.lower() in IMAGE_EXTS:
+                yield path, None
+
+    yield from walk(root)

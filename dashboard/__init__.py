@@ -1,0 +1,1 @@
+"""assay dashboard: Review the workspace in a Streamlit app."""

@@ -1,0 +1,5 @@
+"""`assay detect` commands."""
+
+import typer
+
+app = typer.Typer(help="Train GAN-face detectors, evaluate them per generator, scan images and videos.", no_args_is_help=True)

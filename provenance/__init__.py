@@ -1,0 +1,1 @@
+"""assay provenance: C2PA manifests, visible and invisible AI labels, verification."""
