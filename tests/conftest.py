@@ -1,0 +1,28 @@
+"""Shared fixtures: a fresh workspace per test, and the real face data where it exists."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from assay.workspace import Workspace
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = Path(os.environ.get("ASSAY_SHARED_DATA", REPO.parent / "shared" / "data"))
+
+
+@pytest.fixture
+def ws(tmp_path: Path) -> Workspace:
+    return Workspace(tmp_path / "ws")
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    """../shared/data (UTKFace, LFW); tests that use it skip with the reason where it is absent."""
+    if not (SHARED_DATA / "utkface").is_dir():
+        pytest.skip(f"real face data not found at {SHARED_DATA} (a user's clone has no ../shared)")
+    return SHARED_DATA
