@@ -123,8 +123,9 @@ def save(arr: np.ndarray, path: str | Path, quality: int = 95) -> None:
     atomic_write_bytes(path, encode(arr, Path(path).suffix.lstrip(".") or "png", quality))
 
 
-def iter_image_files(root: str | Path, recursive: bool = True) -> Iterator[tuple[Path, str | None]]:
-    """Yield (path, problem) for image-suffixed files under ``root`` in sorted order.
+def iter_image_files(root: str | Path, recursive: bool = True,
+                     exts: frozenset[str] = IMAGE_EXTS) -> Iterator[tuple[Path, str | None]]:
+    """Yield (path, problem) for files under ``root`` whose suffix is in ``exts`` (default: images), sorted.
 
     Symlinked folders are followed once; a folder that links back into itself is yielded
     with the problem ``"symlink loop"`` instead of being walked forever.
@@ -161,7 +162,7 @@ def iter_image_files(root: str | Path, recursive: bool = True) -> Iterator[tuple
             if is_dir:
                 if recursive:
                     yield from walk(path)
-            elif path.suffix.lower() in IMAGE_EXTS:
+            elif path.suffix.lower() in exts:
                 yield path, None
 
     yield from walk(root)

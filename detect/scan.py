@@ -1,0 +1,318 @@
+"""Scanning images and videos: per-file verdicts from a detector, with provenance signals beside them.
+
+``scan_paths`` yields one result dict per file as it goes (schema ``assay.scan.result/1``,
+documented in docs/detect_scan.md); :class:`Scan` does the same and, when the iteration
+finishes, registers the scan in the catalog (kind ``scans``, parent = the detector) with
+its JSON report in the scan's artefact folder.
+"""
+
+from __future__ import annotations
+
+import math
+import multiprocessing
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Iterator, Sequence
+
+import numpy as np
+
+from assay.catalog import Record
+from assay.fileio import append_jsonl, atomic_write_json, read_jsonl
+from assay.imageio import ImageError, decode
+from assay.workspace import Workspace
+from detect.base import Detector
+from detect.media import MediaError, Video, iter_media, media_kind
+from detect.regions import WHOLE_IMAGE, Region, find_regions
+from detect.signals import provenance_signals
+
+RESULT_SCHEMA = "assay.scan.result/1"
+REPORT_SCHEMA = "assay.scan.report/1"
+REPORT_FILE = "report.json"
+RESULTS_FILE = "results.jsonl"
+SYNTHETIC, REAL = "synthetic", "real"
+
+
+@dataclass
+class ScanOptions:
+    """How files are scanned; saved in the scan's report."""
+
+    threshold: float = 0.5  #: flag a region, frame or file at P(synthetic) >= threshold
+    margin: float = 0.25  #: face crop = face box grown by this fraction of its side on every side
+    face_detector: str = "hog"  #: assay.faces detector, as in `assay data prepare`
+    max_faces: int | None = None  #: score at most this many faces per image or frame (largest first)
+    frame_every_s: float = 1.0  #: video: sample one frame per this many seconds
+    max_frames: int | None = 300  #: video: stop after this many sampled frames
+    video_fraction: float = 0.5  #: video: flagged when at least this fraction of sampled frames is flagged
+    explain_dir: str | None = None  #: write explanation images here
+    workers: int = 1  #: processes scanning files in parallel
+
+
+def min_input_side(detector: Detector) -> int:
+    """Smallest crop side the detector takes (its ``input_size`` attribute where it has one)."""
+    size = getattr(detector, "input_size", None)
+    return int(size) if isinstance(size, (int, np.integer)) and size > 0 else 0
+
+
+class Scanner:
+    """Scores files one at a time with one detector; what a scan worker process holds."""
+
+    def __init__(self, detector: Detector, options: ScanOptions | None = None,
+                 detector_info: dict[str, Any] | None = None) -> None:
+        self.detector = detector
+        self.options = options or ScanOptions()
+        self.detector_info = detector_info or {"id": None, "name": None, "type": getattr(detector, "name", None)}
+        self.min_side = min_input_side(detector)
+
+    # -- regions ---------------------------------------------------------------
+    def _score(self, image: np.ndarray, timing: dict[str, float]) -> tuple[list[Region], np.ndarray]:
+        t0 = time.perf_counter()
+        regions = find_regions(image, margin=self.options.margin, min_side=self.min_side,
+                               face_detector=self.options.face_detector, max_faces=self.options.max_faces)
+        t1 = time.perf_counter()
+        probs = np.asarray(self.detector.predict_proba([r.pixels for r in regions]), dtype=np.float64)[:, 1]
+        t2 = time.perf_counter()
+        timing["faces"] += t1 - t0
+        timing["model"] += t2 - t1
+        return regions, probs
+
+    def _region_rows(self, regions: list[Region], probs: np.ndarray) -> list[dict[str, Any]]:
+        thr = self.options.threshold
+        return [{**r.to_dict(), "probability": float(p), "flagged": bool(p >= thr)} for r, p in zip(regions, probs)]
+
+    def _explain(self, index: int, path: Path, tag: str, regions: list[Region]) -> list[str]:
+        if not self.options.explain_dir:
+            return []
+        from detect.explain import explain_regions
+
+        stem = f"{index:05d}_{path.stem}{tag}"
+        return explain_regions(self.detector, regions, Path(self.options.explain_dir), stem)
+
+    # -- files -----------------------------------------------------------------
+    def scan_file(self, path: str | Path, index: int = 0, problem: str | None = None) -> dict[str, Any]:
+        """One result dict for one file; a file that cannot be used gets ``status: error`` and a reason."""
+        path = Path(path)
+        kind = media_kind(path)
+        timing = {"decode": 0.0, "faces": 0.0, "model": 0.0}
+        start = time.perf_counter()
+        result = self._blank(path, kind)
+        try:
+            if problem:
+                raise MediaError(problem)
+            body = self._scan_video(path, index, timing) if kind == "video" else self._scan_image(path, index, timing)
+            result.update(body)
+            result["status"] = "ok"
+            result["verdict"] = SYNTHETIC if result["flagged"] else REAL
+        except (ImageError, MediaError) as exc:
+            result["error"] = str(exc)
+        except Exception as exc:  # a detector or decoder failure on one file must not end the scan
+            result["error"] = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else 'failed'}"
+        result["provenance"] = provenance_signals(path)
+        timing["total"] = time.perf_counter() - start
+        result["timing_s"] = {k: round(v, 6) for k, v in timing.items()}
+        return result
+
+    def _blank(self, path: Path, kind: str) -> dict[str, Any]:
+        return {
+            "schema": RESULT_SCHEMA, "path": str(path), "media": kind, "status": "error", "error": None,
+            "verdict": None, "flagged": None, "probability": None, "threshold": self.options.threshold,
+            "fallback": None, "width": None, "height": None, "faces_found": None, "regions": [],
+            "video": None, "explain": [], "detector": self.detector_info,
+        }
+
+    def _scan_image(self, path: Path, index: int, timing: dict[str, float]) -> dict[str, Any]:
+        t0 = time.perf_counter()
+        image = decode(path)
+        timing["decode"] += time.perf_counter() - t0
+        regions, probs = self._score(image, timing)
+        prob = float(probs.max())
+        return {
+            "probability": prob, "flagged": bool(prob >= self.options.threshold),
+            "fallback": regions[0].kind == WHOLE_IMAGE, "width": int(image.shape[1]), "height": int(image.shape[0]),
+            "faces_found": sum(r.kind != WHOLE_IMAGE for r in regions), "regions": self._region_rows(regions, probs),
+            "explain": self._explain(index, path, "", regions),
+        }
+
+    def _scan_video(self, path: Path, index: int, timing: dict[str, float]) -> dict[str, Any]:
+        opts = self.options
+        frames: list[dict[str, Any]] = []
+        peak: tuple[float, list[Region], np.ndarray, float] | None = None
+        with Video(path) as video:
+            it = video.frames(opts.frame_every_s, opts.max_frames)
+            while True:
+                t0 = time.perf_counter()
+                frame = next(it, None)
+                timing["decode"] += time.perf_counter() - t0
+                if frame is None:
+                    break
+                regions, probs = self._score(frame.image, timing)
+                prob = float(probs.max())
+                frames.append({
+                    "index": frame.index, "time_s": round(frame.time_s, 4), "probability": prob,
+                    "flagged": bool(prob >= opts.threshold), "fallback": regions[0].kind == WHOLE_IMAGE,
+                    "regions": self._region_rows(regions, probs),
+                })
+                if peak is None or prob > peak[0]:
+                    peak = (prob, regions, probs, frame.time_s)
+            info = video.info
+        assert peak is not None  # Video.frames raises when no frame decodes
+        frame_probs = np.array([f["probability"] for f in frames])
+        n_flagged = int(sum(f["flagged"] for f in frames))
+        # the k-th highest frame probability, k = ceil(fraction * n): >= threshold iff the video is flagged
+        k = max(1, math.ceil(opts.video_fraction * len(frames) - 1e-9))
+        prob = float(np.sort(frame_probs)[::-1][k - 1])
+        peak_prob, peak_regions, peak_probs, peak_t = peak
+        return {
+            "probability": prob, "flagged": bool(prob >= opts.threshold),
+            "fallback": all(f["fallback"] for f in frames), "width": info.width, "height": info.height,
+            "faces_found": sum(r.kind != WHOLE_IMAGE for r in peak_regions),
+            "regions": self._region_rows(peak_regions, peak_probs),
+            "video": {
+                "fps": round(info.fps, 4), "frame_count": info.frame_count, "duration_s": round(info.duration_s, 4),
+                "every_s": opts.frame_every_s, "frames_sampled": len(frames), "frames_flagged": n_flagged,
+                "flagged_fraction": n_flagged / len(frames), "min_flagged_fraction": opts.video_fraction,
+                "peak_probability": peak_prob, "peak_time_s": round(peak_t, 4), "frames": frames,
+            },
+            "explain": self._explain(index, path, f"_t{peak_t:.2f}s", peak_regions),
+        }
+
+
+# -- process pool: each worker holds its own Scanner --------------------------------
+_WORKER: Scanner | None = None
+
+
+def _init_worker(scanner: Scanner) -> None:
+    global _WORKER
+    try:
+        import torch
+
+        torch.set_num_threads(1)
+    except ImportError:  # pragma: no cover - torch is a dependency
+        pass
+    _WORKER = scanner
+
+
+def _scan_in_worker(job: tuple[int, str, str | None]) -> dict[str, Any]:
+    assert _WORKER is not None
+    index, path, problem = job
+    return _WORKER.scan_file(path, index, problem)
+
+
+def scan_files(scanner: Scanner, jobs: Sequence[tuple[Path, str | None]], workers: int = 1) -> Iterator[dict[str, Any]]:
+    """Results in input order, from this process or from a pool of ``workers`` processes."""
+    if workers <= 1 or len(jobs) <= 1:
+        for i, (path, problem) in enumerate(jobs):
+            yield scanner.scan_file(path, i, problem)
+        return
+    methods = multiprocessing.get_all_start_methods()
+    ctx = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+    with ctx.Pool(min(workers, len(jobs)), initializer=_init_worker, initargs=(scanner,)) as pool:
+        yield from pool.imap(_scan_in_worker, [(i, str(p), q) for i, (p, q) in enumerate(jobs)], chunksize=1)
+
+
+def summarize(results: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """Counts of a scan's results, and the exit code they mean (0 clean, 1 flagged, 2 errors only)."""
+    ok = [r for r in results if r["status"] == "ok"]
+    flagged = [r for r in ok if r["flagged"]]
+    errors = len(results) - len(ok)
+    return {
+        "files": len(results), "scanned": len(ok), "flagged": len(flagged), "errors": errors,
+        "images": sum(r["media"] == "image" for r in ok), "videos": sum(r["media"] == "video" for r in ok),
+        "faces": sum(r["faces_found"] or 0 for r in ok if r["media"] == "image"),
+        "fallback": sum(bool(r["fallback"]) for r in ok),
+        "exit_code": exit_code(len(flagged), errors),
+    }
+
+
+def exit_code(flagged: int, errors: int) -> int:
+    """1 when something was flagged, else 2 when some file could not be scanned, else 0."""
+    return 1 if flagged else (2 if errors else 0)
+
+
+def resolve_detector(ws: Workspace, detector: Detector | str | None) -> tuple[Detector, Record | None]:
+    """A ready detector: given, or by catalog id/name, or the workspace's most recent one."""
+    if isinstance(detector, Detector):
+        return detector, None
+    from detect.store import load_detector
+
+    return load_detector(ws, detector)
+
+
+class Scan:
+    """A scan of some paths with one detector, recorded in the catalog when it completes.
+
+    Iterate :meth:`run` to receive results as they are made; afterwards ``record`` is the
+    catalog row (kind ``scans``) and ``summary`` the counts.
+    """
+
+    def __init__(self, ws: Workspace, detector: Detector | str | None = None, options: ScanOptions | None = None,
+                 name: str | None = None, record: bool = True) -> None:
+        self.ws = ws
+        self.options = options or ScanOptions()
+        self.detector, self.detector_record = resolve_detector(ws, detector)
+        rec = self.detector_record
+        info = {"id": rec.id if rec else None, "name": rec.name if rec else None,
+                "type": getattr(self.detector, "name", type(self.detector).__name__)}
+        self.scanner = Scanner(self.detector, self.options, info)
+        self.name = name or f"scan-{time.strftime('%Y%m%d-%H%M%S')}-{id(self) % 10000:04d}"
+        self.save = record
+        self.summary: dict[str, Any] | None = None
+        self.record: Record | None = None
+
+    def run(self, paths: Sequence[str | Path], recursive: bool = False) -> Iterator[dict[str, Any]]:
+        """Yield one result per file found under ``paths``; register the scan once all are done."""
+        yield from self.run_jobs(list(iter_media(paths, recursive)), paths, recursive)
+
+    def run_jobs(self, jobs: Sequence[tuple[Path, str | None]], paths: Sequence[str | Path],
+                 recursive: bool = False) -> Iterator[dict[str, Any]]:
+        """Like :meth:`run` for (path, problem) pairs already found with :func:`detect.media.iter_media`."""
+        staging = self.ws.staging_dir("scans", self.name) if self.save else None
+        if staging is not None:
+            (staging / RESULTS_FILE).unlink(missing_ok=True)
+        results = []
+        for result in scan_files(self.scanner, jobs, self.options.workers):
+            if staging is not None:
+                append_jsonl(staging / RESULTS_FILE, result)
+            results.append(result)
+            yield result
+        self.summary = summarize(results)
+        if staging is not None:
+            self.record = self._commit(staging, [str(p) for p in paths], recursive)
+
+    def _commit(self, staging: Path, paths: list[str], recursive: bool) -> Record:
+        results = read_jsonl(staging / RESULTS_FILE)
+        assert self.summary is not None
+        report = {
+            "schema": REPORT_SCHEMA, "name": self.name, "paths": paths, "recursive": recursive,
+            "detector": self.scanner.detector_info, "options": asdict(self.options), "summary": self.summary,
+            "provenance_checked": any(r["provenance"].get("checked") is True for r in results),
+            "results": results,
+        }
+        atomic_write_json(staging / REPORT_FILE, report)
+        params = {**self.summary, "paths": paths, "detector": self.scanner.detector_info["id"],
+                  "threshold": self.options.threshold}
+        parents = [self.detector_record.id] if self.detector_record else []
+        rec = self.ws.commit("scans", self.name, staging, params=params, parents=parents)
+        errors = [(r["path"], r["error"]) for r in results if r["status"] == "error"]
+        if errors:
+            self.ws.catalog.add_rejects(rec.id, errors)
+        return rec
+
+
+def scan_paths(ws: Workspace, paths: Sequence[str | Path], detector: Detector | str | None = None,
+               recursive: bool = False, record: bool = True, **options: Any) -> Iterator[dict[str, Any]]:
+    """Scan images and videos, yielding one result dict per file as it goes.
+
+    ``detector`` is a loaded :class:`Detector`, a catalog id or name, or None for the most
+    recent detector in the workspace; ``options`` are :class:`ScanOptions` fields. With
+    ``record`` the finished scan is registered in the catalog (kind ``scans``).
+    """
+    yield from Scan(ws, detector, ScanOptions(**options), record=record).run(paths, recursive)
+
+
+def load_report(ws: Workspace, ref: str) -> dict[str, Any]:
+    """A recorded scan's JSON report, by scan id or name."""
+    from assay.fileio import read_json
+
+    rec = ws.resolve(ref, "scans")
+    return read_json(ws.path_of(rec) / REPORT_FILE)

@@ -1,0 +1,115 @@
+"""Streaming writers for scan results: table, json (one array), jsonl and csv, looked up by name."""
+
+from __future__ import annotations
+
+import csv
+import json
+from typing import Any, Callable, TextIO
+
+from assay.registry import Registry
+
+#: format name -> writer class
+FORMATS: Registry[Callable[[TextIO], "ResultWriter"]] = Registry("scan output format")
+
+#: flat columns of the table and csv formats
+COLUMNS = ("verdict", "probability", "faces", "fallback", "frames", "peak", "c2pa", "c2pa_valid",
+           "source_type", "watermark", "path", "error")
+
+
+def flat_row(result: dict[str, Any]) -> dict[str, Any]:
+    """One result as flat columns: detector evidence, then provenance evidence, then the file."""
+    video = result.get("video") or {}
+    prov = result.get("provenance") or {}
+    ok = result["status"] == "ok"
+    prob = result.get("probability")
+    return {
+        "verdict": result["verdict"] if ok else "error",
+        "probability": f"{prob:.3f}" if prob is not None else "",
+        "faces": result.get("faces_found") if ok else "",
+        "fallback": ("whole image" if result.get("fallback") else "") if ok else "",
+        "frames": f"{video['frames_flagged']}/{video['frames_sampled']}" if video else "",
+        "peak": f"{video['peak_probability']:.3f}@{video['peak_time_s']:g}s" if video else "",
+        "c2pa": prov.get("c2pa_present", ""),
+        "c2pa_valid": prov.get("c2pa_valid", ""),
+        "source_type": prov.get("digital_source_type", ""),
+        "watermark": prov.get("watermark_payload", ""),
+        "path": result["path"],
+        "error": result.get("error") or "",
+    }
+
+
+class ResultWriter:
+    """Writes results one at a time to a text stream, flushing each so output streams."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+
+    def begin(self) -> None:
+        """Anything before the first result."""
+
+    def write(self, result: dict[str, Any]) -> None:
+        raise NotImplementedError
+
+    def end(self) -> None:
+        """Anything after the last result."""
+
+    def _emit(self, text: str) -> None:
+        self.stream.write(text)
+        self.stream.flush()
+
+
+@FORMATS.register("table")
+class TableWriter(ResultWriter):
+    """Aligned text columns, one line per file; the path comes last, then any error reason."""
+
+    widths = {"verdict": 9, "probability": 6, "faces": 5, "fallback": 11, "frames": 7, "peak": 13,
+              "c2pa": 11, "c2pa_valid": 11, "source_type": 11, "watermark": 11}
+
+    def begin(self) -> None:
+        self._emit(self._line({**{c: c.upper() for c in COLUMNS}, "error": ""}))
+
+    def write(self, result: dict[str, Any]) -> None:
+        self._emit(self._line(flat_row(result)))
+
+    def _line(self, row: dict[str, Any]) -> str:
+        cells = [str(row[c]).ljust(w) for c, w in self.widths.items()]
+        tail = str(row["path"]) + (f": {row['error']}" if row["error"] else "")
+        return "  ".join(cells + [tail]).rstrip() + "\n"
+
+
+@FORMATS.register("json")
+class JsonArrayWriter(ResultWriter):
+    """One JSON array of result objects, written element by element."""
+
+    def begin(self) -> None:
+        self._first = True
+        self._emit("[")
+
+    def write(self, result: dict[str, Any]) -> None:
+        self._emit(("\n" if self._first else ",\n") + json.dumps(result, default=str))
+        self._first = False
+
+    def end(self) -> None:
+        self._emit("\n]\n")
+
+
+@FORMATS.register("jsonl")
+class JsonLinesWriter(ResultWriter):
+    """One JSON object per line."""
+
+    def write(self, result: dict[str, Any]) -> None:
+        self._emit(json.dumps(result, default=str) + "\n")
+
+
+@FORMATS.register("csv")
+class CsvWriter(ResultWriter):
+    """Comma-separated flat columns with a header row."""
+
+    def begin(self) -> None:
+        self._csv = csv.DictWriter(self.stream, fieldnames=list(COLUMNS))
+        self._csv.writeheader()
+        self.stream.flush()
+
+    def write(self, result: dict[str, Any]) -> None:
+        self._csv.writerow(flat_row(result))
+        self.stream.flush()
