@@ -1,0 +1,60 @@
+"""A standardised linear classifier (logistic regression or linear SVM) stored as plain tensors.
+
+scikit-learn fits it; only the weights are kept (scaler mean/scale, coefficients, intercept),
+so saved detectors are safetensors files rather than pickles.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+CLASSIFIERS = ("logreg", "svm")
+
+
+class LinearHead:
+    """z = w . (x - mean) / scale + b."""
+
+    def __init__(self, classifier: str = "logreg", C: float = 1.0) -> None:
+        if classifier not in CLASSIFIERS:
+            raise ValueError(f"classifier must be one of {CLASSIFIERS}, got {classifier!r}")
+        self.classifier, self.C = classifier, C
+        self.mean = self.scale = self.coef = None
+        self.intercept = 0.0
+
+    def fit(self, X: np.ndarray, y: np.ndarray) -> "LinearHead":
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.svm import LinearSVC
+
+        X = np.asarray(X, dtype=np.float64)
+        self.mean = X.mean(axis=0)
+        self.scale = X.std(axis=0) + 1e-8
+        Z = (X - self.mean) / self.scale
+        model = (LogisticRegression(C=self.C, max_iter=2000) if self.classifier == "logreg"
+                 else LinearSVC(C=self.C, max_iter=20000))
+        model.fit(Z, y)
+        self.coef = model.coef_.ravel().astype(np.float64)
+        self.intercept = float(model.intercept_[0])
+        return self
+
+    def decision(self, X: np.ndarray) -> np.ndarray:
+        if self.coef is None:
+            raise RuntimeError("the detector is not fitted: call fit() or load a trained one")
+        return ((np.asarray(X, dtype=np.float64) - self.mean) / self.scale) @ self.coef + self.intercept
+
+    def save(self, path: Path) -> None:
+        from safetensors.numpy import save_file
+
+        from assay.fileio import atomic_path
+
+        with atomic_path(path) as tmp:
+            save_file({"mean": self.mean, "scale": self.scale, "coef": self.coef,
+                       "intercept": np.array([self.intercept])}, str(tmp))
+
+    def load(self, path: Path) -> None:
+        from safetensors.numpy import load_file
+
+        t = load_file(str(path))
+        self.mean, self.scale, self.coef = t["mean"], t["scale"], t["coef"]
+        self.intercept = float(t["intercept"][0])

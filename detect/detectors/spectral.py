@@ -1,0 +1,97 @@
+"""spectral (Durall et al. 2020): azimuthally averaged log power spectrum + a linear classifier.
+
+The spectrum is taken on the image at its native size (no resizing); radii are in cycles
+per pixel, so crops of different sizes give comparable profiles of ``bins`` values.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from detect.base import DETECTORS, Images
+from detect.detectors.linear import LinearHead
+from detect.detectors.scored import ScoredDetector, check_fit_input
+
+WEIGHTS = "spectral.safetensors"
+
+
+def gray(image: np.ndarray) -> np.ndarray:
+    return image[..., :3].astype(np.float64) @ np.array([0.299, 0.587, 0.114])
+
+
+def azimuthal_spectrum(image: np.ndarray, bins: int = 64) -> np.ndarray:
+    """Log power spectrum averaged over rings: ``bins`` values from 0 to the corner frequency.
+
+    The profile is centred (its mean subtracted) so overall brightness and contrast do not
+    count, only the shape across frequencies.
+    """
+    g = gray(image)
+    g = g - g.mean()
+    h, w = g.shape
+    power = np.abs(np.fft.fft2(g)) ** 2
+    fy = np.fft.fftfreq(h)[:, None]
+    fx = np.fft.fftfreq(w)[None, :]
+    radius = np.sqrt(fx ** 2 + fy ** 2) / np.sqrt(0.5)  # 0 .. 1 (corner)
+    idx = np.minimum((radius * bins).astype(np.int64), bins - 1).ravel()
+    sums = np.bincount(idx, weights=power.ravel(), minlength=bins)
+    counts = np.bincount(idx, minlength=bins)
+    centres = (np.arange(bins) + 0.5) / bins
+    have = counts > 0
+    profile = np.log(sums[have] / counts[have] + 1e-8)
+    profile = np.interp(centres, centres[have], profile)  # small crops leave some rings empty
+    return profile - profile.mean()
+
+
+@DETECTORS.register("spectral")
+class SpectralDetector(ScoredDetector):
+    """Durall 2020 spectral features + logistic regression (or linear SVM)."""
+
+    name = "spectral"
+
+    def __init__(self, bins: int = 64, classifier: str = "logreg", C: float = 1.0) -> None:
+        super().__init__()
+        self.bins, self.classifier, self.C = bins, classifier, C
+        self.head = LinearHead(classifier, C)
+        #: mean spectrum of the real training images (for ``--explain`` plots)
+        self.real_mean_spectrum: np.ndarray | None = None
+        self.fake_mean_spectrum: np.ndarray | None = None
+
+    def get_config(self) -> dict[str, Any]:
+        return {"bins": self.bins, "classifier": self.classifier, "C": self.C}
+
+    def spectrum(self, image: np.ndarray) -> np.ndarray:
+        """The ``bins``-long feature vector of one image (what the classifier sees)."""
+        return azimuthal_spectrum(image, self.bins)
+
+    def features(self, images: Images) -> np.ndarray:
+        return np.stack([self.spectrum(img) for img in images]) if len(images) else np.zeros((0, self.bins))
+
+    def fit(self, images: Images, y: np.ndarray) -> "SpectralDetector":
+        y = check_fit_input(images, y)
+        X = self.features(self._augmented(images, seed=0))
+        self.head.fit(X, y)
+        self.real_mean_spectrum = X[y == 0].mean(axis=0)
+        self.fake_mean_spectrum = X[y == 1].mean(axis=0)
+        return self
+
+    def decision_function(self, images: Images) -> np.ndarray:
+        return self.head.decision(self.features(images))
+
+    def save_weights(self, folder: Path) -> None:
+        from safetensors.numpy import save_file
+
+        from assay.fileio import atomic_path
+
+        self.head.save(folder / WEIGHTS)
+        with atomic_path(folder / "spectra.safetensors") as tmp:
+            save_file({"real_mean": self.real_mean_spectrum, "fake_mean": self.fake_mean_spectrum}, str(tmp))
+
+    def load_weights(self, folder: Path) -> None:
+        from safetensors.numpy import load_file
+
+        self.head.load(folder / WEIGHTS)
+        spectra = load_file(str(folder / "spectra.safetensors"))
+        self.real_mean_spectrum, self.fake_mean_spectrum = spectra["real_mean"], spectra["fake_mean"]
