@@ -2,8 +2,9 @@
 
 Faces are found with :func:`assay.faces.detect_faces`, the code ``assay data prepare`` uses.
 Each face is scored on a square crop of its box grown by a margin, cut from the image as it
-is: never the resized aligned chip, never upsampled. A crop smaller than what the detector
-needs is padded (reflected border) up to that size.
+is: never the resized aligned chip, never upsampled. Crops start at even pixel offsets so
+they keep the image's 2 x 2 grid (up-sampling traces have period 2). A crop smaller than a
+detector's input is padded by the detector itself (``detect.tiling``), never enlarged.
 """
 
 from __future__ import annotations
@@ -22,8 +23,7 @@ class Region:
     """A scored part of an image: ``kind`` is ``face`` or ``whole_image``.
 
     ``box`` is the face box (left, top, right, bottom) from the face detector (the whole
-    image for the fallback); ``crop_box`` the pixels cut out for the detector; ``padded`` is
-    true when the crop was padded up to the detector's minimum side.
+    image for the fallback); ``crop_box`` the pixels cut out for the detector.
     """
 
     kind: str
@@ -31,7 +31,6 @@ class Region:
     crop_box: tuple[int, int, int, int]
     pixels: np.ndarray = field(repr=False)
     face_score: float | None = None
-    padded: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -40,41 +39,22 @@ class Region:
             "crop_box": list(self.crop_box),
             "crop_size": [int(self.pixels.shape[1]), int(self.pixels.shape[0])],
             "face_score": self.face_score,
-            "padded": self.padded,
         }
 
 
 def crop_box(box: tuple[int, int, int, int], shape: tuple[int, ...], margin: float) -> tuple[int, int, int, int]:
-    """A square around ``box`` grown by ``margin`` (fraction of its side) on every side, clipped to the image."""
+    """A square around ``box`` grown by ``margin`` (fraction of its side), clipped to the image, even start."""
     left, top, right, bottom = box
     side = max(right - left, bottom - top) * (1.0 + 2.0 * margin)
     cx, cy = (left + right) / 2.0, (top + bottom) / 2.0
     h, w = shape[:2]
     x0, y0 = int(round(cx - side / 2)), int(round(cy - side / 2))
     x1, y1 = int(round(cx + side / 2)), int(round(cy + side / 2))
-    return max(0, x0), max(0, y0), min(w, x1), min(h, y1)
+    x0, y0 = max(0, x0 - x0 % 2), max(0, y0 - y0 % 2)
+    return x0, y0, min(w, x1), min(h, y1)
 
 
-def pad_to(image: np.ndarray, min_side: int) -> tuple[np.ndarray, bool]:
-    """Pad (reflected border, centred) so both sides are at least ``min_side``; never resizes."""
-    import cv2
-
-    h, w = image.shape[:2]
-    dh, dw = max(0, min_side - h), max(0, min_side - w)
-    if not dh and not dw:
-        return image, False
-    top, left = dh // 2, dw // 2
-    # reflect-101 needs the image wider than the pad; repeat the reflection for tiny crops
-    out = image
-    while dh or dw:
-        ph, pw = min(dh, out.shape[0] - 1), min(dw, out.shape[1] - 1)
-        t, l = min(top, ph), min(left, pw)
-        out = cv2.copyMakeBorder(out, t, ph - t, l, pw - l, cv2.BORDER_REFLECT_101)
-        top, left, dh, dw = top - t, left - l, dh - ph, dw - pw
-    return np.ascontiguousarray(out), True
-
-
-def find_regions(image: np.ndarray, margin: float = 0.25, min_side: int = 0, face_detector: str = "hog",
+def find_regions(image: np.ndarray, margin: float = 0.25, face_detector: str = "hog",
                  max_faces: int | None = None) -> list[Region]:
     """Face regions largest first, or one ``whole_image`` region when no face is found."""
     from assay.faces import detect_faces
@@ -90,9 +70,8 @@ def find_regions(image: np.ndarray, margin: float = 0.25, min_side: int = 0, fac
         cb = crop_box(face.box, image.shape, margin)
         if cb[2] - cb[0] < 2 or cb[3] - cb[1] < 2:
             continue
-        pixels, padded = pad_to(np.ascontiguousarray(image[cb[1]:cb[3], cb[0]:cb[2]]), min_side)
-        regions.append(Region(FACE, box, cb, pixels, float(face.score), padded))
+        pixels = np.ascontiguousarray(image[cb[1]:cb[3], cb[0]:cb[2]])
+        regions.append(Region(FACE, box, cb, pixels, float(face.score)))
     if not regions:
-        pixels, padded = pad_to(image, min_side)
-        regions.append(Region(WHOLE_IMAGE, (0, 0, w, h), (0, 0, w, h), pixels, None, padded))
+        regions.append(Region(WHOLE_IMAGE, (0, 0, w, h), (0, 0, w, h), np.ascontiguousarray(image), None))
     return regions

@@ -48,12 +48,6 @@ class ScanOptions:
     workers: int = 1  #: processes scanning files in parallel
 
 
-def min_input_side(detector: Detector) -> int:
-    """Smallest crop side the detector takes (its ``input_size`` attribute where it has one)."""
-    size = getattr(detector, "input_size", None)
-    return int(size) if isinstance(size, (int, np.integer)) and size > 0 else 0
-
-
 class Scanner:
     """Scores files one at a time with one detector; what a scan worker process holds."""
 
@@ -62,12 +56,11 @@ class Scanner:
         self.detector = detector
         self.options = options or ScanOptions()
         self.detector_info = detector_info or {"id": None, "name": None, "type": getattr(detector, "name", None)}
-        self.min_side = min_input_side(detector)
 
     # -- regions ---------------------------------------------------------------
     def _score(self, image: np.ndarray, timing: dict[str, float]) -> tuple[list[Region], np.ndarray]:
         t0 = time.perf_counter()
-        regions = find_regions(image, margin=self.options.margin, min_side=self.min_side,
+        regions = find_regions(image, margin=self.options.margin,
                                face_detector=self.options.face_detector, max_faces=self.options.max_faces)
         t1 = time.perf_counter()
         probs = np.asarray(self.detector.predict_proba([r.pixels for r in regions]), dtype=np.float64)[:, 1]

@@ -66,6 +66,12 @@ def scan_command(
         scan = Scan(ws, detector, options, name=name)
     except Exception as exc:  # no detector, unknown id, unreadable weights: one line, exit 2
         fail(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+    if explain is not None:
+        from detect.explain import explainer_for
+
+        if explainer_for(scan.detector) is None:
+            err.print(f"warning: no explanation for a {scan.scanner.detector_info['type']} detector "
+                      "(Grad-CAM needs a torch detector, the spectrum plot the spectral one)", highlight=False)
     with _output(out) as stream, tqdm(total=len(jobs), desc="scan", unit="file", file=sys.stderr) as bar:
         writer = FORMATS.get(fmt)(stream)
         writer.begin()

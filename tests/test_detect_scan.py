@@ -1,0 +1,288 @@
+"""Scanning: images, folders, videos, bad files, exit codes, the result schema, the catalog record."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from assay.cli import app
+from assay.fileio import atomic_write_json, read_json
+from assay.imageio import save
+from assay.workspace import Workspace
+from detect.base import DETECTORS, Detector, Images
+from detect.media import Video, iter_media
+from detect.regions import FACE, WHOLE_IMAGE, crop_box
+from detect.scan import REPORT_FILE, RESULT_SCHEMA, Scanner, ScanOptions, exit_code, scan_paths
+from detect.signals import NOT_CHECKED
+from detect.store import save_detector
+
+RESULT_KEYS = {"schema", "path", "media", "status", "error", "verdict", "flagged", "probability", "threshold",
+               "fallback", "width", "height", "faces_found", "regions", "video", "provenance", "explain",
+               "detector", "timing_s"}
+REGION_KEYS = {"kind", "box", "crop_box", "crop_size", "face_score", "probability", "flagged"}
+VIDEO_KEYS = {"fps", "frame_count", "duration_s", "every_s", "frames_sampled", "frames_flagged",
+              "flagged_fraction", "min_flagged_fraction", "peak_probability", "peak_time_s", "frames"}
+PROVENANCE_KEYS = {"c2pa_present", "c2pa_valid", "digital_source_type", "watermark_payload", "checked"}
+
+
+@DETECTORS.register("test-brightness")
+class BrightnessDetector(Detector):
+    """Logistic regression on mean brightness: a real, deterministic detector for scan bookkeeping tests."""
+
+    name = "test-brightness"
+
+    def __init__(self) -> None:
+        self.w, self.b = 0.0, 0.0
+
+    @staticmethod
+    def _x(images: Images) -> np.ndarray:
+        return np.array([[img.mean() / 255.0] for img in images])
+
+    def fit(self, images: Images, y: np.ndarray) -> "BrightnessDetector":
+        from sklearn.linear_model import LogisticRegression
+
+        clf = LogisticRegression(C=100.0).fit(self._x(images), y)
+        self.w, self.b = float(clf.coef_[0, 0]), float(clf.intercept_[0])
+        return self
+
+    def predict_proba(self, images: Images) -> np.ndarray:
+        p = 1.0 / (1.0 + np.exp(-(self._x(images)[:, 0] * self.w + self.b)))
+        return np.stack([1 - p, p], axis=1)
+
+    def get_config(self) -> dict[str, Any]:
+        return {}
+
+    def save_state(self, folder: Path) -> None:
+        atomic_write_json(folder / "weights.json", {"w": self.w, "b": self.b})
+
+    def load_state(self, folder: Path) -> None:
+        state = read_json(folder / "weights.json")
+        self.w, self.b = state["w"], state["b"]
+
+
+def dark(seed: int = 0, size: int = 64) -> np.ndarray:
+    return np.random.default_rng(seed).integers(0, 60, (size, size, 3), dtype=np.uint8)
+
+
+def bright(seed: int = 0, size: int = 64) -> np.ndarray:
+    return np.random.default_rng(seed).integers(190, 255, (size, size, 3), dtype=np.uint8)
+
+
+def brightness_detector() -> BrightnessDetector:
+    images = [dark(i) for i in range(8)] + [bright(i) for i in range(8)]
+    return BrightnessDetector().fit(images, np.array([0] * 8 + [1] * 8))
+
+
+def write_video(path: Path, frames: list[np.ndarray], fps: float = 10.0) -> Path:
+    h, w = frames[0].shape[:2]
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (w, h))
+    assert writer.isOpened(), "OpenCV cannot write mp4v here"
+    for frame in frames:
+        writer.write(cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
+    writer.release()
+    return path
+
+
+@pytest.fixture
+def saved_detector(ws: Workspace) -> str:
+    return save_detector(ws, brightness_detector(), "bright", {}, []).id
+
+
+@pytest.fixture
+def media(tmp_path: Path) -> dict[str, Path]:
+    """A folder with a dark (real) and a bright (synthetic) image, a video, a corrupt and an empty file."""
+    folder = tmp_path / "media"
+    sub = folder / "sub"
+    sub.mkdir(parents=True)
+    save(dark(1), folder / "a_dark.png")
+    save(bright(2), folder / "b_bright.jpg")
+    save(dark(3), sub / "c_dark.png")
+    (folder / "d_corrupt.jpg").write_bytes(b"\xff\xd8\xff\xe0 this is not a jpeg")
+    (folder / "e_empty.png").write_bytes(b"")
+    (folder / "notes.txt").write_text("not media")
+    # 3 s at 10 fps: bright for the first 2 s, dark for the last second
+    frames = [bright(i) if i < 20 else dark(i) for i in range(30)]
+    write_video(folder / "f_clip.mp4", frames)
+    return {"folder": folder, "sub": sub}
+
+
+def run_cli(ws: Workspace, *args: str) -> Any:
+    return CliRunner().invoke(app, ["--workspace", str(ws.root), "detect", "scan", *args])
+
+
+def check_schema(result: dict[str, Any]) -> None:
+    assert set(result) == RESULT_KEYS
+    assert result["schema"] == RESULT_SCHEMA
+    assert set(result["provenance"]) == PROVENANCE_KEYS
+    for region in result["regions"]:
+        assert set(region) == REGION_KEYS
+    if result["video"] is not None:
+        assert set(result["video"]) == VIDEO_KEYS
+
+
+def test_crop_box_grows_by_margin_clips_and_starts_even() -> None:
+    assert crop_box((40, 40, 80, 80), (200, 200, 3), 0.25) == (30, 30, 90, 90)
+    x0, y0, x1, y1 = crop_box((3, 5, 43, 45), (100, 120, 3), 0.25)
+    assert (x0, y0) == (0, 0) and x1 <= 120 and y1 <= 100
+    assert crop_box((41, 41, 81, 81), (200, 200, 3), 0.25)[:2] == (30, 30)  # 31 rounded down to even
+
+
+def test_iter_media_finds_images_and_videos_and_reports_missing(media: dict[str, Path], tmp_path: Path) -> None:
+    flat = [p.name for p, _ in iter_media([media["folder"]])]
+    assert flat == ["a_dark.png", "b_bright.jpg", "d_corrupt.jpg", "e_empty.png", "f_clip.mp4"]
+    deep = [p.name for p, _ in iter_media([media["folder"]], recursive=True)]
+    assert "c_dark.png" in deep and "notes.txt" not in deep
+    [(path, problem)] = list(iter_media([tmp_path / "nope.jpg"]))
+    assert problem == "no such file or directory"
+
+
+def test_video_frames_are_sampled_at_the_rate(media: dict[str, Path]) -> None:
+    with Video(media["folder"] / "f_clip.mp4") as video:
+        assert video.info.fps == pytest.approx(10.0)
+        times = [f.time_s for f in video.frames(every_s=0.5)]
+    assert times == pytest.approx([0.0, 0.5, 1.0, 1.5, 2.0, 2.5])
+
+
+def test_scanner_aggregates_video_with_fraction_and_peak(media: dict[str, Path]) -> None:
+    scanner = Scanner(brightness_detector(), ScanOptions(frame_every_s=0.5))
+    result = scanner.scan_file(media["folder"] / "f_clip.mp4")
+    check_schema(result)
+    video = result["video"]
+    assert result["status"] == "ok" and result["media"] == "video"
+    assert video["frames_sampled"] == 6 and video["frames_flagged"] == 4
+    assert video["flagged_fraction"] == pytest.approx(4 / 6)
+    assert video["peak_probability"] == max(f["probability"] for f in video["frames"])
+    assert result["flagged"] is True and result["verdict"] == "synthetic"
+    assert result["fallback"] is True  # noise frames hold no face: every frame scored whole
+    # at a 0.8 fraction 4 of 6 flagged frames are not enough
+    strict = Scanner(brightness_detector(), ScanOptions(frame_every_s=0.5, video_fraction=0.8))
+    assert strict.scan_file(media["folder"] / "f_clip.mp4")["flagged"] is False
+
+
+def test_scan_paths_streams_results_and_records_the_scan(ws: Workspace, saved_detector: str,
+                                                         media: dict[str, Path]) -> None:
+    results = list(scan_paths(ws, [media["folder"]], recursive=True))
+    by_name = {Path(r["path"]).name: r for r in results}
+    # sorted by name within a folder, a sub-folder's files where its name sorts
+    assert list(by_name) == ["a_dark.png", "b_bright.jpg", "d_corrupt.jpg", "e_empty.png", "f_clip.mp4", "c_dark.png"]
+    for r in results:
+        check_schema(r)
+    assert by_name["a_dark.png"]["verdict"] == "real" and by_name["b_bright.jpg"]["verdict"] == "synthetic"
+    assert by_name["e_empty.png"]["status"] == "error" and by_name["e_empty.png"]["error"] == "empty file (0 bytes)"
+    assert by_name["d_corrupt.jpg"]["status"] == "error" and by_name["d_corrupt.jpg"]["error"]
+    assert by_name["a_dark.png"]["fallback"] is True
+    assert by_name["a_dark.png"]["regions"][0]["kind"] == WHOLE_IMAGE
+    assert by_name["a_dark.png"]["regions"][0]["crop_size"] == [64, 64]
+    assert by_name["a_dark.png"]["detector"]["id"] == saved_detector
+    # detector evidence and provenance evidence side by side, never merged
+    assert by_name["b_bright.jpg"]["provenance"] == {
+        "c2pa_present": NOT_CHECKED, "c2pa_valid": NOT_CHECKED, "digital_source_type": NOT_CHECKED,
+        "watermark_payload": NOT_CHECKED, "checked": False}
+
+    [scan] = ws.catalog.list("scans")
+    assert scan.parents == [saved_detector]
+    assert scan.params["files"] == 6 and scan.params["flagged"] == 2 and scan.params["errors"] == 2
+    report = read_json(Path(scan.path) / REPORT_FILE)
+    assert report["summary"]["exit_code"] == 1
+    assert [r["path"] for r in report["results"]] == [r["path"] for r in results]
+    assert {r["source"] for r in ws.catalog.rejects(scan.id)} == {
+        str(media["folder"] / "d_corrupt.jpg"), str(media["folder"] / "e_empty.png")}
+
+
+def test_cli_json_exit_1_when_something_is_flagged(ws: Workspace, saved_detector: str,
+                                                   media: dict[str, Path]) -> None:
+    res = run_cli(ws, str(media["folder"]), "--format", "json", "--every", "0.5")
+    assert res.exit_code == 1, res.output
+    results = json.loads(res.stdout)
+    assert len(results) == 5  # not recursive: sub/ is skipped
+    for r in results:
+        check_schema(r)
+    flagged = sorted(Path(r["path"]).name for r in results if r["flagged"])
+    assert flagged == ["b_bright.jpg", "f_clip.mp4"]
+    # one reason line per bad file on stderr; the scan went on past them
+    assert "e_empty.png: empty file (0 bytes)" in res.stderr
+    assert "d_corrupt.jpg:" in res.stderr
+
+
+def test_cli_exit_0_when_nothing_is_flagged(ws: Workspace, saved_detector: str, media: dict[str, Path]) -> None:
+    res = run_cli(ws, str(media["sub"]), str(media["folder"] / "a_dark.png"))
+    assert res.exit_code == 0, res.output
+    lines = res.stdout.strip().splitlines()
+    assert lines[0].split()[:2] == ["VERDICT", "PROBABILITY"]
+    assert [ln.split()[0] for ln in lines[1:]] == ["real", "real"]
+
+
+def test_cli_exit_2_on_errors_only(ws: Workspace, saved_detector: str, media: dict[str, Path]) -> None:
+    res = run_cli(ws, str(media["folder"] / "d_corrupt.jpg"), str(media["folder"] / "e_empty.png"),
+                  str(media["folder"] / "missing.png"), "--format", "jsonl")
+    assert res.exit_code == 2, res.output
+    rows = [json.loads(line) for line in res.stdout.splitlines()]
+    assert [r["status"] for r in rows] == ["error"] * 3
+    assert rows[2]["error"] == "no such file or directory"
+
+
+def test_cli_also_exits_2_when_nothing_is_flagged_but_a_file_failed(ws: Workspace, saved_detector: str,
+                                                                     media: dict[str, Path]) -> None:
+    res = run_cli(ws, str(media["folder"] / "a_dark.png"), str(media["folder"] / "e_empty.png"))
+    assert res.exit_code == 2
+    assert exit_code(flagged=1, errors=3) == 1 and exit_code(0, 0) == 0
+
+
+def test_cli_csv_to_out_file(ws: Workspace, saved_detector: str, media: dict[str, Path], tmp_path: Path) -> None:
+    out = tmp_path / "report" / "scan.csv"
+    res = run_cli(ws, str(media["folder"]), "-r", "--format", "csv", "--out", str(out), "--name", "weekly")
+    assert res.exit_code == 1
+    assert res.stdout == ""
+    rows = list(csv.DictReader(io.StringIO(out.read_text())))
+    by_name = {Path(r["path"]).name: r for r in rows}
+    assert len(rows) == 6 and by_name["c_dark.png"]["verdict"] == "real"
+    assert by_name["b_bright.jpg"]["verdict"] == "synthetic" and by_name["b_bright.jpg"]["c2pa"] == NOT_CHECKED
+    assert by_name["e_empty.png"]["verdict"] == "error" and by_name["e_empty.png"]["error"] == "empty file (0 bytes)"
+    assert by_name["f_clip.mp4"]["frames"] == "2/3"
+    assert ws.resolve("weekly", "scans").parents == [saved_detector]
+
+
+def test_cli_without_a_detector_says_how_to_train_one(ws: Workspace, media: dict[str, Path]) -> None:
+    res = run_cli(ws, str(media["folder"]))
+    assert res.exit_code == 2
+    assert "assay detect train" in res.stderr
+    assert ws.catalog.list("scans") == []
+
+
+def test_cli_nothing_to_scan(ws: Workspace, saved_detector: str, tmp_path: Path) -> None:
+    (tmp_path / "empty").mkdir()
+    res = run_cli(ws, str(tmp_path / "empty"))
+    assert res.exit_code == 2 and "no images or videos found" in res.stderr
+
+
+def test_two_workers_give_the_same_results_in_order(ws: Workspace, saved_detector: str,
+                                                    media: dict[str, Path]) -> None:
+    one = list(scan_paths(ws, [media["folder"]], recursive=True, record=False))
+    two = list(scan_paths(ws, [media["folder"]], recursive=True, record=False, workers=2))
+    assert [r["path"] for r in two] == [r["path"] for r in one]
+    assert [r["probability"] for r in two] == [r["probability"] for r in one]
+    assert [r["error"] for r in two] == [r["error"] for r in one]
+
+
+@pytest.mark.shared_data
+def test_faces_are_scored_on_native_resolution_crops(shared_data: Path) -> None:
+    path = sorted((shared_data / "lfw").glob("*.jpg"))[0]
+    result = Scanner(brightness_detector()).scan_file(path)
+    check_schema(result)
+    assert result["status"] == "ok" and result["fallback"] is False and result["faces_found"] >= 1
+    face = result["regions"][0]
+    assert face["kind"] == FACE and face["face_score"] is not None
+    x0, y0, x1, y1 = face["crop_box"]
+    l, t, r, b = face["box"]
+    assert face["crop_size"] == [x1 - x0, y1 - y0]  # the crop as cut, not resized
+    assert x0 <= l and y0 <= t and x1 >= r and y1 >= b
+    assert x0 % 2 == 0 and y0 % 2 == 0
+    assert (x1 - x0) < 250  # a face crop, not the whole 250 x 250 photo
