@@ -49,9 +49,11 @@ def _pad_reflect(image: np.ndarray, side: int) -> np.ndarray:
     import cv2
 
     while image.shape[0] < side or image.shape[1] < side:
-        ph = min(side - image.shape[0], image.shape[0] - 1) if image.shape[0] < side else 0
-        pw = min(side - image.shape[1], image.shape[1] - 1) if image.shape[1] < side else 0
-        image = cv2.copyMakeBorder(image, 0, max(ph, 0), 0, max(pw, 0), cv2.BORDER_REFLECT_101)
+        h, w = image.shape[:2]
+        if min(h, w) < 2:
+            return cv2.copyMakeBorder(image, 0, max(0, side - h), 0, max(0, side - w), cv2.BORDER_REPLICATE)
+        ph, pw = min(max(0, side - h), h - 1), min(max(0, side - w), w - 1)
+        image = cv2.copyMakeBorder(image, 0, ph, 0, pw, cv2.BORDER_REFLECT_101)
     return image
 
 
@@ -59,17 +61,16 @@ def _is_torch_detector(detector: Any) -> bool:
     return all(hasattr(detector, a) for a in ("model", "gradcam_layer", "to_tensor"))
 
 
-@EXPLAINERS.register("gradcam", applies=_is_torch_detector)
-def gradcam(detector: Any, region: Region) -> np.ndarray:
+def gradcam_map(detector: Any, pixels: np.ndarray) -> np.ndarray:
     """Grad-CAM (Selvaraju et al. 2017) of the synthetic logit at the detector's last conv layer.
 
-    The network sees the whole crop at native resolution (padded, never resized, up to its
-    tile size); the heat map is blended over the crop: red is what pushed towards synthetic.
+    The network sees the whole crop at native resolution (padded up to its tile size, never
+    resized); returns an H x W map in [0, 1] over ``pixels``, high where the evidence for
+    "synthetic" is.
     """
     import cv2
     import torch
 
-    pixels = region.pixels
     h, w = pixels.shape[:2]
     x = detector.to_tensor([_pad_reflect(pixels, int(getattr(detector, "tile", 0) or 0))])
     model, layer = detector.model, detector.gradcam_layer()
@@ -88,9 +89,17 @@ def gradcam(detector: Any, region: Region) -> np.ndarray:
     weights = grad.float().mean(dim=(2, 3), keepdim=True)
     cam = torch.relu((weights * act.float()).sum(dim=1))[0].detach().cpu().numpy()
     cam = cam / cam.max() if cam.max() > 0 else cam
-    full = cv2.resize(cam.astype(np.float32), (x.shape[3], x.shape[2]), interpolation=cv2.INTER_LINEAR)[:h, :w]
-    heat = cv2.cvtColor(cv2.applyColorMap(np.uint8(255 * full), cv2.COLORMAP_JET), cv2.COLOR_BGR2RGB)
-    return np.uint8(np.clip(0.55 * pixels + 0.45 * heat, 0, 255))
+    return cv2.resize(cam.astype(np.float32), (x.shape[3], x.shape[2]), interpolation=cv2.INTER_LINEAR)[:h, :w]
+
+
+@EXPLAINERS.register("gradcam", applies=_is_torch_detector)
+def gradcam(detector: Any, region: Region) -> np.ndarray:
+    """The Grad-CAM map blended over the crop (jet colours: red pushed towards synthetic)."""
+    import cv2
+
+    cam = gradcam_map(detector, region.pixels)
+    heat = cv2.cvtColor(cv2.applyColorMap(np.uint8(255 * cam), cv2.COLORMAP_JET), cv2.COLOR_BGR2RGB)
+    return np.uint8(np.clip(0.55 * region.pixels + 0.45 * heat, 0, 255))
 
 
 def _has_spectrum(detector: Any) -> bool:
