@@ -1,0 +1,111 @@
+"""Scan throughput: files/s and faces/s on the 250x250 LFW JPEGs, per detector, one process vs a pool.
+
+Each detector is first fitted for a moment on a toy problem (LFW crops vs their nearest-neighbour
+2x up-sampled halves): throughput does not depend on what the weights learned. Then the same
+files are scanned with 1 worker process and with ``--workers`` processes (default: every core),
+and the time is split into decode, face detection and model (summed over files, in seconds of
+one worker's time).
+
+    python benchmarks/scan_throughput.py [--files 200] [--workers 2] [--detectors spectral,dct,npr,cnn]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from assay.imageio import decode  # noqa: E402
+from assay.workspace import Workspace  # noqa: E402
+from detect.base import DETECTORS  # noqa: E402
+from detect.scan import scan_paths  # noqa: E402
+
+#: quick-fit settings per detector (one epoch for torch detectors)
+QUICK = {"spectral": {}, "dct": {}, "npr": {"epochs": 1}, "cnn": {"backbone": "resnet18", "epochs": 1},
+         "dct-cnn": {"epochs": 1}}
+
+
+def toy_fit(name: str, files: list[Path]) -> Any:
+    real = [decode(p)[61:189, 61:189] for p in files[:16]]
+    fake = [np.repeat(np.repeat(img[::2, ::2], 2, axis=0), 2, axis=1) for img in real]
+    det = DETECTORS.create(name, **QUICK.get(name, {}))
+    return det.fit(real + fake, np.array([0] * len(real) + [1] * len(fake)))
+
+
+def measure(ws: Workspace, det: Any, files: list[Path], workers: int) -> dict[str, Any]:
+    start = time.perf_counter()
+    results = list(scan_paths(ws, files, detector=det, record=False, workers=workers))
+    wall = time.perf_counter() - start
+    ok = [r for r in results if r["status"] == "ok"]
+    faces = sum(r["faces_found"] for r in ok)
+    split = {k: round(sum(r["timing_s"][k] for r in ok), 3) for k in ("decode", "faces", "model")}
+    return {
+        "workers": workers, "files": len(results), "errors": len(results) - len(ok), "faces": faces,
+        "fallback": sum(bool(r["fallback"]) for r in ok), "wall_s": round(wall, 3),
+        "files_per_s": round(len(results) / wall, 2), "faces_per_s": round(faces / wall, 2),
+        "time_split_s": split,
+        "time_split_share": {k: round(v / max(sum(split.values()), 1e-9), 3) for k, v in split.items()},
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data" / "lfw")
+    ap.add_argument("--files", type=int, default=200)
+    ap.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    ap.add_argument("--detectors", default="spectral,dct,npr,cnn")
+    ap.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "scan_throughput.json")
+    args = ap.parse_args()
+
+    import torch
+
+    import detect.detectors  # noqa: F401  (fills the registry)
+
+    files = sorted(args.data.glob("*.jpg"))[: args.files]
+    if not files:
+        sys.exit(f"no JPEGs under {args.data}")
+    cuda = torch.cuda.is_available()
+    report: dict[str, Any] = {
+        "machine": {"platform": platform.platform(), "cpus": os.cpu_count(), "torch": torch.__version__,
+                    "cuda": torch.cuda.get_device_name(0) if cuda else None},
+        "data": str(args.data), "files": len(files), "detectors": {},
+    }
+    with tempfile.TemporaryDirectory() as tmp:
+        ws = Workspace(tmp)
+        for name in args.detectors.split(","):
+            if name not in DETECTORS:
+                print(f"skip {name}: not a registered detector ({', '.join(DETECTORS.names())})", file=sys.stderr)
+                continue
+            det = toy_fit(name, files)
+            runs = [measure(ws, det, files, 1)]
+            if args.workers > 1 and not cuda:  # on a GPU one process feeds the device
+                runs.append(measure(ws, det, files, args.workers))
+            entry = {"runs": runs}
+            if len(runs) > 1:
+                entry["pool_speedup"] = round(runs[1]["files_per_s"] / runs[0]["files_per_s"], 2)
+            report["detectors"][name] = entry
+            for r in runs:
+                share = r["time_split_share"]
+                print(f"{name:9s} workers={r['workers']}  {r['files_per_s']:7.2f} files/s  {r['faces_per_s']:7.2f} faces/s"
+                      f"  decode {share['decode']:.0%}  faces {share['faces']:.0%}  model {share['model']:.0%}"
+                      f"  ({r['faces']} faces, {r['fallback']} whole-image fallbacks, {r['errors']} errors)")
+            if "pool_speedup" in entry:
+                print(f"{name:9s} pool speedup x{entry['pool_speedup']}")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(report, indent=2) + "\n")
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
