@@ -118,7 +118,7 @@ class TorchDetector(ScoredDetector):
                 loss.backward()
                 opt.step()
                 sched.step()
-                total += loss.item() * len(idx)
+                total += loss.detach().item() * len(idx)
                 correct += int(((logits > 0).long() == t.long()).sum())
                 seen += len(idx)
             row = {"epoch": epoch + 1, "loss": total / max(seen, 1), "accuracy": correct / max(seen, 1),
