@@ -1,3 +1,3 @@
 """Every detector module; importing this package fills :data:`detect.base.DETECTORS`."""
 
-from detect.detectors import spectral  # noqa: F401
+from detect.detectors import cnn, dct, ensemble, npr, spectral  # noqa: F401

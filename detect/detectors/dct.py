@@ -1,0 +1,79 @@
+"""dct (Frank et al. 2020): log-magnitude 2-D DCT coefficients.
+
+``dct`` averages the log |DCT| of native-resolution blocks over the image and fits a
+logistic regression; ``dct-cnn`` feeds the DCT map of each tile to a small CNN.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from detect.base import DETECTORS, Images
+from detect.detectors.linear import LinearHead
+from detect.detectors.scored import ScoredDetector, check_fit_input
+from detect.detectors.spectral import gray
+from detect.detectors.torchdet import TorchDetector
+from detect.tiling import grid_tiles
+
+WEIGHTS = "dct.safetensors"
+
+
+def dct_features(image: np.ndarray, block: int = 32, max_tiles: int = 16) -> np.ndarray:
+    """Mean log |DCT-II| over native-resolution blocks: ``block * block`` values."""
+    from scipy.fft import dctn
+
+    tiles = grid_tiles(image, block, max_tiles)
+    logs = [np.log(np.abs(dctn(gray(t), norm="ortho")) + 1e-3) for t in tiles]
+    return np.mean(logs, axis=0).ravel()
+
+
+@DETECTORS.register("dct")
+class DCTDetector(ScoredDetector):
+    name = "dct"
+
+    def __init__(self, block: int = 32, max_tiles: int = 16, C: float = 0.1) -> None:
+        super().__init__()
+        self.block, self.max_tiles, self.C = block, max_tiles, C
+        self.head = LinearHead("logreg", C)
+
+    def get_config(self) -> dict[str, Any]:
+        return {"block": self.block, "max_tiles": self.max_tiles, "C": self.C}
+
+    def features(self, images: Images) -> np.ndarray:
+        if not len(images):
+            return np.zeros((0, self.block * self.block))
+        return np.stack([dct_features(img, self.block, self.max_tiles) for img in images])
+
+    def fit(self, images: Images, y: np.ndarray) -> "DCTDetector":
+        y = check_fit_input(images, y)
+        self.head.fit(self.features(self._augmented(images, seed=0)), y)
+        return self
+
+    def decision_function(self, images: Images) -> np.ndarray:
+        return self.head.decision(self.features(images))
+
+    def save_weights(self, folder: Path) -> None:
+        self.head.save(folder / WEIGHTS)
+
+    def load_weights(self, folder: Path) -> None:
+        self.head.load(folder / WEIGHTS)
+
+
+@DETECTORS.register("dct-cnn")
+class DCTCNNDetector(TorchDetector):
+    name = "dct-cnn"
+
+    def __init__(self, width: int = 32, **kwargs: Any) -> None:
+        self.width = width
+        super().__init__(**kwargs)
+
+    def build_module(self) -> Any:
+        from detect.nets import DCTNet
+
+        return DCTNet(self.tile, self.width)
+
+    def get_config(self) -> dict[str, Any]:
+        return {"width": self.width, **super().get_config()}

@@ -1,0 +1,167 @@
+"""Shared training and inference for CNN detectors: native-resolution tiles, AdamW, cosine LR.
+
+Training takes one random tile per image per epoch (the image is augmented first when an
+augmentation is set); inference scores a grid of tiles and averages their logits. On CUDA
+the loop runs under bf16 autocast with channels_last tensors; when ``torch.distributed`` is
+initialised (``torchrun``) the model is wrapped in DistributedDataParallel, each rank takes
+its share of every epoch, and only rank 0 writes.
+"""
+
+from __future__ import annotations
+
+import time
+from abc import abstractmethod
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from detect.base import Images
+from detect.detectors.scored import ScoredDetector, check_fit_input
+from detect.tiling import grid_tiles, random_tile
+
+WEIGHTS = "model.safetensors"
+
+
+def device() -> "Any":
+    import torch
+
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def distributed() -> tuple[int, int]:
+    """(rank, world size); (0, 1) outside ``torchrun``."""
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
+    return 0, 1
+
+
+class TorchDetector(ScoredDetector):
+    """Subclasses build ``self.model`` in :meth:`build_module` (input: N x 3 x tile x tile in [-1, 1])."""
+
+    def __init__(self, tile: int = 64, epochs: int = 10, batch_size: int = 32, lr: float = 1e-3,
+                 weight_decay: float = 0.05, max_tiles: int = 16, seed: int = 0) -> None:
+        super().__init__()
+        if tile % 2:
+            raise ValueError(f"tile must be even, got {tile}")
+        self.tile, self.epochs, self.batch_size, self.lr = tile, epochs, batch_size, lr
+        self.weight_decay, self.max_tiles, self.seed = weight_decay, max_tiles, seed
+        import torch
+
+        torch.manual_seed(seed)
+        self.model = self.build_module()
+        #: optional (images, labels) scored after every epoch into the curves
+        self.eval_set: tuple[Images, np.ndarray] | None = None
+
+    @abstractmethod
+    def build_module(self) -> "Any":
+        """The torch module: N x 3 x H x W float in [-1, 1] -> N x 1 logits."""
+
+    def get_config(self) -> dict[str, Any]:
+        return {"tile": self.tile, "epochs": self.epochs, "batch_size": self.batch_size, "lr": self.lr,
+                "weight_decay": self.weight_decay, "max_tiles": self.max_tiles, "seed": self.seed}
+
+    def gradcam_layer(self) -> "Any":
+        """The last convolution of :attr:`model` (the layer Grad-CAM reads)."""
+        from detect.nets import last_conv
+
+        return last_conv(self.model)
+
+    def to_tensor(self, tiles: list[np.ndarray]) -> "Any":
+        """uint8 tiles -> float tensor N x 3 x H x W in [-1, 1] on the model's device."""
+        import torch
+
+        x = torch.from_numpy(np.stack(tiles)).permute(0, 3, 1, 2).float().div_(127.5).sub_(1.0)
+        x = x.to(device())
+        return x.contiguous(memory_format=torch.channels_last) if x.is_cuda else x
+
+    def before_fit(self) -> None:
+        """Hook run once before training (e.g. loading pretrained weights)."""
+
+    def fit(self, images: Images, y: np.ndarray) -> "TorchDetector":
+        import torch
+        from torch import nn
+
+        y = check_fit_input(images, y)
+        self.before_fit()
+        dev = device()
+        rank, world = distributed()
+        model = self.model.to(dev)
+        if dev.type == "cuda":
+            model = model.to(memory_format=torch.channels_last)
+        if world > 1:
+            model = nn.parallel.DistributedDataParallel(model, device_ids=[dev.index] if dev.type == "cuda" else None)
+        opt = torch.optim.AdamW(model.parameters(), lr=self.lr, weight_decay=self.weight_decay)
+        steps_per_epoch = max(1, int(np.ceil(len(images) / world / self.batch_size)))
+        sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=self.epochs * steps_per_epoch)
+        loss_fn = nn.BCEWithLogitsLoss()
+        rng = np.random.default_rng(self.seed + rank)
+        order_rng = np.random.default_rng(self.seed)  # same permutation on every rank
+        self.history = []
+        for epoch in range(self.epochs):
+            t0 = time.perf_counter()
+            model.train()
+            order = order_rng.permutation(len(images))[rank::world]
+            total, correct, seen = 0.0, 0, 0
+            for start in range(0, len(order), self.batch_size):
+                idx = order[start:start + self.batch_size]
+                tiles = [random_tile(self.augment(images[i], rng) if self.augment else images[i], self.tile, rng)
+                         for i in idx]
+                x = self.to_tensor(tiles)
+                t = torch.as_tensor(y[idx], dtype=torch.float32, device=dev)
+                with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=dev.type == "cuda"):
+                    logits = model(x).float().squeeze(1)
+                loss = loss_fn(logits, t)
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+                sched.step()
+                total += loss.detach().item() * len(idx)
+                correct += int(((logits > 0).long() == t.long()).sum())
+                seen += len(idx)
+            row = {"epoch": epoch + 1, "loss": total / max(seen, 1), "accuracy": correct / max(seen, 1),
+                   "lr": sched.get_last_lr()[0], "seconds": time.perf_counter() - t0}
+            if self.eval_set is not None and rank == 0:
+                from sklearn.metrics import roc_auc_score
+
+                ev_images, ev_y = self.eval_set
+                row["val_auc"] = float(roc_auc_score(ev_y, self.decision_function(ev_images)))
+            self.history.append(row)
+        self.model = model.module if world > 1 else model
+        return self
+
+    def decision_function(self, images: Images) -> np.ndarray:
+        import torch
+
+        self.model.to(device()).eval()
+        tiles, owner = [], []
+        for i, img in enumerate(images):
+            for t in grid_tiles(img, self.tile, self.max_tiles):
+                tiles.append(t)
+                owner.append(i)
+        if not tiles:
+            return np.zeros(0)
+        out = []
+        with torch.inference_mode(), torch.autocast(device().type, dtype=torch.bfloat16,
+                                                     enabled=device().type == "cuda"):
+            for start in range(0, len(tiles), 4 * self.batch_size):
+                out.append(self.model(self.to_tensor(tiles[start:start + 4 * self.batch_size])).float().squeeze(1).cpu())
+        logits = torch.cat(out).numpy().astype(np.float64)
+        sums = np.bincount(owner, weights=logits, minlength=len(images))
+        return sums / np.bincount(owner, minlength=len(images))
+
+    def save_weights(self, folder: Path) -> None:
+        from safetensors.torch import save_model
+
+        from assay.fileio import atomic_path
+
+        with atomic_path(folder / WEIGHTS) as tmp:
+            save_model(self.model.cpu(), str(tmp))
+
+    def load_weights(self, folder: Path) -> None:
+        from safetensors.torch import load_model
+
+        load_model(self.model, str(folder / WEIGHTS))
+        self.model.eval()

@@ -1,0 +1,48 @@
+"""`assay detect eval`: score a saved detector on sets, store the report with the detector."""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Sequence
+
+import numpy as np
+
+from assay.fileio import atomic_write_json
+from assay.workspace import Workspace
+from detect.data import SPLITS, assemble
+from detect.evaluate import evaluate
+from detect.store import load_detector
+
+EVALUATIONS_DIR = "evaluations"
+
+
+def evaluate_sets(ws: Workspace, detector_ref: str | None, real: Sequence[str], fake: Sequence[str], *,
+                  split: str = "test", perturbations: Sequence[str] = (), encode: str = "auto",
+                  max_per_set: int | None = None, seed: int = 0, store: bool = True) -> dict[str, Any]:
+    """Evaluate a detector on a split of the given sets (``all`` for every row).
+
+    The report is written to ``<detector>/evaluations/<time>.json`` and summarised in the
+    detector's catalog row under ``evaluations`` (for the dashboard).
+    """
+    if split not in (*SPLITS, "all"):
+        raise ValueError(f"split must be one of {', '.join(SPLITS)} or all, got {split!r}")
+    det, rec = load_detector(ws, detector_ref)
+    data = assemble(ws, real, fake, max_per_set=max_per_set, encode=encode, seed=seed, require_all_splits=False)
+    items = [i for s, its in data.splits.items() if split in ("all", s) for i in its]
+    if not items:
+        raise ValueError(f"the {split} split of the given sets is empty")
+    y = np.array([i.label for i in items])
+    report = evaluate(det, [i.image for i in items], y, [i.family for i in items], perturbations, progress=True)
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    summary = data.summary()
+    report = {"detector": rec.id, "name": rec.name, "split": split, "at": stamp,
+              "trained_on": rec.params.get("families"), "data": summary, **report}
+    if store:
+        folder = ws.path_of(rec) / EVALUATIONS_DIR
+        atomic_write_json(folder / f"{stamp}.json", report)
+        o = report["overall"]
+        entry = {"at": stamp, "split": split, "sets": data.sets, "file": f"{EVALUATIONS_DIR}/{stamp}.json",
+                 **{k: o[k] for k in ("auc", "ap", "eer", "accuracy", "ece")},
+                 "per_family_auc": {f: v["auc"] for f, v in report["per_family"].items()}}
+        ws.catalog.update(rec.id, {"evaluations": list(rec.params.get("evaluations", [])) + [entry]})
+    return report
