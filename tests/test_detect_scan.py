@@ -286,3 +286,23 @@ def test_faces_are_scored_on_native_resolution_crops(shared_data: Path) -> None:
     assert x0 <= l and y0 <= t and x1 >= r and y1 >= b
     assert x0 % 2 == 0 and y0 % 2 == 0
     assert (x1 - x0) < 250  # a face crop, not the whole 250 x 250 photo
+
+
+def test_demo_scans_a_few_of_each_and_prints_the_findings(ws: Workspace, saved_detector: str,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    from assay.imagesets import ImageSetWriter
+    from detect import scan_demo
+
+    refs = []
+    for kind, name, make, label in (("datasets", "toy-real", dark, "real"), ("samples", "toy-fake", bright, "synthetic")):
+        writer = ImageSetWriter(ws, kind, name)
+        for i in range(4):
+            writer.add(make(10 + i), {"label": label, "split": "test" if i < 3 else "train"}, f"{i}.png")
+        refs.append(writer.commit({}, []).id)
+    summary = scan_demo.run(ws, saved_detector, refs[0], refs[1], count=2)
+    assert summary["files"] == 4 and summary["flagged"] == 2 and summary["errors"] == 0
+    assert ws.resolve(summary["scan_id"]).parents == [saved_detector]
+    lines = capsys.readouterr().out.splitlines()
+    verdicts = {ln.split()[-1].rsplit("/", 1)[-1]: ln.split()[0] for ln in lines[1:5]}
+    assert verdicts == {"real_0.png": "real", "real_1.png": "real",
+                        "synthetic_0.png": "synthetic", "synthetic_1.png": "synthetic"}
