@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import multiprocessing
+import secrets
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -17,8 +18,8 @@ from typing import Any, Iterator, Sequence
 
 import numpy as np
 
-from assay.catalog import Record
-from assay.fileio import append_jsonl, atomic_write_json, read_jsonl
+from assay.catalog import CatalogError, Record
+from assay.fileio import append_jsonl, atomic_write_json, atomic_write_jsonl, read_jsonl
 from assay.imageio import ImageError, decode
 from assay.workspace import Workspace
 from detect.base import Detector
@@ -235,20 +236,25 @@ class Scan:
     """A scan of some paths with one detector, recorded in the catalog when it completes.
 
     Iterate :meth:`run` to receive results as they are made; afterwards ``record`` is the
-    catalog row (kind ``scans``) and ``summary`` the counts.
+    catalog row (kind ``scans``) and ``summary`` the counts. Results are journalled in the
+    scan's staging folder as they come, so an interrupted scan run again with the same
+    ``name`` and ``resume`` skips the files it already scanned.
     """
 
     def __init__(self, ws: Workspace, detector: Detector | str | None = None, options: ScanOptions | None = None,
-                 name: str | None = None, record: bool = True) -> None:
+                 name: str | None = None, record: bool = True, resume: bool = False) -> None:
         self.ws = ws
         self.options = options or ScanOptions()
+        if record and name and any(r.name == name for r in ws.catalog.list("scans")):
+            raise CatalogError(f"a scan named {name!r} already exists; choose another --name")
         self.detector, self.detector_record = resolve_detector(ws, detector)
         rec = self.detector_record
         info = {"id": rec.id if rec else None, "name": rec.name if rec else None,
                 "type": getattr(self.detector, "name", type(self.detector).__name__)}
         self.scanner = Scanner(self.detector, self.options, info)
-        self.name = name or f"scan-{time.strftime('%Y%m%d-%H%M%S')}-{id(self) % 10000:04d}"
+        self.name = name or f"scan-{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(2)}"
         self.save = record
+        self.resume = resume
         self.summary: dict[str, Any] | None = None
         self.record: Record | None = None
 
@@ -260,10 +266,16 @@ class Scan:
                  recursive: bool = False) -> Iterator[dict[str, Any]]:
         """Like :meth:`run` for (path, problem) pairs already found with :func:`detect.media.iter_media`."""
         staging = self.ws.staging_dir("scans", self.name) if self.save else None
-        if staging is not None:
+        done: dict[str, dict[str, Any]] = {}
+        if staging is not None and self.resume:
+            done = {r["path"]: r for r in read_jsonl(staging / RESULTS_FILE)}
+            atomic_write_jsonl(staging / RESULTS_FILE, done.values())  # drops a torn last line
+        elif staging is not None:
             (staging / RESULTS_FILE).unlink(missing_ok=True)
-        results = []
-        for result in scan_files(self.scanner, jobs, self.options.workers):
+        results = [done[str(p)] for p, _ in jobs if str(p) in done]
+        yield from results
+        todo = [(p, q) for p, q in jobs if str(p) not in done]
+        for result in scan_files(self.scanner, todo, self.options.workers):
             if staging is not None:
                 append_jsonl(staging / RESULTS_FILE, result)
             results.append(result)

@@ -40,6 +40,7 @@ def scan_command(
     face_detector: str = typer.Option("hog", help="Face detector (hog or cnn), as in `assay data prepare`."),
     workers: int = typer.Option(1, "--workers", "-j", help="Processes scanning in parallel."),
     name: Optional[str] = typer.Option(None, help="Catalog name of the scan (default: scan-<time>)."),
+    resume: bool = typer.Option(False, help="Go on with the interrupted scan --name, skipping files it scanned."),
 ) -> None:
     """Scan images and videos for GAN faces. Exit 0: nothing flagged, 1: something flagged, 2: errors only."""
     from tqdm import tqdm
@@ -52,6 +53,8 @@ def scan_command(
         fail(f"unknown format {fmt!r}; expected one of: {', '.join(FORMATS.names())}")
     if not 0.0 < video_fraction <= 1.0:
         fail(f"--video-fraction must be in (0, 1], got {video_fraction}")
+    if resume and not name:
+        fail("--resume needs the --name of the interrupted scan")
     if every <= 0:
         fail(f"--every must be positive, got {every}")
     ws = workspace(ctx)
@@ -63,7 +66,7 @@ def scan_command(
                           max_frames=max_frames, video_fraction=video_fraction,
                           explain_dir=str(explain) if explain else None, workers=workers)
     try:
-        scan = Scan(ws, detector, options, name=name)
+        scan = Scan(ws, detector, options, name=name, resume=resume)
     except Exception as exc:  # no detector, unknown id, unreadable weights: one line, exit 2
         fail(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
     if explain is not None:

@@ -306,3 +306,22 @@ def test_demo_scans_a_few_of_each_and_prints_the_findings(ws: Workspace, saved_d
     verdicts = {ln.split()[-1].rsplit("/", 1)[-1]: ln.split()[0] for ln in lines[1:5]}
     assert verdicts == {"real_0.png": "real", "real_1.png": "real",
                         "synthetic_0.png": "synthetic", "synthetic_1.png": "synthetic"}
+
+
+def test_an_interrupted_scan_resumes_where_it_stopped(ws: Workspace, saved_detector: str,
+                                                      media: dict[str, Path]) -> None:
+    from assay.catalog import CatalogError
+    from detect.scan import Scan
+
+    first = Scan(ws, None, name="nightly")
+    it = first.run([media["folder"]])
+    partial = [next(it), next(it)]
+    it.close()  # interrupted: nothing registered, the journal stays
+    assert ws.catalog.list("scans") == []
+    resumed = list(Scan(ws, None, name="nightly", resume=True).run([media["folder"]]))
+    assert len(resumed) == 5
+    assert resumed[:2] == partial  # read back from the journal, not scanned again
+    [rec] = ws.catalog.list("scans")
+    assert rec.name == "nightly" and rec.params["files"] == 5
+    with pytest.raises(CatalogError, match="already exists"):
+        Scan(ws, None, name="nightly")
