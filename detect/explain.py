@@ -118,7 +118,7 @@ def spectrum_plot(detector: Any, region: Region) -> np.ndarray:
         curves.append(("synthetic mean", np.asarray(fake, dtype=np.float64), (230, 140, 20)))
     curves.append(("this region", np.asarray(detector.spectrum(region.pixels), dtype=np.float64), (210, 30, 30)))
     side, pw, ph, pad = 256, 420, 256, 36
-    canvas = np.full((side + 2 * pad, side + pw + 3 * pad, 3), 255, dtype=np.uint8)
+    canvas = np.full((side + 2 * pad + 30, side + pw + 3 * pad, 3), 255, dtype=np.uint8)
     thumb = region.pixels
     scale = min(side / thumb.shape[0], side / thumb.shape[1], 1.0)  # shrink to fit, never enlarge
     if scale < 1.0:
@@ -136,7 +136,7 @@ def spectrum_plot(detector: Any, region: Region) -> np.ndarray:
         pts = np.stack([xs, ys], axis=1).round().astype(np.int32)
         cv2.polylines(canvas, [pts], False, colour, 2, cv2.LINE_AA)
     for i, (label, _, colour) in enumerate(curves):
-        cv2.putText(canvas, label, (x0 + 8, y0 + 18 + 16 * i), cv2.FONT_HERSHEY_SIMPLEX, 0.45, colour, 1, cv2.LINE_AA)
+        cv2.putText(canvas, label, (x0 + 140 * i, y0 + ph + 48), cv2.FONT_HERSHEY_SIMPLEX, 0.45, colour, 1, cv2.LINE_AA)
     cv2.putText(canvas, "log power (centred) vs frequency 0 .. corner", (x0, y0 + ph + 22),
                 cv2.FONT_HERSHEY_SIMPLEX, 0.42, (0, 0, 0), 1, cv2.LINE_AA)
     return canvas

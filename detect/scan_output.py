@@ -62,8 +62,8 @@ class ResultWriter:
 class TableWriter(ResultWriter):
     """Aligned text columns, one line per file; the path comes last, then any error reason."""
 
-    widths = {"verdict": 9, "probability": 6, "faces": 5, "fallback": 11, "frames": 7, "peak": 13,
-              "c2pa": 11, "c2pa_valid": 11, "source_type": 11, "watermark": 11}
+    widths = {"verdict": 9, "probability": 11, "faces": 5, "fallback": 11, "frames": 7, "peak": 13,
+              "c2pa": 11, "c2pa_valid": 11, "source_type": 23, "watermark": 11}
 
     def begin(self) -> None:
         self._emit(self._line({**{c: c.upper() for c in COLUMNS}, "error": ""}))

@@ -61,7 +61,7 @@ def test_spectral_detector_scan_separates_toy_fakes_and_plots_spectra(ws: Worksp
         [plot] = r["explain"]
         assert Path(plot).parent == explain and plot.endswith(f"-{WHOLE_IMAGE}-spectrum.png")
         img = decode(plot)
-        assert img.shape == (256 + 72, 256 + 420 + 108, 3)
+        assert img.shape == (256 + 72 + 30, 256 + 420 + 108, 3)
         # the crop itself is pasted at native size (96 px) in the left panel
         assert np.array_equal(img[36:36 + 96, 36:36 + 96], decode(r["path"]))
 
