@@ -4,9 +4,9 @@ Each detector is first fitted for a moment on a toy problem (LFW crops vs their 
 2x up-sampled halves): throughput does not depend on what the weights learned. Then the same
 files are scanned with 1 worker process and with ``--workers`` processes (default: every core),
 and the time is split into decode, face detection and model (summed over files, in seconds of
-one worker's time).
+one worker's time). Each setting runs ``--repeat`` times and the fastest run counts.
 
-    python benchmarks/scan_throughput.py [--files 200] [--workers 2] [--detectors spectral,dct,npr,cnn]
+    python benchmarks/scan_throughput.py [--files 200] [--workers 2] [--repeat 2] [--detectors spectral,dct,npr,cnn]
 """
 
 from __future__ import annotations
@@ -43,10 +43,16 @@ def toy_fit(name: str, files: list[Path]) -> Any:
     return det.fit(real + fake, np.array([0] * len(real) + [1] * len(fake)))
 
 
-def measure(ws: Workspace, det: Any, files: list[Path], workers: int) -> dict[str, Any]:
-    start = time.perf_counter()
-    results = list(scan_paths(ws, files, detector=det, record=False, workers=workers))
-    wall = time.perf_counter() - start
+def measure(ws: Workspace, det: Any, files: list[Path], workers: int, repeat: int) -> dict[str, Any]:
+    """The fastest of ``repeat`` scans (the machine is shared: the slower ones measured other work too)."""
+    best = None
+    for _ in range(repeat):
+        start = time.perf_counter()
+        results = list(scan_paths(ws, files, detector=det, record=False, workers=workers))
+        wall = time.perf_counter() - start
+        if best is None or wall < best[0]:
+            best = (wall, results)
+    wall, results = best
     ok = [r for r in results if r["status"] == "ok"]
     faces = sum(r["faces_found"] for r in ok)
     split = {k: round(sum(r["timing_s"][k] for r in ok), 3) for k in ("decode", "faces", "model")}
@@ -65,6 +71,7 @@ def main() -> None:
     ap.add_argument("--files", type=int, default=200)
     ap.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--detectors", default="spectral,dct,npr,cnn")
+    ap.add_argument("--repeat", type=int, default=2, help="scans per setting; the fastest counts")
     ap.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "scan_throughput.json")
     args = ap.parse_args()
 
@@ -79,7 +86,7 @@ def main() -> None:
     report: dict[str, Any] = {
         "machine": {"platform": platform.platform(), "cpus": os.cpu_count(), "torch": torch.__version__,
                     "cuda": torch.cuda.get_device_name(0) if cuda else None},
-        "data": str(args.data), "files": len(files), "detectors": {},
+        "data": str(args.data), "files": len(files), "repeat": args.repeat, "detectors": {},
     }
     with tempfile.TemporaryDirectory() as tmp:
         ws = Workspace(tmp)
@@ -88,9 +95,9 @@ def main() -> None:
                 print(f"skip {name}: not a registered detector ({', '.join(DETECTORS.names())})", file=sys.stderr)
                 continue
             det = toy_fit(name, files)
-            runs = [measure(ws, det, files, 1)]
+            runs = [measure(ws, det, files, 1, args.repeat)]
             if args.workers > 1 and not cuda:  # on a GPU one process feeds the device
-                runs.append(measure(ws, det, files, args.workers))
+                runs.append(measure(ws, det, files, args.workers, args.repeat))
             entry = {"runs": runs}
             if len(runs) > 1:
                 entry["pool_speedup"] = round(runs[1]["files_per_s"] / runs[0]["files_per_s"], 2)

@@ -282,10 +282,9 @@ class Scan:
             yield result
         self.summary = summarize(results)
         if staging is not None:
-            self.record = self._commit(staging, [str(p) for p in paths], recursive)
+            self.record = self._commit(staging, results, [str(p) for p in paths], recursive)
 
-    def _commit(self, staging: Path, paths: list[str], recursive: bool) -> Record:
-        results = read_jsonl(staging / RESULTS_FILE)
+    def _commit(self, staging: Path, results: list[dict[str, Any]], paths: list[str], recursive: bool) -> Record:
         assert self.summary is not None
         report = {
             "schema": REPORT_SCHEMA, "name": self.name, "paths": paths, "recursive": recursive,

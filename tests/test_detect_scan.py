@@ -20,7 +20,7 @@ from assay.workspace import Workspace
 from detect.base import DETECTORS, Detector, Images
 from detect.media import Video, iter_media
 from detect.regions import FACE, WHOLE_IMAGE, crop_box
-from detect.scan import REPORT_FILE, RESULT_SCHEMA, Scanner, ScanOptions, exit_code, scan_paths
+from detect.scan import REPORT_FILE, RESULT_SCHEMA, Scanner, ScanOptions, exit_code, load_report, scan_paths
 from detect.signals import NOT_CHECKED
 from detect.store import save_detector
 
@@ -191,6 +191,7 @@ def test_scan_paths_streams_results_and_records_the_scan(ws: Workspace, saved_de
     assert scan.parents == [saved_detector]
     assert scan.params["files"] == 6 and scan.params["flagged"] == 2 and scan.params["errors"] == 2
     report = read_json(Path(scan.path) / REPORT_FILE)
+    assert load_report(ws, scan.name) == report
     assert report["summary"]["exit_code"] == 1
     assert [r["path"] for r in report["results"]] == [r["path"] for r in results]
     assert {r["source"] for r in ws.catalog.rejects(scan.id)} == {
