@@ -63,5 +63,8 @@ def prepare_cmd(
     elif result.record:
         err.print(f"[green]data set {out} ({result.record.id}):[/] {result.kept} faces kept, {result.rejected} skipped; "
                   f"layout {result.layout}; splits {summary['splits']}", highlight=False)
+    if result.record and result.record.params["largest_identity_group"] > max(10, 0.2 * result.kept):
+        err.print(f"[yellow]warning:[/] one identity group holds {result.record.params['largest_identity_group']} of "
+                  f"{result.kept} faces, so the splits are far from their fractions", highlight=False)
     if result.record is None:
         fail(f"nothing usable in {src}: all {result.rejected} files were skipped", code=1)

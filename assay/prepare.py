@@ -7,6 +7,7 @@ resumes where it stopped; the manifest and the catalog row appear only when all 
 from __future__ import annotations
 
 import multiprocessing
+from collections import Counter
 import os
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -278,8 +279,10 @@ def _finish(ws: Workspace, name: str, src: Path, cfg: PrepareConfig, layout: str
     atomic_write_jsonl(staging / MANIFEST, rows)
     (staging / JOURNAL).unlink(missing_ok=True)
     counts = {s: sum(1 for r in rows if r["split"] == s) for s in ("train", "val", "test")}
+    group_sizes = Counter(r["group"] for r in rows)
     params = {**to_dict(cfg), "source": str(src.resolve()), "layout": layout, "count": len(rows),
-              "rejected": len(rejects), "splits": counts, "identities": len({r["group"] for r in rows})}
+              "rejected": len(rejects), "splits": counts, "identities": len(group_sizes),
+              "largest_identity_group": max(group_sizes.values())}
     rec = ws.commit("datasets", name, staging, params)
     ws.catalog.add_rejects(rec.id, [(r["source"], r["reason"]) for r in rejects])
     return PrepareResult(rec, len(rows), len(rejects), rejects, timings, layout)

@@ -139,9 +139,13 @@ def test_embedding_clusters_follow_the_distance_threshold():
     centres = rng.normal(size=(5, 128)).astype(np.float32)
     centres *= 3.0 / np.linalg.norm(centres, axis=1, keepdims=True)
     emb = np.concatenate([c + rng.normal(scale=0.02, size=(4, 128)) for c in centres])
-    labels = cluster_identities(emb, 0.6, block=7)
+    labels = cluster_identities(emb, 0.6)
     assert len(set(labels)) == 5
     assert all(len(set(labels[i * 4:(i + 1) * 4])) == 1 for i in range(5))
+    # a chain of points 0.5 apart: connected components would merge it all; complete linkage must not
+    chain = np.zeros((12, 128))
+    chain[:, 0] = np.arange(12) * 0.5
+    assert len(set(cluster_identities(chain, 0.6))) >= 6
 
 
 def run_cli(*args, env_ws=None):
