@@ -2,7 +2,8 @@
 
 Each detector is first fitted for a moment on a toy problem (LFW crops vs their nearest-neighbour
 2x up-sampled halves): throughput does not depend on what the weights learned. Then the same
-files are scanned with 1 worker process and with ``--workers`` processes (default: every core),
+files are scanned in one process (torch's default thread count, then one thread) and with a
+pool of ``--workers`` one-thread processes (default: every core),
 and the time is split into decode, face detection and model (summed over files, in seconds of
 one worker's time). Each setting runs ``--repeat`` times and the fastest run counts.
 
@@ -83,9 +84,11 @@ def main() -> None:
     if not files:
         sys.exit(f"no JPEGs under {args.data}")
     cuda = torch.cuda.is_available()
+    default_threads = torch.get_num_threads()
     report: dict[str, Any] = {
         "machine": {"platform": platform.platform(), "cpus": os.cpu_count(), "torch": torch.__version__,
-                    "cuda": torch.cuda.get_device_name(0) if cuda else None},
+                    "cuda": torch.cuda.get_device_name(0) if cuda else None,
+                    "load_average": os.getloadavg()},
         "data": str(args.data), "files": len(files), "repeat": args.repeat, "detectors": {},
     }
     with tempfile.TemporaryDirectory() as tmp:
@@ -95,20 +98,27 @@ def main() -> None:
                 print(f"skip {name}: not a registered detector ({', '.join(DETECTORS.names())})", file=sys.stderr)
                 continue
             det = toy_fit(name, files)
-            runs = [measure(ws, det, files, 1, args.repeat)]
+            runs = []
+            for threads in (default_threads, 1):  # one process: torch's default threads, then one thread
+                torch.set_num_threads(threads)
+                runs.append({"torch_threads": threads, **measure(ws, det, files, 1, args.repeat)})
+            torch.set_num_threads(default_threads)
             if args.workers > 1 and not cuda:  # on a GPU one process feeds the device
-                runs.append(measure(ws, det, files, args.workers, args.repeat))
-            entry = {"runs": runs}
-            if len(runs) > 1:
-                entry["pool_speedup"] = round(runs[1]["files_per_s"] / runs[0]["files_per_s"], 2)
+                runs.append({"torch_threads": 1, **measure(ws, det, files, args.workers, args.repeat)})
+            entry: dict[str, Any] = {"runs": runs}
+            if len(runs) > 2:
+                entry["pool_vs_one_process"] = round(runs[2]["files_per_s"] / runs[0]["files_per_s"], 2)
+                entry["pool_vs_one_thread"] = round(runs[2]["files_per_s"] / runs[1]["files_per_s"], 2)
             report["detectors"][name] = entry
             for r in runs:
                 share = r["time_split_share"]
-                print(f"{name:9s} workers={r['workers']}  {r['files_per_s']:7.2f} files/s  {r['faces_per_s']:7.2f} faces/s"
-                      f"  decode {share['decode']:.0%}  faces {share['faces']:.0%}  model {share['model']:.0%}"
-                      f"  ({r['faces']} faces, {r['fallback']} whole-image fallbacks, {r['errors']} errors)")
-            if "pool_speedup" in entry:
-                print(f"{name:9s} pool speedup x{entry['pool_speedup']}")
+                print(f"{name:9s} processes={r['workers']} threads={r['torch_threads']}  {r['files_per_s']:7.2f} files/s"
+                      f"  {r['faces_per_s']:7.2f} faces/s  decode {share['decode']:.0%}  faces {share['faces']:.0%}"
+                      f"  model {share['model']:.0%}  ({r['faces']} faces, {r['fallback']} whole-image fallbacks,"
+                      f" {r['errors']} errors)")
+            if len(runs) > 2:
+                print(f"{name:9s} pool vs one process x{entry['pool_vs_one_process']}, "
+                      f"vs one process on one thread x{entry['pool_vs_one_thread']}")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2) + "\n")
     print(f"wrote {args.out}")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import multiprocessing
+import os
 import secrets
 import time
 from dataclasses import asdict, dataclass
@@ -46,7 +47,7 @@ class ScanOptions:
     max_frames: int | None = 300  #: video: stop after this many sampled frames
     video_fraction: float = 0.5  #: video: flagged when at least this fraction of sampled frames is flagged
     explain_dir: str | None = None  #: write explanation images here
-    workers: int = 1  #: processes scanning files in parallel
+    workers: int = 0  #: processes scanning files in parallel (0: every core on CPU, one process with CUDA)
 
 
 class Scanner:
@@ -192,8 +193,21 @@ def _scan_in_worker(job: tuple[int, str, str | None]) -> dict[str, Any]:
     return _WORKER.scan_file(path, index, problem)
 
 
-def scan_files(scanner: Scanner, jobs: Sequence[tuple[Path, str | None]], workers: int = 1) -> Iterator[dict[str, Any]]:
-    """Results in input order, from this process or from a pool of ``workers`` processes."""
+def resolve_workers(workers: int) -> int:
+    """``workers``, or for 0: every core on CPU, and one process (feeding the GPU) where CUDA is present."""
+    if workers > 0:
+        return workers
+    import torch
+
+    return 1 if torch.cuda.is_available() else (os.cpu_count() or 1)
+
+
+def scan_files(scanner: Scanner, jobs: Sequence[tuple[Path, str | None]], workers: int = 0) -> Iterator[dict[str, Any]]:
+    """Results in input order, from this process or from a pool of ``workers`` processes (0: see
+    :func:`resolve_workers`). Each pool process runs torch on one thread: dlib's face finding is
+    single-threaded too, and several one-thread processes use the cores better than one process
+    whose torch threads wait on each other."""
+    workers = resolve_workers(workers)
     if workers <= 1 or len(jobs) <= 1:
         for i, (path, problem) in enumerate(jobs):
             yield scanner.scan_file(path, i, problem)

@@ -38,7 +38,7 @@ def scan_command(
     video_fraction: float = typer.Option(0.5, help="Video: flagged when this fraction of frames is flagged."),
     margin: float = typer.Option(0.25, help="Face crop margin, as a fraction of the face box side."),
     face_detector: str = typer.Option("hog", help="Face detector (hog or cnn), as in `assay data prepare`."),
-    workers: int = typer.Option(1, "--workers", "-j", help="Processes scanning in parallel."),
+    workers: int = typer.Option(0, "--workers", "-j", help="Processes scanning in parallel (0: every core; 1 with CUDA)."),
     name: Optional[str] = typer.Option(None, help="Catalog name of the scan (default: scan-<time>)."),
     resume: bool = typer.Option(False, help="Go on with the interrupted scan --name, skipping files it scanned."),
 ) -> None:
