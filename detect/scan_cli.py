@@ -38,6 +38,7 @@ def scan_command(
     video_fraction: float = typer.Option(0.5, help="Video: flagged when this fraction of frames is flagged."),
     margin: float = typer.Option(0.25, help="Face crop margin, as a fraction of the face box side."),
     face_detector: str = typer.Option("hog", help="Face detector (hog or cnn), as in `assay data prepare`."),
+    max_faces: Optional[int] = typer.Option(None, help="Score at most this many faces per image or frame, largest first."),
     workers: int = typer.Option(0, "--workers", "-j", help="Processes scanning in parallel (0: every core; 1 with CUDA)."),
     name: Optional[str] = typer.Option(None, help="Catalog name of the scan (default: scan-<time>)."),
     resume: bool = typer.Option(False, help="Go on with the interrupted scan --name, skipping files it scanned."),
@@ -62,7 +63,8 @@ def scan_command(
     if not jobs:
         fail("no images or videos found under " + ", ".join(map(str, paths))
              + ("" if recursive else " (use --recursive for sub-folders)"))
-    options = ScanOptions(threshold=threshold, margin=margin, face_detector=face_detector, frame_every_s=every,
+    options = ScanOptions(threshold=threshold, margin=margin, face_detector=face_detector, max_faces=max_faces,
+                          frame_every_s=every,
                           max_frames=max_frames, video_fraction=video_fraction,
                           explain_dir=str(explain) if explain else None, workers=workers)
     try:

@@ -81,10 +81,10 @@ def brightness_detector() -> BrightnessDetector:
     return BrightnessDetector().fit(images, np.array([0] * 8 + [1] * 8))
 
 
-def write_video(path: Path, frames: list[np.ndarray], fps: float = 10.0) -> Path:
+def write_video(path: Path, frames: list[np.ndarray], fps: float = 10.0, fourcc: str = "mp4v") -> Path:
     h, w = frames[0].shape[:2]
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (w, h))
-    assert writer.isOpened(), "OpenCV cannot write mp4v here"
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*fourcc), fps, (w, h))
+    assert writer.isOpened(), f"OpenCV cannot write {fourcc} here"
     for frame in frames:
         writer.write(cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
     writer.release()
@@ -165,6 +165,21 @@ def test_scanner_aggregates_video_with_fraction_and_peak(media: dict[str, Path])
     # at a 0.8 fraction 4 of 6 flagged frames are not enough
     strict = Scanner(brightness_detector(), ScanOptions(frame_every_s=0.5, video_fraction=0.8))
     assert strict.scan_file(media["folder"] / "f_clip.mp4")["flagged"] is False
+
+
+def test_avi_video_and_a_corrupt_video(tmp_path: Path) -> None:
+    avi = write_video(tmp_path / "clip.avi", [dark(i) for i in range(10)] + [bright(i) for i in range(10)],
+                      fps=5.0, fourcc="MJPG")
+    (tmp_path / "bad.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42" + bytes(200))
+    (tmp_path / "empty.webm").write_bytes(b"")
+    scanner = Scanner(brightness_detector(), ScanOptions())
+    result = scanner.scan_file(avi)
+    assert result["status"] == "ok" and result["video"]["frames_sampled"] == 4
+    assert [f["flagged"] for f in result["video"]["frames"]] == [False, False, True, True]
+    assert result["video"]["peak_time_s"] >= 2.0
+    bad = scanner.scan_file(tmp_path / "bad.mp4")
+    assert bad["status"] == "error" and bad["media"] == "video" and bad["error"]
+    assert scanner.scan_file(tmp_path / "empty.webm")["error"] == "empty file (0 bytes)"
 
 
 def test_scan_paths_streams_results_and_records_the_scan(ws: Workspace, saved_detector: str,
