@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator, Sequence
@@ -14,6 +15,7 @@ VIDEO_EXTS = frozenset({".mp4", ".mov", ".avi", ".webm"})
 MEDIA_EXTS = IMAGE_EXTS | VIDEO_EXTS
 #: frame rate assumed when a container does not state one
 FALLBACK_FPS = 25.0
+AV_LOG_QUIET = -8
 
 
 class MediaError(Exception):
@@ -78,6 +80,8 @@ class Video:
             raise MediaError(f"unreadable: {exc.strerror or exc}") from None
         if size == 0:
             raise MediaError("empty file (0 bytes)")
+        # FFmpeg's own log lines would interleave with the results; our reason line says it instead
+        os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", str(AV_LOG_QUIET))
         self._cap = cv2.VideoCapture(str(self.path))
         if not self._cap.isOpened():
             raise MediaError("cannot open video (corrupt or unsupported codec)")
