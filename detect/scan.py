@@ -212,8 +212,11 @@ def scan_files(scanner: Scanner, jobs: Sequence[tuple[Path, str | None]], worker
         for i, (path, problem) in enumerate(jobs):
             yield scanner.scan_file(path, i, problem)
         return
-    methods = multiprocessing.get_all_start_methods()
-    ctx = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+    import torch
+
+    # fork is quick and shares the loaded detector; CUDA cannot be used in a forked child
+    fork = "fork" in multiprocessing.get_all_start_methods() and not torch.cuda.is_available()
+    ctx = multiprocessing.get_context("fork" if fork else "spawn")
     with ctx.Pool(min(workers, len(jobs)), initializer=_init_worker, initargs=(scanner,)) as pool:
         yield from pool.imap(_scan_in_worker, [(i, str(p), q) for i, (p, q) in enumerate(jobs)], chunksize=1)
 
