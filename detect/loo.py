@@ -60,8 +60,10 @@ def leave_one_out(ws: Workspace, cfg: TrainConfig, real: Sequence[str], fake: Se
                                 data.sets["real"] + data.sets["fake"], evaluation=report)
             fold_ids[held] = rec.id
     unseen = {held: row[held]["auc"] for held, row in matrix.items() if held in row}
+    simulated_only = matrix.get(ALL_HELD_OUT, {})
     return {"study": study, "model": cfg.model, "matrix": matrix, "trained_on": trained_on,
             "unseen_auc": unseen, "min_unseen_auc": min(unseen.values()) if unseen else None,
+            "simulated_only_auc": {f: v["auc"] for f, v in simulated_only.items()} or None,
             "detectors": fold_ids, "data": data.summary(), "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
 
 
