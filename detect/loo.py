@@ -53,7 +53,7 @@ def leave_one_out(ws: Workspace, cfg: TrainConfig, real: Sequence[str], fake: Se
             raise RuntimeError(f"held-out families {sorted(leaked)} reached training")
         trained_on[held] = report["trained_on"]
         matrix[held] = {fam: {"auc": vals["auc"], "ap": vals["ap"], "seen": fam in report["trained_on"]}
-                        for fam, vals in report["per_family"].items()}
+                        for fam, vals in report["per_family"].items() if fam in data.families}
         if save:
             rec = save_detector(ws, det, f"{study}-{cfg.model}-without-{held}"[:120],
                                 {"loo_study": study, "held_out_family": held},
