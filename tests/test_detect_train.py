@@ -174,3 +174,15 @@ def test_train_command_errors(toyws, args, message) -> None:
     res = runner.invoke(app, base + (args if "--fake" in args else args + ["--fake", fakes[0]]))
     assert res.exit_code == 2
     assert message in res.output
+
+
+def test_demo_trains_spectral_and_reuses_it(toyws, capsys) -> None:
+    from detect.demo import run
+
+    ws, real, fakes = toyws
+    det_id = run(ws, real, fakes[0])
+    rec = ws.resolve(det_id)
+    assert rec.name == "demo-spectral" and rec.params["detector"] == "spectral"
+    assert set(rec.parents) == {real, fakes[0]}
+    assert "on the held-out test split" in capsys.readouterr().out
+    assert run(ws, real, fakes[0]) == det_id
