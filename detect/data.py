@@ -150,8 +150,8 @@ def assemble(ws: Workspace, real: Sequence[str], fake: Sequence[str], *, max_per
              require_all_splits: bool = True) -> Assembled:
     """Load real and fake sets into group-disjoint splits, add simulated fakes, apply the encode path.
 
-    ``simulate`` names artifact simulators (see :mod:`detect.simulate`): each real image of the
-    train and val splits gets one simulated twin. ``require_all_splits`` (training) checks that
+    ``simulate`` names artifact simulators (see :mod:`detect.simulate`): each real image gets
+    one simulated twin in its own split (the auto-encoders are fitted on the train reals). ``require_all_splits`` (training) checks that
     every split holds both classes.
     """
     if not real:
@@ -168,7 +168,7 @@ def assemble(ws: Workspace, real: Sequence[str], fake: Sequence[str], *, max_per
         from detect.simulate import simulate as run_simulation
 
         fit_on = [i.image for i in splits["train"] if i.label == 0]
-        for split in ("train", "val"):
+        for split in SPLITS:
             src = [i for i in splits[split] if i.label == 0]
             made = run_simulation([i.image for i in src], list(simulate), sim_steps, seed, fit_on=fit_on)
             splits[split] += [Item(img, 1, fam, i.set_id, i.group, "simulated", split) for (img, fam), i in zip(made, src)]

@@ -53,15 +53,17 @@ def leave_one_out(ws: Workspace, cfg: TrainConfig, real: Sequence[str], fake: Se
             raise RuntimeError(f"held-out families {sorted(leaked)} reached training")
         trained_on[held] = report["trained_on"]
         matrix[held] = {fam: {"auc": vals["auc"], "ap": vals["ap"], "seen": fam in report["trained_on"]}
-                        for fam, vals in report["per_family"].items()}
+                        for fam, vals in report["per_family"].items() if fam in data.families}
         if save:
             rec = save_detector(ws, det, f"{study}-{cfg.model}-without-{held}"[:120],
                                 {"loo_study": study, "held_out_family": held},
                                 data.sets["real"] + data.sets["fake"], evaluation=report)
             fold_ids[held] = rec.id
     unseen = {held: row[held]["auc"] for held, row in matrix.items() if held in row}
+    simulated_only = matrix.get(ALL_HELD_OUT, {})
     return {"study": study, "model": cfg.model, "matrix": matrix, "trained_on": trained_on,
             "unseen_auc": unseen, "min_unseen_auc": min(unseen.values()) if unseen else None,
+            "simulated_only_auc": {f: v["auc"] for f, v in simulated_only.items()} or None,
             "detectors": fold_ids, "data": data.summary(), "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
 
 

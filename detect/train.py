@@ -82,8 +82,8 @@ def fit_and_test(cfg: TrainConfig, data: Assembled, exclude_family: str | None =
     det.calibrate(x_val, y_val, cfg.calibration)
     x_test, y_test, fam_test = _arrays(data.splits["test"])
     report = evaluate(det, x_test, y_test, fam_test, cfg.robustness, progress=True)
-    report["trained_on"] = sorted({i.family for i in train_items})
-    report["calibrated_on"] = sorted({i.family for i in val_items})
+    report["trained_on"] = sorted({i.family for i in train_items if i.label == 1})
+    report["calibrated_on"] = sorted({i.family for i in val_items if i.label == 1})
     report["fit_seconds"] = fit_s
     return det, report
 
