@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from assay.clitools import err
 from assay.imagesets import open_set
 from assay.workspace import Workspace
 from detect.scan import Scan
@@ -31,6 +32,7 @@ def run(ws: Workspace, detector: str, real: str, fake: str, count: int = 3) -> d
     Returns the scan's summary (files, flagged, errors, exit_code) with its catalog ``scan_id``.
     """
     folder = make_folder(ws, real, fake, count, ws.root / "demo-scan-input")
+    err.print(f"[detect] assay detect scan {folder} --detector {detector}", highlight=False)
     scan = Scan(ws, detector)
     writer = TableWriter(sys.stdout)
     writer.begin()
@@ -38,6 +40,7 @@ def run(ws: Workspace, detector: str, real: str, fake: str, count: int = 3) -> d
         writer.write(result)
     summary = dict(scan.summary or {})
     summary["scan_id"] = scan.record.id if scan.record else None
-    print(f"{summary['files']} files scanned: {summary['flagged']} flagged as synthetic, {summary['errors']} errors; "
-          f"report: {ws.path_of(scan.record) / 'report.json' if scan.record else '-'}")
+    report = ws.path_of(scan.record) / "report.json" if scan.record else "-"
+    err.print(f"[detect] {summary['files']} files scanned: {summary['flagged']} flagged as synthetic, "
+              f"{summary['errors']} errors; report: {report}", highlight=False)
     return summary

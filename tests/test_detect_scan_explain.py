@@ -181,3 +181,29 @@ def test_region_from_face_crop_is_what_the_spectrum_plot_shows() -> None:
     plot = spectrum_plot(det, region)
     assert np.array_equal(plot[36:76, 36:76], pixels)
     assert explainer_for(det) == "spectrum"
+
+
+def test_train_then_scan_with_the_most_recent_detector(ws: Workspace, tmp_path: Path) -> None:
+    """`assay detect train` then `assay detect scan` without --detector: the new detector is used."""
+    from sklearn.metrics import roc_auc_score
+
+    from tests.detect_toy import fake_images, make_fake_set, make_real_set, real_images
+
+    real, fake = make_real_set(ws), make_fake_set(ws, "nearest")
+    runner = CliRunner()
+    res = runner.invoke(app, ["--workspace", str(ws.root), "detect", "train", "--model", "spectral",
+                              "--real", real, "--fake", fake, "--name", "toy"])
+    assert res.exit_code == 0, res.output
+    folder = tmp_path / "in"
+    for i, img in enumerate(real_images(5, seed=70)):
+        save(img, folder / f"real_{i}.png")
+    for i, img in enumerate(fake_images(5, "nearest", seed=71)):
+        save(img, folder / f"fake_{i}.png")
+    res = runner.invoke(app, ["--workspace", str(ws.root), "detect", "scan", str(folder), "-f", "jsonl"])
+    assert res.exit_code == 1, res.output
+    results = [json.loads(line) for line in res.stdout.splitlines()]
+    assert {r["detector"]["name"] for r in results} == {"toy"}
+    labels = [int(Path(r["path"]).name.startswith("fake")) for r in results]
+    assert roc_auc_score(labels, [r["probability"] for r in results]) > 0.95
+    [scan] = ws.catalog.list("scans")
+    assert scan.parents == [ws.resolve("toy", "detectors").id]
