@@ -1,7 +1,8 @@
 """``scan --explain``: why a region got its score, as images. One explainer per kind of detector.
 
 - ``gradcam``: for torch detectors exposing ``model``, ``gradcam_layer()`` and ``to_tensor(tiles)``
-  (the cnn and npr detectors): Grad-CAM of the synthetic logit over the crop, overlaid on it.
+  whose convolutions see image positions (cnn, npr; not dct-cnn, which sees DCT coefficients):
+  Grad-CAM of the synthetic logit over the crop, overlaid on it.
 - ``spectrum``: for detectors exposing ``spectrum(image)`` and ``real_mean_spectrum`` (the
   spectral detector): the crop's azimuthal spectrum plotted against the real-class mean.
 """
@@ -57,8 +58,14 @@ def _pad_reflect(image: np.ndarray, side: int) -> np.ndarray:
     return image
 
 
-def _is_torch_detector(detector: Any) -> bool:
-    return all(hasattr(detector, a) for a in ("model", "gradcam_layer", "to_tensor"))
+#: torch detectors whose convolutions see a frequency map, not image positions: a Grad-CAM
+#: of them would not point at a place in the face
+FREQUENCY_DOMAIN = frozenset({"dct-cnn"})
+
+
+def _is_image_space_cnn(detector: Any) -> bool:
+    return (all(hasattr(detector, a) for a in ("model", "gradcam_layer", "to_tensor"))
+            and getattr(detector, "name", None) not in FREQUENCY_DOMAIN)
 
 
 def gradcam_map(detector: Any, pixels: np.ndarray) -> np.ndarray:
@@ -92,7 +99,7 @@ def gradcam_map(detector: Any, pixels: np.ndarray) -> np.ndarray:
     return cv2.resize(cam.astype(np.float32), (x.shape[3], x.shape[2]), interpolation=cv2.INTER_LINEAR)[:h, :w]
 
 
-@EXPLAINERS.register("gradcam", applies=_is_torch_detector)
+@EXPLAINERS.register("gradcam", applies=_is_image_space_cnn)
 def gradcam(detector: Any, region: Region) -> np.ndarray:
     """The Grad-CAM map blended over the crop (jet colours: red pushed towards synthetic)."""
     import cv2

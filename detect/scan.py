@@ -12,6 +12,7 @@ import math
 import multiprocessing
 import os
 import secrets
+import sys
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -81,7 +82,12 @@ class Scanner:
         from detect.explain import explain_regions
 
         stem = f"{index:05d}_{path.stem}{tag}"
-        return explain_regions(self.detector, regions, Path(self.options.explain_dir), stem)
+        try:
+            return explain_regions(self.detector, regions, Path(self.options.explain_dir), stem)
+        except Exception as exc:  # an explanation that fails must not cost the file its verdict
+            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            print(f"warning: no explanation for {path}: {reason}", file=sys.stderr, flush=True)
+            return []
 
     # -- files -----------------------------------------------------------------
     def scan_file(self, path: str | Path, index: int = 0, problem: str | None = None) -> dict[str, Any]:

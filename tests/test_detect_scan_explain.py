@@ -207,3 +207,21 @@ def test_train_then_scan_with_the_most_recent_detector(ws: Workspace, tmp_path: 
     assert roc_auc_score(labels, [r["probability"] for r in results]) > 0.95
     [scan] = ws.catalog.list("scans")
     assert scan.parents == [ws.resolve("toy", "detectors").id]
+
+
+def test_a_failing_explanation_keeps_the_verdict(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import torch
+
+    det = TinyCNNDetector()
+    det.gradcam_layer = lambda: torch.nn.Conv2d(3, 3, 1)  # type: ignore[method-assign]  # not in the model
+    save(np.full((24, 24, 3), 200, np.uint8), tmp_path / "x.png")
+    result = Scanner(det, ScanOptions(explain_dir=str(tmp_path / "out"))).scan_file(tmp_path / "x.png")
+    assert result["status"] == "ok" and result["probability"] is not None and result["explain"] == []
+    assert "warning: no explanation for" in capsys.readouterr().err
+
+
+def test_dct_cnn_gets_no_gradcam() -> None:
+    import detect.detectors  # noqa: F401
+
+    assert explainer_for(DETECTORS.create("dct-cnn", epochs=1)) is None
+    assert explainer_for(DETECTORS.create("npr", epochs=1)) == "gradcam"
