@@ -33,9 +33,11 @@ VIDEO_KEYS = {"fps", "frame_count", "duration_s", "every_s", "frames_sampled", "
 PROVENANCE_KEYS = {"c2pa_present", "c2pa_valid", "digital_source_type", "watermark_payload", "checked"}
 
 
-@DETECTORS.register("test-brightness")
 class BrightnessDetector(Detector):
-    """Logistic regression on mean brightness: a real, deterministic detector for scan bookkeeping tests."""
+    """Logistic regression on mean brightness: a real, deterministic detector for scan bookkeeping tests.
+
+    Registered (as ``test-brightness``) only while a test that loads it from the catalog runs.
+    """
 
     name = "test-brightness"
 
@@ -92,7 +94,8 @@ def write_video(path: Path, frames: list[np.ndarray], fps: float = 10.0, fourcc:
 
 
 @pytest.fixture
-def saved_detector(ws: Workspace) -> str:
+def saved_detector(ws: Workspace, monkeypatch: pytest.MonkeyPatch) -> str:
+    monkeypatch.setitem(DETECTORS._items, BrightnessDetector.name, BrightnessDetector)
     return save_detector(ws, brightness_detector(), "bright", {}, []).id
 
 

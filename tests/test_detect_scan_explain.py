@@ -66,7 +66,6 @@ def test_spectral_detector_scan_separates_toy_fakes_and_plots_spectra(ws: Worksp
         assert np.array_equal(img[36:36 + 96, 36:36 + 96], decode(r["path"]))
 
 
-@DETECTORS.register("test-tiny-cnn")
 class TinyCNNDetector(Detector):
     """A two-layer CNN on [-1, 1] tensors exposing what Grad-CAM reads (model, gradcam_layer, to_tensor)."""
 
