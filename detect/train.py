@@ -27,7 +27,7 @@ class TrainConfig:
     options: dict[str, Any] = field(default_factory=dict)  # detector constructor arguments
     aug: tuple[str, ...] = ()  # names from detect.augment.AUGMENTATIONS
     simulate: tuple[str, ...] = ()  # names from detect.simulate.SIMULATORS
-    sim_steps: int = 200
+    sim_steps: int = 100
     calibration: str = "temperature"
     encode: str = "auto"
     max_per_set: int | None = None
