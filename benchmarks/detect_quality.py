@@ -40,6 +40,10 @@ SIMS = ("transposed", "nearest", "bilinear")
 DEFAULT_VARIANTS = ["spectral", "dct", "npr", "ensemble", "spectral+sim", "npr+sim"]
 
 
+def say(message: str) -> None:
+    err.print(message, markup=False, highlight=False)
+
+
 def variants(size: int) -> dict[str, dict[str, Any]]:
     """Detector set-ups measured: name -> TrainConfig fields."""
     torch_opts = {"tile": size, "epochs": 4, "batch_size": 32, "width": 16}
@@ -169,7 +173,7 @@ def main() -> None:
             datasets[key] = assemble(ws, reals, fakes, max_per_set=args.max_per_set, simulate=cfg.simulate,
                                      sim_steps=cfg.sim_steps)
         data = datasets[key]
-        err.print(f"[{name}] in-distribution fit on every family")
+        say(f"[{name}] in-distribution fit on every family")
         det, report = fit_and_test(cfg, data)
         row: dict[str, Any] = {
             "config": {k: v for k, v in spec.items()},
@@ -180,13 +184,13 @@ def main() -> None:
         if lfw:
             row["lfw"] = lfw_false_positives(det, ws, lfw, data.encode, args.n)
         if not args.no_loo:
-            err.print(f"[{name}] leave-one-generator-out")
+            say(f"[{name}] leave-one-generator-out")
             loo = leave_one_out(ws, TrainConfig(max_per_set=args.max_per_set, **spec), reals, fakes, data=data)
             row["loo"] = {"matrix": loo["matrix"], "unseen_auc": loo["unseen_auc"],
                           "min_unseen_auc": loo["min_unseen_auc"], "simulated_only_auc": loo["simulated_only_auc"]}
         row["seconds"] = time.perf_counter() - t0
         results["variants"][name] = row
-        err.print(f"[{name}] done in {row['seconds']:.0f}s")
+        say(f"[{name}] done in {row['seconds']:.0f}s")
         args.out.parent.mkdir(parents=True, exist_ok=True)
         atomic_write_json(args.out, results)  # partial results survive an interruption
 
