@@ -58,6 +58,8 @@ class Detector(ABC):
     @classmethod
     def load(cls, folder: str | Path) -> "Detector":
         """Rebuild whichever registered detector was saved in ``folder``."""
+        import detect.detectors  # noqa: F401  (registers every detector)
+
         folder = Path(folder)
         meta = read_json(folder / CONFIG_FILE)
         det = DETECTORS.get(meta["detector"])(**meta["config"])

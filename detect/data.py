@@ -146,7 +146,7 @@ def _load(ws: Workspace, refs: Sequence[str], label: int, max_per_set: int | Non
 
 
 def assemble(ws: Workspace, real: Sequence[str], fake: Sequence[str], *, max_per_set: int | None = None,
-             encode: str = "auto", simulate: Sequence[str] = (), sim_steps: int = 200, seed: int = 0,
+             encode: str = "auto", simulate: Sequence[str] = (), sim_steps: int = 100, seed: int = 0,
              require_all_splits: bool = True) -> Assembled:
     """Load real and fake sets into group-disjoint splits, add simulated fakes, apply the encode path.
 
@@ -166,11 +166,12 @@ def assemble(ws: Workspace, real: Sequence[str], fake: Sequence[str], *, max_per
         splits[it.split].append(it)
     if simulate:
         from detect.simulate import simulate as run_simulation
+        from detect.simulate import train_simulators
 
-        fit_on = [i.image for i in splits["train"] if i.label == 0]
+        nets = train_simulators(simulate, [i.image for i in splits["train"] if i.label == 0], sim_steps, seed)
         for split in SPLITS:
             src = [i for i in splits[split] if i.label == 0]
-            made = run_simulation([i.image for i in src], list(simulate), sim_steps, seed, fit_on=fit_on)
+            made = run_simulation([i.image for i in src], nets)
             splits[split] += [Item(img, 1, fam, i.set_id, i.group, "simulated", split) for (img, fam), i in zip(made, src)]
     if encode == "auto":
         formats = {i.source_format for items in splits.values() for i in items if i.source_format != "simulated"}

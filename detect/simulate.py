@@ -45,8 +45,8 @@ SIMULATORS.register("nearest")(lambda width=16: _resize_decoder("nearest", width
 SIMULATORS.register("bilinear")(lambda width=16: _resize_decoder("bilinear", width))
 
 
-def train_simulator(name: str, images: Sequence[np.ndarray], steps: int = 200, tile: int = 32,
-                    batch: int = 16, seed: int = 0) -> Any:
+def train_simulator(name: str, images: Sequence[np.ndarray], steps: int = 100, tile: int = 32,
+                    batch: int = 8, seed: int = 0) -> Any:
     """Fit one auto-encoder to reproduce real images (L1 on random native tiles)."""
     import torch
 
@@ -79,18 +79,14 @@ def run_simulator(net: Any, image: np.ndarray) -> np.ndarray:
     return np.clip((y + 1) * 127.5 + 0.5, 0, 255).astype(np.uint8)[:h, :w]
 
 
-def simulate(images: Sequence[np.ndarray], names: Sequence[str] = ("transposed", "nearest", "bilinear"),
-             steps: int = 200, seed: int = 0, fit_on: Sequence[np.ndarray] | None = None
-             ) -> list[tuple[np.ndarray, str]]:
-    """One simulated fake per image, the simulators taken in turn; returns (image, family) pairs.
+def train_simulators(names: Sequence[str], fit_on: Sequence[np.ndarray], steps: int = 100,
+                     seed: int = 0) -> dict[str, Any]:
+    """Fit one auto-encoder per name on real images; name -> trained network."""
+    return {n: train_simulator(n, list(fit_on), steps, seed=seed) for n in names}
 
-    The auto-encoders are fitted on ``fit_on`` (default: ``images``).
-    """
-    if not images:
-        return []
-    nets = {n: train_simulator(n, list(fit_on if fit_on is not None else images), steps, seed=seed) for n in names}
-    out = []
-    for i, img in enumerate(images):
-        name = names[i % len(names)]
-        out.append((run_simulator(nets[name], img), FAMILY_PREFIX + name))
-    return out
+
+def simulate(images: Sequence[np.ndarray], nets: dict[str, Any]) -> list[tuple[np.ndarray, str]]:
+    """One simulated fake per image, the simulators taken in turn; returns (image, family) pairs."""
+    names = list(nets)
+    return [(run_simulator(nets[names[i % len(names)]], img), FAMILY_PREFIX + names[i % len(names)])
+            for i, img in enumerate(images)]

@@ -27,7 +27,7 @@ class TrainConfig:
     options: dict[str, Any] = field(default_factory=dict)  # detector constructor arguments
     aug: tuple[str, ...] = ()  # names from detect.augment.AUGMENTATIONS
     simulate: tuple[str, ...] = ()  # names from detect.simulate.SIMULATORS
-    sim_steps: int = 200
+    sim_steps: int = 100
     calibration: str = "temperature"
     encode: str = "auto"
     max_per_set: int | None = None
@@ -91,9 +91,10 @@ def fit_and_test(cfg: TrainConfig, data: Assembled, exclude_family: str | None =
 def train(ws: Workspace, cfg: TrainConfig, real: Sequence[str], fake: Sequence[str],
           name: str | None = None) -> tuple[Record | None, dict[str, Any]]:
     """Train, test and register a detector; returns (record, test report). Only rank 0 saves."""
+    from detect.detectors.torchdet import distributed, init_distributed
     from detect.store import save_detector
-    from detect.detectors.torchdet import distributed
 
+    init_distributed()
     data = assemble(ws, real, fake, max_per_set=cfg.max_per_set, encode=cfg.encode, simulate=cfg.simulate,
                     sim_steps=cfg.sim_steps, seed=cfg.seed)
     det, report = fit_and_test(cfg, data)

@@ -26,7 +26,20 @@ WEIGHTS = "model.safetensors"
 def device() -> "Any":
     import torch
 
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(f"cuda:{torch.cuda.current_device()}" if torch.cuda.is_available() else "cpu")
+
+
+def init_distributed() -> None:
+    """Join the process group when launched by ``torchrun`` (WORLD_SIZE > 1); a no-op otherwise."""
+    import os
+
+    import torch
+    import torch.distributed as dist
+
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1 and dist.is_available() and not dist.is_initialized():
+        if torch.cuda.is_available():
+            torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
+        dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
 
 
 def distributed() -> tuple[int, int]:
@@ -103,7 +116,8 @@ class TorchDetector(ScoredDetector):
         for epoch in range(self.epochs):
             t0 = time.perf_counter()
             model.train()
-            order = order_rng.permutation(len(images))[rank::world]
+            perm = order_rng.permutation(len(images))
+            order = perm[: len(perm) - len(perm) % world][rank::world]  # equal shares: no rank waits on another
             total, correct, seen = 0.0, 0, 0
             for start in range(0, len(order), self.batch_size):
                 idx = order[start:start + self.batch_size]
