@@ -12,6 +12,10 @@ import typer
 from assay.clitools import err, fail, workspace
 
 
+#: exit status after Ctrl-C (128 + SIGINT), apart from the scan's own 0 / 1 / 2
+INTERRUPTED = 130
+
+
 @contextlib.contextmanager
 def _output(out: Path | None) -> Iterator[TextIO]:
     """stdout, or a file written under a temporary name and moved into place when complete."""
@@ -77,15 +81,21 @@ def scan_command(
         if explainer_for(scan.detector) is None:
             err.print(f"warning: no explanation for a {scan.scanner.detector_info['type']} detector "
                       "(Grad-CAM needs a torch detector, the spectrum plot the spectral one)", highlight=False)
-    with _output(out) as stream, tqdm(total=len(jobs), desc="scan", unit="file", file=sys.stderr) as bar:
-        writer = FORMATS.get(fmt)(stream)
-        writer.begin()
-        for result in scan.run_jobs(jobs, paths, recursive):
-            if result["status"] == "error":
-                bar.write(f"error: {result['path']}: {result['error']}", file=sys.stderr)
-            writer.write(result)
-            bar.update(1)
-        writer.end()
+    done = 0
+    try:
+        with _output(out) as stream, tqdm(total=len(jobs), desc="scan", unit="file", file=sys.stderr) as bar:
+            writer = FORMATS.get(fmt)(stream)
+            writer.begin()
+            for result in scan.run_jobs(jobs, paths, recursive):
+                if result["status"] == "error":
+                    bar.write(f"error: {result['path']}: {result['error']}", file=sys.stderr)
+                writer.write(result)
+                done += 1
+                bar.update(1)
+            writer.end()
+    except KeyboardInterrupt:
+        fail(f"interrupted after {done} of {len(jobs)} files; go on with: assay detect scan ... "
+             f"--name {scan.name} --resume", code=INTERRUPTED)
     summary = scan.summary or {}
     where = f"; recorded as {scan.record.id}" if scan.record else ""
     err.print(f"{summary.get('files', 0)} files: {summary.get('flagged', 0)} flagged, "

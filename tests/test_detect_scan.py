@@ -344,3 +344,27 @@ def test_an_interrupted_scan_resumes_where_it_stopped(ws: Workspace, saved_detec
     assert rec.name == "nightly" and rec.params["files"] == 5
     with pytest.raises(CatalogError, match="already exists"):
         Scan(ws, None, name="nightly")
+
+
+def test_cli_interrupted_scan_says_how_to_resume(ws: Workspace, saved_detector: str, media: dict[str, Path],
+                                                 monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    calls = {"n": 0}
+    original = Scanner.scan_file
+
+    def interrupt_on_third(self: Scanner, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise KeyboardInterrupt
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(Scanner, "scan_file", interrupt_on_third)
+    out = tmp_path / "out.json"
+    res = run_cli(ws, str(media["folder"]), "--name", "big", "-j", "1", "-f", "json", "-o", str(out))
+    assert res.exit_code == 130
+    assert "interrupted after 2 of 5 files" in res.stderr and "--name big --resume" in res.stderr
+    assert not out.exists()  # no half-written result file
+    monkeypatch.setattr(Scanner, "scan_file", original)
+    res = run_cli(ws, str(media["folder"]), "--name", "big", "--resume", "-f", "json", "-o", str(out))
+    assert res.exit_code == 1
+    assert len(json.loads(out.read_text())) == 5
+    assert ws.resolve("big", "scans").params["files"] == 5
