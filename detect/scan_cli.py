@@ -58,6 +58,10 @@ def scan_command(
         fail(f"unknown format {fmt!r}; expected one of: {', '.join(FORMATS.names())}")
     if not 0.0 < video_fraction <= 1.0:
         fail(f"--video-fraction must be in (0, 1], got {video_fraction}")
+    from assay.faces import DETECTORS as FACE_DETECTORS
+
+    if face_detector not in FACE_DETECTORS:
+        fail(f"--face-detector must be one of {', '.join(FACE_DETECTORS)}, got {face_detector!r}")
     if resume and not name:
         fail("--resume needs the --name of the interrupted scan")
     if every <= 0:

@@ -368,3 +368,16 @@ def test_cli_interrupted_scan_says_how_to_resume(ws: Workspace, saved_detector: 
     assert res.exit_code == 1
     assert len(json.loads(out.read_text())) == 5
     assert ws.resolve("big", "scans").params["files"] == 5
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--face-detector", "mtcnn"], "--face-detector must be one of hog, cnn"),
+    (["--format", "xml"], "unknown format 'xml'"),
+    (["--video-fraction", "0"], "--video-fraction must be in (0, 1]"),
+    (["--resume"], "--resume needs the --name"),
+])
+def test_cli_rejects_bad_options_before_scanning(ws: Workspace, saved_detector: str, media: dict[str, Path],
+                                                 args: list[str], message: str) -> None:
+    res = run_cli(ws, str(media["folder"]), *args)
+    assert res.exit_code == 2 and message in res.stderr
+    assert ws.catalog.list("scans") == []
