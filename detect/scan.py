@@ -184,12 +184,9 @@ _WORKER: Scanner | None = None
 
 def _init_worker(scanner: Scanner) -> None:
     global _WORKER
-    try:
-        import torch
+    import torch
 
-        torch.set_num_threads(1)
-    except ImportError:  # pragma: no cover - torch is a dependency
-        pass
+    torch.set_num_threads(1)
     _WORKER = scanner
 
 
