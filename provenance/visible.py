@@ -1,0 +1,162 @@
+"""The explicit label: a visible "AI-generated" mark drawn on the pixels, and its check.
+
+GB 45438 asks that a visible text label on an image be at least 5 % of the shorter side
+high; the mark's text is at least that (and never below ``min_text_px`` so it stays
+legible on small faces). Where the mark was drawn is recorded at stamping; the check
+re-renders it and compares it with the pixels at that place (scaled if the image was).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any, Callable
+
+import numpy as np
+
+from assay.registry import Registry
+
+GB45438_MIN_FRAC = 0.05
+
+#: position name -> (x0, y0) of the plate given image (w, h), plate (pw, ph) and margin m
+POSITIONS: Registry[Callable[[int, int, int, int, int], tuple[int, int]]] = Registry("mark position")
+POSITIONS.register("bottom-right")(lambda w, h, pw, ph, m: (w - pw - m, h - ph - m))
+POSITIONS.register("bottom-left")(lambda w, h, pw, ph, m: (m, h - ph - m))
+POSITIONS.register("top-right")(lambda w, h, pw, ph, m: (w - pw - m, m))
+POSITIONS.register("top-left")(lambda w, h, pw, ph, m: (m, m))
+
+
+@dataclass
+class MarkStyle:
+    """How the visible mark looks. ``font`` is a TrueType/OpenType path (needed for CJK text).
+
+    ``short_text`` is drawn instead of ``text`` on images too narrow for it.
+    """
+
+    text: str = "AI-generated"
+    short_text: str = "AI"
+    position: str = "bottom-right"
+    height_frac: float = 0.06
+    min_text_px: int = 8
+    text_rgb: tuple[int, int, int] = (255, 255, 255)
+    plate_rgb: tuple[int, int, int] = (0, 0, 0)
+    plate_opacity: float = 1.0
+    font: str | None = None
+    margin_frac: float = 0.02
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "MarkStyle":
+        known = {k: v for k, v in d.items() if k in cls.__dataclass_fields__}
+        for key in ("text_rgb", "plate_rgb"):
+            if key in known:
+                known[key] = tuple(known[key])
+        return cls(**known)
+
+
+def _font(style: MarkStyle, size: int):
+    from PIL import ImageFont
+
+    if style.font:
+        return ImageFont.truetype(style.font, size)
+    if any(ord(c) > 0x2E7F for c in style.text):
+        raise ValueError(f"mark text {style.text!r} needs a font with those glyphs: give a font path (--font)")
+    return ImageFont.load_default(size)
+
+
+@dataclass
+class _Layout:
+    font_size: int
+    text_height: int
+    plate: tuple[int, int]
+    text_offset: tuple[int, int]
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _layout(style: MarkStyle, short_side: int) -> _Layout:
+    want = max(math.ceil(max(style.height_frac, GB45438_MIN_FRAC) * short_side), style.min_text_px)
+    size = want
+    for _ in range(8):  # grow the font until its ink is at least `want` pixels high
+        box = _font(style, size).getbbox(style.text)
+        ink = box[3] - box[1]
+        if ink >= want:
+            break
+        size += max(1, math.ceil((want - ink) * size / max(ink, 1)))
+    pad = max(1, round(0.25 * ink))
+    plate = (box[2] - box[0] + 2 * pad, ink + 2 * pad)
+    return _Layout(size, ink, plate, (pad - box[0], pad - box[1]))
+
+
+def render_plate(style: MarkStyle, short_side: int) -> tuple[np.ndarray, np.ndarray, _Layout]:
+    """The mark as RGB pixels and a text mask (bool) for an image whose shorter side is ``short_side``."""
+    from PIL import Image, ImageDraw
+
+    lay = _layout(style, short_side)
+    mask_img = Image.new("L", lay.plate, 0)
+    ImageDraw.Draw(mask_img).text(lay.text_offset, style.text, fill=255, font=_font(style, lay.font_size))
+    mask = np.asarray(mask_img, np.float32) / 255.0
+    rgb = (mask[..., None] * np.array(style.text_rgb, np.float32)
+           + (1 - mask[..., None]) * np.array(style.plate_rgb, np.float32))
+    return rgb, mask, lay
+
+
+def apply_mark(rgb: np.ndarray, style: MarkStyle | None = None) -> tuple[np.ndarray, dict[str, Any]]:
+    """Draw the mark; returns the new pixels and the record the check needs."""
+    style = style or MarkStyle()
+    place = POSITIONS.get(style.position)
+    h, w = rgb.shape[:2]
+    for text in dict.fromkeys([style.text, style.short_text]):
+        style = replace(style, text=text)
+        plate, mask, lay = render_plate(style, min(h, w))
+        ph, pw = plate.shape[:2]
+        if pw <= w and ph <= h:
+            break
+    else:
+        raise ValueError(f"mark {style.text!r} ({pw}x{ph} px) does not fit a {w}x{h} image")
+    margin = min(round(style.margin_frac * min(h, w)), w - pw, h - ph)
+    x0, y0 = place(w, h, pw, ph, margin)
+    out = rgb.astype(np.float32).copy()
+    region = out[y0:y0 + ph, x0:x0 + pw]
+    alpha = np.maximum(mask, style.plate_opacity)[..., None]
+    out[y0:y0 + ph, x0:x0 + pw] = alpha * plate + (1 - alpha) * region
+    record = {"style": style.to_dict(), "box": [x0, y0, x0 + pw, y0 + ph], "image_size": [w, h],
+              "text_height_px": lay.text_height, "text_height_frac": round(lay.text_height / min(h, w), 4)}
+    return np.clip(np.rint(out), 0, 255).astype(np.uint8), record
+
+
+def check_mark(rgb: np.ndarray, record: dict[str, Any] | None, tolerance: int = 64,
+               min_match: float = 0.7) -> dict[str, Any]:
+    """Is the recorded mark on these pixels? pass / fail / absent with the reason."""
+    if not record:
+        return {"status": "absent", "reason": "no visible mark recorded for this file"}
+    from PIL import Image
+
+    style = MarkStyle.from_dict(record["style"])
+    w0, h0 = record["image_size"]
+    h, w = rgb.shape[:2]
+    plate, mask, _ = render_plate(style, min(h0, w0))
+    sx, sy = w / w0, h / h0
+    x0, y0, x1, y1 = record["box"]
+    bx0, by0, bx1, by1 = round(x0 * sx), round(y0 * sy), round(x1 * sx), round(y1 * sy)
+    if bx1 > w or by1 > h or bx1 - bx0 < 2 or by1 - by0 < 2:
+        return {"status": "fail", "reason": "the recorded mark position is outside the image"}
+    size = (bx1 - bx0, by1 - by0)
+    plate = np.asarray(Image.fromarray(np.rint(plate).astype(np.uint8)).resize(size, Image.BILINEAR), np.float32)
+    mask = np.asarray(Image.fromarray((mask * 255).astype(np.uint8)).resize(size, Image.BILINEAR), np.float32) / 255
+    region = rgb[by0:by1, bx0:bx1].astype(np.float32)
+    close = np.abs(region - plate).max(axis=2) <= tolerance
+    text_px = mask > 0.8
+    parts = {"text": float(close[text_px].mean()) if text_px.any() else 0.0}
+    if style.plate_opacity >= 0.99:
+        plate_px = mask < 0.05
+        parts["plate"] = float(close[plate_px].mean()) if plate_px.any() else 0.0
+    ok = all(v >= min_match for v in parts.values())
+    frac = record.get("text_height_frac", 0.0)
+    detail = ", ".join(f"{k} {v:.0%}" for k, v in parts.items())
+    if ok and frac < GB45438_MIN_FRAC:
+        return {"status": "fail", "reason": f"mark found but its text is {frac:.1%} of the shorter side (< 5 %)"}
+    if ok:
+        return {"status": "pass", "reason": f"{style.text!r} found at its recorded place ({detail} of pixels match)"}
+    return {"status": "fail", "reason": f"{style.text!r} not found at its recorded place ({detail} of pixels match)"}
