@@ -38,8 +38,8 @@ class MarkStyle:
     position: str = "bottom-right"
     height_frac: float = 0.06
     min_text_px: int = 8
-    text_rgb: tuple[int, int, int] = (255, 255, 255)
-    plate_rgb: tuple[int, int, int] = (0, 0, 0)
+    text_color: str = "#ffffff"
+    plate_color: str = "#000000"
     plate_opacity: float = 1.0
     font: str | None = None
     margin_frac: float = 0.02
@@ -49,11 +49,13 @@ class MarkStyle:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "MarkStyle":
-        known = {k: v for k, v in d.items() if k in cls.__dataclass_fields__}
-        for key in ("text_rgb", "plate_rgb"):
-            if key in known:
-                known[key] = tuple(known[key])
-        return cls(**known)
+        return cls(**{k: v for k, v in d.items() if k in cls.__dataclass_fields__})
+
+
+def _rgb(color: str) -> np.ndarray:
+    from PIL import ImageColor
+
+    return np.array(ImageColor.getrgb(color)[:3], np.float32)
 
 
 def _font(style: MarkStyle, size: int):
@@ -97,8 +99,7 @@ def render_plate(style: MarkStyle, short_side: int) -> tuple[np.ndarray, np.ndar
     mask_img = Image.new("L", lay.plate, 0)
     ImageDraw.Draw(mask_img).text(lay.text_offset, style.text, fill=255, font=_font(style, lay.font_size))
     mask = np.asarray(mask_img, np.float32) / 255.0
-    rgb = (mask[..., None] * np.array(style.text_rgb, np.float32)
-           + (1 - mask[..., None]) * np.array(style.plate_rgb, np.float32))
+    rgb = mask[..., None] * _rgb(style.text_color) + (1 - mask[..., None]) * _rgb(style.plate_color)
     return rgb, mask, lay
 
 
@@ -121,7 +122,9 @@ def apply_mark(rgb: np.ndarray, style: MarkStyle | None = None) -> tuple[np.ndar
     region = out[y0:y0 + ph, x0:x0 + pw]
     alpha = np.maximum(mask, style.plate_opacity)[..., None]
     out[y0:y0 + ph, x0:x0 + pw] = alpha * plate + (1 - alpha) * region
-    record = {"style": style.to_dict(), "box": [x0, y0, x0 + pw, y0 + ph], "image_size": [w, h],
+    # objects, not lists: c2pa stores a list of small ints as a CBOR byte string
+    record = {"style": style.to_dict(), "box": {"x": x0, "y": y0, "width": pw, "height": ph},
+              "image_size": {"width": w, "height": h},
               "text_height_px": lay.text_height, "text_height_frac": round(lay.text_height / min(h, w), 4)}
     return np.clip(np.rint(out), 0, 255).astype(np.uint8), record
 
@@ -134,11 +137,12 @@ def check_mark(rgb: np.ndarray, record: dict[str, Any] | None, tolerance: int = 
     from PIL import Image
 
     style = MarkStyle.from_dict(record["style"])
-    w0, h0 = record["image_size"]
+    w0, h0 = record["image_size"]["width"], record["image_size"]["height"]
     h, w = rgb.shape[:2]
     plate, mask, _ = render_plate(style, min(h0, w0))
     sx, sy = w / w0, h / h0
-    x0, y0, x1, y1 = record["box"]
+    box = record["box"]
+    x0, y0, x1, y1 = box["x"], box["y"], box["x"] + box["width"], box["y"] + box["height"]
     bx0, by0, bx1, by1 = round(x0 * sx), round(y0 * sy), round(x1 * sx), round(y1 * sy)
     if bx1 > w or by1 > h or bx1 - bx0 < 2 or by1 - by0 < 2:
         return {"status": "fail", "reason": "the recorded mark position is outside the image"}
