@@ -1,5 +1,147 @@
 """`assay provenance` commands."""
 
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
 import typer
 
+from assay.clitools import err, fail, print_json, print_table, workspace
+
 app = typer.Typer(help="C2PA manifests, visible and invisible AI labels, verification.", no_args_is_help=True)
+
+
+@app.command()
+def keygen(
+    ctx: typer.Context,
+    out: Optional[Path] = typer.Option(None, "--out", help="Folder for the keys [default: <workspace>/keys]"),
+    organization: str = typer.Option("assay development", help="Organization in the certificates' subject."),
+    common_name: str = typer.Option("assay signer", help="Common name of the signing certificate."),
+    days: int = typer.Option(365, help="Validity of the signing certificate in days."),
+    force: bool = typer.Option(False, "--force", help="Replace existing keys."),
+) -> None:
+    """Make a development CA and an ES256 signing certificate (key files mode 0600)."""
+    from provenance.keys import SigningError, default_keys_dir, keygen as make_keys
+
+    target = out or default_keys_dir(workspace(ctx))
+    try:
+        paths = make_keys(target, organization, common_name, days, force)
+    except SigningError as exc:
+        fail(str(exc))
+    print_table([{"file": k, "path": v} for k, v in paths.items()], ["file", "path"], title="keys written")
+    err.print(f"`assay provenance verify` trusts {paths['ca']} in this workspace; elsewhere pass it with --trust "
+              "(it is a development CA, not a public trust anchor).", highlight=False)
+
+
+def _identity(ctx: typer.Context, cert: Optional[Path], key: Optional[Path], tsa_url: Optional[str]):
+    from provenance.keys import SigningIdentity, default_keys_dir
+
+    if (cert is None) != (key is None):
+        fail("--cert and --key go together")
+    if cert is not None:
+        return SigningIdentity.from_files(cert, key, tsa_url)  # type: ignore[arg-type]
+    return SigningIdentity.from_dir(default_keys_dir(workspace(ctx)), tsa_url)
+
+
+@app.command()
+def stamp(
+    ctx: typer.Context,
+    files: list[Path] = typer.Argument(..., help="Images (PNG, JPEG, WebP) to label."),
+    labels: str = typer.Option("c2pa,xmp,visible,watermark", help="Labels to apply, comma separated."),
+    out: Path = typer.Option(Path("stamped"), "--out", help="Output folder (inputs are never overwritten)."),
+    fmt: Optional[str] = typer.Option(None, "--format", help="Output format png|jpg|webp [default: the input's]."),
+    source_type: str = typer.Option("created", help="created (generated) or edited (AI edit of --parent)."),
+    parent: Optional[Path] = typer.Option(None, help="The original photo of an AI edit (recorded as ingredient)."),
+    text: str = typer.Option("AI-generated", help="Visible mark text (CJK text needs --font)."),
+    font: Optional[Path] = typer.Option(None, help="TrueType/OpenType font for the visible mark."),
+    position: str = typer.Option("bottom-right", help="Mark position: bottom-right|bottom-left|top-right|top-left."),
+    height: float = typer.Option(0.06, help="Mark text height as a fraction of the shorter side (>= 0.05)."),
+    watermark_method: str = typer.Option("ssgrid", "--watermark", help="Watermark method: ssgrid|dwtDctSvd."),
+    cert: Optional[Path] = typer.Option(None, help="PEM certificate chain, leaf first [default: keygen's]."),
+    key: Optional[Path] = typer.Option(None, help="PEM private key of the leaf [default: keygen's]."),
+    tsa_url: Optional[str] = typer.Option(None, help="RFC 3161 timestamp authority URL."),
+    thumbnail: bool = typer.Option(False, help="Embed a thumbnail in the manifest (about 250 KB)."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON rows instead of a table."),
+) -> None:
+    """Label images: C2PA manifest, XMP fields, visible mark, invisible watermark."""
+    from tqdm import tqdm
+
+    from assay.imageio import ImageError
+    from provenance.keys import SigningError
+    from provenance.stamp import FORMATS, StampOptions, output_path, parse_labels, stamp_file
+    from provenance.visible import MarkStyle
+
+    ws = workspace(ctx)
+    try:
+        chosen = parse_labels(labels)
+        options = StampOptions(labels=chosen, watermark_method=watermark_method, thumbnail=thumbnail,
+                               mark=MarkStyle(text=text, font=str(font) if font else None, position=position,
+                                              height_frac=height))
+        if height < 0.05:
+            raise ValueError("--height must be at least 0.05 (GB 45438: 5 % of the shorter side)")
+        identity = _identity(ctx, cert, key, tsa_url) if "c2pa" in chosen else None
+        if identity is not None:
+            identity.check()
+    except (ValueError, SigningError, KeyError) as exc:
+        fail(str(exc).strip("'\""))
+    if fmt and "." + fmt.lower().lstrip(".") not in FORMATS:
+        fail(f"--format must be png, jpg or webp, got {fmt!r}")
+    rows, failed = [], 0
+    for src in tqdm(files, desc="stamp", unit="file", disable=len(files) < 2, file=__import__("sys").stderr):
+        dest = output_path(src, out, fmt.lower().lstrip(".").replace("jpeg", "jpg") if fmt else None)
+        try:
+            if dest.resolve() == src.resolve():
+                raise ValueError("output would overwrite the input; choose another --out")
+            result, record_id = stamp_file(src, dest, identity, options, ws, source_type, parent)
+            rows.append({"file": str(src), "out": str(dest), "content_id": result.content_id,
+                         "labels": ",".join(result.labels_applied), "record": record_id,
+                         "note": "; ".join(result.labels_skipped.values())})
+        except (ImageError, ValueError, SigningError, OSError) as exc:
+            failed += 1
+            rows.append({"file": str(src), "out": None, "content_id": None, "labels": "", "record": None,
+                         "note": f"error: {' '.join(str(exc).split())}"})
+    if as_json:
+        print_json(rows)
+    else:
+        print_table(rows, ["file", "out", "content_id", "labels", "record", "note"], title="stamped")
+    if failed:
+        raise typer.Exit(1)
+
+
+@app.command()
+def verify(
+    ctx: typer.Context,
+    files: list[Path] = typer.Argument(..., help="Files to check."),
+    output_format: str = typer.Option("table", "--format", help="table or json."),
+    trust: list[Path] = typer.Option([], "--trust", help="PEM trust anchor(s) [default: the workspace dev CA]."),
+    no_workspace: bool = typer.Option(False, "--no-workspace", help="Do not look content ids up in the catalog."),
+) -> None:
+    """Check every label of each file: pass / fail / absent with the reason (exit 1 if any check failed)."""
+    from provenance.keys import CA_FILE, default_keys_dir
+    from provenance.verify import verify_file
+
+    if output_format not in ("table", "json"):
+        fail(f"--format must be table or json, got {output_format!r}")
+    ws = None if no_workspace else workspace(ctx)
+    anchors = [p for p in trust]
+    if not anchors and ws is not None and (default_keys_dir(ws) / CA_FILE).is_file():
+        anchors = [default_keys_dir(ws) / CA_FILE]
+    missing = [str(p) for p in anchors if not p.is_file()]
+    if missing:
+        fail(f"trust anchor file not found: {', '.join(missing)}")
+    pem = "".join(p.read_text() for p in anchors) or None
+    results = [verify_file(f, ws, pem) for f in files]
+    if output_format == "json":
+        print_json(results)
+    else:
+        rows = []
+        for r in results:
+            if r["error"]:
+                rows.append({"file": r["file"], "check": "read", "status": "fail", "reason": r["error"]})
+                continue
+            for name, c in r["checks"].items():
+                rows.append({"file": r["file"], "check": name, "status": c["status"], "reason": c["reason"]})
+        print_table(rows, ["file", "check", "status", "reason"], title="provenance checks")
+    if any(r["error"] or not r["ok"] for r in results):
+        raise typer.Exit(1)

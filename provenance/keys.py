@@ -20,6 +20,11 @@ CA_FILE = "dev-ca.pem"
 CA_KEY_FILE = "dev-ca.key"
 
 
+def default_keys_dir(ws) -> Path:
+    """Where keygen writes by default: ``<workspace>/keys``."""
+    return Path(ws.root) / "keys"
+
+
 class SigningError(Exception):
     """Signing cannot go ahead; the message is a one-line reason (never key material)."""
 
