@@ -116,6 +116,7 @@ def verify(
     output_format: str = typer.Option("table", "--format", help="table or json."),
     trust: list[Path] = typer.Option([], "--trust", help="PEM trust anchor(s) [default: the workspace dev CA]."),
     no_workspace: bool = typer.Option(False, "--no-workspace", help="Do not look content ids up in the catalog."),
+    require: str = typer.Option("", help="Labels whose absence fails, e.g. c2pa,xmp,visible,watermark."),
 ) -> None:
     """Check every label of each file: pass / fail / absent with the reason (exit 1 if any check failed)."""
     from provenance.keys import CA_FILE, default_keys_dir
@@ -131,7 +132,11 @@ def verify(
     if missing:
         fail(f"trust anchor file not found: {', '.join(missing)}")
     pem = "".join(p.read_text() for p in anchors) or None
-    results = [verify_file(f, ws, pem) for f in files]
+    required = tuple(s.strip() for s in require.split(",") if s.strip())
+    try:
+        results = [verify_file(f, ws, pem, required) for f in files]
+    except ValueError as exc:
+        fail(str(exc))
     if output_format == "json":
         print_json(results)
     else:

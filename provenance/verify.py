@@ -13,6 +13,9 @@ from provenance.stamp import FORMATS, find_by_content_id
 SCHEMA = "assay.provenance.verify/1"
 CHECKS = ("c2pa_manifest", "c2pa_signature", "c2pa_trusted", "c2pa_data_hash", "c2pa_source_type",
           "gb45438_fields", "sb942_fields", "visible_mark", "watermark", "soft_binding")
+#: label -> the checks that must not be "absent" when the label is required
+LABEL_CHECKS = {"c2pa": ("c2pa_manifest",), "xmp": ("gb45438_fields", "sb942_fields"), "visible": ("visible_mark",),
+                "watermark": ("watermark",)}
 _SIGNATURE_FAILURES = ("claimSignature.mismatch", "claimSignature.missing", "signingCredential.invalid",
                        "signingCredential.revoked", "signingCredential.expired", "timeStamp.mismatch")
 
@@ -80,13 +83,18 @@ def _c2pa_checks(store: dict[str, Any] | None, checks: dict[str, dict[str, str]]
             "training_mining": tm.get("entries") if isinstance(tm, dict) else None, "failures": sorted(bad)}
 
 
-def verify_file(path: str | Path, ws: Workspace | None = None, trust_anchors: str | None = None) -> dict[str, Any]:
+def verify_file(path: str | Path, ws: Workspace | None = None, trust_anchors: str | None = None,
+                require: tuple[str, ...] = ()) -> dict[str, Any]:
     """Check every label of one file; never raises for a bad file (``error`` says why).
 
     ``trust_anchors`` is a PEM bundle of root certificates (e.g. the dev CA from keygen).
     With a workspace, the content id (from the manifest, or from the watermark when the
     manifest is gone) is looked up in the catalog and the original record returned.
+    ``require`` names labels (c2pa, xmp, visible, watermark) whose absence is a failure.
     """
+    unknown = sorted(set(require) - set(LABEL_CHECKS))
+    if unknown:
+        raise ValueError(f"unknown label(s) {', '.join(unknown)}; expected some of {', '.join(LABEL_CHECKS)}")
     path = Path(path)
     result: dict[str, Any] = {"schema": SCHEMA, "file": str(path), "format": None, "ok": False, "error": None,
                               "labelled": False, "content_id": None, "c2pa": None, "watermark": None, "xmp": None,
@@ -169,6 +177,10 @@ def verify_file(path: str | Path, ws: Workspace | None = None, trust_anchors: st
     result["content_id"] = manifest_id or reading.content_id
     result["record"] = record
     result["found_via"] = found_via
+    for label in require:
+        for name in LABEL_CHECKS[label]:
+            if checks[name]["status"] == "absent":
+                checks[name] = _check("fail", f"required {label} label missing: {checks[name]['reason']}")
     result["checks"] = {name: checks[name] for name in CHECKS}
     result["ok"] = not any(c["status"] == "fail" for c in result["checks"].values())
     result["labelled"] = any(c["status"] == "pass" for c in result["checks"].values())

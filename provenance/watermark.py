@@ -56,8 +56,8 @@ class SpreadSpectrumGrid:
     name = "ssgrid"
     min_side = 64
 
-    def __init__(self, grid: int = 32, margin: float = 2.0, min_gain: float = 1.0, max_gain: float = 12.0,
-                 key: int = 0x5A55A7, rounds: int = 3) -> None:
+    def __init__(self, grid: int = 32, margin: float = 2.0, min_gain: float = 1.0, max_gain: float = 20.0,
+                 key: int = 0x5A55A7, rounds: int = 8) -> None:
         self.grid, self.margin, self.min_gain, self.max_gain, self.rounds = grid, margin, min_gain, max_gain, rounds
         rng = np.random.default_rng(key)
         cells = grid * grid
