@@ -14,7 +14,7 @@ SCHEMA = "assay.provenance.verify/1"
 CHECKS = ("c2pa_manifest", "c2pa_signature", "c2pa_trusted", "c2pa_data_hash", "c2pa_source_type",
           "gb45438_fields", "sb942_fields", "visible_mark", "watermark", "soft_binding")
 #: label -> the checks that must not be "absent" when the label is required
-LABEL_CHECKS = {"c2pa": ("c2pa_manifest",), "xmp": ("gb45438_fields", "sb942_fields"), "visible": ("visible_mark",),
+LABEL_CHECKS = {"c2pa": ("c2pa_manifest", "c2pa_signature", "c2pa_trusted", "c2pa_data_hash", "c2pa_source_type"), "xmp": ("gb45438_fields", "sb942_fields"), "visible": ("visible_mark",),
                 "watermark": ("watermark",)}
 _SIGNATURE_FAILURES = ("claimSignature.mismatch", "claimSignature.missing", "signingCredential.invalid",
                        "signingCredential.revoked", "signingCredential.expired", "timeStamp.mismatch")
@@ -100,8 +100,8 @@ def verify_file(path: str | Path, ws: Workspace | None = None, trust_anchors: st
                               "labelled": False, "content_id": None, "c2pa": None, "watermark": None, "xmp": None,
                               "record": None, "found_via": None, "checks": {}}
     try:
+        rgb = decode(path)
         data = path.read_bytes()
-        rgb = decode(data)
     except ImageError as exc:
         result["error"] = str(exc)
         return result
