@@ -140,7 +140,8 @@ def verify_file(path: str | Path, ws: Workspace | None = None, trust_anchors: st
     record = None
     found_via = None
     if ws is not None:
-        for cid, via in ((manifest_id, "manifest"), (reading.content_id, "watermark")):
+        xmp_id = (found.get("sb942") or {}).get("ContentID") or (found.get("gb45438") or {}).get("ProduceID")
+        for cid, via in ((manifest_id, "manifest"), (reading.content_id, "watermark"), (xmp_id, "xmp")):
             if cid and record is None:
                 hits = find_by_content_id(ws, cid)
                 if hits:
@@ -163,7 +164,8 @@ def verify_file(path: str | Path, ws: Workspace | None = None, trust_anchors: st
     if ws is None:
         checks["soft_binding"] = _check("absent", "no workspace given to look the content id up")
     elif record is not None:
-        how = "manifest's content id" if found_via == "manifest" else "watermark's content id (soft binding)"
+        how = {"manifest": "manifest's content id", "watermark": "watermark's content id (soft binding)",
+               "xmp": "XMP metadata's content id (unsigned)"}[found_via or "manifest"]
         checks["soft_binding"] = _check("pass", f"record {record['id']} found through the {how}")
     elif manifest_id or reading.content_id:
         checks["soft_binding"] = _check("fail", f"content id {manifest_id or reading.content_id} is not in this "

@@ -2,8 +2,10 @@
 
 GB 45438 asks that a visible text label on an image be at least 5 % of the shorter side
 high; the mark's text is at least that (and never below ``min_text_px`` so it stays
-legible on small faces). Where the mark was drawn is recorded at stamping; the check
-re-renders it and compares it with the pixels at that place (scaled if the image was).
+legible on small faces), 6 % of the shorter side in from the edges so that a crop of up to
+5 % per side keeps it whole. Where the mark was drawn is recorded at stamping; the check
+re-renders it and compares it with the pixels at that place (scaled if the image was),
+then anywhere in the image at other scales (a crop or a screenshot moves it).
 """
 
 from __future__ import annotations
@@ -42,7 +44,7 @@ class MarkStyle:
     plate_color: str = "#000000"
     plate_opacity: float = 1.0
     font: str | None = None
-    margin_frac: float = 0.02
+    margin_frac: float = 0.06
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -129,12 +131,34 @@ def apply_mark(rgb: np.ndarray, style: MarkStyle | None = None) -> tuple[np.ndar
     return np.clip(np.rint(out), 0, 255).astype(np.uint8), record
 
 
-def check_mark(rgb: np.ndarray, record: dict[str, Any] | None, min_correlation: float = 0.6) -> dict[str, Any]:
+def _template(plate: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    from PIL import Image
+
+    img = Image.fromarray(np.rint(plate).astype(np.uint8))
+    method = Image.BOX if size[0] < img.width else Image.BILINEAR
+    return np.asarray(img.resize(size, method).convert("L"), np.float32)
+
+
+def _best_match(luma: np.ndarray, template: np.ndarray) -> tuple[float, tuple[int, int]]:
+    import cv2
+
+    th, tw = template.shape
+    if th > luma.shape[0] or tw > luma.shape[1] or template.std() == 0:
+        return -1.0, (0, 0)
+    scores = cv2.matchTemplate(luma, template, cv2.TM_CCOEFF_NORMED)
+    _, best, _, at = cv2.minMaxLoc(scores)
+    return float(best), (int(at[0]), int(at[1]))
+
+
+def check_mark(rgb: np.ndarray, record: dict[str, Any] | None, min_correlation: float = 0.6,
+               search_correlation: float = 0.75) -> dict[str, Any]:
     """Is the recorded mark on these pixels? pass / fail / absent with the reason.
 
     The mark is re-rendered, scaled to where the record puts it on this image (which may
     have been resized) and compared by normalised cross-correlation of luma, which
-    tolerates compression, blur and small colour shifts.
+    tolerates compression, blur and small colour shifts. When it is not there, the whole
+    image is searched at scales 0.4 to 2.5 (a re-framed copy, such as a screenshot), with a
+    stricter threshold since many places are tried.
     """
     if not record:
         return {"status": "absent", "reason": "no visible mark recorded for this file"}
@@ -144,29 +168,30 @@ def check_mark(rgb: np.ndarray, record: dict[str, Any] | None, min_correlation: 
     w0, h0 = record["image_size"]["width"], record["image_size"]["height"]
     h, w = rgb.shape[:2]
     plate, _, _ = render_plate(style, min(h0, w0))
-    sx, sy = w / w0, h / h0
-    box = record["box"]
-    bx0, by0 = round(box["x"] * sx), round(box["y"] * sy)
-    bx1, by1 = round((box["x"] + box["width"]) * sx), round((box["y"] + box["height"]) * sy)
-    if bx1 > w or by1 > h or bx1 - bx0 < 4 or by1 - by0 < 3:
-        return {"status": "fail", "reason": "the recorded mark position is outside the image or too small"}
-    expected = Image.fromarray(np.rint(plate).astype(np.uint8)).resize((bx1 - bx0, by1 - by0), Image.BOX)
-    a = np.asarray(expected.convert("L"), np.float32)
-    a = (a - a.mean()).ravel()
     luma = np.asarray(Image.fromarray(np.ascontiguousarray(rgb)).convert("L"), np.float32)
-    corr = -1.0
-    for dy in (-1, 0, 1):  # the scaled box may be off by a pixel after resizing
-        for dx in (-1, 0, 1):
-            y0, x0 = by0 + dy, bx0 + dx
-            if y0 < 0 or x0 < 0 or y0 + (by1 - by0) > h or x0 + (bx1 - bx0) > w:
-                continue
-            b = luma[y0:y0 + by1 - by0, x0:x0 + bx1 - bx0].ravel()
-            b = b - b.mean()
-            denom = float(np.sqrt((a * a).sum() * (b * b).sum()))
-            corr = max(corr, float((a * b).sum() / denom) if denom > 0 else 0.0)
     frac = record.get("text_height_frac", 0.0)
+    box = record["box"]
+    sx, sy = w / w0, h / h0
+    bx0, by0 = round(box["x"] * sx), round(box["y"] * sy)
+    bw, bh = round((box["x"] + box["width"]) * sx) - bx0, round((box["y"] + box["height"]) * sy) - by0
+    corr, where = -1.0, "at its recorded place"
+    if bw >= 4 and bh >= 3:
+        # the scaled box may be off by a pixel after resizing: match within a one-pixel border
+        y0, x0 = max(by0 - 1, 0), max(bx0 - 1, 0)
+        corr, _ = _best_match(luma[y0:by0 + bh + 1, x0:bx0 + bw + 1], _template(plate, (bw, bh)))
+    if corr < min_correlation:
+        ph, pw = plate.shape[:2]
+        for scale in [1.0, sx, sy, *(0.4 * 1.04 ** np.arange(48))]:
+            size = (round(pw * scale), round(ph * scale))
+            if size[0] < 6 or size[1] < 4:
+                continue
+            found, (x, y) = _best_match(luma, _template(plate, size))
+            if found >= search_correlation and found > corr:
+                corr, where = found, f"moved to ({x}, {y}) at scale {scale:.2f}"
+        if not where.startswith("moved"):
+            corr = min(corr, search_correlation - 1e-3)
     if corr >= min_correlation and frac < GB45438_MIN_FRAC:
         return {"status": "fail", "reason": f"mark found but its text is {frac:.1%} of the shorter side (< 5 %)"}
     if corr >= min_correlation:
-        return {"status": "pass", "reason": f"{style.text!r} found at its recorded place (correlation {corr:.2f})"}
-    return {"status": "fail", "reason": f"{style.text!r} not found at its recorded place (correlation {corr:.2f})"}
+        return {"status": "pass", "reason": f"{style.text!r} found {where} (correlation {corr:.2f})"}
+    return {"status": "fail", "reason": f"{style.text!r} not found (correlation {corr:.2f} at its recorded place)"}

@@ -51,6 +51,18 @@ def test_visible_mark_is_at_least_5_percent_high_and_checks_on_pixels() -> None:
     assert visible.check_mark(half, record)["status"] == "pass"
 
 
+def test_visible_mark_is_found_in_a_reframed_copy() -> None:
+    from PIL import Image
+
+    marked, record = visible.apply_mark(smooth_image(128, 4))
+    shown = np.asarray(Image.fromarray(marked).resize((160, 160), Image.BILINEAR))
+    canvas = np.full((220, 200, 3), 236, np.uint8)
+    canvas[40:200, 20:180] = shown
+    result = visible.check_mark(canvas, record)
+    assert result["status"] == "pass" and "moved to" in result["reason"]
+    assert visible.check_mark(np.full((220, 200, 3), 236, np.uint8), record)["status"] == "fail"
+
+
 def test_small_faces_get_the_short_text_and_positions_are_configurable() -> None:
     marked, record = visible.apply_mark(smooth_image(64, 2), visible.MarkStyle(position="top-left"))
     assert record["style"]["text"] == "AI"
