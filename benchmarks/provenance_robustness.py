@@ -151,7 +151,7 @@ def survival(root: Path, n: int, size: int, method: str, identity: SigningIdenti
     stamped = []
     for i, img in enumerate(faces(root, n, size, offset=2000)):
         fmt = ("png", "jpg", "webp")[i % 3]
-        r = stamp_pixels(img, fmt, identity, opts)
+        r = stamp_pixels(img, fmt, identity, opts, content_id=f"{(i * 2654435761) % 2**32:08x}")
         stamped.append((r, fmt))
     rows = []
     for name, fn in ATTACKS.items():
@@ -179,7 +179,7 @@ def survival(root: Path, n: int, size: int, method: str, identity: SigningIdenti
                "watermark_bit_accuracy": float(np.mean(bit_acc)) if bit_acc else None,
                "visible_check": vis_ok / k}
         rows.append(row)
-        acc = f"{row['watermark_bit_accuracy']:.3f}" if bit_acc else "  n/a"
+        acc = f"{row['watermark_bit_accuracy']:.3f}" if bit_acc else "  n/a (too small)"
         print(f"  {method:10s} {size}px {name:15s} C2PA {c2pa_ok / k:5.0%}  XMP {xmp_ok / k:5.0%}  "
               f"wm id {exact / k:5.0%} bits {acc}  visible {vis_ok / k:5.0%}", file=sys.stderr)
     return rows
@@ -203,7 +203,7 @@ def throughput(root: Path, n: int, size: int, identity: SigningIdentity) -> list
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path, default=Path(os.environ.get("ASSAY_SHARED_DATA", REPO.parent / "shared" / "data")))
-    ap.add_argument("--n", type=int, default=30, help="faces per robustness cell")
+    ap.add_argument("--n", type=int, default=40, help="faces per robustness cell")
     ap.add_argument("--fp-images", type=int, default=1000, help="clean faces for the false-positive rate")
     ap.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "provenance_robustness.json")
     args = ap.parse_args()
