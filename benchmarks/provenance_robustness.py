@@ -207,8 +207,9 @@ def main() -> None:
     ap.add_argument("--fp-images", type=int, default=1000, help="clean faces for the false-positive rate")
     ap.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "provenance_robustness.json")
     args = ap.parse_args()
-    import torch  # noqa: F401  (only to pin threads consistently with other benchmarks)
-    torch.set_num_threads(2)
+    import cv2
+
+    cv2.setNumThreads(2)
     t0 = time.time()
     with tempfile.TemporaryDirectory() as tmp:
         keys = keygen(Path(tmp) / "keys")

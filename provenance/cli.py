@@ -65,6 +65,8 @@ def stamp(
     as_json: bool = typer.Option(False, "--json", help="Print JSON rows instead of a table."),
 ) -> None:
     """Label images: C2PA manifest, XMP fields, visible mark, invisible watermark."""
+    import sys
+
     from tqdm import tqdm
 
     from assay.imageio import ImageError
@@ -88,7 +90,7 @@ def stamp(
     if fmt and "." + fmt.lower().lstrip(".") not in FORMATS:
         fail(f"--format must be png, jpg or webp, got {fmt!r}")
     rows, failed = [], 0
-    for src in tqdm(files, desc="stamp", unit="file", disable=len(files) < 2, file=__import__("sys").stderr):
+    for src in tqdm(files, desc="stamp", unit="file", disable=len(files) < 2, file=sys.stderr):
         dest = output_path(src, out, fmt.lower().lstrip(".").replace("jpeg", "jpg") if fmt else None)
         try:
             if dest.resolve() == src.resolve():

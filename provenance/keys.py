@@ -63,6 +63,7 @@ class SigningIdentity:
     def check(self) -> None:
         """Raise :class:`SigningError` when the chain is broken, the leaf unfit or the key does not match it."""
         from cryptography import x509
+        from cryptography.exceptions import InvalidSignature
         from cryptography.hazmat.primitives import serialization
         from cryptography.hazmat.primitives.asymmetric import ec
 
@@ -75,7 +76,7 @@ class SigningIdentity:
         for cert, issuer in zip(certs, certs[1:]):
             try:
                 cert.verify_directly_issued_by(issuer)
-            except (ValueError, TypeError, Exception):
+            except (ValueError, TypeError, InvalidSignature):
                 raise SigningError(f"broken certificate chain: {cert.subject.rfc4514_string()} "
                                    f"is not signed by {issuer.subject.rfc4514_string()}") from None
         for cert in certs:

@@ -12,7 +12,7 @@ from PIL import Image
 from assay.imageio import decode, save
 from provenance.birth import make_birth_stamper
 from provenance.keys import SigningIdentity, keygen
-from provenance.stamp import StampOptions, stamp_file, stamp_pixels
+from provenance.stamp import StampOptions, stamp_file
 from provenance.verify import CHECKS, verify_file
 from tests.test_provenance_watermark import smooth_image
 
