@@ -7,7 +7,7 @@ from typing import Any, Callable
 import numpy as np
 
 from assay.workspace import Workspace
-from provenance.keys import SigningIdentity, default_keys_dir
+from provenance.keys import SigningIdentity, ensure_keys
 from provenance.payload import sample_content_id
 from provenance.stamp import LABELS, StampOptions, add_record, parse_labels, stamp_pixels
 
@@ -27,14 +27,15 @@ def make_birth_stamper(ws: Workspace, labels: tuple[str, ...] | str = LABELS, si
     Each image gets a ``provenance`` catalog record (parent: the run, when it is in the
     catalog). An SRGAN-like family may pass its low-resolution input as ``meta["parent"]``
     = (bytes, format) to have it recorded as the edited parent ingredient.
-    With "c2pa" among the labels and no ``signer``, the workspace's keygen identity is used.
+    With "c2pa" among the labels and no ``signer``, the workspace's keygen identity is used
+    (made on first use, so a synthetic set is never left unsigned for want of keys).
     """
     from dataclasses import replace
 
     chosen = parse_labels(labels)
     options = replace(options or StampOptions(), labels=chosen)
     if "c2pa" in chosen and signer is None:
-        signer = SigningIdentity.from_dir(default_keys_dir(ws))
+        signer = ensure_keys(ws)
     if signer is not None:
         signer.check()
 

@@ -12,6 +12,16 @@ from assay.clitools import err, fail, print_json, print_table, workspace
 app = typer.Typer(help="C2PA manifests, visible and invisible AI labels, verification.", no_args_is_help=True)
 
 
+def _expand(paths: list[Path]) -> list[Path]:
+    """Files as given; folders replaced by the image files under them (sorted)."""
+    from assay.imageio import iter_image_files
+
+    out: list[Path] = []
+    for path in paths:
+        out += [p for p, _ in iter_image_files(path)] if path.is_dir() else [path]
+    return out
+
+
 @app.command()
 def keygen(
     ctx: typer.Context,
@@ -47,7 +57,7 @@ def _identity(ctx: typer.Context, cert: Optional[Path], key: Optional[Path], tsa
 @app.command()
 def stamp(
     ctx: typer.Context,
-    files: list[Path] = typer.Argument(..., help="Images (PNG, JPEG, WebP) to label."),
+    files: list[Path] = typer.Argument(..., help="Images (PNG, JPEG, WebP) or folders of them."),
     labels: str = typer.Option("c2pa,xmp,visible,watermark", help="Labels to apply, comma separated."),
     out: Path = typer.Option(Path("stamped"), "--out", help="Output folder (inputs are never overwritten)."),
     fmt: Optional[str] = typer.Option(None, "--format", help="Output format png|jpg|webp [default: the input's]."),
@@ -90,7 +100,7 @@ def stamp(
     if fmt and "." + fmt.lower().lstrip(".") not in FORMATS:
         fail(f"--format must be png, jpg or webp, got {fmt!r}")
     rows, failed = [], 0
-    for src in tqdm(files, desc="stamp", unit="file", disable=len(files) < 2, file=sys.stderr):
+    for src in tqdm(_expand(files), desc="stamp", unit="file", disable=len(files) < 2, file=sys.stderr):
         dest = output_path(src, out, fmt.lower().lstrip(".").replace("jpeg", "jpg") if fmt else None)
         try:
             if dest.resolve() == src.resolve():
@@ -114,7 +124,7 @@ def stamp(
 @app.command()
 def verify(
     ctx: typer.Context,
-    files: list[Path] = typer.Argument(..., help="Files to check."),
+    files: list[Path] = typer.Argument(..., help="Files or folders to check."),
     output_format: str = typer.Option("table", "--format", help="table or json."),
     trust: list[Path] = typer.Option([], "--trust", help="PEM trust anchor(s) [default: the workspace dev CA]."),
     no_workspace: bool = typer.Option(False, "--no-workspace", help="Do not look content ids up in the catalog."),
@@ -136,7 +146,7 @@ def verify(
     pem = "".join(p.read_text() for p in anchors) or None
     required = tuple(s.strip() for s in require.split(",") if s.strip())
     try:
-        results = [verify_file(f, ws, pem, required) for f in files]
+        results = [verify_file(f, ws, pem, required) for f in _expand(files)]
     except ValueError as exc:
         fail(str(exc))
     if output_format == "json":

@@ -119,6 +119,17 @@ class SigningIdentity:
             raise SigningError(f"cannot make a signer: {str(exc).splitlines()[0]}") from None
 
 
+def ensure_keys(ws, tsa_url: str | None = None) -> SigningIdentity:
+    """The workspace's signing identity, making development keys with :func:`keygen` when there are none."""
+    d = default_keys_dir(ws)
+    if not (d / CHAIN_FILE).is_file():
+        import sys
+
+        keygen(d)
+        print(f"made development signing keys in {d} (replace them with your own for production)", file=sys.stderr)
+    return SigningIdentity.from_dir(d, tsa_url)
+
+
 def _name(common_name: str, organization: str):
     from cryptography import x509
     from cryptography.x509.oid import NameOID

@@ -180,6 +180,14 @@ def test_birth_stamper_is_reproducible_and_records_lineage(ws, identity, trust, 
     assert report["record"]["params"]["generator"]["run_id"] == run.id
 
 
+def test_birth_stamper_makes_workspace_keys_on_first_use(ws) -> None:
+    stamper = make_birth_stamper(ws)
+    data, extra = stamper(smooth_image(64, 2), "png", {"family": "dcgan", "checkpoint_sha256": "b" * 64,
+                                                        "seed": 1, "latent_index": 2})
+    assert (ws.root / "keys" / "signer.key").stat().st_mode & 0o777 == 0o600
+    assert extra["labels_applied"][-1] == "c2pa"
+
+
 def test_birth_stamper_labels_are_configurable(ws) -> None:
     stamper = make_birth_stamper(ws, labels=("visible", "xmp"))
     data, extra = stamper(smooth_image(64, 1), "jpg", {"family": "dcgan", "checkpoint_sha256": "a" * 64,
@@ -206,8 +214,9 @@ def test_cli_keygen_stamp_verify(tmp_path, ws) -> None:
     rows = json.loads(res.stdout)
     assert rows[0]["out"].endswith("src2.webp") and rows[0]["labels"] == "visible,watermark,xmp,c2pa"
     assert rows[1]["out"] is None and rows[1]["note"].startswith("error:")
-    res = runner.invoke(app, ["provenance", "verify", rows[0]["out"], "--format", "json"], env=env)
+    res = runner.invoke(app, ["provenance", "verify", str(tmp_path / "o"), "--format", "json"], env=env)
     assert res.exit_code == 0, res.output
+    assert len(json.loads(res.stdout)) == 1  # a folder is expanded to its images
     report = json.loads(res.stdout)[0]
     assert report["checks"]["c2pa_trusted"]["status"] == "pass"  # the workspace dev CA is trusted by default
     res = runner.invoke(app, ["provenance", "verify", str(src), "--require", "c2pa", "--format", "json"], env=env)
