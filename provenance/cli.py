@@ -122,6 +122,32 @@ def stamp(
 
 
 @app.command()
+def lookup(
+    ctx: typer.Context,
+    content_id: str = typer.Argument(..., help="Content id (8 hex digits) from a manifest, watermark or XMP."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Find the provenance records carrying a content id (the soft binding, by hand)."""
+    from provenance.payload import check_content_id
+    from provenance.stamp import find_by_content_id
+
+    try:
+        cid = check_content_id(content_id)
+    except ValueError as exc:
+        fail(str(exc))
+    rows = find_by_content_id(workspace(ctx), cid)
+    if as_json:
+        print_json(rows)
+    elif rows:
+        print_table([{"id": r["id"], "created_at": r["created_at"], "parents": r["parents"], "path": r["path"],
+                      "labels": ",".join(r["params"].get("labels", [])),
+                      "generator": r["params"].get("generator")} for r in rows],
+                    ["id", "created_at", "parents", "path", "labels", "generator"], title=f"content id {cid}")
+    if not rows:
+        fail(f"no provenance record carries content id {cid}", code=1)
+
+
+@app.command()
 def verify(
     ctx: typer.Context,
     files: list[Path] = typer.Argument(..., help="Files or folders to check."),

@@ -50,6 +50,8 @@ class StampOptions:
     training_mining: str = "notAllowed"
     thumbnail: bool = False
     quality: int = 95
+    #: further manifest assertions, e.g. ``{"label": "org.assay.consent", "data": {...}}`` from the consent work
+    extra_assertions: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass
@@ -132,7 +134,7 @@ def stamp_pixels(rgb: np.ndarray, fmt: str, identity: SigningIdentity | None, op
         labels_assertion = {k: record[k] for k in ("visible", "watermark", "created", "image_size") if k in record}
         labels_assertion["labels"] = applied + ["c2pa"]
         definition = manifest.build_definition(content_id, title or f"{content_id}.{fmt}", source_type, generator,
-                                               labels_assertion, options.training_mining)
+                                               labels_assertion, options.training_mining, options.extra_assertions)
         data = manifest.sign_bytes(data, fmt, definition, identity, parent, options.thumbnail)  # type: ignore[arg-type]
         applied.append("c2pa")
     record["labels"] = applied

@@ -58,6 +58,17 @@ def test_sign_and_read_back_each_format(tmp_path, ws, identity, trust, ext) -> N
     json.dumps(report)  # the schema is plain JSON
 
 
+def test_extra_assertions_reach_the_signed_manifest(tmp_path, identity, trust) -> None:
+    from provenance.manifest import CONSENT_ASSERTION, active_manifest, assertion, read_manifest
+
+    consent = {"label": CONSENT_ASSERTION, "data": {"consent_ids": ["cons-1234abcd"], "scope": "synthesis"}}
+    out = tmp_path / "face.png"
+    stamp_file(_source(tmp_path), out, identity, StampOptions(extra_assertions=[consent]))
+    store = read_manifest(out.read_bytes(), "png", trust)
+    assert assertion(active_manifest(store), CONSENT_ASSERTION) == consent["data"]
+    assert store["validation_state"] == "Trusted"
+
+
 def test_untrusted_signer_is_valid_but_not_trusted(tmp_path, identity) -> None:
     out = tmp_path / "face.png"
     stamp_file(_source(tmp_path), out, identity)
@@ -219,6 +230,9 @@ def test_cli_keygen_stamp_verify(tmp_path, ws) -> None:
     assert len(json.loads(res.stdout)) == 1  # a folder is expanded to its images
     report = json.loads(res.stdout)[0]
     assert report["checks"]["c2pa_trusted"]["status"] == "pass"  # the workspace dev CA is trusted by default
+    res = runner.invoke(app, ["provenance", "lookup", rows[0]["content_id"], "--json"], env=env)
+    assert res.exit_code == 0 and json.loads(res.stdout)[0]["id"] == rows[0]["record"]
+    assert runner.invoke(app, ["provenance", "lookup", "00000000"], env=env).exit_code == 1
     res = runner.invoke(app, ["provenance", "verify", str(src), "--require", "c2pa", "--format", "json"], env=env)
     assert res.exit_code == 1
     assert json.loads(res.stdout)[0]["checks"]["c2pa_manifest"]["reason"].startswith("required c2pa label missing")
