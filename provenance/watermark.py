@@ -6,7 +6,8 @@ Two methods, looked up by name in :data:`WATERMARKS`:
   whole image, with informed embedding. Each payload bit owns about 21 cells scattered by
   a keyed permutation; a cell's luma moves up or down by a gain chosen so that the
   decoder's own statistic (cell mean of a high-pass residual, times the key's sign) clears
-  a margin on this very image. Because the grid is relative to the image size, decoding
+  a margin on this very image. Cells are weighted by local texture (perceptual masking),
+  so flat skin and near-white or near-black areas carry less of the pattern. Because the grid is relative to the image size, decoding
   needs no knowledge of the original size and survives downscaling; JPEG mostly touches
   frequencies above the cell size. Works from 64 px on the shorter side.
 - ``dwtDctSvd``: the ``invisible-watermark`` package's DWT-DCT-SVD method, kept for
@@ -57,8 +58,9 @@ class SpreadSpectrumGrid:
     min_side = 64
 
     def __init__(self, grid: int = 32, margin: float = 2.0, min_gain: float = 1.0, max_gain: float = 20.0,
-                 key: int = 0x5A55A7, rounds: int = 8) -> None:
+                 key: int = 0x5A55A7, rounds: int = 8, masking: bool = True) -> None:
         self.grid, self.margin, self.min_gain, self.max_gain, self.rounds = grid, margin, min_gain, max_gain, rounds
+        self.masking = masking
         rng = np.random.default_rng(key)
         cells = grid * grid
         owner = np.empty(cells, np.int64)
@@ -71,16 +73,31 @@ class SpreadSpectrumGrid:
         g = self.grid
         return (np.arange(h) * g // h)[:, None] * g + (np.arange(w) * g // w)[None, :]
 
-    def _statistic(self, luma: np.ndarray) -> np.ndarray:
+    def _residual(self, luma: np.ndarray) -> np.ndarray:
         import cv2
 
         h, w = luma.shape
         k = max(3, int(round(2 * max(h, w) / self.grid)) | 1)
-        residual = luma - cv2.blur(luma, (k, k))
+        return luma - cv2.blur(luma, (k, k))
+
+    def _statistic(self, luma: np.ndarray) -> np.ndarray:
+        h, w = luma.shape
         cells = self._cells(h, w).ravel()
         n = self.grid * self.grid
-        means = np.bincount(cells, residual.ravel(), n) / np.maximum(np.bincount(cells, minlength=n), 1)
+        means = np.bincount(cells, self._residual(luma).ravel(), n) / np.maximum(np.bincount(cells, minlength=n), 1)
         return np.bincount(self.owner, means * self.sign, PAYLOAD_BITS) / self.per_bit
+
+    def _weights(self, luma: np.ndarray) -> np.ndarray:
+        """Per-cell strength (perceptual masking): more in textured cells, less in flat or clipped ones."""
+        n = self.grid * self.grid
+        if not self.masking:
+            return np.ones(n, np.float32)
+        cells = self._cells(*luma.shape).ravel()
+        count = np.maximum(np.bincount(cells, minlength=n), 1)
+        activity = np.sqrt(np.bincount(cells, (self._residual(luma) ** 2).ravel(), n) / count)
+        weight = np.clip((activity + 1.0) / (np.median(activity) + 1.0), 0.3, 2.0)
+        mean = np.bincount(cells, luma.ravel(), n) / count
+        return np.where((mean > 245) | (mean < 10), 0.3, weight).astype(np.float32)
 
     def embed(self, rgb: np.ndarray, bits: np.ndarray) -> np.ndarray:
         h, w = rgb.shape[:2]
@@ -88,19 +105,21 @@ class SpreadSpectrumGrid:
             raise TooSmall(f"{w}x{h} is below {self.min_side} px")
         cells = self._cells(h, w)
         want = (2.0 * np.asarray(bits, np.float32) - 1.0)
+        weight = self._weights(_luma(rgb))
         cell_sign = want[self.owner] * self.sign
-        unit = want * self._statistic(cell_sign[cells].astype(np.float32))
+        unit = want * self._statistic((cell_sign * weight)[cells].astype(np.float32))
         gain = np.full(PAYLOAD_BITS, self.min_gain, np.float32)
         base = rgb.astype(np.float32)
         out = rgb
         for _ in range(self.rounds):
-            pattern = (cell_sign * gain[self.owner])[cells]
+            amplitude = np.minimum(gain[self.owner] * weight, self.max_gain)
+            pattern = (cell_sign * amplitude)[cells]
             out = np.clip(np.rint(base + pattern[..., None]), 0, 255).astype(np.uint8)
             got = want * self._statistic(_luma(out))
             if (got >= self.margin).all():
                 break
             gain = np.clip(gain + np.maximum(0.0, self.margin - got) / np.maximum(unit, 1e-3),
-                           self.min_gain, self.max_gain)
+                           self.min_gain, self.max_gain / 0.3)
         return out
 
     def soft_bits(self, rgb: np.ndarray) -> np.ndarray:
