@@ -99,8 +99,13 @@ def stamp(
         fail(str(exc).strip("'\""))
     if fmt and "." + fmt.lower().lstrip(".") not in FORMATS:
         fail(f"--format must be png, jpg or webp, got {fmt!r}")
+    if source_type not in ("created", "edited"):
+        fail(f"--source-type must be created or edited, got {source_type!r}")
+    if (source_type == "edited") != (parent is not None):
+        fail("--source-type edited needs --parent (the original photo), and --parent needs --source-type edited")
+    sources = _expand(files)
     rows, failed = [], 0
-    for src in tqdm(_expand(files), desc="stamp", unit="file", disable=len(files) < 2, file=sys.stderr):
+    for src in tqdm(sources, desc="stamp", unit="file", disable=len(sources) < 2, file=sys.stderr):
         dest = output_path(src, out, fmt.lower().lstrip(".").replace("jpeg", "jpg") if fmt else None)
         try:
             if dest.resolve() == src.resolve():
@@ -157,13 +162,17 @@ def verify(
     require: str = typer.Option("", help="Labels whose absence fails, e.g. c2pa,xmp,visible,watermark."),
 ) -> None:
     """Check every label of each file: pass / fail / absent with the reason (exit 1 if any check failed)."""
+    import sys
+
+    from tqdm import tqdm
+
     from provenance.keys import CA_FILE, default_keys_dir
     from provenance.verify import verify_file
 
     if output_format not in ("table", "json"):
         fail(f"--format must be table or json, got {output_format!r}")
     ws = None if no_workspace else workspace(ctx)
-    anchors = [p for p in trust]
+    anchors = list(trust)
     if not anchors and ws is not None and (default_keys_dir(ws) / CA_FILE).is_file():
         anchors = [default_keys_dir(ws) / CA_FILE]
     missing = [str(p) for p in anchors if not p.is_file()]
@@ -172,7 +181,9 @@ def verify(
     pem = "".join(p.read_text() for p in anchors) or None
     required = tuple(s.strip() for s in require.split(",") if s.strip())
     try:
-        results = [verify_file(f, ws, pem, required) for f in _expand(files)]
+        paths = _expand(files)
+        results = [verify_file(f, ws, pem, required)
+                   for f in tqdm(paths, desc="verify", unit="file", disable=len(paths) < 2, file=sys.stderr)]
     except ValueError as exc:
         fail(str(exc))
     if output_format == "json":
