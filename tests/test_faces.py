@@ -89,3 +89,14 @@ def test_embedding_separates_people_and_matches_a_person(shared_data):
     assert vecs[0].shape == (128,)
     assert np.linalg.norm(vecs[0] - vecs[1]) < faces.SAME_PERSON_DISTANCE  # same photo mirrored
     assert np.linalg.norm(vecs[0] - vecs[2]) > np.linalg.norm(vecs[0] - vecs[1])
+
+
+@pytest.mark.shared_data
+def test_cnn_detector_agrees_with_hog_on_a_clear_face(shared_data):
+    img = decode(shared_data / "lfw" / "real_5.jpg")
+    hog, cnn = faces.detect_faces(img, "hog"), faces.detect_faces(img, "cnn", upsample=0)
+    assert hog and cnn
+    centre = lambda f: np.array([(f.box[0] + f.box[2]) / 2, (f.box[1] + f.box[3]) / 2])  # noqa: E731
+    assert np.linalg.norm(centre(hog[0]) - centre(cnn[0])) < 0.15 * img.shape[1]
+    with pytest.raises(ValueError, match="unknown face detector"):
+        faces.detect_faces(img, "haar")
