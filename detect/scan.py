@@ -55,8 +55,9 @@ class Scanner:
     """Scores files one at a time with one detector; what a scan worker process holds."""
 
     def __init__(self, detector: Detector, options: ScanOptions | None = None,
-                 detector_info: dict[str, Any] | None = None) -> None:
+                 detector_info: dict[str, Any] | None = None, ws: Workspace | None = None) -> None:
         self.detector = detector
+        self.ws = ws  #: where provenance content ids are looked up
         self.options = options or ScanOptions()
         self.detector_info = detector_info or {"id": None, "name": None, "type": getattr(detector, "name", None)}
 
@@ -108,7 +109,7 @@ class Scanner:
             result["error"] = str(exc)
         except Exception as exc:  # a detector or decoder failure on one file must not end the scan
             result["error"] = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else 'failed'}"
-        result["provenance"] = provenance_signals(path)
+        result["provenance"] = provenance_signals(path, self.ws)
         timing["total"] = time.perf_counter() - start
         result["timing_s"] = {k: round(v, 6) for k, v in timing.items()}
         return result
@@ -271,7 +272,7 @@ class Scan:
         rec = self.detector_record
         info = {"id": rec.id if rec else None, "name": rec.name if rec else None,
                 "type": getattr(self.detector, "name", type(self.detector).__name__)}
-        self.scanner = Scanner(self.detector, self.options, info)
+        self.scanner = Scanner(self.detector, self.options, info, ws)
         self.name = name or f"scan-{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(2)}"
         self.save = record
         self.resume = resume

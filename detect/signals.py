@@ -9,15 +9,37 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-NOT_CHECKED = "not checked"
-FIELDS = ("c2pa_present", "c2pa_valid", "digital_source_type", "watermark_payload")
+from assay.workspace import Workspace
+
+VALID_STATES = ("Valid", "Trusted")
 
 
-def provenance_signals(path: str | Path) -> dict[str, Any]:
+def provenance_signals(path: str | Path, ws: Workspace | None = None) -> dict[str, Any]:
     """C2PA presence and validity, its digitalSourceType, and the invisible watermark payload.
 
-    Keys: ``c2pa_present``, ``c2pa_valid``, ``digital_source_type``, ``watermark_payload``
-    and ``checked`` (whether provenance was read at all). Until the provenance verifier is
-    wired in, every field is ``"not checked"`` and ``checked`` is false.
+    Read with :func:`provenance.verify.verify_file` (trusting the workspace's development
+    CA when it has one). Keys: ``checked`` (false only when the verifier could not read the
+    file: ``error`` says why), ``c2pa_present``, ``c2pa_valid`` (None without a manifest),
+    ``c2pa_state`` (the manifest's validation state), ``digital_source_type``,
+    ``watermark_payload`` (the decoded content id, or None), ``watermark_status``, and
+    ``record_id`` / ``found_via`` when the content id is in the workspace's catalog.
     """
-    return {**{name: NOT_CHECKED for name in FIELDS}, "checked": False}
+    from provenance.keys import workspace_trust_anchors
+    from provenance.verify import verify_file
+
+    report = verify_file(path, ws, workspace_trust_anchors(ws) if ws is not None else None)
+    c2pa = report.get("c2pa") or {}
+    mark = report.get("watermark") or {}
+    present = bool(c2pa.get("present"))
+    return {
+        "checked": report["error"] is None,
+        "error": report["error"],
+        "c2pa_present": present,
+        "c2pa_valid": c2pa.get("validation_state") in VALID_STATES if present else None,
+        "c2pa_state": c2pa.get("validation_state"),
+        "digital_source_type": c2pa.get("digital_source_type"),
+        "watermark_payload": mark.get("content_id"),
+        "watermark_status": mark.get("status"),
+        "record_id": (report.get("record") or {}).get("id"),
+        "found_via": report.get("found_via"),
+    }

@@ -166,19 +166,16 @@ def verify(
 
     from tqdm import tqdm
 
-    from provenance.keys import CA_FILE, default_keys_dir
+    from provenance.keys import workspace_trust_anchors
     from provenance.verify import verify_file
 
     if output_format not in ("table", "json"):
         fail(f"--format must be table or json, got {output_format!r}")
     ws = None if no_workspace else workspace(ctx)
-    anchors = list(trust)
-    if not anchors and ws is not None and (default_keys_dir(ws) / CA_FILE).is_file():
-        anchors = [default_keys_dir(ws) / CA_FILE]
-    missing = [str(p) for p in anchors if not p.is_file()]
+    missing = [str(p) for p in trust if not p.is_file()]
     if missing:
         fail(f"trust anchor file not found: {', '.join(missing)}")
-    pem = "".join(p.read_text() for p in anchors) or None
+    pem = "".join(p.read_text() for p in trust) or (workspace_trust_anchors(ws) if ws is not None else None)
     required = tuple(s.strip() for s in require.split(",") if s.strip())
     try:
         paths = _expand(files)

@@ -25,6 +25,12 @@ def default_keys_dir(ws) -> Path:
     return Path(ws.root) / "keys"
 
 
+def workspace_trust_anchors(ws) -> str | None:
+    """PEM of the workspace's development CA when keygen has made one, else None."""
+    ca = default_keys_dir(ws) / CA_FILE
+    return ca.read_text() if ca.is_file() else None
+
+
 class SigningError(Exception):
     """Signing cannot go ahead; the message is a one-line reason (never key material)."""
 

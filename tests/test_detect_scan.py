@@ -21,7 +21,6 @@ from detect.base import DETECTORS, Detector, Images
 from detect.media import Video, iter_media
 from detect.regions import FACE, WHOLE_IMAGE, crop_box
 from detect.scan import REPORT_FILE, RESULT_SCHEMA, Scanner, ScanOptions, exit_code, load_report, scan_paths
-from detect.signals import NOT_CHECKED
 from detect.store import save_detector
 
 RESULT_KEYS = {"schema", "path", "media", "status", "error", "verdict", "flagged", "probability", "threshold",
@@ -30,7 +29,8 @@ RESULT_KEYS = {"schema", "path", "media", "status", "error", "verdict", "flagged
 REGION_KEYS = {"kind", "box", "crop_box", "crop_size", "face_score", "probability", "flagged"}
 VIDEO_KEYS = {"fps", "frame_count", "duration_s", "every_s", "frames_sampled", "frames_flagged",
               "flagged_fraction", "min_flagged_fraction", "peak_probability", "peak_time_s", "frames"}
-PROVENANCE_KEYS = {"c2pa_present", "c2pa_valid", "digital_source_type", "watermark_payload", "checked"}
+PROVENANCE_KEYS = {"checked", "error", "c2pa_present", "c2pa_valid", "c2pa_state", "digital_source_type",
+                   "watermark_payload", "watermark_status", "record_id", "found_via"}
 
 
 class BrightnessDetector(Detector):
@@ -201,9 +201,10 @@ def test_scan_paths_streams_results_and_records_the_scan(ws: Workspace, saved_de
     assert by_name["a_dark.png"]["regions"][0]["crop_size"] == [64, 64]
     assert by_name["a_dark.png"]["detector"]["id"] == saved_detector
     # detector evidence and provenance evidence side by side, never merged
-    assert by_name["b_bright.jpg"]["provenance"] == {
-        "c2pa_present": NOT_CHECKED, "c2pa_valid": NOT_CHECKED, "digital_source_type": NOT_CHECKED,
-        "watermark_payload": NOT_CHECKED, "checked": False}
+    prov = by_name["b_bright.jpg"]["provenance"]
+    assert prov["checked"] is True and prov["c2pa_present"] is False and prov["c2pa_valid"] is None
+    assert prov["watermark_payload"] is None and prov["digital_source_type"] is None
+    assert by_name["e_empty.png"]["provenance"]["checked"] is False
 
     [scan] = ws.catalog.list("scans")
     assert scan.parents == [saved_detector]
@@ -263,7 +264,7 @@ def test_cli_csv_to_out_file(ws: Workspace, saved_detector: str, media: dict[str
     rows = list(csv.DictReader(io.StringIO(out.read_text())))
     by_name = {Path(r["path"]).name: r for r in rows}
     assert len(rows) == 6 and by_name["c_dark.png"]["verdict"] == "real"
-    assert by_name["b_bright.jpg"]["verdict"] == "synthetic" and by_name["b_bright.jpg"]["c2pa"] == NOT_CHECKED
+    assert by_name["b_bright.jpg"]["verdict"] == "synthetic" and by_name["b_bright.jpg"]["c2pa"] == "False"
     assert by_name["e_empty.png"]["verdict"] == "error" and by_name["e_empty.png"]["error"] == "empty file (0 bytes)"
     assert by_name["f_clip.mp4"]["frames"] == "2/3"
     assert ws.resolve("weekly", "scans").parents == [saved_detector]
@@ -381,3 +382,25 @@ def test_cli_rejects_bad_options_before_scanning(ws: Workspace, saved_detector: 
     res = run_cli(ws, str(media["folder"]), *args)
     assert res.exit_code == 2 and message in res.stderr
     assert ws.catalog.list("scans") == []
+
+
+def test_stamped_image_shows_provenance_beside_the_detector_score(ws: Workspace, saved_detector: str,
+                                                                   tmp_path: Path) -> None:
+    from provenance.birth import make_birth_stamper
+
+    rng = np.random.default_rng(5)
+    pixels = (rng.random((96, 96, 3)) * 60 + 150).astype(np.uint8)
+    stamper = make_birth_stamper(ws)
+    data, extra = stamper(pixels, "png", {"family": "dcgan", "run_id": None, "checkpoint_sha256": "ab" * 32,
+                                          "seed": 1, "latent_index": 7, "condition": None, "size": 96})
+    folder = tmp_path / "stamped"
+    folder.mkdir()
+    (folder / "generated.png").write_bytes(data)
+    [result] = list(scan_paths(ws, [folder / "generated.png"], detector=saved_detector, record=False))
+    check_schema(result)
+    prov = result["provenance"]
+    assert prov["checked"] and prov["c2pa_present"] and prov["c2pa_valid"] is True
+    assert prov["digital_source_type"].endswith("trainedAlgorithmicMedia")
+    assert prov["watermark_payload"] == extra["content_id"]
+    assert prov["record_id"] == extra["provenance_id"]
+    assert result["verdict"] in ("real", "synthetic")  # the detector's own verdict, not the manifest's
