@@ -186,6 +186,20 @@ def read_id(rgb: np.ndarray, name: str = DEFAULT_METHOD) -> WatermarkReading:
         soft = wm.soft_bits(rgb)
     except TooSmall as exc:
         return WatermarkReading("too_small", name, reason=f"too small for a watermark: {exc}")
+    return _reading(soft, name)
+
+
+def read_id_frames(frames: np.ndarray, name: str = DEFAULT_METHOD) -> WatermarkReading:
+    """Decode a content id from video frames: each bit's soft statistic is averaged over the frames."""
+    wm = method(name)
+    try:
+        soft = np.mean([wm.soft_bits(frame) for frame in frames], axis=0)
+    except TooSmall as exc:
+        return WatermarkReading("too_small", name, reason=f"too small for a watermark: {exc}")
+    return _reading(soft, name)
+
+
+def _reading(soft: np.ndarray, name: str) -> WatermarkReading:
     bits = (soft > 0).astype(np.uint8)
     if not np.any(soft):
         return WatermarkReading("absent", name, reason="no watermark signal (flat image)", bits=bits.tolist())

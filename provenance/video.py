@@ -1,0 +1,153 @@
+"""Video files for labelling: frames in and out through OpenCV, and MP4's XMP box.
+
+Stamped video is written as MP4 with the ``mp4v`` (MPEG-4 Part 2) codec, the one this
+OpenCV build can write without network codecs (``avc1``/H.264 has no encoder here). The
+implicit label fields go into an XMP packet in a top-level ``uuid`` box with the XMP
+UUID (``BE7ACFCB-97A9-42E8-9C71-999491E3AFAC``), where the XMP specification (part 3)
+puts XMP in MP4; the box is appended after the existing boxes, so no sample offset moves.
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+
+#: suffixes read as video (OpenCV decodes them); stamped output is always MP4
+VIDEO_SUFFIXES = frozenset({".mp4", ".mov", ".avi", ".webm"})
+FOURCC = "mp4v"
+XMP_UUID = bytes.fromhex("BE7ACFCB97A942E89C71999491E3AFAC")
+#: the frames verify decodes at most (watermark averaging and the mark check need the start only)
+MAX_VERIFY_SECONDS = 10.0
+
+
+class VideoError(ValueError):
+    """A video that cannot be read or written; ``str()`` is a one-line reason."""
+
+
+@dataclass
+class Clip:
+    """Decoded frames (N x H x W x 3 uint8 RGB) and the frame rate; ``total_frames`` counts the whole file."""
+
+    frames: np.ndarray
+    fps: float
+    total_frames: int
+
+    @property
+    def duration_s(self) -> float:
+        return self.total_frames / self.fps
+
+    def info(self) -> dict[str, float | int]:
+        n, h, w = self.frames.shape[:3]
+        return {"fps": round(self.fps, 3), "frames": self.total_frames, "duration_s": round(self.duration_s, 3),
+                "width": int(w), "height": int(h), "frames_decoded": int(n)}
+
+
+def is_video_path(path: str | Path) -> bool:
+    return Path(path).suffix.lower() in VIDEO_SUFFIXES
+
+
+def video_format(data: bytes, path: str | Path) -> str | None:
+    """"mp4" when the bytes start with an ISO BMFF ``ftyp`` box, else the video suffix (without the dot), else None."""
+    if data[4:8] == b"ftyp":
+        return "mp4"
+    suffix = Path(path).suffix.lower()
+    return suffix[1:] if suffix in VIDEO_SUFFIXES else None
+
+
+def read_clip(path: str | Path, max_seconds: float | None = None) -> Clip:
+    """Decode a video's frames (the first ``max_seconds`` when given). Raises :class:`VideoError`."""
+    import cv2
+
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise VideoError(f"unreadable: {exc.strerror or exc}") from None
+    if path.is_dir():
+        raise VideoError("is a directory")
+    if size == 0:
+        raise VideoError("empty file (0 bytes)")
+    cap = cv2.VideoCapture(str(path))
+    try:
+        if not cap.isOpened():
+            raise VideoError("not a readable video (OpenCV cannot open it)")
+        fps = float(cap.get(cv2.CAP_PROP_FPS) or 0.0)
+        if not fps > 0:
+            raise VideoError("video states no frame rate")
+        limit = None if max_seconds is None else max(1, int(round(max_seconds * fps)))
+        frames = []
+        while limit is None or len(frames) < limit:
+            ok, bgr = cap.read()
+            if not ok:
+                break
+            frames.append(np.ascontiguousarray(bgr[..., ::-1]))
+        total = max(int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0), len(frames))
+    finally:
+        cap.release()
+    if not frames:
+        raise VideoError("no decodable frames (truncated or corrupt video)")
+    if len({f.shape for f in frames}) != 1:
+        raise VideoError("frames change size mid-stream")
+    return Clip(np.stack(frames), fps, total if limit is not None else len(frames))
+
+
+def encode_mp4(frames: np.ndarray, fps: float) -> bytes:
+    """MP4 bytes (``mp4v``) of RGB frames. Raises :class:`VideoError` when OpenCV cannot write it."""
+    import cv2
+
+    n, h, w = frames.shape[:3]
+    fd, tmp = tempfile.mkstemp(suffix=".mp4")
+    os.close(fd)
+    try:
+        writer = cv2.VideoWriter(tmp, cv2.VideoWriter_fourcc(*FOURCC), float(fps), (int(w), int(h)))
+        if not writer.isOpened():
+            raise VideoError(f"OpenCV cannot write {FOURCC} MP4 at {w}x{h}")
+        try:
+            for frame in frames:
+                writer.write(np.ascontiguousarray(frame[..., ::-1]))
+        finally:
+            writer.release()
+        data = Path(tmp).read_bytes()
+    finally:
+        os.unlink(tmp)
+    if len(data) < 16:
+        raise VideoError("OpenCV wrote no video data")
+    return data
+
+
+def top_level_boxes(data: bytes) -> Iterator[tuple[bytes, int, int]]:
+    """(type, offset, size) of each top-level ISO BMFF box; stops at a malformed box."""
+    pos = 0
+    while pos + 8 <= len(data):
+        size, kind = struct.unpack(">I4s", data[pos:pos + 8])
+        if size == 1 and pos + 16 <= len(data):
+            size = struct.unpack(">Q", data[pos + 8:pos + 16])[0]
+        elif size == 0:
+            size = len(data) - pos
+        if size < 8 or pos + size > len(data):
+            return
+        yield kind, pos, size
+        pos += size
+
+
+def add_xmp_box(data: bytes, packet: bytes) -> bytes:
+    """``data`` with an XMP ``uuid`` box appended (any earlier XMP box is dropped)."""
+    if data[4:8] != b"ftyp":
+        raise VideoError("not an ISO BMFF (MP4) file: no ftyp box")
+    kept = b"".join(data[o:o + s] for kind, o, s in top_level_boxes(data)
+                    if not (kind == b"uuid" and data[o + 8:o + 24] == XMP_UUID))
+    return kept + struct.pack(">I4s", 24 + len(packet), b"uuid") + XMP_UUID + packet
+
+
+def read_xmp_box(data: bytes) -> bytes | None:
+    """The XMP packet of an MP4's top-level XMP ``uuid`` box, or None."""
+    for kind, offset, size in top_level_boxes(data):
+        if kind == b"uuid" and data[offset + 8:offset + 24] == XMP_UUID:
+            return data[offset + 24:offset + size]
+    return None
