@@ -58,6 +58,9 @@ def _c2pa_checks(store: dict[str, Any] | None, checks: dict[str, dict[str, str]]
                                                   f"{signer.get('common_name', '?')} / {signer.get('issuer', '?')})")
     if state == "Trusted":
         checks["c2pa_trusted"] = _check("pass", "signer chains to a configured trust anchor")
+    elif "signingCredential.trusted" in ok and not sig_bad:
+        checks["c2pa_trusted"] = _check("pass", "signer chains to a configured trust anchor (but the manifest is "
+                                                "invalid: see the other checks)")
     elif sig_bad:
         checks["c2pa_trusted"] = _check("fail", "signature invalid, so the signer cannot be trusted")
     else:

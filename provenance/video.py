@@ -73,6 +73,8 @@ def read_clip(path: str | Path, max_seconds: float | None = None) -> Clip:
         raise VideoError("is a directory")
     if size == 0:
         raise VideoError("empty file (0 bytes)")
+    # FFmpeg's own log lines (e.g. on a corrupt stream) would interleave with the results; the reason says it
+    os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
     cap = cv2.VideoCapture(str(path))
     try:
         if not cap.isOpened():
