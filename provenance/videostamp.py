@@ -4,7 +4,9 @@ The visible mark is burned into the frames (the whole clip by default, never les
 the first 2 seconds), the watermark into every frame, then the frames are encoded as MP4
 (``mp4v``); the XMP box is appended and the C2PA manifest (``video/mp4``, BMFF hard
 binding) is signed last. The encode is lossy, so the watermark is read back from the
-encoded frames at stamping time: it is recorded as embedded only when it decodes there.
+encoded frames at stamping time; when it does not decode there it is embedded again with a
+larger margin (``ssgrid``: 2, then 4, then 6), and it is recorded as embedded only when it
+decodes from the encoded file.
 The implicit label fields also travel inside the signed manifest (``org.assay.labels``
 -> ``implicit``), where no re-mux can drop them without breaking the signature.
 """
@@ -25,7 +27,7 @@ from assay.imageio import pixel_sha256
 from assay.workspace import Workspace
 from provenance import implicit, manifest, video, visible, watermark
 from provenance.keys import SigningError, SigningIdentity
-from provenance.payload import random_content_id
+from provenance.payload import encode_payload, random_content_id
 from provenance.stamp import StampOptions, StampResult, add_record
 
 #: GB 45438: a video's visible label is shown in its first 2 seconds at least
@@ -34,6 +36,8 @@ MIN_MARK_SECONDS = 2.0
 MARK_SAMPLES = 5
 #: stamping holds the decoded frames in memory; longer clips are refused with a reason
 MAX_STAMP_BYTES = 2 << 30
+#: ssgrid margins tried in turn until the watermark survives the encode (2 is the image default)
+VIDEO_MARGINS = (2.0, 4.0, 6.0)
 
 
 def decode_mp4(data: bytes) -> video.Clip:
@@ -87,26 +91,16 @@ def stamp_clip(clip: video.Clip, identity: SigningIdentity | None, options: Stam
         mark["frames"] = {"first": 0, "count": marked, "seconds": round(marked / clip.fps, 3)}
         record["visible"] = mark
         applied.append("visible")
-    wm = watermark.method(options.watermark_method) if "watermark" in options.labels else None
-    if wm is not None:
-        try:
-            frames = np.stack([watermark.embed_id(f, content_id, options.watermark_method) for f in frames])
-            record["watermark"] = {"status": "embedded", "method": wm.name, "min_side": wm.min_side}
-        except watermark.TooSmall as exc:
-            reason = f"too small for a watermark: {exc}"
-            record["watermark"] = {"status": "too_small", "method": wm.name, "min_side": wm.min_side, "reason": reason}
-            skipped["watermark"] = reason
-    data = video.encode_mp4(frames, clip.fps)
-    decoded = decode_mp4(data)
-    if wm is not None and record["watermark"]["status"] == "embedded":
-        reading = watermark.read_id_frames(decoded.frames, wm.name)
-        if reading.content_id == content_id:
+    if "watermark" in options.labels:
+        data, decoded, record["watermark"] = _watermark_and_encode(frames, clip.fps, content_id,
+                                                                   options.watermark_method)
+        if record["watermark"]["status"] == "embedded":
             applied.append("watermark")
         else:
-            reason = f"the watermark did not survive the {video.FOURCC} encode ({reading.reason})"
-            record["watermark"] = {"status": "lost_in_encode", "method": wm.name, "min_side": wm.min_side,
-                                   "reason": reason}
-            skipped["watermark"] = reason
+            skipped["watermark"] = record["watermark"]["reason"]
+    else:
+        data = video.encode_mp4(frames, clip.fps)
+        decoded = decode_mp4(data)
     fields = None
     if "xmp" in options.labels:
         fields = implicit.label_fields(options.provider, options.system_name, options.system_version, created,
@@ -126,6 +120,34 @@ def stamp_clip(clip: video.Clip, identity: SigningIdentity | None, options: Stam
         applied.append("c2pa")
     record["labels"] = applied
     return StampResult(data, "mp4", content_id, applied, skipped, record, pixel_sha256(decoded.frames))
+
+
+def _watermark_and_encode(frames: np.ndarray, fps: float, content_id: str,
+                          name: str) -> tuple[bytes, video.Clip, dict[str, Any]]:
+    """Embed the id in every frame and encode, raising the margin until the id decodes from the encoded file.
+
+    Returns the MP4 bytes, their decoded frames and the watermark record (``status``
+    embedded, too_small or lost_in_encode). Without a watermark the plain frames are encoded.
+    """
+    wm = watermark.method(name)
+    base = {"method": wm.name, "min_side": wm.min_side}
+    margins = VIDEO_MARGINS if hasattr(wm, "margin") else (None,)
+    reading = None
+    for margin in margins:
+        method = watermark.WATERMARKS.create(name, margin=margin) if margin is not None else wm
+        bits = encode_payload(content_id)
+        try:
+            marked = np.stack([method.embed(f, bits) for f in frames])
+        except watermark.TooSmall as exc:
+            data = video.encode_mp4(frames, fps)
+            return data, decode_mp4(data), {**base, "status": "too_small", "reason": f"too small for a watermark: {exc}"}
+        data = video.encode_mp4(marked, fps)
+        decoded = decode_mp4(data)
+        reading = watermark.read_id_frames(decoded.frames, name)
+        if reading.content_id == content_id:
+            return data, decoded, {**base, "status": "embedded", "margin": margin}
+    reason = f"the watermark did not survive the {video.FOURCC} encode ({reading.reason if reading else ''})"
+    return data, decoded, {**base, "status": "lost_in_encode", "reason": reason}
 
 
 def stamp_video_file(src: Path, out: Path, identity: SigningIdentity | None, options: StampOptions | None = None,

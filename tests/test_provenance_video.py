@@ -185,3 +185,14 @@ def test_cli_batch_goes_on_past_a_bad_video(tmp_path, ws) -> None:
     report = json.loads(res.stdout)[0]
     assert report["checks"]["visible_mark"]["status"] == "pass" and report["video"]["duration_s"] == 1.0
     assert report["checks"]["watermark"]["status"] == "absent"
+
+
+def test_small_video_gets_no_watermark_and_verify_says_so(tmp_path, identity, trust) -> None:
+    out = tmp_path / "o" / "tiny.mp4"
+    result, _ = stamp_file(write_clip(tmp_path / "tiny.mp4", n=24, size=48), out, identity)
+    assert result.labels_applied == ["visible", "xmp", "c2pa"]
+    assert result.labels_skipped["watermark"].startswith("too small for a watermark")
+    report = verify_file(out, None, trust)
+    assert report["checks"]["watermark"]["status"] == "absent"
+    assert "too small for a watermark" in report["checks"]["watermark"]["reason"]
+    assert report["checks"]["visible_mark"]["status"] == "pass" and report["ok"]
