@@ -196,3 +196,14 @@ def test_small_video_gets_no_watermark_and_verify_says_so(tmp_path, identity, tr
     assert report["checks"]["watermark"]["status"] == "absent"
     assert "too small for a watermark" in report["checks"]["watermark"]["reason"]
     assert report["checks"]["visible_mark"]["status"] == "pass" and report["ok"]
+
+
+def test_reencoded_video_is_found_through_its_watermark(stamped, trust, tmp_path) -> None:
+    out, result, record_id, ws = stamped
+    copy = tmp_path / "reupload.mp4"
+    copy.write_bytes(video.encode_mp4(decode_mp4(out.read_bytes()).frames, FPS))  # drops manifest and XMP
+    report = verify_file(copy, ws, trust)
+    assert report["checks"]["c2pa_manifest"]["status"] == "absent" and report["xmp"] is None
+    assert report["watermark"]["content_id"] == result.content_id
+    assert report["found_via"] == "watermark" and report["record"]["id"] == record_id
+    assert report["checks"]["visible_mark"]["status"] == "pass"  # the mark's record comes from the catalog
