@@ -30,7 +30,7 @@ from provenance.keys import SigningIdentity, keygen  # noqa: E402
 from provenance.payload import encode_payload  # noqa: E402
 from provenance.stamp import StampOptions  # noqa: E402
 from provenance.verify import verify_file  # noqa: E402
-from provenance.videostamp import decode_mp4, stamp_clip  # noqa: E402
+from provenance.videostamp import VIDEO_MARGINS, decode_mp4, stamp_clip  # noqa: E402
 
 FPS = 24.0
 FRAMES = 48
@@ -120,6 +120,21 @@ def survival(photos: list[np.ndarray], size: int, identity: SigningIdentity, tru
     return rows, {"size": size, "margins": {str(m): margins.count(m) for m in sorted(set(margins))}}
 
 
+def watermark_psnr(photos: list[np.ndarray], size: int, frames: int = 12) -> dict:
+    """PSNR (dB) of the ssgrid change per margin the video ladder may pick, before the encode."""
+    out = {"size": size}
+    for margin in VIDEO_MARGINS:
+        wm = watermark.WATERMARKS.create("ssgrid", margin=margin)
+        values = []
+        for i, photo in enumerate(photos):
+            clip = zoom_clip(photo, size)[:frames]
+            bits = encode_payload(f"{i:08x}")
+            marked = np.stack([wm.embed(f, bits) for f in clip]).astype(np.float64)
+            values.append(10 * np.log10(255.0 ** 2 / np.mean((marked - clip) ** 2)))
+        out[f"margin {margin:g}"] = float(np.mean(values))
+    return out
+
+
 def false_ids(photos: list[np.ndarray], size: int) -> dict:
     found = 0
     for photo in photos:
@@ -167,11 +182,13 @@ def main() -> None:
             rows += r
             margins.append(m)
             print(f"size {size} done ({time.time() - t0:.0f} s)", file=sys.stderr)
+        psnr = [watermark_psnr(photos, int(s)) for s in args.sizes.split(",")]
         fp = false_ids([decode(f) for f in files[-args.fp_clips:]], 128)
         speed = [throughput(photos[0], s, identity, 3) for s in (128, 256)]
         speed.append(throughput(photos[0], 480, identity, 1))
     result = {"machine": f"{platform.machine()} {os.cpu_count()} CPUs, no GPU", "codec": video.FOURCC,
               "clip": {"frames": FRAMES, "fps": FPS}, "survival": rows, "watermark_margins": margins,
+              "watermark_psnr": psnr,
               "false_ids": fp, "throughput": speed, "wall_s": round(time.time() - t0, 1)}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n")

@@ -30,7 +30,7 @@ def _expand(paths: list[Path]) -> list[Path]:
 @app.command()
 def keygen(
     ctx: typer.Context,
-    out: Optional[Path] = typer.Option(None, "--out", help="Folder for the keys [default: <workspace>/keys]"),
+    out: Optional[Path] = typer.Option(None, "--out", help="Folder for the keys \\[default: <workspace>/keys]"),
     organization: str = typer.Option("assay development", help="Organization in the certificates' subject."),
     common_name: str = typer.Option("assay signer", help="Common name of the signing certificate."),
     days: int = typer.Option(365, help="Validity of the signing certificate in days."),
@@ -65,7 +65,7 @@ def stamp(
     files: list[Path] = typer.Argument(..., help="Images (PNG, JPEG, WebP), videos (MP4, MOV, AVI, WebM) or folders."),
     labels: str = typer.Option("c2pa,xmp,visible,watermark", help="Labels to apply, comma separated."),
     out: Path = typer.Option(Path("stamped"), "--out", help="Output folder (inputs are never overwritten)."),
-    fmt: Optional[str] = typer.Option(None, "--format", help="Output format png|jpg|webp [default: the input's]."),
+    fmt: Optional[str] = typer.Option(None, "--format", help="Output format png|jpg|webp \\[default: the input's]."),
     source_type: str = typer.Option("created", help="created (generated) or edited (AI edit of --parent)."),
     parent: Optional[Path] = typer.Option(None, help="The original photo of an AI edit (recorded as ingredient)."),
     text: str = typer.Option("AI-generated", help="Visible mark text (CJK text needs --font)."),
@@ -73,10 +73,10 @@ def stamp(
     position: str = typer.Option("bottom-right", help="Mark position: bottom-right|bottom-left|top-right|top-left."),
     height: float = typer.Option(0.06, help="Mark text height as a fraction of the shorter side (>= 0.05)."),
     mark_seconds: Optional[float] = typer.Option(None, help="Video: seconds from the start that carry the mark "
-                                                           "(>= 2) [default: the whole clip]."),
+                                                           "(>= 2) \\[default: the whole clip]."),
     watermark_method: str = typer.Option("ssgrid", "--watermark", help="Watermark method: ssgrid|dwtDctSvd."),
-    cert: Optional[Path] = typer.Option(None, help="PEM certificate chain, leaf first [default: keygen's]."),
-    key: Optional[Path] = typer.Option(None, help="PEM private key of the leaf [default: keygen's]."),
+    cert: Optional[Path] = typer.Option(None, help="PEM certificate chain, leaf first \\[default: keygen's]."),
+    key: Optional[Path] = typer.Option(None, help="PEM private key of the leaf \\[default: keygen's]."),
     tsa_url: Optional[str] = typer.Option(None, help="RFC 3161 timestamp authority URL."),
     thumbnail: bool = typer.Option(False, help="Embed a thumbnail in the manifest (about 250 KB)."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON rows instead of a table."),
@@ -167,7 +167,7 @@ def verify(
     ctx: typer.Context,
     files: list[Path] = typer.Argument(..., help="Files or folders to check."),
     output_format: str = typer.Option("table", "--format", help="table or json."),
-    trust: list[Path] = typer.Option([], "--trust", help="PEM trust anchor(s) [default: the workspace dev CA]."),
+    trust: list[Path] = typer.Option([], "--trust", help="PEM trust anchor(s) \\[default: the workspace dev CA]."),
     no_workspace: bool = typer.Option(False, "--no-workspace", help="Do not look content ids up in the catalog."),
     require: str = typer.Option("", help="Labels whose absence fails, e.g. c2pa,xmp,visible,watermark."),
 ) -> None:
