@@ -207,3 +207,24 @@ def test_reencoded_video_is_found_through_its_watermark(stamped, trust, tmp_path
     assert report["watermark"]["content_id"] == result.content_id
     assert report["found_via"] == "watermark" and report["record"]["id"] == record_id
     assert report["checks"]["visible_mark"]["status"] == "pass"  # the mark's record comes from the catalog
+
+
+def test_avi_input_is_stamped_as_mp4_and_mov_is_read(tmp_path, identity, trust) -> None:
+    import cv2
+
+    frames = clip_frames(24, 96)
+    for name, fourcc in (("in.avi", "MJPG"), ("in.mov", "mp4v")):
+        writer = cv2.VideoWriter(str(tmp_path / name), cv2.VideoWriter_fourcc(*fourcc), FPS, (96, 96))
+        for frame in frames:
+            writer.write(np.ascontiguousarray(frame[..., ::-1]))
+        writer.release()
+    from provenance.stamp import output_path
+
+    out = output_path(tmp_path / "in.avi", tmp_path / "o", "png")
+    assert out.name == "in.mp4"  # video is written as MP4 whatever --format says
+    stamp_file(tmp_path / "in.avi", out, identity, StampOptions(labels=("visible", "xmp", "c2pa")))
+    report = verify_file(out, None, trust)
+    assert report["format"] == "mp4" and report["ok"] and report["checks"]["c2pa_data_hash"]["status"] == "pass"
+    mov = verify_file(tmp_path / "in.mov", None, trust)
+    assert mov["error"] is None and mov["video"]["frames"] == 24
+    assert mov["checks"]["c2pa_manifest"]["status"] == "absent" and not mov["labelled"]
