@@ -75,7 +75,12 @@ def read_clip(path: str | Path, max_seconds: float | None = None) -> Clip:
         raise VideoError("empty file (0 bytes)")
     # FFmpeg's own log lines (e.g. on a corrupt stream) would interleave with the results; the reason says it
     os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
-    cap = cv2.VideoCapture(str(path))
+    level = cv2.utils.logging.getLogLevel()
+    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
+    try:
+        cap = cv2.VideoCapture(str(path), cv2.CAP_FFMPEG)
+    finally:
+        cv2.utils.logging.setLogLevel(level)
     try:
         if not cap.isOpened():
             raise VideoError("not a readable video (OpenCV cannot open it)")
