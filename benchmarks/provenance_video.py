@@ -30,7 +30,7 @@ from provenance.keys import SigningIdentity, keygen  # noqa: E402
 from provenance.payload import encode_payload  # noqa: E402
 from provenance.stamp import StampOptions  # noqa: E402
 from provenance.verify import verify_file  # noqa: E402
-from provenance.videostamp import VIDEO_MARGINS, decode_mp4, stamp_clip  # noqa: E402
+from provenance.videostamp import VIDEO_MARGINS, check_video_mark, decode_mp4, stamp_clip  # noqa: E402
 
 FPS = 24.0
 FRAMES = 48
@@ -109,8 +109,6 @@ def survival(photos: list[np.ndarray], size: int, identity: SigningIdentity, tru
             cell["wm_single"].append(single)
             # the mark's record travels in the manifest; after a re-encode verify finds it via the catalog,
             # here it is checked against the stamped record directly
-            from provenance.videostamp import check_video_mark
-
             cell["visible"].append(check_video_mark(clip, stamped.record["visible"])["status"] == "pass")
     rows = [{"size": size, "attack": name, "clips": len(photos),
              "c2pa_valid": float(np.mean(v["c2pa"])), "xmp": float(np.mean(v["xmp"])),
