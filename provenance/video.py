@@ -14,7 +14,7 @@ import struct
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Iterable, Iterator
 
 import numpy as np
 
@@ -60,69 +60,115 @@ def video_format(data: bytes, path: str | Path) -> str | None:
     return suffix[1:] if suffix in VIDEO_SUFFIXES else None
 
 
-def read_clip(path: str | Path, max_seconds: float | None = None) -> Clip:
-    """Decode a video's frames (the first ``max_seconds`` when given). Raises :class:`VideoError`."""
-    import cv2
+class VideoReader:
+    """Frames of a video file, decoded one at a time (RGB); opening checks that a first frame decodes.
 
-    path = Path(path)
-    try:
-        size = path.stat().st_size
-    except OSError as exc:
-        raise VideoError(f"unreadable: {exc.strerror or exc}") from None
-    if path.is_dir():
-        raise VideoError("is a directory")
-    if size == 0:
-        raise VideoError("empty file (0 bytes)")
-    # FFmpeg's own log lines (e.g. on a corrupt stream) would interleave with the results; the reason says it
-    os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
-    level = cv2.utils.logging.getLogLevel()
-    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
-    try:
-        cap = cv2.VideoCapture(str(path), cv2.CAP_FFMPEG)
-    finally:
-        cv2.utils.logging.setLogLevel(level)
-    try:
+    :meth:`frames` yields H x W x 3 uint8 frames, a fresh pass each call. Raises
+    :class:`VideoError` with a one-line reason.
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        try:
+            size = self.path.stat().st_size
+        except OSError as exc:
+            raise VideoError(f"unreadable: {exc.strerror or exc}") from None
+        if self.path.is_dir():
+            raise VideoError("is a directory")
+        if size == 0:
+            raise VideoError("empty file (0 bytes)")
+        cap = self._open()
+        try:
+            self.fps = float(cap.get(_cv2().CAP_PROP_FPS) or 0.0)
+            stated = int(cap.get(_cv2().CAP_PROP_FRAME_COUNT) or 0)
+            ok, first = cap.read()
+        finally:
+            cap.release()
+        if not self.fps > 0:
+            raise VideoError("video states no frame rate")
+        if not ok:
+            raise VideoError("no decodable frames (truncated or corrupt video)")
+        self.height, self.width = first.shape[:2]
+        self.frame_count = max(stated, 1)
+
+    def _open(self):
+        cv2 = _cv2()
+        # FFmpeg's own log lines (e.g. on a corrupt stream) would interleave with the results; the reason says it
+        os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
+        level = cv2.utils.logging.getLogLevel()
+        cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
+        try:
+            cap = cv2.VideoCapture(str(self.path), cv2.CAP_FFMPEG)
+        finally:
+            cv2.utils.logging.setLogLevel(level)
         if not cap.isOpened():
             raise VideoError("not a readable video (OpenCV cannot open it)")
-        fps = float(cap.get(cv2.CAP_PROP_FPS) or 0.0)
-        if not fps > 0:
-            raise VideoError("video states no frame rate")
-        limit = None if max_seconds is None else max(1, int(round(max_seconds * fps)))
-        frames = []
-        while limit is None or len(frames) < limit:
-            ok, bgr = cap.read()
-            if not ok:
-                break
-            frames.append(np.ascontiguousarray(bgr[..., ::-1]))
-        total = max(int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0), len(frames))
+        return cap
+
+    def frames(self, limit: int | None = None) -> Iterator[np.ndarray]:
+        """The frames in order (the first ``limit`` when given)."""
+        cap = self._open()
+        try:
+            n = 0
+            while limit is None or n < limit:
+                ok, bgr = cap.read()
+                if not ok:
+                    return
+                if bgr.shape[:2] != (self.height, self.width):
+                    raise VideoError(f"frame {n} changes size mid-stream")
+                n += 1
+                yield np.ascontiguousarray(bgr[..., ::-1])
+        finally:
+            cap.release()
+
+
+
+def _cv2():
+    import cv2
+
+    return cv2
+
+
+def read_clip(path: str | Path, max_seconds: float | None = None) -> Clip:
+    """Decode a video's frames into memory (the first ``max_seconds`` when given). Raises :class:`VideoError`."""
+    reader = VideoReader(path)
+    limit = None if max_seconds is None else max(1, int(round(max_seconds * reader.fps)))
+    frames = np.stack(list(reader.frames(limit)))
+    total = max(reader.frame_count, len(frames)) if limit is not None else len(frames)
+    return Clip(frames, reader.fps, total)
+
+
+def write_mp4(frames: Iterable[np.ndarray], fps: float, path: str | Path) -> int:
+    """Encode RGB frames (all one size) as ``mp4v`` MP4 at ``path``; returns the frame count.
+
+    Raises :class:`VideoError` when OpenCV cannot write it or there are no frames.
+    """
+    cv2 = _cv2()
+    writer = None
+    n = 0
+    try:
+        for frame in frames:
+            if writer is None:
+                h, w = frame.shape[:2]
+                writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*FOURCC), float(fps), (int(w), int(h)))
+                if not writer.isOpened():
+                    raise VideoError(f"OpenCV cannot write {FOURCC} MP4 at {w}x{h}")
+            writer.write(np.ascontiguousarray(frame[..., ::-1]))
+            n += 1
     finally:
-        cap.release()
-    if not frames:
-        raise VideoError("no decodable frames (truncated or corrupt video)")
-    if len({f.shape for f in frames}) != 1:
-        raise VideoError("frames change size mid-stream")
-    return Clip(np.stack(frames), fps, total if limit is not None else len(frames))
+        if writer is not None:
+            writer.release()
+    if n == 0:
+        raise VideoError("no frames to write")
+    return n
 
 
 def encode_mp4(frames: np.ndarray, fps: float) -> bytes:
     """MP4 bytes (``mp4v``) of RGB frames. Raises :class:`VideoError` when OpenCV cannot write it."""
-    import cv2
-
-    n, h, w = frames.shape[:3]
-    fd, tmp = tempfile.mkstemp(suffix=".mp4")
-    os.close(fd)
-    try:
-        writer = cv2.VideoWriter(tmp, cv2.VideoWriter_fourcc(*FOURCC), float(fps), (int(w), int(h)))
-        if not writer.isOpened():
-            raise VideoError(f"OpenCV cannot write {FOURCC} MP4 at {w}x{h}")
-        try:
-            for frame in frames:
-                writer.write(np.ascontiguousarray(frame[..., ::-1]))
-        finally:
-            writer.release()
-        data = Path(tmp).read_bytes()
-    finally:
-        os.unlink(tmp)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "clip.mp4"
+        write_mp4(frames, fps, path)
+        data = path.read_bytes()
     if len(data) < 16:
         raise VideoError("OpenCV wrote no video data")
     return data

@@ -11,33 +11,37 @@ that a later re-encode does not flip it) it is embedded again with a larger marg
 encoded file.
 The implicit label fields also travel inside the signed manifest (``org.assay.labels``
 -> ``implicit``), where no re-mux can drop them without breaking the signature.
+Frames are streamed from the source file to the encoder one at a time, so a clip's length
+is bounded by disk, not memory.
 """
 
 from __future__ import annotations
 
+import hashlib
 import math
 import os
 import tempfile
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Iterator, Mapping
 
 import numpy as np
 
 from assay.fileio import atomic_write_bytes
-from assay.imageio import pixel_sha256
 from assay.workspace import Workspace
 from provenance import implicit, manifest, video, visible, watermark
 from provenance.keys import SigningError, SigningIdentity
 from provenance.payload import encode_payload, random_content_id
 from provenance.stamp import StampOptions, StampResult, add_record
 
+#: a re-startable stream of RGB frames (the watermark search may need several passes)
+FrameSource = Callable[[], Iterator[np.ndarray]]
+
 #: GB 45438: a video's visible label is shown in its first 2 seconds at least
 MIN_MARK_SECONDS = 2.0
 #: frames verify samples for the visible mark within the first 2 seconds
 MARK_SAMPLES = 5
-#: stamping holds the decoded frames in memory; longer clips are refused with a reason
-MAX_STAMP_BYTES = 2 << 30
 #: ssgrid margins tried in turn until the watermark survives the encode (2 is the image default)
 VIDEO_MARGINS = (2.0, 4.0, 6.0)
 #: the weakest bit's frame-averaged statistic after the encode that ends the search
@@ -55,28 +59,38 @@ def decode_mp4(data: bytes) -> video.Clip:
         os.unlink(tmp)
 
 
-def mark_frame_count(n_frames: int, fps: float, seconds: float | None) -> int:
-    """How many leading frames get the visible mark: all, or ``seconds`` worth (at least 2 s)."""
+def mark_frame_limit(fps: float, seconds: float | None) -> int | None:
+    """How many leading frames get the visible mark: None for all, else ``seconds`` worth (at least 2 s)."""
     if seconds is None:
-        return n_frames
+        return None
     if seconds < MIN_MARK_SECONDS:
         raise ValueError(f"the visible mark must show for at least {MIN_MARK_SECONDS:g} s of a video, got {seconds:g}")
-    return min(n_frames, math.ceil(seconds * fps))
+    return math.ceil(seconds * fps)
 
 
 def stamp_clip(clip: video.Clip, identity: SigningIdentity | None, options: StampOptions | None = None,
                content_id: str | None = None, source_type: str = "created", generator: dict[str, Any] | None = None,
                parent: tuple[bytes, str] | None = None, title: str | None = None) -> StampResult:
-    """Label a clip's frames and return signed MP4 bytes (see the module text for the order).
+    """Label frames held in memory and return signed MP4 bytes (see the module text for the order).
 
     Raises :class:`SigningError` when C2PA is asked for and cannot be signed (no unsigned
     bytes come back), :class:`video.VideoError` when the frames cannot be encoded.
     """
+    h, w = clip.frames.shape[1:3]
+    return stamp_frames(lambda: iter(clip.frames), clip.fps, (w, h), identity, options, content_id, source_type,
+                        generator, parent, title)
+
+
+def stamp_frames(source: FrameSource, fps: float, size: tuple[int, int], identity: SigningIdentity | None,
+                 options: StampOptions | None = None, content_id: str | None = None, source_type: str = "created",
+                 generator: dict[str, Any] | None = None, parent: tuple[bytes, str] | None = None,
+                 title: str | None = None) -> StampResult:
+    """Label a stream of frames of ``size`` (width, height) at ``fps`` and return signed MP4 bytes."""
     options = options or StampOptions()
     if "c2pa" in options.labels and identity is None:
         raise SigningError("C2PA label asked for but no signing identity given (run `assay provenance keygen`)")
-    n, h, w = clip.frames.shape[:3]
-    marked = mark_frame_count(n, clip.fps, options.video_mark_seconds)
+    w, h = size
+    mark_limit = mark_frame_limit(fps, options.video_mark_seconds)
     content_id = content_id or random_content_id()
     created = datetime.now(timezone.utc).isoformat(timespec="seconds")
     generator = {k: v for k, v in (generator or {}).items() if v is not None}
@@ -84,27 +98,35 @@ def stamp_clip(clip: video.Clip, identity: SigningIdentity | None, options: Stam
     skipped: dict[str, str] = {}
     record: dict[str, Any] = {"content_id": content_id, "source_type": source_type, "created": created,
                               "image_size": {"width": int(w), "height": int(h)}, "format": "mp4",
-                              "generator": generator,
-                              "video": {"fps": round(clip.fps, 3), "frames": int(n),
-                                        "duration_s": round(n / clip.fps, 3), "codec": video.FOURCC}}
-    frames = clip.frames.copy()
-    if "visible" in options.labels:
-        mark: dict[str, Any] = {}
-        for i in range(marked):
-            frames[i], mark = visible.apply_mark(frames[i], options.mark)
-        mark["frames"] = {"first": 0, "count": marked, "seconds": round(marked / clip.fps, 3)}
-        record["visible"] = mark
+                              "generator": generator}
+    style = options.mark if "visible" in options.labels else None
+
+    def labelled(wm: watermark.WatermarkMethod | None = None, bits: np.ndarray | None = None) -> Iterator[np.ndarray]:
+        for i, frame in enumerate(source()):
+            if style is not None and (mark_limit is None or i < mark_limit):
+                frame, _ = visible.apply_mark(frame, style)
+            yield wm.embed(frame, bits) if wm is not None else frame
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "stamped.mp4"
+        if "watermark" in options.labels:
+            back, record["watermark"] = _watermark_and_encode(labelled, fps, (w, h), content_id,
+                                                              options.watermark_method, path)
+        else:
+            back = _encode_and_read_back(labelled(), fps, path)
+        data = path.read_bytes()
+    n = back.frames
+    record["video"] = {"fps": round(fps, 3), "frames": n, "duration_s": round(n / fps, 3), "codec": video.FOURCC}
+    if style is not None:
+        _, record["visible"] = visible.apply_mark(np.zeros((h, w, 3), np.uint8), style)
+        marked = n if mark_limit is None else min(n, mark_limit)
+        record["visible"]["frames"] = {"first": 0, "count": marked, "seconds": round(marked / fps, 3)}
         applied.append("visible")
-    if "watermark" in options.labels:
-        data, decoded, record["watermark"] = _watermark_and_encode(frames, clip.fps, content_id,
-                                                                   options.watermark_method)
+    if "watermark" in record:
         if record["watermark"]["status"] == "embedded":
             applied.append("watermark")
         else:
             skipped["watermark"] = record["watermark"]["reason"]
-    else:
-        data = video.encode_mp4(frames, clip.fps)
-        decoded = decode_mp4(data)
     fields = None
     if "xmp" in options.labels:
         fields = implicit.label_fields(options.provider, options.system_name, options.system_version, created,
@@ -123,42 +145,68 @@ def stamp_clip(clip: video.Clip, identity: SigningIdentity | None, options: Stam
         data = manifest.sign_bytes(data, "mp4", definition, identity, parent, options.thumbnail)  # type: ignore[arg-type]
         applied.append("c2pa")
     record["labels"] = applied
-    return StampResult(data, "mp4", content_id, applied, skipped, record, pixel_sha256(decoded.frames))
+    return StampResult(data, "mp4", content_id, applied, skipped, record, back.pixel_sha256)
 
 
-def _watermark_and_encode(frames: np.ndarray, fps: float, content_id: str,
-                          name: str) -> tuple[bytes, video.Clip, dict[str, Any]]:
-    """Embed the id in every frame and encode, raising the margin until the id decodes from the encoded file.
+@dataclass
+class _ReadBack:
+    """What decoding the encoded file gave: frame count, pixel hash, frame-averaged watermark statistic."""
 
-    Returns the MP4 bytes, their decoded frames and the watermark record (``status``
-    embedded, too_small or lost_in_encode). Without a watermark the plain frames are encoded.
+    frames: int
+    pixel_sha256: str
+    soft: np.ndarray | None
+
+
+def _encode_and_read_back(frames: Iterator[np.ndarray], fps: float, path: Path,
+                          wm: watermark.WatermarkMethod | None = None) -> _ReadBack:
+    """Encode ``frames`` to ``path``, then decode it: the hash equals ``pixel_sha256`` of the stacked frames."""
+    n = video.write_mp4(frames, fps, path)
+    reader = video.VideoReader(path)
+    digest = hashlib.sha256(repr(((n, reader.height, reader.width, 3), "uint8")).encode())
+    total, count = None, 0
+    for frame in reader.frames():
+        digest.update(frame.tobytes())
+        count += 1
+        if wm is not None:
+            soft = wm.soft_bits(frame)
+            total = soft if total is None else total + soft
+    if count != n:
+        raise video.VideoError(f"the encoded video decodes to {count} frames, {n} were written")
+    return _ReadBack(n, digest.hexdigest(), None if total is None else total / n)
+
+
+def _watermark_and_encode(labelled: Callable[..., Iterator[np.ndarray]], fps: float, size: tuple[int, int],
+                          content_id: str, name: str, path: Path) -> tuple[_ReadBack, dict[str, Any]]:
+    """Encode the labelled frames with the id embedded, raising the margin until it decodes from the file.
+
+    Leaves the chosen encoding at ``path``; returns its read-back and the watermark record
+    (``status`` embedded, too_small or lost_in_encode). Below the method's size the frames
+    are encoded without a watermark.
     """
     wm = watermark.method(name)
     base = {"method": wm.name, "min_side": wm.min_side}
-    margins = VIDEO_MARGINS if hasattr(wm, "margin") else (None,)
+    if min(size) < wm.min_side:
+        reason = f"too small for a watermark: {size[0]}x{size[1]} is below {wm.min_side} px"
+        return _encode_and_read_back(labelled(), fps, path), {**base, "status": "too_small", "reason": reason}
     bits = encode_payload(content_id)
     sign = 2.0 * bits.astype(np.float32) - 1.0
-    best: tuple[float, bytes, video.Clip, float | None] | None = None
+    best: tuple[float, float | None] | None = None
+    margins = VIDEO_MARGINS if hasattr(wm, "margin") else (None,)
     for margin in margins:
         method = watermark.WATERMARKS.create(name, margin=margin) if margin is not None else wm
-        try:
-            marked = np.stack([method.embed(f, bits) for f in frames])
-        except watermark.TooSmall as exc:
-            data = video.encode_mp4(frames, fps)
-            return data, decode_mp4(data), {**base, "status": "too_small", "reason": f"too small for a watermark: {exc}"}
-        data = video.encode_mp4(marked, fps)
-        decoded = decode_mp4(data)
-        soft = watermark.soft_bits_frames(decoded.frames, name)
-        room = float(np.min(soft * sign))
-        if watermark.reading_from_soft(soft, name).content_id == content_id and (best is None or room > best[0]):
-            best = (room, data, decoded, margin)
+        back, last = _encode_and_read_back(labelled(method, bits), fps, path, wm), margin
+        room = float(np.min(back.soft * sign))
+        if watermark.reading_from_soft(back.soft, name).content_id == content_id and (best is None or room > best[0]):
+            best = (room, margin)
         if room >= DECODED_MARGIN:
             break
     if best is None:
         reason = f"the watermark did not survive the {video.FOURCC} encode (check code does not match)"
-        return data, decoded, {**base, "status": "lost_in_encode", "reason": reason}
-    room, data, decoded, margin = best
-    return data, decoded, {**base, "status": "embedded", "margin": margin, "decoded_margin": round(room, 3)}
+        return back, {**base, "status": "lost_in_encode", "reason": reason}
+    room, margin = best
+    if margin != last:  # an earlier margin did best: encode with it again
+        back = _encode_and_read_back(labelled(watermark.WATERMARKS.create(name, margin=margin), bits), fps, path, wm)
+    return back, {**base, "status": "embedded", "margin": margin, "decoded_margin": round(room, 3)}
 
 
 def stamp_video_file(src: Path, out: Path, identity: SigningIdentity | None, options: StampOptions | None = None,
@@ -166,21 +214,20 @@ def stamp_video_file(src: Path, out: Path, identity: SigningIdentity | None, opt
                      generator: dict[str, Any] | None = None) -> tuple[StampResult, str | None]:
     """Stamp one video (MP4, MOV, AVI or WebM in; MP4 out), written atomically after signing.
 
-    Returns the result and the provenance record id (None without a workspace).
-    Raises :class:`video.VideoError` for unreadable input, :class:`SigningError` when signing fails.
+    Frames are streamed from ``src``. Returns the result and the provenance record id
+    (None without a workspace). Raises :class:`video.VideoError` for unreadable input,
+    :class:`SigningError` when signing fails.
     """
     if out.suffix.lower() != ".mp4":
         raise ValueError(f"stamped video is written as .mp4, not {out.suffix!r}")
-    clip = video.read_clip(src)
-    if clip.frames.nbytes > MAX_STAMP_BYTES:
-        raise video.VideoError(f"too long to stamp in memory ({clip.frames.nbytes >> 20} MiB of frames)")
+    reader = video.VideoReader(src)
     parent_data = None
     if parent is not None:
         parent_fmt = "mp4" if video.is_video_path(parent) else parent.suffix.lower().lstrip(".").replace("jpeg", "jpg")
         manifest.mime_of(parent_fmt)
         parent_data = (parent.read_bytes(), parent_fmt)
-    result = stamp_clip(clip, identity, options, source_type=source_type, generator=generator, parent=parent_data,
-                        title=out.name)
+    result = stamp_frames(reader.frames, reader.fps, (reader.width, reader.height), identity, options,
+                          source_type=source_type, generator=generator, parent=parent_data, title=out.name)
     atomic_write_bytes(out, result.data)
     record_id = add_record(ws, result, out, source=str(src)) if ws is not None else None
     return result, record_id
