@@ -109,7 +109,8 @@ def survival(photos: list[np.ndarray], size: int, identity: SigningIdentity, tru
             cell["wm_single"].append(single)
             # the mark's record travels in the manifest; after a re-encode verify finds it via the catalog,
             # here it is checked against the stamped record directly
-            cell["visible"].append(check_video_mark(clip, stamped.record["visible"])["status"] == "pass")
+            cell["visible"].append(check_video_mark(dict(enumerate(clip.frames)), clip.fps, clip.total_frames,
+                                                  stamped.record["visible"])["status"] == "pass")
     rows = [{"size": size, "attack": name, "clips": len(photos),
              "c2pa_valid": float(np.mean(v["c2pa"])), "xmp": float(np.mean(v["xmp"])),
              "watermark_id": float(np.mean(v["wm_id"])), "watermark_bit_accuracy": float(np.nanmean(v["wm_bits"])),

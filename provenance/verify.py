@@ -102,10 +102,10 @@ def verify_file(path: str | Path, ws: Workspace | None = None, trust_anchors: st
     result: dict[str, Any] = {"schema": SCHEMA, "file": str(path), "format": None, "ok": False, "error": None,
                               "labelled": False, "content_id": None, "c2pa": None, "watermark": None, "xmp": None,
                               "record": None, "found_via": None, "implicit_from": None, "video": None, "checks": {}}
-    clip = rgb = None
+    reader = rgb = None
     try:
         if video.is_video_path(path):
-            clip = video.read_clip(path, video.MAX_VERIFY_SECONDS)
+            reader = video.VideoReader(path)
         else:
             rgb = decode(path)
         data = path.read_bytes()
@@ -115,9 +115,8 @@ def verify_file(path: str | Path, ws: Workspace | None = None, trust_anchors: st
     except OSError as exc:
         result["error"] = f"unreadable: {exc.strerror or exc}"
         return result
-    fmt = video.video_format(data, path) if clip is not None else _format_of(path, data)
+    fmt = video.video_format(data, path) if reader is not None else _format_of(path, data)
     result["format"] = fmt
-    result["video"] = clip.info() if clip is not None else None
     checks: dict[str, dict[str, str]] = {}
     store = None
     if fmt in manifest.MIME:
@@ -135,7 +134,7 @@ def verify_file(path: str | Path, ws: Workspace | None = None, trust_anchors: st
     labels = manifest.assertion(manifest.active_manifest(store), manifest.LABELS_ASSERTION) if store else None
     manifest_id = labels.get("content_id") if isinstance(labels, dict) else None
 
-    packet = video.read_xmp_box(data) if clip is not None else implicit.read_xmp(data)
+    packet = video.read_xmp_box(data) if reader is not None else implicit.read_xmp(data)
     found = implicit.parse_xmp(packet) if packet else {}
     result["implicit_from"] = "xmp" if found else None
     signed_fields = (labels or {}).get("implicit")
@@ -151,8 +150,19 @@ def verify_file(path: str | Path, ws: Workspace | None = None, trust_anchors: st
 
     recorded_wm = (labels or {}).get("watermark") or {}
     wm_method = recorded_wm.get("method") or watermark.DEFAULT_METHOD
-    reading = (watermark.read_id_frames(clip.frames, wm_method) if clip is not None
-               else watermark.read_id(rgb, wm_method))
+    scan = None
+    if reader is not None:
+        from provenance.videostamp import scan_video
+
+        try:
+            scan = scan_video(reader, wm_method)
+        except video.VideoError as exc:
+            result["error"] = str(exc)
+            return result
+        result["video"] = scan.info
+        reading = scan.reading
+    else:
+        reading = watermark.read_id(rgb, wm_method)
     result["watermark"] = reading.to_dict()
     record = None
     found_via = None
@@ -191,10 +201,10 @@ def verify_file(path: str | Path, ws: Workspace | None = None, trust_anchors: st
         checks["soft_binding"] = _check("absent", "no content id to look up")
 
     mark_record = (labels or {}).get("visible") or ((record or {}).get("params", {}).get("visible"))
-    if clip is not None:
+    if scan is not None:
         from provenance.videostamp import check_video_mark
 
-        checks["visible_mark"] = check_video_mark(clip, mark_record)
+        checks["visible_mark"] = check_video_mark(scan.samples, scan.info["fps"], scan.total_frames, mark_record)
     else:
         checks["visible_mark"] = visible.check_mark(rgb, mark_record)
 

@@ -38,15 +38,6 @@ class Clip:
     fps: float
     total_frames: int
 
-    @property
-    def duration_s(self) -> float:
-        return self.total_frames / self.fps
-
-    def info(self) -> dict[str, float | int]:
-        n, h, w = self.frames.shape[:3]
-        return {"fps": round(self.fps, 3), "frames": self.total_frames, "duration_s": round(self.duration_s, 3),
-                "width": int(w), "height": int(h), "frames_decoded": int(n)}
-
 
 def is_video_path(path: str | Path) -> bool:
     return Path(path).suffix.lower() in VIDEO_SUFFIXES

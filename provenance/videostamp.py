@@ -239,25 +239,68 @@ def mark_sample_frames(n_frames: int, fps: float) -> list[int]:
     return sorted({int(round(i)) for i in np.linspace(0, window - 1, MARK_SAMPLES)})
 
 
-def check_video_mark(clip: video.Clip, record: dict[str, Any] | None) -> dict[str, str]:
+def check_video_mark(frames: Mapping[int, np.ndarray], fps: float, total_frames: int,
+                     record: dict[str, Any] | None) -> dict[str, str]:
     """Is the recorded mark on the frames of the first 2 seconds? pass / fail / absent with the reason.
 
-    The record must say the mark was shown for 2 s (or the whole of a shorter clip), and the
-    mark must be found on each sampled frame of that window.
+    ``frames`` maps frame indices to decoded frames and must hold those of
+    :func:`mark_sample_frames`. The record must say the mark was shown for 2 s (or the
+    whole of a shorter clip), and the mark must be found on each sampled frame.
     """
     if not record:
         return {"status": "absent", "reason": "no visible mark recorded for this file"}
-    needed = min(MIN_MARK_SECONDS, clip.duration_s)
+    needed = min(MIN_MARK_SECONDS, total_frames / fps)
     shown = (record.get("frames") or {}).get("seconds", 0.0)
-    if shown + 0.5 / clip.fps < needed:
+    if shown + 0.5 / fps < needed:
         return {"status": "fail", "reason": f"mark recorded for {shown:g} s only; at least {needed:g} s are required"}
-    indices = [i for i in mark_sample_frames(clip.total_frames, clip.fps) if i < len(clip.frames)]
-    results = [visible.check_mark(clip.frames[i], record) for i in indices]
+    indices = [i for i in mark_sample_frames(total_frames, fps) if i in frames]
+    results = [visible.check_mark(frames[i], record) for i in indices]
     missing = [i for i, r in zip(indices, results) if r["status"] != "pass"]
-    window = min(len(clip.frames), math.ceil(MIN_MARK_SECONDS * clip.fps)) / clip.fps
+    window = min(total_frames, math.ceil(MIN_MARK_SECONDS * fps)) / fps
     if missing:
         first = results[indices.index(missing[0])]["reason"]
         return {"status": "fail", "reason": f"mark missing on {len(missing)}/{len(indices)} sampled frames of the "
                                             f"first {window:.2f} s (frame {missing[0]}: {first})"}
     return {"status": "pass", "reason": f"{record['style']['text']!r} found on {len(indices)}/{len(indices)} sampled "
                                         f"frames of the first {window:.2f} s"}
+
+
+@dataclass
+class VideoScan:
+    """One streaming pass over a video's start for verify: what it is, the watermark reading, the mark's frames."""
+
+    info: dict[str, Any]
+    reading: watermark.WatermarkReading
+    samples: dict[int, np.ndarray]
+
+    @property
+    def total_frames(self) -> int:
+        return int(self.info["frames"])
+
+
+def scan_video(reader: video.VideoReader, method_name: str,
+               max_seconds: float = video.MAX_VERIFY_SECONDS) -> VideoScan:
+    """Decode the first ``max_seconds``: average the watermark statistic, keep the frames the mark check needs."""
+    wm = watermark.method(method_name)
+    limit = max(1, round(max_seconds * reader.fps))
+    wanted = set(mark_sample_frames(reader.frame_count, reader.fps))
+    samples: dict[int, np.ndarray] = {}
+    total, small, n = None, None, 0
+    for n, frame in enumerate(reader.frames(limit), 1):
+        if n - 1 in wanted:
+            samples[n - 1] = frame
+        if small is None:
+            try:
+                soft = wm.soft_bits(frame)
+                total = soft if total is None else total + soft
+            except watermark.TooSmall as exc:
+                small = f"too small for a watermark: {exc}"
+    frames = n if n < limit else max(reader.frame_count, n)
+    needed = mark_sample_frames(frames, reader.fps)
+    if not set(needed) <= samples.keys():  # the container's frame count was wrong: fetch the right ones
+        samples = {i: f for i, f in enumerate(reader.frames(max(needed) + 1)) if i in needed}
+    reading = (watermark.WatermarkReading("too_small", method_name, reason=small) if small is not None
+               else watermark.reading_from_soft(total / n, method_name))
+    info = {"fps": round(reader.fps, 3), "frames": frames, "duration_s": round(frames / reader.fps, 3),
+            "width": reader.width, "height": reader.height, "frames_decoded": n}
+    return VideoScan(info, reading, samples)
