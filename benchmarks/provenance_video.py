@@ -27,7 +27,7 @@ sys.path.insert(0, str(REPO))
 from assay.imageio import decode  # noqa: E402
 from provenance import video, watermark  # noqa: E402
 from provenance.keys import SigningIdentity, keygen  # noqa: E402
-from provenance.payload import encode_payload  # noqa: E402
+from provenance.payload import encode_payload, sample_content_id  # noqa: E402
 from provenance.stamp import StampOptions  # noqa: E402
 from provenance.verify import verify_file  # noqa: E402
 from provenance.videostamp import VIDEO_MARGINS, check_video_mark, decode_mp4, stamp_clip  # noqa: E402
@@ -88,8 +88,10 @@ def _bit_accuracy(frames: np.ndarray, content_id: str) -> tuple[float, float]:
 def survival(photos: list[np.ndarray], size: int, identity: SigningIdentity, trust: str) -> tuple[list[dict], dict]:
     cells: dict[str, dict[str, list]] = {}
     margins: list[float] = []
-    for photo in photos:
-        stamped = stamp_clip(video.Clip(zoom_clip(photo, size), FPS, FRAMES), identity)
+    for i, photo in enumerate(photos):
+        # fixed ids so that runs are comparable (the watermark pattern depends on the id)
+        stamped = stamp_clip(video.Clip(zoom_clip(photo, size), FPS, FRAMES), identity,
+                             content_id=sample_content_id("video-benchmark", size, i))
         margins.append(stamped.record["watermark"].get("margin", float("nan")))
         decoded = decode_mp4(stamped.data)
         variants = {"none": stamped.data}

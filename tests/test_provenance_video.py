@@ -228,3 +228,13 @@ def test_avi_input_is_stamped_as_mp4_and_mov_is_read(tmp_path, identity, trust) 
     mov = verify_file(tmp_path / "in.mov", None, trust)
     assert mov["error"] is None and mov["video"]["frames"] == 24
     assert mov["checks"]["c2pa_manifest"]["status"] == "absent" and not mov["labelled"]
+
+
+def test_unreachable_tsa_writes_no_video(tmp_path, keys, ws) -> None:
+    from provenance.keys import SigningError
+
+    identity = SigningIdentity.from_files(keys["chain"], keys["key"], tsa_url="http://127.0.0.1:9/tsa")
+    out = tmp_path / "o" / "clip.mp4"
+    with pytest.raises(SigningError, match="cannot be reached; nothing was written"):
+        stamp_file(write_clip(tmp_path / "clip.mp4", n=24, size=64), out, identity, ws=ws)
+    assert not out.exists() and ws.catalog.list("provenance") == []
