@@ -46,6 +46,8 @@ MARK_SAMPLES = 5
 VIDEO_MARGINS = (2.0, 4.0, 6.0)
 #: the weakest bit's frame-averaged statistic after the encode that ends the search
 DECODED_MARGIN = 1.0
+#: clips at least this long show a per-frame progress bar while stamping
+PROGRESS_MIN_FRAMES = 240
 
 
 def decode_mp4(data: bytes) -> video.Clip:
@@ -84,8 +86,16 @@ def stamp_clip(clip: video.Clip, identity: SigningIdentity | None, options: Stam
 def stamp_frames(source: FrameSource, fps: float, size: tuple[int, int], identity: SigningIdentity | None,
                  options: StampOptions | None = None, content_id: str | None = None, source_type: str = "created",
                  generator: dict[str, Any] | None = None, parent: tuple[bytes, str] | None = None,
-                 title: str | None = None) -> StampResult:
-    """Label a stream of frames of ``size`` (width, height) at ``fps`` and return signed MP4 bytes."""
+                 title: str | None = None, progress_total: int | None = None) -> StampResult:
+    """Label a stream of frames of ``size`` (width, height) at ``fps`` and return signed MP4 bytes.
+
+    ``progress_total`` (the expected frame count) shows a progress bar on stderr for each
+    encode pass of clips of ``PROGRESS_MIN_FRAMES`` frames or more.
+    """
+    import sys
+
+    from tqdm import tqdm
+
     options = options or StampOptions()
     if "c2pa" in options.labels and identity is None:
         raise SigningError("C2PA label asked for but no signing identity given (run `assay provenance keygen`)")
@@ -102,7 +112,9 @@ def stamp_frames(source: FrameSource, fps: float, size: tuple[int, int], identit
     style = options.mark if "visible" in options.labels else None
 
     def labelled(wm: watermark.WatermarkMethod | None = None, bits: np.ndarray | None = None) -> Iterator[np.ndarray]:
-        for i, frame in enumerate(source()):
+        frames = tqdm(source(), total=progress_total, desc=title or "video", unit="frame", leave=False,
+                      file=sys.stderr, disable=(progress_total or 0) < PROGRESS_MIN_FRAMES)
+        for i, frame in enumerate(frames):
             if style is not None and (mark_limit is None or i < mark_limit):
                 frame, _ = visible.apply_mark(frame, style)
             yield wm.embed(frame, bits) if wm is not None else frame
@@ -227,7 +239,8 @@ def stamp_video_file(src: Path, out: Path, identity: SigningIdentity | None, opt
         manifest.mime_of(parent_fmt)
         parent_data = (parent.read_bytes(), parent_fmt)
     result = stamp_frames(reader.frames, reader.fps, (reader.width, reader.height), identity, options,
-                          source_type=source_type, generator=generator, parent=parent_data, title=out.name)
+                          source_type=source_type, generator=generator, parent=parent_data, title=out.name,
+                          progress_total=reader.frame_count)
     atomic_write_bytes(out, result.data)
     record_id = add_record(ws, result, out, source=str(src)) if ws is not None else None
     return result, record_id
