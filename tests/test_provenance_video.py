@@ -238,3 +238,18 @@ def test_unreachable_tsa_writes_no_video(tmp_path, keys, ws) -> None:
     with pytest.raises(SigningError, match="cannot be reached; nothing was written"):
         stamp_file(write_clip(tmp_path / "clip.mp4", n=24, size=64), out, identity, ws=ws)
     assert not out.exists() and ws.catalog.list("provenance") == []
+
+
+def test_watermark_that_does_not_decode_after_the_encode_is_not_claimed(tmp_path) -> None:
+    from provenance.videostamp import VIDEO_MARGINS, _watermark_and_encode
+
+    frames = clip_frames(24, 96)
+    passes = []
+
+    def dropped(wm=None, bits=None):  # every margin's pass loses the watermark, as a harsh codec would
+        passes.append(wm)
+        return iter(frames)
+
+    back, record = _watermark_and_encode(dropped, FPS, (96, 96), "0badcafe", "ssgrid", tmp_path / "v.mp4")
+    assert record["status"] == "lost_in_encode" and "did not survive the mp4v encode" in record["reason"]
+    assert len(passes) == len(VIDEO_MARGINS) and back.frames == 24
