@@ -13,19 +13,24 @@ app = typer.Typer(help="C2PA manifests, visible and invisible AI labels, verific
 
 
 def _expand(paths: list[Path]) -> list[Path]:
-    """Files as given; folders replaced by the image files under them (sorted)."""
+    """Files as given; folders replaced by the image and video files under them (sorted)."""
     from assay.imageio import iter_image_files
+    from provenance.video import is_video_path
 
     out: list[Path] = []
     for path in paths:
-        out += [p for p, _ in iter_image_files(path)] if path.is_dir() else [path]
+        if path.is_dir():
+            found = [p for p, _ in iter_image_files(path)] + [p for p in path.rglob("*") if is_video_path(p)]
+            out += sorted(found)
+        else:
+            out.append(path)
     return out
 
 
 @app.command()
 def keygen(
     ctx: typer.Context,
-    out: Optional[Path] = typer.Option(None, "--out", help="Folder for the keys [default: <workspace>/keys]"),
+    out: Optional[Path] = typer.Option(None, "--out", help="Folder for the keys \\[default: <workspace>/keys]"),
     organization: str = typer.Option("assay development", help="Organization in the certificates' subject."),
     common_name: str = typer.Option("assay signer", help="Common name of the signing certificate."),
     days: int = typer.Option(365, help="Validity of the signing certificate in days."),
@@ -57,24 +62,26 @@ def _identity(ctx: typer.Context, cert: Optional[Path], key: Optional[Path], tsa
 @app.command()
 def stamp(
     ctx: typer.Context,
-    files: list[Path] = typer.Argument(..., help="Images (PNG, JPEG, WebP) or folders of them."),
+    files: list[Path] = typer.Argument(..., help="Images (PNG, JPEG, WebP), videos (MP4, MOV, AVI, WebM) or folders."),
     labels: str = typer.Option("c2pa,xmp,visible,watermark", help="Labels to apply, comma separated."),
     out: Path = typer.Option(Path("stamped"), "--out", help="Output folder (inputs are never overwritten)."),
-    fmt: Optional[str] = typer.Option(None, "--format", help="Output format png|jpg|webp [default: the input's]."),
+    fmt: Optional[str] = typer.Option(None, "--format", help="Output format png|jpg|webp \\[default: the input's]."),
     source_type: str = typer.Option("created", help="created (generated) or edited (AI edit of --parent)."),
     parent: Optional[Path] = typer.Option(None, help="The original photo of an AI edit (recorded as ingredient)."),
     text: str = typer.Option("AI-generated", help="Visible mark text (CJK text needs --font)."),
     font: Optional[Path] = typer.Option(None, help="TrueType/OpenType font for the visible mark."),
     position: str = typer.Option("bottom-right", help="Mark position: bottom-right|bottom-left|top-right|top-left."),
     height: float = typer.Option(0.06, help="Mark text height as a fraction of the shorter side (>= 0.05)."),
+    mark_seconds: Optional[float] = typer.Option(None, help="Video: seconds from the start that carry the mark "
+                                                           "(>= 2) \\[default: the whole clip]."),
     watermark_method: str = typer.Option("ssgrid", "--watermark", help="Watermark method: ssgrid|dwtDctSvd."),
-    cert: Optional[Path] = typer.Option(None, help="PEM certificate chain, leaf first [default: keygen's]."),
-    key: Optional[Path] = typer.Option(None, help="PEM private key of the leaf [default: keygen's]."),
+    cert: Optional[Path] = typer.Option(None, help="PEM certificate chain, leaf first \\[default: keygen's]."),
+    key: Optional[Path] = typer.Option(None, help="PEM private key of the leaf \\[default: keygen's]."),
     tsa_url: Optional[str] = typer.Option(None, help="RFC 3161 timestamp authority URL."),
     thumbnail: bool = typer.Option(False, help="Embed a thumbnail in the manifest (about 250 KB)."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON rows instead of a table."),
 ) -> None:
-    """Label images: C2PA manifest, XMP fields, visible mark, invisible watermark."""
+    """Label images and MP4 video: C2PA manifest, XMP fields, visible mark, invisible watermark."""
     import sys
 
     from tqdm import tqdm
@@ -87,7 +94,10 @@ def stamp(
     ws = workspace(ctx)
     try:
         chosen = parse_labels(labels)
+        if mark_seconds is not None and mark_seconds < 2:
+            raise ValueError("--mark-seconds must be at least 2 (the mark shows in a video's first 2 seconds)")
         options = StampOptions(labels=chosen, watermark_method=watermark_method, thumbnail=thumbnail,
+                               video_mark_seconds=mark_seconds,
                                mark=MarkStyle(text=text, font=str(font) if font else None, position=position,
                                               height_frac=height))
         if height < 0.05:
@@ -157,7 +167,7 @@ def verify(
     ctx: typer.Context,
     files: list[Path] = typer.Argument(..., help="Files or folders to check."),
     output_format: str = typer.Option("table", "--format", help="table or json."),
-    trust: list[Path] = typer.Option([], "--trust", help="PEM trust anchor(s) [default: the workspace dev CA]."),
+    trust: list[Path] = typer.Option([], "--trust", help="PEM trust anchor(s) \\[default: the workspace dev CA]."),
     no_workspace: bool = typer.Option(False, "--no-workspace", help="Do not look content ids up in the catalog."),
     require: str = typer.Option("", help="Labels whose absence fails, e.g. c2pa,xmp,visible,watermark."),
 ) -> None:

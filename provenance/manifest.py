@@ -26,7 +26,7 @@ CONSENT_ASSERTION = "org.assay.consent"
 TRAINING_MINING = "cawg.training-mining"
 TRAINING_USES = ("cawg.ai_generative_training", "cawg.ai_training", "cawg.ai_inference", "cawg.data_mining")
 PARENT_LABEL = "parent"
-MIME = {"png": "image/png", "jpg": "image/jpeg", "jpeg": "image/jpeg", "webp": "image/webp"}
+MIME = {"png": "image/png", "jpg": "image/jpeg", "jpeg": "image/jpeg", "webp": "image/webp", "mp4": "video/mp4"}
 
 
 def mime_of(fmt: str) -> str:

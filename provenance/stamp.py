@@ -50,6 +50,8 @@ class StampOptions:
     training_mining: str = "notAllowed"
     thumbnail: bool = False
     quality: int = 95
+    #: seconds of a video that carry the visible mark (None: the whole clip; at least 2)
+    video_mark_seconds: float | None = None
     #: further manifest assertions, e.g. ``{"label": "org.assay.consent", "data": {...}}`` from the consent work
     extra_assertions: list[dict[str, Any]] = field(default_factory=list)
 
@@ -163,6 +165,11 @@ def find_by_content_id(ws: Workspace, content_id: str) -> list[dict[str, Any]]:
 
 
 def output_path(src: Path, out_dir: Path, fmt: str | None) -> Path:
+    """Where ``src`` is written under ``out_dir``: images in ``fmt`` (default: theirs), videos always as .mp4."""
+    from provenance.video import is_video_path
+
+    if is_video_path(src):
+        return out_dir / (src.stem + ".mp4")
     suffix = "." + fmt if fmt else src.suffix.lower()
     return out_dir / (src.stem + suffix)
 
@@ -172,9 +179,17 @@ def stamp_file(src: Path, out: Path, identity: SigningIdentity | None, options: 
                generator: dict[str, Any] | None = None) -> tuple[StampResult, str | None]:
     """Stamp one file into ``out`` (written atomically, only when every asked label succeeded).
 
+    Videos (.mp4, .mov, .avi, .webm) go to :func:`provenance.videostamp.stamp_video_file`.
     Returns the result and the provenance record id (None without a workspace).
-    Raises ``assay.imageio.ImageError`` for unreadable input, :class:`SigningError` when signing fails.
+    Raises ``assay.imageio.ImageError`` (``VideoError`` for video) for unreadable input,
+    :class:`SigningError` when signing fails.
     """
+    from provenance.video import is_video_path
+
+    if is_video_path(src):
+        from provenance.videostamp import stamp_video_file
+
+        return stamp_video_file(src, out, identity, options, ws, source_type, parent, generator)
     fmt = FORMATS.get(out.suffix.lower())
     if fmt is None:
         raise ValueError(f"cannot write {out.suffix!r}; expected one of {', '.join(sorted(FORMATS))}")

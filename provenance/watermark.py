@@ -186,6 +186,26 @@ def read_id(rgb: np.ndarray, name: str = DEFAULT_METHOD) -> WatermarkReading:
         soft = wm.soft_bits(rgb)
     except TooSmall as exc:
         return WatermarkReading("too_small", name, reason=f"too small for a watermark: {exc}")
+    return reading_from_soft(soft, name)
+
+
+def soft_bits_frames(frames: np.ndarray, name: str = DEFAULT_METHOD) -> np.ndarray:
+    """Each bit's soft statistic averaged over video frames; raises :class:`TooSmall`."""
+    wm = method(name)
+    return np.mean([wm.soft_bits(frame) for frame in frames], axis=0)
+
+
+def read_id_frames(frames: np.ndarray, name: str = DEFAULT_METHOD) -> WatermarkReading:
+    """Decode a content id from video frames: each bit's soft statistic is averaged over the frames."""
+    try:
+        soft = soft_bits_frames(frames, name)
+    except TooSmall as exc:
+        return WatermarkReading("too_small", name, reason=f"too small for a watermark: {exc}")
+    return reading_from_soft(soft, name)
+
+
+def reading_from_soft(soft: np.ndarray, name: str) -> WatermarkReading:
+    """The reading for soft bit statistics (positive: 1): the id when the check code matches, else absent."""
     bits = (soft > 0).astype(np.uint8)
     if not np.any(soft):
         return WatermarkReading("absent", name, reason="no watermark signal (flat image)", bits=bits.tolist())

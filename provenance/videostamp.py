@@ -1,0 +1,319 @@
+"""Stamping and checking MP4 video: the same labels as images, in the same order.
+
+The visible mark is burned into the frames (the whole clip by default, never less than
+the first 2 seconds), the watermark into every frame, then the frames are encoded as MP4
+(``mp4v``); the XMP box is appended and the C2PA manifest (``video/mp4``, BMFF hard
+binding) is signed last. The encode is lossy, so the watermark is read back from the
+encoded frames at stamping time; when it does not decode there with some room to spare
+(every bit's frame-averaged statistic at least ``DECODED_MARGIN`` on the right side, so
+that a later re-encode does not flip it) it is embedded again with a larger margin
+(``ssgrid``: 2, then 4, then 6). It is recorded as embedded only when it decodes from the
+encoded file.
+The implicit label fields also travel inside the signed manifest (``org.assay.labels``
+-> ``implicit``), where no re-mux can drop them without breaking the signature.
+Frames are streamed from the source file to the encoder one at a time, so a clip's length
+is bounded by disk, not memory.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import os
+import tempfile
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable, Iterator, Mapping
+
+import numpy as np
+
+from assay.fileio import atomic_write_bytes
+from assay.workspace import Workspace
+from provenance import implicit, manifest, video, visible, watermark
+from provenance.keys import SigningError, SigningIdentity
+from provenance.payload import encode_payload, random_content_id
+from provenance.stamp import StampOptions, StampResult, add_record
+
+#: a re-startable stream of RGB frames (the watermark search may need several passes)
+FrameSource = Callable[[], Iterator[np.ndarray]]
+
+#: GB 45438: a video's visible label is shown in its first 2 seconds at least
+MIN_MARK_SECONDS = 2.0
+#: frames verify samples for the visible mark within the first 2 seconds
+MARK_SAMPLES = 5
+#: ssgrid margins tried in turn until the watermark survives the encode (2 is the image default)
+VIDEO_MARGINS = (2.0, 4.0, 6.0)
+#: the weakest bit's frame-averaged statistic after the encode that ends the search
+DECODED_MARGIN = 1.0
+#: clips at least this long show a per-frame progress bar while stamping
+PROGRESS_MIN_FRAMES = 240
+
+
+def decode_mp4(data: bytes) -> video.Clip:
+    """Decode MP4 bytes (through a temporary file, as OpenCV reads paths)."""
+    fd, tmp = tempfile.mkstemp(suffix=".mp4")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        return video.read_clip(tmp)
+    finally:
+        os.unlink(tmp)
+
+
+def mark_frame_limit(fps: float, seconds: float | None) -> int | None:
+    """How many leading frames get the visible mark: None for all, else ``seconds`` worth (at least 2 s)."""
+    if seconds is None:
+        return None
+    if seconds < MIN_MARK_SECONDS:
+        raise ValueError(f"the visible mark must show for at least {MIN_MARK_SECONDS:g} s of a video, got {seconds:g}")
+    return math.ceil(seconds * fps)
+
+
+def stamp_clip(clip: video.Clip, identity: SigningIdentity | None, options: StampOptions | None = None,
+               content_id: str | None = None, source_type: str = "created", generator: dict[str, Any] | None = None,
+               parent: tuple[bytes, str] | None = None, title: str | None = None) -> StampResult:
+    """Label frames held in memory and return signed MP4 bytes (see the module text for the order).
+
+    Raises :class:`SigningError` when C2PA is asked for and cannot be signed (no unsigned
+    bytes come back), :class:`video.VideoError` when the frames cannot be encoded.
+    """
+    h, w = clip.frames.shape[1:3]
+    return stamp_frames(lambda: iter(clip.frames), clip.fps, (w, h), identity, options, content_id, source_type,
+                        generator, parent, title)
+
+
+def stamp_frames(source: FrameSource, fps: float, size: tuple[int, int], identity: SigningIdentity | None,
+                 options: StampOptions | None = None, content_id: str | None = None, source_type: str = "created",
+                 generator: dict[str, Any] | None = None, parent: tuple[bytes, str] | None = None,
+                 title: str | None = None, progress_total: int | None = None) -> StampResult:
+    """Label a stream of frames of ``size`` (width, height) at ``fps`` and return signed MP4 bytes.
+
+    ``progress_total`` (the expected frame count) shows a progress bar on stderr for each
+    encode pass of clips of ``PROGRESS_MIN_FRAMES`` frames or more.
+    """
+    import sys
+
+    from tqdm import tqdm
+
+    options = options or StampOptions()
+    if "c2pa" in options.labels and identity is None:
+        raise SigningError("C2PA label asked for but no signing identity given (run `assay provenance keygen`)")
+    w, h = size
+    mark_limit = mark_frame_limit(fps, options.video_mark_seconds)
+    content_id = content_id or random_content_id()
+    created = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    generator = {k: v for k, v in (generator or {}).items() if v is not None}
+    applied: list[str] = []
+    skipped: dict[str, str] = {}
+    record: dict[str, Any] = {"content_id": content_id, "source_type": source_type, "created": created,
+                              "image_size": {"width": int(w), "height": int(h)}, "format": "mp4",
+                              "generator": generator}
+    style = options.mark if "visible" in options.labels else None
+
+    def labelled(wm: watermark.WatermarkMethod | None = None, bits: np.ndarray | None = None) -> Iterator[np.ndarray]:
+        frames = tqdm(source(), total=progress_total, desc=title or "video", unit="frame", leave=False,
+                      file=sys.stderr, disable=(progress_total or 0) < PROGRESS_MIN_FRAMES)
+        for i, frame in enumerate(frames):
+            if style is not None and (mark_limit is None or i < mark_limit):
+                frame, _ = visible.apply_mark(frame, style)
+            yield wm.embed(frame, bits) if wm is not None else frame
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "stamped.mp4"
+        if "watermark" in options.labels:
+            back, record["watermark"] = _watermark_and_encode(labelled, fps, (w, h), content_id,
+                                                              options.watermark_method, path)
+        else:
+            back = _encode_and_read_back(labelled(), fps, path)
+        data = path.read_bytes()
+    n = back.frames
+    record["video"] = {"fps": round(fps, 3), "frames": n, "duration_s": round(n / fps, 3), "codec": video.FOURCC}
+    if style is not None:
+        _, record["visible"] = visible.apply_mark(np.zeros((h, w, 3), np.uint8), style)
+        marked = n if mark_limit is None else min(n, mark_limit)
+        record["visible"]["frames"] = {"first": 0, "count": marked, "seconds": round(marked / fps, 3)}
+        applied.append("visible")
+    if "watermark" in record:
+        if record["watermark"]["status"] == "embedded":
+            applied.append("watermark")
+        else:
+            skipped["watermark"] = record["watermark"]["reason"]
+    fields = None
+    if "xmp" in options.labels:
+        fields = implicit.label_fields(options.provider, options.system_name, options.system_version, created,
+                                       content_id, manifest.SOURCE_TYPES[source_type])
+        data = video.add_xmp_box(data, implicit.build_xmp(fields))
+        record["xmp"] = fields
+        applied.append("xmp")
+    if "c2pa" in options.labels:
+        labels_assertion = {k: record[k] for k in ("visible", "watermark", "created", "image_size", "video")
+                            if k in record}
+        if fields is not None:
+            labels_assertion["implicit"] = fields
+        labels_assertion["labels"] = applied + ["c2pa"]
+        definition = manifest.build_definition(content_id, title or f"{content_id}.mp4", source_type, generator,
+                                               labels_assertion, options.training_mining, options.extra_assertions)
+        data = manifest.sign_bytes(data, "mp4", definition, identity, parent, options.thumbnail)  # type: ignore[arg-type]
+        applied.append("c2pa")
+    record["labels"] = applied
+    return StampResult(data, "mp4", content_id, applied, skipped, record, back.pixel_sha256)
+
+
+@dataclass
+class _ReadBack:
+    """What decoding the encoded file gave: frame count, pixel hash, frame-averaged watermark statistic."""
+
+    frames: int
+    pixel_sha256: str
+    soft: np.ndarray | None
+
+
+def _encode_and_read_back(frames: Iterator[np.ndarray], fps: float, path: Path,
+                          wm: watermark.WatermarkMethod | None = None) -> _ReadBack:
+    """Encode ``frames`` to ``path``, then decode it: the hash equals ``pixel_sha256`` of the stacked frames."""
+    n = video.write_mp4(frames, fps, path)
+    reader = video.VideoReader(path)
+    digest = hashlib.sha256(repr(((n, reader.height, reader.width, 3), "uint8")).encode())
+    total, count = None, 0
+    for frame in reader.frames():
+        digest.update(frame.tobytes())
+        count += 1
+        if wm is not None:
+            soft = wm.soft_bits(frame)
+            total = soft if total is None else total + soft
+    if count != n:
+        raise video.VideoError(f"the encoded video decodes to {count} frames, {n} were written")
+    return _ReadBack(n, digest.hexdigest(), None if total is None else total / n)
+
+
+def _watermark_and_encode(labelled: Callable[..., Iterator[np.ndarray]], fps: float, size: tuple[int, int],
+                          content_id: str, name: str, path: Path) -> tuple[_ReadBack, dict[str, Any]]:
+    """Encode the labelled frames with the id embedded, raising the margin until it decodes from the file.
+
+    Leaves the chosen encoding at ``path``; returns its read-back and the watermark record
+    (``status`` embedded, too_small or lost_in_encode). Below the method's size the frames
+    are encoded without a watermark.
+    """
+    wm = watermark.method(name)
+    base = {"method": wm.name, "min_side": wm.min_side}
+    if min(size) < wm.min_side:
+        reason = f"too small for a watermark: {size[0]}x{size[1]} is below {wm.min_side} px"
+        return _encode_and_read_back(labelled(), fps, path), {**base, "status": "too_small", "reason": reason}
+    bits = encode_payload(content_id)
+    sign = 2.0 * bits.astype(np.float32) - 1.0
+    best: tuple[float, float | None] | None = None
+    margins = VIDEO_MARGINS if hasattr(wm, "margin") else (None,)
+    for margin in margins:
+        method = watermark.WATERMARKS.create(name, margin=margin) if margin is not None else wm
+        back, last = _encode_and_read_back(labelled(method, bits), fps, path, wm), margin
+        room = float(np.min(back.soft * sign))
+        if watermark.reading_from_soft(back.soft, name).content_id == content_id and (best is None or room > best[0]):
+            best = (room, margin)
+        if room >= DECODED_MARGIN:
+            break
+    if best is None:
+        reason = f"the watermark did not survive the {video.FOURCC} encode (check code does not match)"
+        return back, {**base, "status": "lost_in_encode", "reason": reason}
+    room, margin = best
+    if margin != last:  # an earlier margin did best: encode with it again
+        back = _encode_and_read_back(labelled(watermark.WATERMARKS.create(name, margin=margin), bits), fps, path, wm)
+    return back, {**base, "status": "embedded", "margin": margin, "decoded_margin": round(room, 3)}
+
+
+def stamp_video_file(src: Path, out: Path, identity: SigningIdentity | None, options: StampOptions | None = None,
+                     ws: Workspace | None = None, source_type: str = "created", parent: Path | None = None,
+                     generator: dict[str, Any] | None = None) -> tuple[StampResult, str | None]:
+    """Stamp one video (MP4, MOV, AVI or WebM in; MP4 out), written atomically after signing.
+
+    Frames are streamed from ``src``. Returns the result and the provenance record id
+    (None without a workspace). Raises :class:`video.VideoError` for unreadable input,
+    :class:`SigningError` when signing fails.
+    """
+    if out.suffix.lower() != ".mp4":
+        raise ValueError(f"stamped video is written as .mp4, not {out.suffix!r}")
+    reader = video.VideoReader(src)
+    parent_data = None
+    if parent is not None:
+        parent_fmt = "mp4" if video.is_video_path(parent) else parent.suffix.lower().lstrip(".").replace("jpeg", "jpg")
+        manifest.mime_of(parent_fmt)
+        parent_data = (parent.read_bytes(), parent_fmt)
+    result = stamp_frames(reader.frames, reader.fps, (reader.width, reader.height), identity, options,
+                          source_type=source_type, generator=generator, parent=parent_data, title=out.name,
+                          progress_total=reader.frame_count)
+    atomic_write_bytes(out, result.data)
+    record_id = add_record(ws, result, out, source=str(src)) if ws is not None else None
+    return result, record_id
+
+
+def mark_sample_frames(n_frames: int, fps: float) -> list[int]:
+    """Indices of the frames checked for the visible mark: spread over the first 2 seconds (or the clip)."""
+    window = min(n_frames, max(1, math.ceil(MIN_MARK_SECONDS * fps)))
+    return sorted({int(round(i)) for i in np.linspace(0, window - 1, MARK_SAMPLES)})
+
+
+def check_video_mark(frames: Mapping[int, np.ndarray], fps: float, total_frames: int,
+                     record: dict[str, Any] | None) -> dict[str, str]:
+    """Is the recorded mark on the frames of the first 2 seconds? pass / fail / absent with the reason.
+
+    ``frames`` maps frame indices to decoded frames and must hold those of
+    :func:`mark_sample_frames`. The record must say the mark was shown for 2 s (or the
+    whole of a shorter clip), and the mark must be found on each sampled frame.
+    """
+    if not record:
+        return {"status": "absent", "reason": "no visible mark recorded for this file"}
+    needed = min(MIN_MARK_SECONDS, total_frames / fps)
+    shown = (record.get("frames") or {}).get("seconds", 0.0)
+    if shown + 0.5 / fps < needed:
+        return {"status": "fail", "reason": f"mark recorded for {shown:g} s only; at least {needed:g} s are required"}
+    indices = [i for i in mark_sample_frames(total_frames, fps) if i in frames]
+    results = [visible.check_mark(frames[i], record) for i in indices]
+    missing = [i for i, r in zip(indices, results) if r["status"] != "pass"]
+    window = min(total_frames, math.ceil(MIN_MARK_SECONDS * fps)) / fps
+    if missing:
+        first = results[indices.index(missing[0])]["reason"]
+        return {"status": "fail", "reason": f"mark missing on {len(missing)}/{len(indices)} sampled frames of the "
+                                            f"first {window:.2f} s (frame {missing[0]}: {first})"}
+    return {"status": "pass", "reason": f"{record['style']['text']!r} found on {len(indices)}/{len(indices)} sampled "
+                                        f"frames of the first {window:.2f} s"}
+
+
+@dataclass
+class VideoScan:
+    """One streaming pass over a video's start for verify: what it is, the watermark reading, the mark's frames."""
+
+    info: dict[str, Any]
+    reading: watermark.WatermarkReading
+    samples: dict[int, np.ndarray]
+
+    @property
+    def total_frames(self) -> int:
+        return int(self.info["frames"])
+
+
+def scan_video(reader: video.VideoReader, method_name: str,
+               max_seconds: float = video.MAX_VERIFY_SECONDS) -> VideoScan:
+    """Decode the first ``max_seconds``: average the watermark statistic, keep the frames the mark check needs."""
+    wm = watermark.method(method_name)
+    limit = max(1, round(max_seconds * reader.fps))
+    wanted = set(mark_sample_frames(reader.frame_count, reader.fps))
+    samples: dict[int, np.ndarray] = {}
+    total, small, n = None, None, 0
+    for n, frame in enumerate(reader.frames(limit), 1):
+        if n - 1 in wanted:
+            samples[n - 1] = frame
+        if small is None:
+            try:
+                soft = wm.soft_bits(frame)
+                total = soft if total is None else total + soft
+            except watermark.TooSmall as exc:
+                small = f"too small for a watermark: {exc}"
+    frames = n if n < limit else max(reader.frame_count, n)
+    needed = mark_sample_frames(frames, reader.fps)
+    if not set(needed) <= samples.keys():  # the container's frame count was wrong: fetch the right ones
+        samples = {i: f for i, f in enumerate(reader.frames(max(needed) + 1)) if i in needed}
+    reading = (watermark.WatermarkReading("too_small", method_name, reason=small) if small is not None
+               else watermark.reading_from_soft(total / n, method_name))
+    info = {"fps": round(reader.fps, 3), "frames": frames, "duration_s": round(frames / reader.fps, 3),
+            "width": reader.width, "height": reader.height, "frames_decoded": n}
+    return VideoScan(info, reading, samples)
