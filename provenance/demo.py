@@ -6,7 +6,7 @@ from pathlib import Path
 
 from assay.clitools import out, print_table
 from assay.workspace import Workspace
-from provenance.keys import CA_FILE, default_keys_dir
+from provenance.keys import workspace_trust_anchors
 from provenance.verify import verify_file
 
 
@@ -28,8 +28,7 @@ def run(ws: Workspace, files: list[Path]) -> None:
     if not files:
         out.print("provenance demo: no stamped files given")
         return
-    ca = default_keys_dir(ws) / CA_FILE
-    anchors = ca.read_text() if ca.is_file() else None
+    anchors = workspace_trust_anchors(ws)
     reports = [verify_file(f, ws, anchors) for f in files[:3]]
     print_table([_summary(r) for r in reports], ["file", "content_id", "c2pa", "watermark", "passed", "record",
                                                  "found_via"], title="stamped samples")
