@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import sys
 import time
 from pathlib import Path
 from typing import Any, Iterator, Sequence
@@ -342,7 +343,7 @@ def _loop(t: GANTrainer, data: FaceBatches, run_dir: Path, classes: Sequence[int
                     append_jsonl(run_dir / METRICS, {"step": t.step, "event": "nonfinite_loss", "restored_step":
                                                      good[1]["step"], **t.lrs()})
                     bar.write(f"warning: non-finite loss at step {step}; restored step {good[1]['step']} "
-                              f"and lowered the learning rates to {t.lrs()}")
+                              f"and lowered the learning rates to {t.lrs()}", file=sys.stderr)
                 continue
             if t.step % cfg.snapshot_every == 0:
                 good = t.snapshot()
@@ -378,6 +379,6 @@ def _grid(t: GANTrainer, run_dir: Path, z: torch.Tensor, cond: torch.Tensor | No
     if score < t.cfg.collapse_ratio * peak:
         row["event"] = "collapse_warning"
         bar.write(f"warning: possible mode collapse at step {t.step}: fixed-batch diversity {score:.4f} "
-                  f"fell below {t.cfg.collapse_ratio} x its peak {peak:.4f}")
+                  f"fell below {t.cfg.collapse_ratio} x its peak {peak:.4f}", file=sys.stderr)
     append_jsonl(run_dir / METRICS, row)
     return max(peak, score)
