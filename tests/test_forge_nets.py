@@ -8,7 +8,7 @@ import torch
 from forge.config import make_config
 from forge.nets import build
 
-torch.set_num_threads(2)
+torch.set_num_threads(1)
 
 
 @pytest.mark.parametrize("size", [32, 64, 128])

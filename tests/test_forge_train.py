@@ -20,7 +20,7 @@ from forge.train import GANTrainer, _grid, resume, train
 from assay.imagesets import open_set
 from forge_helpers import tiny_faces
 
-torch.set_num_threads(2)
+torch.set_num_threads(1)
 TINY = dict(batch=8, g_ch=4, d_ch=4, z_dim=16, log_every=1, sample_every=2, checkpoint_every=2)
 
 
