@@ -44,6 +44,7 @@ def train_cmd(
     """Train a GAN on a prepared face set; prints the run id (torchrun-ready)."""
     from assay.catalog import CatalogError
     from forge.config import make_config
+    from forge.distributed import launched_rank, teardown
     from forge.health import TrainingError
     from forge.train import resume as resume_run, train
 
@@ -58,9 +59,12 @@ def train_cmd(
             run_id = train(ws, data, cfg, name=name)
     except (KeyError, ValueError, FileNotFoundError, CatalogError, TrainingError) as exc:
         fail(str(exc).strip("'\""), 1)
-    rec = ws.resolve(run_id)
-    err.print(f"run {run_id} {rec.status}: {rec.path}")
-    out.print(run_id)
+    finally:
+        teardown()
+    if launched_rank() == 0:
+        rec = ws.resolve(run_id)
+        err.print(f"run {run_id} {rec.status}: {rec.path}")
+        out.print(run_id)
 
 
 @app.command("sample")

@@ -51,3 +51,14 @@ def wrap(module: torch.nn.Module, d: Dist, device: torch.device) -> torch.nn.Mod
     from torch.nn.parallel import DistributedDataParallel
 
     return DistributedDataParallel(module, device_ids=[d.local_rank] if device.type == "cuda" else None)
+
+
+def teardown() -> None:
+    """Leave the process group if this process joined one."""
+    if dist.is_initialized():
+        dist.destroy_process_group()
+
+
+def launched_rank() -> int:
+    """This process's rank as torchrun set it (0 outside torchrun)."""
+    return int(os.environ.get("RANK", "0"))
