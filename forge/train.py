@@ -14,7 +14,7 @@ import copy
 import sys
 import time
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any, Sequence
 
 import torch
 from torch import nn
@@ -95,11 +95,13 @@ class GANTrainer:
         return self.augment(x, gen) if self.augment is not None else x
 
     def d_update(self, real: torch.Tensor, cond: torch.Tensor | None, gen: torch.Generator,
-                 measure: bool = False) -> dict[str, float | torch.Tensor]:
-        """One discriminator update on a real batch and a fresh fake batch."""
-        with torch.no_grad(), self.autocast():
-            fake = self.g_fwd(self._latents(real.shape[0], gen), cond)
-        real_a, fake_a = self._aug(real, gen), self._aug(fake.to(real.dtype), gen)
+                 measure: bool = False, keep_fake: bool = False) -> dict[str, float | torch.Tensor]:
+        """One discriminator update on a real batch and a fresh fake batch. With ``keep_fake`` the fake
+        batch keeps its graph and is returned as ``"fake"`` for the G update (one G forward per step)."""
+        with torch.set_grad_enabled(keep_fake), self.autocast():
+            fake = self.G(self._latents(real.shape[0], gen), cond) if keep_fake else \
+                self.g_fwd(self._latents(real.shape[0], gen), cond)
+        real_a, fake_a = self._aug(real, gen), self._aug(fake.detach().to(real.dtype), gen)
         with self.autocast():
             r, f = self.D(real_a, cond), self.D(fake_a, cond)
         loss = self.loss.d(r.float(), f.float())
@@ -119,11 +121,14 @@ class GANTrainer:
         self.opt_d.step()
         for reg in self.regs:
             reg.after_step(self.d_net)
+        if keep_fake:
+            out["fake"] = fake
         return out
 
     def g_update(self, real: torch.Tensor, cond: torch.Tensor | None, gen: torch.Generator,
-                 measure: bool = False) -> dict[str, float | torch.Tensor]:
-        """One generator update; with ``unroll`` = k, against D after k look-ahead updates, then D is restored."""
+                 measure: bool = False, fake: torch.Tensor | None = None) -> dict[str, float | torch.Tensor]:
+        """One generator update (on ``fake`` when the D update kept it, else on a fresh batch); with
+        ``unroll`` = k, against D after k look-ahead updates, then D is restored."""
         saved = None
         if self.cfg.unroll:
             saved = copy.deepcopy((self.d_net.state_dict(), self.opt_d.state_dict()))
@@ -132,7 +137,8 @@ class GANTrainer:
         self.d_net.requires_grad_(False)
         try:
             with self.autocast():
-                fake = self.G(self._latents(real.shape[0], gen), cond)
+                if fake is None:
+                    fake = self.G(self._latents(real.shape[0], gen), cond)
                 f = self.d_fwd(self._aug(fake, gen), cond)
             loss = self.loss.g(f.float())
             self.opt_g.zero_grad(set_to_none=True)
@@ -162,11 +168,12 @@ class GANTrainer:
         cfg, rank, world = self.cfg, self.dist.rank, self.dist.world
         gen = torch.Generator(device=self.device).manual_seed(step_seed(cfg.seed, self.step, rank))
         logs: dict[str, Any] = {}
+        reuse = cfg.n_critic == 1 and not cfg.unroll        # the D update's fakes serve the G update
         for i in range(cfg.n_critic):
             idx = data.indices(cfg.seed, self.step * cfg.n_critic + i, cfg.batch, rank, world)
             real, cond = self._prepare(*data.batch(idx))
-            logs.update(self.d_update(real, cond, gen, measure and i == cfg.n_critic - 1))
-        logs.update(self.g_update(real, cond, gen, measure))
+            logs.update(self.d_update(real, cond, gen, measure and i == cfg.n_critic - 1, keep_fake=reuse))
+        logs.update(self.g_update(real, cond, gen, measure, fake=logs.pop("fake", None)))
         self.step += 1
         return {k: float(v) for k, v in logs.items()}
 
@@ -302,69 +309,98 @@ def _run(ws: Workspace, run_id: str, run_dir: Path, ds: Any, cfg: TrainConfig, d
     return run_id
 
 
-@contextlib.contextmanager
-def _progress(trainer: GANTrainer, progress: bool) -> Iterator[Any]:
-    from tqdm import tqdm
+class Loop:
+    """Steps of a run with its bookkeeping: metrics, progress bar, health checks, grids, checkpoints.
 
-    bar = tqdm(total=trainer.cfg.steps, initial=trainer.step, disable=not progress or not trainer.dist.is_main,
-               desc=f"{trainer.cfg.model} {trainer.cfg.size}px", unit="step", dynamic_ncols=True)
-    try:
-        yield bar
-    finally:
-        bar.close()
+    ``run_until(n)`` trains up to step n; ``finish()`` writes the final grid and checkpoint."""
+
+    def __init__(self, t: GANTrainer, data: FaceBatches, run_dir: Path, classes: Sequence[int],
+                 progress: bool) -> None:
+        from tqdm import tqdm
+
+        self.t, self.data, self.run_dir, self.main = t, data, run_dir, t.dist.is_main
+        self.z_fixed, self.c_fixed = fixed_inputs(t.cfg, classes)
+        self.good = t.snapshot()
+        self.peak = max((r["diversity"] for r in read_jsonl(run_dir / METRICS) if "diversity" in r), default=0.0)
+        self.pointer = checkpoint.latest(run_dir) if t.step else None
+        self.images_per_step = t.cfg.batch * t.cfg.n_critic * t.dist.world
+        self.bar = tqdm(total=t.cfg.steps, initial=t.step, disable=not progress or not self.main,
+                        desc=f"{t.cfg.model} {t.cfg.size}px", unit="step", dynamic_ncols=True, file=sys.stderr)
+
+    def run_until(self, steps: int) -> None:
+        t, cfg, run_dir = self.t, self.t.cfg, self.run_dir
+        tick, since = time.perf_counter(), 0
+        while t.step < steps:
+            step = t.step
+            measure = (step + 1) % cfg.log_every == 0 or step + 1 == cfg.steps
+            logs = t.train_step(self.data, measure)
+            since += 1
+            if not finite(logs["d_loss"], logs["g_loss"]):
+                self._recover(step, logs)
+                continue
+            if t.step % cfg.snapshot_every == 0:
+                self.good = t.snapshot()
+            if self.main and measure:
+                now = time.perf_counter()
+                row = {"step": t.step, **logs, **t.lrs(), "images_per_s": since * self.images_per_step / (now - tick)}
+                append_jsonl(run_dir / METRICS, row)
+                self.bar.set_postfix(d=f"{logs['d_loss']:.3f}", g=f"{logs['g_loss']:.3f}",
+                                     img_s=f"{row['images_per_s']:.0f}")
+                tick, since = time.perf_counter(), 0
+            if self.main and t.step % cfg.sample_every == 0:
+                self._grid()
+            if t.step % cfg.checkpoint_every == 0:
+                self._checkpoint()
+            self.bar.update(t.step - self.bar.n)
+
+    def _recover(self, step: int, logs: dict[str, float]) -> None:
+        """Non-finite loss: restore the last good state and lower the learning rates, once; then fail."""
+        t = self.t
+        if t.backed_off:
+            raise TrainingError(
+                f"loss became non-finite at step {step} (d_loss={logs['d_loss']}, g_loss={logs['g_loss']}) "
+                f"again after lowering the learning rate to {t.lrs()}; stopping. Try a smaller lr or a "
+                f"stabiliser (spectral_norm=true, gp_lambda=10)")
+        t.load(*copy.deepcopy(self.good))
+        t.scale_lr(t.cfg.lr_backoff)
+        t.backed_off = True
+        t.step = step + 1
+        if self.main:
+            restored = self.good[1]["step"]
+            append_jsonl(self.run_dir / METRICS, {"step": t.step, "event": "nonfinite_loss",
+                                                  "restored_step": restored, **t.lrs()})
+            self.bar.write(f"warning: non-finite loss at step {step}; restored step {restored} and lowered "
+                           f"the learning rates to {t.lrs()}", file=sys.stderr)
+
+    def _grid(self) -> None:
+        self.peak = _grid(self.t, self.run_dir, self.z_fixed, self.c_fixed, self.bar, self.peak)
+
+    def _checkpoint(self) -> None:
+        t = self.t
+        if self.main:
+            self.pointer = checkpoint.save(self.run_dir, t.step, t.models(), t.optim_state(),
+                                           {"family": t.cfg.model, "step": str(t.step)}, t.cfg.keep_checkpoints)
+        self.pointer = broadcast(self.pointer, t.dist)
+
+    def finish(self) -> dict[str, Any]:
+        """The final grid and checkpoint (unless the last step already wrote them); returns the pointer."""
+        t = self.t
+        self.bar.close()
+        if self.main and t.step % t.cfg.sample_every:
+            self._grid()
+        if self.pointer is None or self.pointer["step"] != t.step:
+            self._checkpoint()
+        return self.pointer
 
 
 def _loop(t: GANTrainer, data: FaceBatches, run_dir: Path, classes: Sequence[int], progress: bool) -> dict[str, Any]:
-    """Steps until ``cfg.steps`` with metrics, grids, checkpoints and health checks; returns the last checkpoint."""
-    cfg, main = t.cfg, t.dist.is_main
-    z_fixed, c_fixed = fixed_inputs(cfg, classes)
-    good = t.snapshot()
-    peak = max((r["diversity"] for r in read_jsonl(run_dir / METRICS) if "diversity" in r), default=0.0)
-    pointer = checkpoint.latest(run_dir) if t.step else None
-    images_per_step = cfg.batch * cfg.n_critic * t.dist.world
-    with _progress(t, progress) as bar:
-        tick, since = time.perf_counter(), 0
-        while t.step < cfg.steps:
-            step = t.step
-            measure = (step + 1) % cfg.log_every == 0 or step + 1 == cfg.steps
-            logs = t.train_step(data, measure)
-            since += 1
-            if not finite(logs["d_loss"], logs["g_loss"]):
-                if t.backed_off:
-                    raise TrainingError(
-                        f"loss became non-finite at step {step} (d_loss={logs['d_loss']}, g_loss={logs['g_loss']}) "
-                        f"again after lowering the learning rate to {t.lrs()}; stopping. Try a smaller lr or a "
-                        f"stabiliser (spectral_norm=true, gp_lambda=10)")
-                t.load(*copy.deepcopy(good))
-                t.scale_lr(cfg.lr_backoff)
-                t.backed_off = True
-                t.step = step + 1
-                if main:
-                    append_jsonl(run_dir / METRICS, {"step": t.step, "event": "nonfinite_loss", "restored_step":
-                                                     good[1]["step"], **t.lrs()})
-                    bar.write(f"warning: non-finite loss at step {step}; restored step {good[1]['step']} "
-                              f"and lowered the learning rates to {t.lrs()}", file=sys.stderr)
-                continue
-            if t.step % cfg.snapshot_every == 0:
-                good = t.snapshot()
-            if main and measure:
-                now = time.perf_counter()
-                row = {"step": t.step, **logs, **t.lrs(), "images_per_s": since * images_per_step / (now - tick)}
-                append_jsonl(run_dir / METRICS, row)
-                bar.set_postfix(d=f"{logs['d_loss']:.3f}", g=f"{logs['g_loss']:.3f}",
-                                img_s=f"{row['images_per_s']:.0f}")
-                tick, since = time.perf_counter(), 0
-            if main and (t.step % cfg.sample_every == 0 or t.step == cfg.steps):
-                peak = _grid(t, run_dir, z_fixed, c_fixed, bar, peak)
-            if t.step % cfg.checkpoint_every == 0 or t.step == cfg.steps:
-                if main:
-                    pointer = checkpoint.save(run_dir, t.step, t.models(), t.optim_state(),
-                                              {"family": cfg.model, "step": str(t.step)}, cfg.keep_checkpoints)
-                pointer = broadcast(pointer, t.dist)
-            bar.update(t.step - bar.n)
-    if pointer is None:
-        raise TrainingError("the run ended without writing a checkpoint")
-    return pointer
+    """Train until ``cfg.steps``; returns the last checkpoint's pointer."""
+    loop = Loop(t, data, run_dir, classes, progress)
+    try:
+        loop.run_until(t.cfg.steps)
+    finally:
+        loop.bar.close()
+    return loop.finish()
 
 
 def _grid(t: GANTrainer, run_dir: Path, z: torch.Tensor, cond: torch.Tensor | None, bar: Any, peak: float) -> float:
