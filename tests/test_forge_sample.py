@@ -133,3 +133,14 @@ def test_conditional_sampling_honours_the_condition(tmp_path: Path) -> None:
         assert (classify(s.load()) == expected).mean() >= 0.8
     mixed = open_set(ws, sample(ws, run, 16, seed=1, progress=False))
     assert {r["condition"]["gender"] for r in mixed.rows} == {0, 1}     # unfixed keys drawn per image
+
+
+def test_demo_trains_briefly_and_returns_a_labelled_sample_set(ws) -> None:
+    from forge import demo
+
+    ds = tiny_faces(ws)
+    set_id = demo.run(ws, ds, steps=2)
+    s = open_set(ws, set_id)
+    assert len(s) == 64 and {r["family"] for r in s.rows} == {"dcgan"}
+    run = ws.resolve(s.record.parents[0])
+    assert run.kind == "runs" and run.params["size"] == 32 and run.params["final_step"] == 2
