@@ -155,7 +155,7 @@ def main() -> None:
     p.add_argument("--steps", type=int, default=3, help="timed steps per family")
     p.add_argument("--warmup", type=int, default=1)
     p.add_argument("--families", default=",".join(FAMILIES.names()))
-    p.add_argument("--threads", type=int, default=min(2, os.cpu_count() or 1))
+    p.add_argument("--threads", type=int, default=1, help="torch threads (1 is steadiest on a shared machine)")
     p.add_argument("--device", default="auto")
     p.add_argument("--images", type=int, default=512, help="images in the benchmark's prepared set")
     p.add_argument("--repeats", type=int, default=3, help="alternating blocks for the loop-cost ratio")

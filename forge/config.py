@@ -79,7 +79,28 @@ class TrainConfig:
             raise ValueError("projection=true needs cond_keys (e.g. cond_keys=gender,age,race)")
         if self.device not in ("auto", "cpu", "cuda"):
             raise ValueError(f"device must be auto, cpu or cuda, got {self.device!r}")
+        self._check_names()
         return self
+
+    def _check_names(self) -> None:
+        """Every registry name the config uses exists (a KeyError listing the known names otherwise)."""
+        from forge.conditions import CONDITIONS
+        from forge.diffaug import AUGMENTS
+        from forge.layers import NORMS
+        from forge.losses import LOSSES
+        from forge.nets import DISCRIMINATORS, GENERATORS
+        from forge.optim import OPTIMIZERS
+
+        GENERATORS.get(self.generator)
+        DISCRIMINATORS.get(self.discriminator)
+        NORMS.get(self.g_norm)
+        NORMS.get(self.d_norm)
+        LOSSES.get(self.loss)
+        OPTIMIZERS.get(self.optimizer)
+        for name in self.cond_keys:
+            CONDITIONS.get(name)
+        for name in filter(None, (s.strip() for s in self.diffaug.split(","))):
+            AUGMENTS.get(name)
 
 
 def make_config(model: str, size: int | None = None, sets: Iterable[str] = (), **fields) -> TrainConfig:

@@ -29,14 +29,15 @@ class FaceBatches:
     def __init__(self, imageset: ImageSet, size: int, keys: Sequence[ConditionKey] = (),
                  memory_budget_mb: int = 2048, split: str = "train") -> None:
         rows = imageset.select(split) or imageset.select(None)
-        self.skipped = 0
+        self.rejects: list[tuple[str, str]] = []
         cond: list[list[int]] = []
         if keys:
             kept = []
             for row in rows:
                 idx = row_indices(row.get("labels"), keys)
                 if idx is None:
-                    self.skipped += 1
+                    self.rejects.append((row["file"], f"no usable {'/'.join(k.name for k in keys)} label: "
+                                                      f"{row.get('labels')}"))
                     continue
                 kept.append(row)
                 cond.append(idx)
@@ -53,6 +54,11 @@ class FaceBatches:
 
     def __len__(self) -> int:
         return len(self.rows)
+
+    @property
+    def skipped(self) -> int:
+        """Rows left out for want of a usable condition label (reasons in ``rejects``)."""
+        return len(self.rejects)
 
     def _decode(self, row: dict[str, Any]) -> np.ndarray:
         return _resize(decode(self.imageset.path(row)), self.size)

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import sys
 
-import torch
-
 from assay.workspace import Workspace
 from forge.config import make_config
 from forge.sample import Stamper, sample
@@ -17,7 +15,6 @@ DEMO_STEPS = 300
 def run(ws: Workspace, dataset: str, *, steps: int | None = None, stamper: Stamper | None = None) -> str:
     """Train a DCGAN briefly at 32 px on ``dataset`` (about two minutes on 2 CPU cores), sample 64 images
     from it (stamped by ``stamper`` when given) and return the sample set id."""
-    torch.set_num_threads(max(1, min(2, torch.get_num_threads())))
     cfg = make_config("dcgan", 32, steps=steps or DEMO_STEPS, batch=64, g_ch=32, d_ch=32, sample_every=100,
                       checkpoint_every=100, ema=0.99)
     print(f"forge: training dcgan at 32 px for {cfg.steps} steps on {dataset}", file=sys.stderr)

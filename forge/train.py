@@ -303,6 +303,8 @@ def _run(ws: Workspace, run_id: str, run_dir: Path, ds: Any, cfg: TrainConfig, d
                               status="failed")
         raise
     if dist.is_main:
+        if data.rejects and pointer is None:
+            ws.catalog.add_rejects(run_id, data.rejects)
         ws.catalog.update(run_id, params={"final_step": final["step"], "checkpoint": final["dir"],
                                           "checkpoint_sha256": final["weights_sha256"], "skipped_rows": data.skipped},
                           status="ready")

@@ -204,3 +204,26 @@ def test_data_is_held_in_memory_or_streamed_alike(ws) -> None:
     assert torch.equal(mem.batch(idx)[0], stream.batch(idx)[0])
     ranks = [set(mem.indices(0, 1, 4, rank=r, world=2).tolist()) for r in (0, 1)]
     assert not ranks[0] & ranks[1]                          # ranks draw disjoint shares of a batch
+
+
+def test_rows_without_labels_are_skipped_with_reasons(ws) -> None:
+    from assay.imagesets import ImageSetWriter
+    import numpy as np
+
+    w = ImageSetWriter(ws, "datasets", "partly")
+    for i in range(6):
+        labels = {"age": 30, "gender": i % 2, "race": 1} if i else {"age": 61, "gender": 3}
+        w.add(np.full((32, 32, 3), i * 40, np.uint8), {"label": "real", "split": "train", "labels": labels}, f"{i}.png")
+    ds = w.commit({"size": 32}).id
+    run = train(ws, ds, make_config("cgan", 32, steps=1, **TINY), progress=False)
+    assert ws.resolve(run).params["skipped_rows"] == 1
+    (reject,) = ws.catalog.rejects(run)
+    assert reject["source"] == "images/0.png" and "no usable gender/age/race label" in reject["reason"]
+
+
+def test_unknown_names_are_refused_before_a_run_starts(ws) -> None:
+    with pytest.raises(KeyError, match="unknown DiffAugment policy 'blur'"):
+        make_config("dcgan", 32, ["diffaug=color,blur"])
+    with pytest.raises(KeyError, match="unknown loss 'focal'"):
+        make_config("dcgan", 32, ["loss=focal"])
+    assert ws.catalog.list("runs") == []
