@@ -258,11 +258,11 @@ def train(ws: Workspace, dataset: str, cfg: TrainConfig, *, name: str | None = N
     run_id = broadcast(ws.catalog.new_id("runs") if dist.is_main else None, dist)
     run_dir = ws.artefact_dir("runs", run_id)
     if dist.is_main:
-        run_dir.mkdir(parents=True, exist_ok=True)
         params = {**to_dict(cfg), "dataset": ds.record.id}
-        atomic_write_json(run_dir / CONFIG, params)
         ws.catalog.add("runs", name or run_id, params, [ds.record.id], path=run_dir, status="running",
                        artefact_id=run_id)
+        run_dir.mkdir(parents=True, exist_ok=True)
+        atomic_write_json(run_dir / CONFIG, params)
     return _run(ws, run_id, run_dir, ds, cfg, dist, device, None, progress)
 
 
