@@ -77,6 +77,7 @@ def sample_cmd(
     condition: List[str] = typer.Option([], "--condition", help="key=value for a conditional run, e.g. gender=female."),
     fmt: str = typer.Option("png", "--format", help="png or jpg."),
     name: Optional[str] = typer.Option(None, "--name", help="Sample set name [derived from run, seed, n]."),
+    device: str = typer.Option("cpu", "--device", help="cpu, cuda or auto (pixels are reproducible per device)."),
 ) -> None:
     """Write a labelled synthetic sample set from a run; prints the sample set id."""
     from assay.catalog import CatalogError
@@ -84,7 +85,8 @@ def sample_cmd(
 
     ws = workspace(ctx)
     try:
-        set_id = sample(ws, run, n, seed=seed, truncation=truncation, condition=condition, fmt=fmt, name=name)
+        set_id = sample(ws, run, n, seed=seed, truncation=truncation, condition=condition, fmt=fmt, name=name,
+                        device=device)
     except (KeyError, ValueError, FileNotFoundError, CatalogError) as exc:
         fail(str(exc).strip("'\""), 1)
     err.print(f"sample set {set_id}: {ws.resolve(set_id).path}")

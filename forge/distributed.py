@@ -24,6 +24,13 @@ class Dist:
     def enabled(self) -> bool:
         return self.world > 1
 
+    def device(self, base: torch.device) -> torch.device:
+        """This process's device: its own GPU (``LOCAL_RANK``) under torchrun on CUDA, else ``base``."""
+        if self.enabled and base.type == "cuda":
+            torch.cuda.set_device(self.local_rank)
+            return torch.device("cuda", self.local_rank)
+        return base
+
 
 def setup(device: torch.device) -> Dist:
     """Join the process group torchrun describes in the environment (gloo on CPU, NCCL on CUDA)."""

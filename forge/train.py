@@ -254,6 +254,7 @@ def train(ws: Workspace, dataset: str, cfg: TrainConfig, *, name: str | None = N
     cfg.validate()
     device = pick_device(cfg.device)
     dist = setup(device)
+    device = dist.device(device)
     ds = open_set(ws, dataset)
     run_id = broadcast(ws.catalog.new_id("runs") if dist.is_main else None, dist)
     run_dir = ws.artefact_dir("runs", run_id)
@@ -276,6 +277,7 @@ def resume(ws: Workspace, run: str, *, sets: Sequence[str] = (), steps: int | No
     cfg = override(cfg, [*sets, *([f"steps={steps}"] if steps is not None else [])]).validate()
     device = pick_device(cfg.device)
     dist = setup(device)
+    device = dist.device(device)
     pointer = checkpoint.latest(run_dir)
     if pointer is None:
         raise TrainingError(f"run {rec.id} has no checkpoint to resume from")
