@@ -227,3 +227,24 @@ def test_unknown_names_are_refused_before_a_run_starts(ws) -> None:
     with pytest.raises(KeyError, match="unknown loss 'focal'"):
         make_config("dcgan", 32, ["loss=focal"])
     assert ws.catalog.list("runs") == []
+
+
+def test_cli_trains_and_resumes_a_run(ws) -> None:
+    from typer.testing import CliRunner
+
+    from assay.cli import app
+
+    ds = tiny_faces(ws)
+    base = ["--workspace", str(ws.root), "forge", "train"]
+    tiny = sum((["--set", f"{k}={v}"] for k, v in TINY.items() if k != "batch"), [])
+    res = CliRunner().invoke(app, [*base, "--model", "dcgan", "--data", ds, "--size", "32", "--steps", "2",
+                                   "--batch", "8", *tiny])
+    assert res.exit_code == 0, res.output
+    run_id = res.stdout.strip().splitlines()[-1]
+    assert ws.resolve(run_id).params["final_step"] == 2
+    res = CliRunner().invoke(app, [*base, "--resume", run_id, "--steps", "4"])
+    assert res.exit_code == 0, res.output
+    assert ws.resolve(run_id).params["final_step"] == 4 and ws.resolve(run_id).status == "ready"
+    assert [r["step"] for r in _metrics(ws, run_id) if "d_loss" in r] == [1, 2, 3, 4]
+    res = CliRunner().invoke(app, [*base, "--model", "dcgan"])
+    assert res.exit_code == 2 and "--data is required" in res.output
