@@ -63,6 +63,7 @@ class TrainConfig:
     # devices
     device: str = "auto"               # auto | cpu | cuda
     compile: bool = False              # torch.compile the networks (CUDA)
+    threads: int = 0                   # CPU threads for torch (0 = torch's default)
     memory_budget_mb: int = 2048       # load the data set into RAM as uint8 when it fits, stream otherwise
 
     def validate(self) -> "TrainConfig":

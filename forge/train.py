@@ -292,6 +292,8 @@ def resume(ws: Workspace, run: str, *, sets: Sequence[str] = (), steps: int | No
 
 def _run(ws: Workspace, run_id: str, run_dir: Path, ds: Any, cfg: TrainConfig, dist: Dist,
          device: torch.device, pointer: dict[str, Any] | None, progress: bool) -> str:
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
     try:
         keys = keys_of(cfg.cond_keys)
         data = FaceBatches(ds, cfg.size, keys, cfg.memory_budget_mb)
