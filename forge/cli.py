@@ -34,11 +34,11 @@ def train_cmd(
     model: str = typer.Option("dcgan", "--model", "-m", help="GAN family (see `assay forge presets`)."),
     data: Optional[str] = typer.Option(None, "--data", "-d", help="Prepared data set (id or name)."),
     size: int = typer.Option(64, "--size", help="Image size: 32, 64 or 128."),
-    steps: Optional[int] = typer.Option(None, "--steps", help="Generator steps [preset: 1000]."),
-    batch: Optional[int] = typer.Option(None, "--batch", help="Batch size per process [64]."),
-    seed: Optional[int] = typer.Option(None, "--seed", help="Random seed [0]."),
+    steps: Optional[int] = typer.Option(None, "--steps", help="Generator steps (default 1000)."),
+    batch: Optional[int] = typer.Option(None, "--batch", help="Batch size per process (default 64)."),
+    seed: Optional[int] = typer.Option(None, "--seed", help="Random seed (default 0)."),
     sets: List[str] = typer.Option([], "--set", help="Override a config field: key=value (repeatable)."),
-    name: Optional[str] = typer.Option(None, "--name", help="Run name [the run id]."),
+    name: Optional[str] = typer.Option(None, "--name", help="Run name (default: the run id)."),
     resume: Optional[str] = typer.Option(None, "--resume", help="Continue this run from its latest checkpoint."),
 ) -> None:
     """Train a GAN on a prepared face set; prints the run id (torchrun-ready)."""
@@ -76,7 +76,7 @@ def sample_cmd(
     truncation: float = typer.Option(1.0, "--truncation", help="psi in (0, 1]: scale latents toward the mean."),
     condition: List[str] = typer.Option([], "--condition", help="key=value for a conditional run, e.g. gender=female."),
     fmt: str = typer.Option("png", "--format", help="png or jpg."),
-    name: Optional[str] = typer.Option(None, "--name", help="Sample set name [derived from run, seed, n]."),
+    name: Optional[str] = typer.Option(None, "--name", help="Sample set name (default: from run, seed, n, checkpoint)."),
     device: str = typer.Option("cpu", "--device", help="cpu, cuda or auto (pixels are reproducible per device)."),
 ) -> None:
     """Write a labelled synthetic sample set from a run; prints the sample set id."""
