@@ -10,7 +10,7 @@ import numpy as np
 import torch
 
 from assay.imagesets import ImageSet
-from assay.imageio import decode
+from assay.imageio import ImageError, decode
 from forge.conditions import ConditionKey, row_indices
 
 
@@ -51,23 +51,40 @@ class FaceBatches:
         self.cond = torch.tensor(cond, dtype=torch.long) if keys else None
         self.in_memory = len(rows) * size * size * 3 <= memory_budget_mb * (1 << 20)
         self.images = self._load_all() if self.in_memory else None
+        if not self.rows:
+            raise ValueError(f"data set {imageset.record.id} has no readable images")
 
     def __len__(self) -> int:
         return len(self.rows)
 
     @property
     def skipped(self) -> int:
-        """Rows left out for want of a usable condition label (reasons in ``rejects``)."""
+        """Rows left out: no usable condition label or an unreadable image (reasons in ``rejects``)."""
         return len(self.rejects)
 
     def _decode(self, row: dict[str, Any]) -> np.ndarray:
         return _resize(decode(self.imageset.path(row)), self.size)
 
+    def _try_decode(self, row: dict[str, Any]) -> np.ndarray | str:
+        try:
+            return self._decode(row)
+        except ImageError as exc:
+            return str(exc)
+
     def _load_all(self) -> torch.Tensor:
+        """Decode every row into one uint8 tensor; unreadable images are dropped with their reasons."""
         from concurrent.futures import ThreadPoolExecutor
 
         with ThreadPoolExecutor(max_workers=4) as pool:
-            arr = np.stack(list(pool.map(self._decode, self.rows)))
+            decoded = list(pool.map(self._try_decode, self.rows))
+        keep = [i for i, d in enumerate(decoded) if not isinstance(d, str)]
+        self.rejects += [(self.rows[i]["file"], d) for i, d in enumerate(decoded) if isinstance(d, str)]
+        self.rows = [self.rows[i] for i in keep]
+        if self.cond is not None:
+            self.cond = self.cond[keep]
+        if not keep:
+            return torch.zeros(0, 3, self.size, self.size, dtype=torch.uint8)
+        arr = np.stack([decoded[i] for i in keep])
         return torch.from_numpy(arr).permute(0, 3, 1, 2).contiguous()      # N x 3 x S x S uint8
 
     def indices(self, seed: int, draw: int, batch: int, rank: int = 0, world: int = 1) -> torch.Tensor:

@@ -248,3 +248,13 @@ def test_cli_trains_and_resumes_a_run(ws) -> None:
     assert [r["step"] for r in _metrics(ws, run_id) if "d_loss" in r] == [1, 2, 3, 4]
     res = CliRunner().invoke(app, [*base, "--model", "dcgan"])
     assert res.exit_code == 2 and "--data is required" in res.output
+
+
+def test_unreadable_training_images_are_skipped_with_reasons(ws) -> None:
+    imageset = open_set(ws, tiny_faces(ws))
+    broken = imageset.path(imageset.select("train")[0])
+    broken.write_bytes(broken.read_bytes()[:40])                     # truncated PNG
+    data = FaceBatches(imageset, 32, keys_of(["gender"]))
+    assert len(data) == 20 and data.images.shape[0] == 20 and data.cond.shape == (20, 1)
+    ((source, reason),) = data.rejects
+    assert source == imageset.select("train")[0]["file"] and reason == "not an image (unrecognised format)"
