@@ -13,7 +13,7 @@ from rich.table import Table
 from assay.workspace import Workspace
 
 #: human-facing messages and progress go to stderr; results go to stdout
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)
 out = Console()
 
 

@@ -1,5 +1,70 @@
 """`assay data` commands."""
 
+from __future__ import annotations
+
+from pathlib import Path
+
 import typer
 
+from assay.clitools import err, fail, print_json, workspace
+
 app = typer.Typer(help="Turn folders of photos into clean, aligned, labelled face data sets.", no_args_is_help=True)
+
+
+@app.command("prepare")
+def prepare_cmd(
+    ctx: typer.Context,
+    src: Path = typer.Argument(..., help="Folder of photos (walked recursively) or one image."),
+    out: str = typer.Option(..., "--out", help="Name of the new data set."),
+    size: int = typer.Option(64, "--size", help="Output side in pixels: 32, 64, 128 or 256."),
+    align: str = typer.Option("dlib", "--align", help="dlib (FFHQ-style from 5 landmarks), center (centre square) or none."),
+    detector: str = typer.Option("hog", "--detector", help="dlib face detector: hog (fast) or cnn (more accurate, slow)."),
+    no_face: str = typer.Option("skip", "--no-face", help="With --align dlib, a file with no face: skip or center."),
+    layout: str = typer.Option("auto", "--layout", help="Label layout: auto, utkface, identity-folders or none."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the identity-safe train/val/test split."),
+    split: str = typer.Option("0.8,0.1,0.1", "--split", help="train,val,test fractions."),
+    workers: int = typer.Option(0, "--workers", help="Processes (0: all cores)."),
+    no_embed: bool = typer.Option(False, "--no-embed", help="Skip face embeddings (identity clustering then falls back to one group per image)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+) -> None:
+    """Find, align, deduplicate, label and split the faces under SRC into a new data set."""
+    from tqdm import tqdm
+
+    from assay.catalog import CatalogError
+    from assay.prepare import PrepareConfig, prepare
+
+    try:
+        fractions = tuple(float(x) for x in split.split(","))
+        cfg = PrepareConfig(size=size, align=align, detector=detector, no_face=no_face, layout=layout,
+                            fractions=fractions, seed=seed, workers=workers, embed=not no_embed)  # type: ignore[arg-type]
+        cfg.validate()
+    except ValueError as exc:
+        fail(str(exc))
+    ws = workspace(ctx)
+    bar = tqdm(unit="img", desc=f"prepare {out}", file=err.file, dynamic_ncols=True)
+
+    def progress(done: int, kept: int, rejected: int) -> None:
+        bar.update(done - bar.n)
+        bar.set_postfix(kept=kept, skipped=rejected, refresh=False)
+
+    try:
+        result = prepare(ws, src, out, cfg, progress)
+    except (CatalogError, FileNotFoundError, ValueError) as exc:
+        bar.close()
+        fail(str(exc))
+    bar.close()
+    for r in result.rejects:
+        err.print(f"skipped {r['source']}: {r['reason']}", highlight=False, markup=False)
+    summary = {"id": result.record.id if result.record else None, "name": out, "kept": result.kept,
+               "rejected": result.rejected, "layout": result.layout,
+               "splits": result.record.params["splits"] if result.record else {}}
+    if as_json:
+        print_json(summary)
+    elif result.record:
+        err.print(f"[green]data set {out} ({result.record.id}):[/] {result.kept} faces kept, {result.rejected} skipped; "
+                  f"layout {result.layout}; splits {summary['splits']}", highlight=False)
+    if result.record and result.record.params["largest_identity_group"] > max(10, 0.2 * result.kept):
+        err.print(f"[yellow]warning:[/] one identity group holds {result.record.params['largest_identity_group']} of "
+                  f"{result.kept} faces, so the splits are far from their fractions", highlight=False)
+    if result.record is None:
+        fail(f"nothing usable in {src}: all {result.rejected} files were skipped", code=1)

@@ -32,7 +32,7 @@ def _reason_for_oserror(exc: OSError) -> str:
     if exc.errno == errno.EISDIR:
         return "is a directory"
     text = str(exc)
-    if "truncated" in text:
+    if "truncated" in text.lower():
         return "truncated image data"
     return f"unreadable: {text.splitlines()[0] if text else type(exc).__name__}"
 

@@ -1,5 +1,201 @@
 """`assay provenance` commands."""
 
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
 import typer
 
+from assay.clitools import err, fail, print_json, print_table, workspace
+
 app = typer.Typer(help="C2PA manifests, visible and invisible AI labels, verification.", no_args_is_help=True)
+
+
+def _expand(paths: list[Path]) -> list[Path]:
+    """Files as given; folders replaced by the image files under them (sorted)."""
+    from assay.imageio import iter_image_files
+
+    out: list[Path] = []
+    for path in paths:
+        out += [p for p, _ in iter_image_files(path)] if path.is_dir() else [path]
+    return out
+
+
+@app.command()
+def keygen(
+    ctx: typer.Context,
+    out: Optional[Path] = typer.Option(None, "--out", help="Folder for the keys [default: <workspace>/keys]"),
+    organization: str = typer.Option("assay development", help="Organization in the certificates' subject."),
+    common_name: str = typer.Option("assay signer", help="Common name of the signing certificate."),
+    days: int = typer.Option(365, help="Validity of the signing certificate in days."),
+    force: bool = typer.Option(False, "--force", help="Replace existing keys."),
+) -> None:
+    """Make a development CA and an ES256 signing certificate (key files mode 0600)."""
+    from provenance.keys import SigningError, default_keys_dir, keygen as make_keys
+
+    target = out or default_keys_dir(workspace(ctx))
+    try:
+        paths = make_keys(target, organization, common_name, days, force)
+    except SigningError as exc:
+        fail(str(exc))
+    print_table([{"file": k, "path": v} for k, v in paths.items()], ["file", "path"], title="keys written")
+    err.print(f"`assay provenance verify` trusts {paths['ca']} in this workspace; elsewhere pass it with --trust "
+              "(it is a development CA, not a public trust anchor).", highlight=False)
+
+
+def _identity(ctx: typer.Context, cert: Optional[Path], key: Optional[Path], tsa_url: Optional[str]):
+    from provenance.keys import SigningIdentity, default_keys_dir
+
+    if (cert is None) != (key is None):
+        fail("--cert and --key go together")
+    if cert is not None:
+        return SigningIdentity.from_files(cert, key, tsa_url)  # type: ignore[arg-type]
+    return SigningIdentity.from_dir(default_keys_dir(workspace(ctx)), tsa_url)
+
+
+@app.command()
+def stamp(
+    ctx: typer.Context,
+    files: list[Path] = typer.Argument(..., help="Images (PNG, JPEG, WebP) or folders of them."),
+    labels: str = typer.Option("c2pa,xmp,visible,watermark", help="Labels to apply, comma separated."),
+    out: Path = typer.Option(Path("stamped"), "--out", help="Output folder (inputs are never overwritten)."),
+    fmt: Optional[str] = typer.Option(None, "--format", help="Output format png|jpg|webp [default: the input's]."),
+    source_type: str = typer.Option("created", help="created (generated) or edited (AI edit of --parent)."),
+    parent: Optional[Path] = typer.Option(None, help="The original photo of an AI edit (recorded as ingredient)."),
+    text: str = typer.Option("AI-generated", help="Visible mark text (CJK text needs --font)."),
+    font: Optional[Path] = typer.Option(None, help="TrueType/OpenType font for the visible mark."),
+    position: str = typer.Option("bottom-right", help="Mark position: bottom-right|bottom-left|top-right|top-left."),
+    height: float = typer.Option(0.06, help="Mark text height as a fraction of the shorter side (>= 0.05)."),
+    watermark_method: str = typer.Option("ssgrid", "--watermark", help="Watermark method: ssgrid|dwtDctSvd."),
+    cert: Optional[Path] = typer.Option(None, help="PEM certificate chain, leaf first [default: keygen's]."),
+    key: Optional[Path] = typer.Option(None, help="PEM private key of the leaf [default: keygen's]."),
+    tsa_url: Optional[str] = typer.Option(None, help="RFC 3161 timestamp authority URL."),
+    thumbnail: bool = typer.Option(False, help="Embed a thumbnail in the manifest (about 250 KB)."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON rows instead of a table."),
+) -> None:
+    """Label images: C2PA manifest, XMP fields, visible mark, invisible watermark."""
+    import sys
+
+    from tqdm import tqdm
+
+    from assay.imageio import ImageError
+    from provenance.keys import SigningError
+    from provenance.stamp import FORMATS, StampOptions, output_path, parse_labels, stamp_file
+    from provenance.visible import MarkStyle
+
+    ws = workspace(ctx)
+    try:
+        chosen = parse_labels(labels)
+        options = StampOptions(labels=chosen, watermark_method=watermark_method, thumbnail=thumbnail,
+                               mark=MarkStyle(text=text, font=str(font) if font else None, position=position,
+                                              height_frac=height))
+        if height < 0.05:
+            raise ValueError("--height must be at least 0.05 (GB 45438: 5 % of the shorter side)")
+        identity = _identity(ctx, cert, key, tsa_url) if "c2pa" in chosen else None
+        if identity is not None:
+            identity.check()
+    except (ValueError, SigningError, KeyError) as exc:
+        fail(str(exc).strip("'\""))
+    if fmt and "." + fmt.lower().lstrip(".") not in FORMATS:
+        fail(f"--format must be png, jpg or webp, got {fmt!r}")
+    if source_type not in ("created", "edited"):
+        fail(f"--source-type must be created or edited, got {source_type!r}")
+    if (source_type == "edited") != (parent is not None):
+        fail("--source-type edited needs --parent (the original photo), and --parent needs --source-type edited")
+    sources = _expand(files)
+    rows, failed = [], 0
+    for src in tqdm(sources, desc="stamp", unit="file", disable=len(sources) < 2, file=sys.stderr):
+        dest = output_path(src, out, fmt.lower().lstrip(".").replace("jpeg", "jpg") if fmt else None)
+        try:
+            if dest.resolve() == src.resolve():
+                raise ValueError("output would overwrite the input; choose another --out")
+            result, record_id = stamp_file(src, dest, identity, options, ws, source_type, parent)
+            rows.append({"file": str(src), "out": str(dest), "content_id": result.content_id,
+                         "labels": ",".join(result.labels_applied), "record": record_id,
+                         "note": "; ".join(result.labels_skipped.values())})
+        except (ImageError, ValueError, SigningError, OSError) as exc:
+            failed += 1
+            rows.append({"file": str(src), "out": None, "content_id": None, "labels": "", "record": None,
+                         "note": f"error: {' '.join(str(exc).split())}"})
+    if as_json:
+        print_json(rows)
+    else:
+        print_table(rows, ["file", "out", "content_id", "labels", "record", "note"], title="stamped")
+    if failed:
+        raise typer.Exit(1)
+
+
+@app.command()
+def lookup(
+    ctx: typer.Context,
+    content_id: str = typer.Argument(..., help="Content id (8 hex digits) from a manifest, watermark or XMP."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Find the provenance records carrying a content id (the soft binding, by hand)."""
+    from provenance.payload import check_content_id
+    from provenance.stamp import find_by_content_id
+
+    try:
+        cid = check_content_id(content_id)
+    except ValueError as exc:
+        fail(str(exc))
+    rows = find_by_content_id(workspace(ctx), cid)
+    if as_json:
+        print_json(rows)
+    elif rows:
+        print_table([{"id": r["id"], "created_at": r["created_at"], "parents": r["parents"], "path": r["path"],
+                      "labels": ",".join(r["params"].get("labels", [])),
+                      "generator": r["params"].get("generator")} for r in rows],
+                    ["id", "created_at", "parents", "path", "labels", "generator"], title=f"content id {cid}")
+    if not rows:
+        fail(f"no provenance record carries content id {cid}", code=1)
+
+
+@app.command()
+def verify(
+    ctx: typer.Context,
+    files: list[Path] = typer.Argument(..., help="Files or folders to check."),
+    output_format: str = typer.Option("table", "--format", help="table or json."),
+    trust: list[Path] = typer.Option([], "--trust", help="PEM trust anchor(s) [default: the workspace dev CA]."),
+    no_workspace: bool = typer.Option(False, "--no-workspace", help="Do not look content ids up in the catalog."),
+    require: str = typer.Option("", help="Labels whose absence fails, e.g. c2pa,xmp,visible,watermark."),
+) -> None:
+    """Check every label of each file: pass / fail / absent with the reason (exit 1 if any check failed)."""
+    import sys
+
+    from tqdm import tqdm
+
+    from provenance.keys import CA_FILE, default_keys_dir
+    from provenance.verify import verify_file
+
+    if output_format not in ("table", "json"):
+        fail(f"--format must be table or json, got {output_format!r}")
+    ws = None if no_workspace else workspace(ctx)
+    anchors = list(trust)
+    if not anchors and ws is not None and (default_keys_dir(ws) / CA_FILE).is_file():
+        anchors = [default_keys_dir(ws) / CA_FILE]
+    missing = [str(p) for p in anchors if not p.is_file()]
+    if missing:
+        fail(f"trust anchor file not found: {', '.join(missing)}")
+    pem = "".join(p.read_text() for p in anchors) or None
+    required = tuple(s.strip() for s in require.split(",") if s.strip())
+    try:
+        paths = _expand(files)
+        results = [verify_file(f, ws, pem, required)
+                   for f in tqdm(paths, desc="verify", unit="file", disable=len(paths) < 2, file=sys.stderr)]
+    except ValueError as exc:
+        fail(str(exc))
+    if output_format == "json":
+        print_json(results)
+    else:
+        rows = []
+        for r in results:
+            if r["error"]:
+                rows.append({"file": r["file"], "check": "read", "status": "fail", "reason": r["error"]})
+                continue
+            for name, c in r["checks"].items():
+                rows.append({"file": r["file"], "check": name, "status": c["status"], "reason": c["reason"]})
+        print_table(rows, ["file", "check", "status", "reason"], title="provenance checks")
+    if any(r["error"] or not r["ok"] for r in results):
+        raise typer.Exit(1)

@@ -1,0 +1,305 @@
+"""`assay data prepare`: a folder of photos -> a clean, aligned, labelled, identity-split face set.
+
+Work is journalled per source file in the set's staging folder, so an interrupted run
+resumes where it stopped; the manifest and the catalog row appear only when all is done.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+from collections import Counter
+import os
+import time
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import numpy as np
+
+from assay import faces
+from assay.catalog import CatalogError, Record
+from assay.config import to_dict
+from assay.fileio import append_jsonl, atomic_write_bytes, atomic_write_jsonl, read_jsonl
+from assay.imageio import MAX_PIXELS, ImageError, decode, encode, iter_image_files, pixel_sha256
+from assay.imagesets import MANIFEST
+from assay.layouts import LAYOUTS, LabelError, guess_layout
+from assay.splits import assign_splits, cluster_identities
+from assay.workspace import Workspace
+
+SIZES = (32, 64, 128, 256)
+ALIGNS = ("dlib", "center", "none")
+NO_FACE = ("skip", "center")
+JOURNAL = "journal.jsonl"
+REJECTS = "rejects.jsonl"
+STAGES = ("decode", "detect", "align", "embed", "write")
+
+
+@dataclass(frozen=True)
+class PrepareConfig:
+    """Options of ``assay data prepare``."""
+
+    size: int = 64
+    align: str = "dlib"  # dlib: FFHQ-style from 5 landmarks | center: centre square | none: whole image
+    detector: str = "hog"  # hog | cnn
+    no_face: str = "skip"  # what --align dlib does with a face-less file: skip | center
+    layout: str = "auto"  # auto | utkface | identity-folders | none
+    fractions: tuple[float, float, float] = (0.8, 0.1, 0.1)
+    seed: int = 0
+    max_pixels: int = MAX_PIXELS
+    workers: int = 0  # 0: all cores
+    embed: bool = True  # compute dlib face embeddings (identity clustering, leakage, consent)
+
+    def validate(self) -> None:
+        checks = [
+            (self.size in SIZES, f"--size must be one of {SIZES}, got {self.size}"),
+            (self.align in ALIGNS, f"--align must be one of {ALIGNS}, got {self.align!r}"),
+            (self.detector in faces.DETECTORS, f"--detector must be one of {faces.DETECTORS}, got {self.detector!r}"),
+            (self.no_face in NO_FACE, f"--no-face must be one of {NO_FACE}, got {self.no_face!r}"),
+            (self.layout == "auto" or self.layout in LAYOUTS, f"--layout must be auto or one of {LAYOUTS.names()}"),
+        ]
+        for ok, message in checks:
+            if not ok:
+                raise ValueError(message)
+
+
+@dataclass
+class PrepareResult:
+    record: Record | None
+    kept: int
+    rejected: int
+    rejects: list[dict[str, str]] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+    layout: str = "none"
+
+
+class Rejected(Exception):
+    """A source file that is skipped; ``str()`` is the one-line reason."""
+
+
+def _source_key(path: Path) -> str:
+    try:
+        st = path.stat()
+        return f"{st.st_size}:{st.st_mtime_ns}"
+    except OSError:
+        return "unreadable"
+
+
+def _crop_square(image: np.ndarray, size: int, squash: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Centre square crop (or the whole image when ``squash``) resized; returns image and 2x3 source->output matrix."""
+    h, w = image.shape[:2]
+    if squash:
+        crop, top, left, sy, sx = image, 0, 0, size / h, size / w
+    else:
+        side = min(h, w)
+        top, left = (h - side) // 2, (w - side) // 2
+        crop, sy, sx = faces.center_crop(image), size / side, size / side
+    out = faces.resize(crop, size)
+    matrix = np.array([[sx, 0.0, -left * sx], [0.0, sy, -top * sy]])
+    return out, matrix
+
+
+def process_file(path: Path, root: Path, layout: str, cfg: PrepareConfig, out_dir: Path) -> dict[str, Any]:
+    """Decode, label, find, align, embed and write one source file.
+
+    Returns a journal entry: ``{"status": "kept", "row": {...}}`` or ``{"status": "rejected", "reason": ...}``.
+    """
+    times = dict.fromkeys(STAGES, 0.0)
+    rel = str(path.relative_to(root)) if path != root else path.name
+
+    def done(entry: dict[str, Any]) -> dict[str, Any]:
+        return {"source": rel, "key": _source_key(path), "times": times, **entry}
+
+    try:
+        try:
+            labels = LAYOUTS.get(layout)(path, root)
+        except LabelError as exc:
+            raise Rejected(str(exc)) from None
+        t = time.perf_counter()
+        try:
+            image = decode(path, max_pixels=cfg.max_pixels)
+        except ImageError as exc:
+            raise Rejected(str(exc)) from None
+        times["decode"] = time.perf_counter() - t
+
+        t = time.perf_counter()
+        found = faces.detect_faces(image, cfg.detector)
+        times["detect"] = time.perf_counter() - t
+        face = found[0] if found else None
+        if face is None and cfg.align == "dlib" and cfg.no_face == "skip":
+            raise Rejected("no face found")
+
+        t = time.perf_counter()
+        if face is not None and cfg.align == "dlib":
+            out, matrix = faces.align(image, face.landmarks, cfg.size)
+            method = "dlib"
+        else:
+            out, matrix = _crop_square(image, cfg.size, squash=cfg.align == "none")
+            method = "center" if cfg.align != "none" else "none"
+        times["align"] = time.perf_counter() - t
+
+        row: dict[str, Any] = {
+            "source": rel,
+            "source_sha256": pixel_sha256(image),
+            "source_size": [int(image.shape[1]), int(image.shape[0])],
+            "label": "real",
+            "labels": labels.labels,
+            "identity": labels.identity,
+            "align": method,
+            "face_found": face is not None,
+            "face_count": len(found),
+        }
+        if face is not None:
+            row["box"] = [int(v) for v in face.box]
+            row["landmarks"] = np.round(faces.transform_points(matrix, face.landmarks), 2).tolist()
+            if cfg.embed:
+                t = time.perf_counter()
+                row["embedding"] = np.round(faces.embed(image, face.landmarks, face.box), 5).tolist()
+                times["embed"] = time.perf_counter() - t
+
+        t = time.perf_counter()
+        sha = pixel_sha256(out)
+        name = f"{row['source_sha256'][:24]}.png"
+        target = out_dir / "images" / name
+        if not target.exists():
+            atomic_write_bytes(target, encode(out, "png"))
+        times["write"] = time.perf_counter() - t
+        row.update({"file": f"images/{name}", "sha256": sha, "size": cfg.size})
+        return done({"status": "kept", "row": row})
+    except Rejected as exc:
+        return done({"status": "rejected", "reason": str(exc)})
+    except Exception as exc:  # one bad file never stops the batch
+        return done({"status": "rejected", "reason": f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"})
+
+
+def _worker(args: tuple[str, str, str, PrepareConfig, str]) -> dict[str, Any]:
+    path, root, layout, cfg, out_dir = args
+    return process_file(Path(path), Path(root), layout, cfg, Path(out_dir))
+
+
+def _run(tasks: list[tuple[str, str, str, PrepareConfig, str]], workers: int) -> Iterator[dict[str, Any]]:
+    if workers <= 1 or len(tasks) < 2:
+        yield from map(_worker, tasks)
+        return
+    ctx = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+        yield from pool.map(_worker, tasks, chunksize=4)
+
+
+def prepare(
+    ws: Workspace,
+    src: str | Path,
+    name: str,
+    cfg: PrepareConfig = PrepareConfig(),
+    progress: Callable[[int, int, int], None] | None = None,
+) -> PrepareResult:
+    """Prepare the photos under ``src`` as data set ``name`` in ``ws``.
+
+    ``progress(done, kept, rejected)`` is called after each file. Files already in the
+    journal of an interrupted run with this name are not redone.
+    """
+    cfg.validate()
+    src = Path(src)
+    if not src.exists():
+        raise FileNotFoundError(f"source folder {src} does not exist")
+    try:
+        existing = ws.catalog.get(name, "datasets")
+    except CatalogError:
+        existing = None
+    if existing is not None:
+        raise CatalogError(f"a data set named {name!r} already exists ({existing.id}); choose another --out")
+
+    staging = ws.staging_dir("datasets", name)
+    (staging / "images").mkdir(exist_ok=True)
+    journal = staging / JOURNAL
+    entries = {e["source"]: e for e in read_jsonl(journal)}
+
+    listed = list(iter_image_files(src))
+    root = src if src.is_dir() else src.parent
+    walk_rejects = [{"source": _relative(p, root), "reason": why} for p, why in listed if why]
+    files = [p for p, why in listed if not why]
+    layout = guess_layout(files, root) if cfg.layout == "auto" else cfg.layout
+
+    todo = []
+    for path in files:
+        rel = str(path.relative_to(root))
+        prior = entries.get(rel)
+        if prior is None or prior.get("key") != _source_key(path):
+            todo.append((str(path), str(root), layout, cfg, str(staging)))
+    kept = sum(1 for e in entries.values() if e["status"] == "kept")
+    rejected = len(entries) - kept
+    workers = cfg.workers or os.cpu_count() or 1
+    done = len(entries)
+    for entry in _run(todo, workers):
+        append_jsonl(journal, entry)
+        entries[entry["source"]] = entry
+        if entry["status"] == "kept":
+            kept += 1
+        else:
+            rejected += 1
+        done += 1
+        if progress:
+            progress(done, kept, rejected)
+
+    return _finish(ws, name, src, cfg, layout, staging, [entries[str(p.relative_to(root))] for p in files], walk_rejects)
+
+
+def _relative(path: Path, root: Path) -> str:
+    try:
+        return str(path.relative_to(root))
+    except ValueError:
+        return str(path)
+
+
+def _finish(ws: Workspace, name: str, src: Path, cfg: PrepareConfig, layout: str, staging: Path,
+            entries: list[dict[str, Any]], walk_rejects: list[dict[str, str]]) -> PrepareResult:
+    """Deduplicate, split by identity, write manifest and rejects report, register."""
+    timings = dict.fromkeys(STAGES, 0.0)
+    for e in entries:
+        for k, v in e.get("times", {}).items():
+            timings[k] += v
+    rejects = list(walk_rejects) + [{"source": e["source"], "reason": e["reason"]} for e in entries if e["status"] != "kept"]
+    rows, first_of = [], {}
+    for e in sorted((e for e in entries if e["status"] == "kept"), key=lambda e: e["source"]):
+        row = e["row"]
+        dup = first_of.get(row["source_sha256"])
+        if dup is not None:
+            rejects.append({"source": row["source"], "reason": f"duplicate of {dup} (same decoded pixels)"})
+            continue
+        first_of[row["source_sha256"]] = row["source"]
+        rows.append(dict(row))
+
+    _identity_groups(rows)
+    for row, split in zip(rows, assign_splits([r["group"] for r in rows], cfg.fractions, cfg.seed)):
+        row["split"] = split
+    atomic_write_jsonl(staging / REJECTS, rejects)
+    if not rows:
+        return PrepareResult(None, 0, len(rejects), rejects, timings, layout)
+
+    atomic_write_jsonl(staging / MANIFEST, rows)
+    (staging / JOURNAL).unlink(missing_ok=True)
+    counts = {s: sum(1 for r in rows if r["split"] == s) for s in ("train", "val", "test")}
+    group_sizes = Counter(r["group"] for r in rows)
+    params = {**to_dict(cfg), "source": str(src.resolve()), "layout": layout, "count": len(rows),
+              "rejected": len(rejects), "splits": counts, "identities": len(group_sizes),
+              "largest_identity_group": max(group_sizes.values())}
+    rec = ws.commit("datasets", name, staging, params)
+    ws.catalog.add_rejects(rec.id, [(r["source"], r["reason"]) for r in rejects])
+    return PrepareResult(rec, len(rows), len(rejects), rejects, timings, layout)
+
+
+def _identity_groups(rows: list[dict[str, Any]]) -> None:
+    """Set each row's ``group``: the layout's identity, else a face-embedding cluster, else the image itself."""
+    need = [i for i, r in enumerate(rows) if not r.get("identity") and r.get("embedding")]
+    if need:
+        labels = cluster_identities(np.array([rows[i]["embedding"] for i in need]), faces.SAME_PERSON_DISTANCE)
+        for i, label in zip(need, labels):
+            rows[i]["identity_cluster"] = int(label)
+    for r in rows:
+        if r.get("identity"):
+            r["group"] = f"id:{r['identity']}"
+        elif "identity_cluster" in r:
+            r["group"] = f"cluster:{r['identity_cluster']}"
+        else:
+            r["group"] = f"image:{r['source_sha256']}"
+
