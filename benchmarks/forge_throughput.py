@@ -44,25 +44,31 @@ SHARED = REPO.parent / "shared" / "data" / "utkface"
 
 
 def _prepare(ws: Workspace, images: int, size: int) -> tuple[str, str]:
+    """A prepared set of UTKFace faces (labels parsed as ``assay data prepare`` does) or, without the
+    data, smooth random images."""
     import cv2
 
     from assay.imageio import decode
+    from assay.layouts import LAYOUTS, UTKFACE_GENDERS, UTKFACE_RACES, LabelError, age_bucket
 
     writer = ImageSetWriter(ws, "datasets", "bench")
     files = sorted(SHARED.glob("*.jpg"))[:images] if SHARED.is_dir() else []
     source = f"UTKFace ({len(files)} images)" if files else "random smooth images (UTKFace not found)"
     rng = np.random.default_rng(0)
     for i in range(images):
-        if files and i < len(files):
-            parts = files[i].name.split("_")
-            img = cv2.resize(decode(files[i]), (size, size), interpolation=cv2.INTER_AREA)
+        if files:
+            if i >= len(files):
+                break
             try:
-                labels = {"age": int(parts[0]), "gender": int(parts[1]), "race": int(parts[2])}
-            except (ValueError, IndexError):
+                labels = LAYOUTS.get("utkface")(files[i], SHARED).labels
+            except LabelError:
                 continue
+            img = cv2.resize(decode(files[i]), (size, size), interpolation=cv2.INTER_AREA)
         else:
             img = np.kron(rng.integers(0, 255, (8, 8, 3)), np.ones((size // 8, size // 8, 1))).astype(np.uint8)
-            labels = {"age": int(rng.integers(1, 90)), "gender": i % 2, "race": i % 5}
+            age = int(rng.integers(1, 90))
+            labels = {"age": age, "gender": UTKFACE_GENDERS[i % 2], "race": UTKFACE_RACES[i % 5],
+                      "age_bucket": age_bucket(age)}
         writer.add(img, {"label": "real", "split": "train", "labels": labels}, f"{i:06d}.png")
     return writer.commit({"size": size}).id, source
 

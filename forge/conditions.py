@@ -1,7 +1,8 @@
 """Conditions for the conditional GAN: manifest labels (gender, age bucket, race) as class indices.
 
-Each key knows its classes, how to read a manifest row's ``labels`` value, and how to read a
-user's ``--condition key=value``. Registered by name so another label set is one more entry.
+The classes are the values ``assay data prepare`` writes for UTKFace (``male``/``female``, the
+five race names, the age buckets of ``assay.layouts``); numbers (UTKFace's codes, an age) are
+read too. Each key is registered by name, so another label set is one more entry.
 """
 
 from __future__ import annotations
@@ -10,72 +11,62 @@ import hashlib
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
+from assay.layouts import AGE_BUCKETS, UTKFACE_GENDERS, UTKFACE_RACES
 from assay.registry import Registry
 
 
 @dataclass(frozen=True)
 class ConditionKey:
-    """A categorical condition: ``classes`` are the canonical values written to manifests."""
+    """A categorical condition: ``classes`` are the canonical values (as ``assay data prepare`` writes
+    them) used in manifests; ``bucket`` maps a number (an age) to its class."""
 
     name: str
-    classes: tuple[Any, ...]
-    from_label: Callable[[Any], int | None]
-    aliases: dict[str, int]
+    classes: tuple[str, ...]
+    bucket: Callable[[int], int | None] | None = None
 
     @property
     def n(self) -> int:
         return len(self.classes)
 
-    def parse(self, text: str) -> int:
-        """A user's value (a class, an alias, or for age a number) as a class index."""
-        key = str(text).strip().lower()
-        if key in self.aliases:
-            return self.aliases[key]
+    def index(self, value: Any) -> int | None:
+        """The class index of a label value: a class name (any case), a class index, or for a bucketed
+        key a number in a bucket; None when it is none of these."""
+        text = str(value).strip().lower() if value is not None else ""
         for i, c in enumerate(self.classes):
-            if str(c).lower() == key:
+            if c.lower() == text:
                 return i
-        idx = self.from_label(key)
+        try:
+            number = int(text)
+        except ValueError:
+            return None
+        if self.bucket is not None:
+            return self.bucket(number)
+        return number if 0 <= number < self.n else None
+
+    def parse(self, text: str) -> int:
+        """A user's ``--condition`` value as a class index, or a ValueError naming the choices."""
+        idx = self.index(text)
         if idx is None:
+            hint = " or a number" if self.bucket is not None else f" or 0-{self.n - 1}"
             raise ValueError(f"condition {self.name}: unknown value {text!r}; expected one of "
-                             f"{', '.join(map(str, self.classes))} or {', '.join(sorted(self.aliases))}")
+                             f"{', '.join(self.classes)}{hint}")
         return idx
 
 
 CONDITIONS: Registry[ConditionKey] = Registry("condition key")
 
-AGE_BUCKETS = ((0, 12, "0-12"), (13, 19, "13-19"), (20, 29, "20-29"), (30, 44, "30-44"), (45, 59, "45-59"),
-               (60, 10_000, "60+"))
 
-
-def _int_in(n: int) -> Callable[[Any], int | None]:
-    def read(value: Any) -> int | None:
-        try:
-            v = int(value)
-        except (TypeError, ValueError):
-            return None
-        return v if 0 <= v < n else None
-    return read
-
-
-def _age_bucket(value: Any) -> int | None:
-    try:
-        age = int(value)
-    except (TypeError, ValueError):
-        return None
+def _age_bucket(age: int) -> int | None:
     for i, (lo, hi, _) in enumerate(AGE_BUCKETS):
         if lo <= age <= hi:
             return i
     return None
 
 
-def _register(key: ConditionKey) -> None:
-    CONDITIONS.register(key.name)(key)
-
-
-_register(ConditionKey("gender", (0, 1), _int_in(2), {"male": 0, "m": 0, "female": 1, "f": 1}))
-_register(ConditionKey("race", (0, 1, 2, 3, 4), _int_in(5),
-                       {"white": 0, "black": 1, "asian": 2, "indian": 3, "others": 4, "other": 4}))
-_register(ConditionKey("age", tuple(b[2] for b in AGE_BUCKETS), _age_bucket, {}))
+for _key in (ConditionKey("gender", UTKFACE_GENDERS),
+             ConditionKey("race", UTKFACE_RACES),
+             ConditionKey("age", tuple(b[2] for b in AGE_BUCKETS), _age_bucket)):
+    CONDITIONS.register(_key.name)(_key)
 
 
 def keys_of(names: Sequence[str]) -> list[ConditionKey]:
@@ -87,7 +78,7 @@ def row_indices(labels: dict[str, Any] | None, keys: Sequence[ConditionKey]) -> 
     labels = labels or {}
     out = []
     for key in keys:
-        idx = key.from_label(labels.get(key.name))
+        idx = key.index(labels.get(key.name))
         if idx is None:
             return None
         out.append(idx)

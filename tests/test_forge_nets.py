@@ -85,3 +85,16 @@ def test_bad_size_is_refused_with_a_reason() -> None:
         make_config("dcgan", 48)
     with pytest.raises(KeyError, match="unknown GAN family 'stylegan'"):
         make_config("stylegan", 32)
+
+
+def test_condition_values_as_prepare_writes_them_or_as_numbers() -> None:
+    from forge.conditions import CONDITIONS, parse_condition, row_indices
+
+    keys = [CONDITIONS.get(k) for k in ("gender", "age", "race")]
+    assert row_indices({"age": 25, "gender": "female", "race": "asian", "age_bucket": "20-34"}, keys) == [1, 2, 2]
+    assert row_indices({"age": 70, "gender": 0, "race": 4}, keys) == [0, 5, 4]
+    assert row_indices({"age": 30, "gender": 3, "race": 1}, keys) is None
+    assert parse_condition(["gender=Female", "age=35-49", "race=1"], keys) == {"gender": 1, "age": 3, "race": 1}
+    assert parse_condition(["age=8"], keys) == {"age": 0}
+    with pytest.raises(ValueError, match="condition race: unknown value 'martian'; expected one of white"):
+        parse_condition(["race=martian"], keys)
