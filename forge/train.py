@@ -53,7 +53,7 @@ def step_seed(seed: int, step: int, rank: int) -> int:
 
 
 class GANTrainer:
-    """Networks, optimisers and the step of one run; the loop around it is :func:`_loop`."""
+    """Networks, optimisers and the step of one run; the loop around it is :class:`Loop`."""
 
     def __init__(self, cfg: TrainConfig, classes: Sequence[int] = (), device: torch.device | None = None,
                  dist: Dist = Dist()) -> None:
