@@ -1,5 +1,93 @@
 """`assay forge` commands."""
 
+from __future__ import annotations
+
+from typing import List, Optional
+
 import typer
 
+from assay.clitools import err, fail, out, print_json, print_table, workspace
+
 app = typer.Typer(help="Train and run the GAN family; write labelled synthetic face sets.", no_args_is_help=True)
+
+
+@app.command("presets")
+def presets(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+    """List the GAN families (named presets) and the stabiliser switches."""
+    from assay.config import to_dict
+    from forge.config import make_config
+    from forge.families import FAMILIES, SWITCHES
+
+    fams = [{"family": n, **FAMILIES.meta(n), "settings": FAMILIES.get(n)()} for n in FAMILIES.names()]
+    switches = [{"switch": n, "set": SWITCHES.get(n), **SWITCHES.meta(n)} for n in SWITCHES.names()]
+    if as_json:
+        print_json({"families": fams, "switches": switches, "defaults": to_dict(make_config("dcgan"))})
+        return
+    print_table(fams, ["family", "paper", "summary"], title="GAN families (--model)")
+    print_table(switches, ["switch", "set", "summary"], title="Switches (--set key=value)")
+    out.print("Any config field can be set with --set key=value; see `assay forge presets --json` for all fields.")
+
+
+@app.command("train")
+def train_cmd(
+    ctx: typer.Context,
+    model: str = typer.Option("dcgan", "--model", "-m", help="GAN family (see `assay forge presets`)."),
+    data: Optional[str] = typer.Option(None, "--data", "-d", help="Prepared data set (id or name)."),
+    size: int = typer.Option(64, "--size", help="Image size: 32, 64 or 128."),
+    steps: Optional[int] = typer.Option(None, "--steps", help="Generator steps (default 1000)."),
+    batch: Optional[int] = typer.Option(None, "--batch", help="Batch size per process (default 64)."),
+    seed: Optional[int] = typer.Option(None, "--seed", help="Random seed (default 0)."),
+    sets: List[str] = typer.Option([], "--set", help="Override a config field: key=value (repeatable)."),
+    name: Optional[str] = typer.Option(None, "--name", help="Run name (default: the run id)."),
+    resume: Optional[str] = typer.Option(None, "--resume", help="Continue this run from its latest checkpoint."),
+) -> None:
+    """Train a GAN on a prepared face set; prints the run id (torchrun-ready)."""
+    from assay.catalog import CatalogError
+    from forge.config import make_config
+    from forge.distributed import launched_rank, teardown
+    from forge.health import TrainingError
+    from forge.train import resume as resume_run, train
+
+    ws = workspace(ctx)
+    try:
+        if resume:
+            run_id = resume_run(ws, resume, sets=sets, steps=steps)
+        else:
+            if not data:
+                fail("--data is required (a prepared data set id or name) unless --resume is given")
+            cfg = make_config(model, size, sets, steps=steps, batch=batch, seed=seed)
+            run_id = train(ws, data, cfg, name=name)
+    except (KeyError, ValueError, FileNotFoundError, CatalogError, TrainingError) as exc:
+        fail(str(exc).strip("'\""), 1)
+    finally:
+        teardown()
+    if launched_rank() == 0:
+        rec = ws.resolve(run_id)
+        err.print(f"run {run_id} {rec.status}: {rec.path}")
+        out.print(run_id)
+
+
+@app.command("sample")
+def sample_cmd(
+    ctx: typer.Context,
+    run: str = typer.Argument(..., help="Run id or name."),
+    n: int = typer.Option(64, "--n", help="Number of images."),
+    seed: int = typer.Option(0, "--seed", help="Latent seed: same seed and checkpoint give the same pixels."),
+    truncation: float = typer.Option(1.0, "--truncation", help="psi in (0, 1]: scale latents toward the mean."),
+    condition: List[str] = typer.Option([], "--condition", help="key=value for a conditional run, e.g. gender=female."),
+    fmt: str = typer.Option("png", "--format", help="png or jpg."),
+    name: Optional[str] = typer.Option(None, "--name", help="Sample set name (default: from run, seed, n, checkpoint)."),
+    device: str = typer.Option("cpu", "--device", help="cpu, cuda or auto (pixels are reproducible per device)."),
+) -> None:
+    """Write a labelled synthetic sample set from a run; prints the sample set id."""
+    from assay.catalog import CatalogError
+    from forge.sample import sample
+
+    ws = workspace(ctx)
+    try:
+        set_id = sample(ws, run, n, seed=seed, truncation=truncation, condition=condition, fmt=fmt, name=name,
+                        device=device)
+    except (KeyError, ValueError, FileNotFoundError, CatalogError) as exc:
+        fail(str(exc).strip("'\""), 1)
+    err.print(f"sample set {set_id}: {ws.resolve(set_id).path}")
+    out.print(set_id)

@@ -1,0 +1,121 @@
+"""The training configuration: one plain dataclass; family presets and ``key=value`` overrides fill it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable
+
+from assay.config import override
+
+SIZES = (32, 64, 128)
+
+
+@dataclass
+class TrainConfig:
+    """Every setting of a training run. Families (``forge.families``) are named presets of these fields."""
+
+    model: str = "dcgan"
+    size: int = 64
+    steps: int = 1000
+    batch: int = 64
+    seed: int = 0
+    # networks
+    generator: str = "conv"            # GENERATORS registry name
+    discriminator: str = "conv"        # DISCRIMINATORS registry name
+    z_dim: int = 100
+    g_ch: int = 64                     # base width (conv channels; MLP widths are 8x this)
+    d_ch: int = 64
+    g_norm: str = "batch"              # NORMS registry: batch | layer | none
+    d_norm: str = "batch"
+    # conditioning (conditional GAN): label keys read from the manifest rows' ``labels``
+    cond_keys: tuple[str, ...] = ()
+    projection: bool = False           # projection discriminator (Miyato 2018) instead of input concatenation
+    # losses and optimisers
+    loss: str = "nonsaturating"        # LOSSES registry
+    optimizer: str = "adam"            # OPTIMIZERS registry
+    lr_g: float = 2e-4
+    lr_d: float = 2e-4                 # two-timescale update rule: set lr_d != lr_g (e.g. 4e-4 / 1e-4)
+    beta1: float = 0.5
+    beta2: float = 0.999
+    n_critic: int = 1                  # discriminator steps per generator step
+    # regularisers (active when their strength is > 0)
+    clip: float = 0.0                  # WGAN weight clipping to [-clip, clip]
+    gp_lambda: float = 0.0             # WGAN-GP gradient penalty on interpolates
+    r1_gamma: float = 0.0              # R1 penalty on real data
+    # stabilisers
+    spectral_norm: bool = False
+    mbdisc: int = 0                    # minibatch discrimination: number of kernels (0 = off)
+    mbdisc_dim: int = 8
+    mbstd: bool = False                # minibatch standard deviation layer
+    unroll: int = 0                    # unrolled GAN: discriminator look-ahead steps for the G update
+    diffaug: str = ""                  # DiffAugment policy, e.g. "color,translation,cutout"
+    ema: float = 0.0                   # EMA decay of generator weights (0 = off), e.g. 0.999
+    # health
+    lr_backoff: float = 0.1            # on a non-finite loss: restore the last good state, scale lr once
+    snapshot_every: int = 50           # in-memory last-good-state interval (steps)
+    collapse_ratio: float = 0.25       # warn when the fixed batch's diversity falls below this share of its peak
+    # bookkeeping
+    log_every: int = 10
+    sample_every: int = 200
+    checkpoint_every: int = 200
+    keep_checkpoints: int = 2
+    grid: int = 36                     # images in each progress grid (fixed latents)
+    # devices
+    device: str = "auto"               # auto | cpu | cuda
+    compile: bool = False              # torch.compile the networks (CUDA)
+    threads: int = 0                   # CPU threads for torch (0 = torch's default)
+    memory_budget_mb: int = 2048       # load the data set into RAM as uint8 when it fits, stream otherwise
+
+    def validate(self) -> "TrainConfig":
+        """Check value ranges; raise ValueError with what was expected and what came."""
+        if self.size not in SIZES:
+            raise ValueError(f"size must be one of {SIZES}, got {self.size}")
+        for key in ("steps", "batch", "z_dim", "g_ch", "d_ch", "n_critic", "log_every", "sample_every",
+                    "checkpoint_every", "snapshot_every", "grid", "keep_checkpoints"):
+            if getattr(self, key) < 1:
+                raise ValueError(f"{key} must be >= 1, got {getattr(self, key)}")
+        if self.unroll < 0 or self.mbdisc < 0:
+            raise ValueError("unroll and mbdisc must be >= 0")
+        if self.projection and not self.cond_keys:
+            raise ValueError("projection=true needs cond_keys (e.g. cond_keys=gender,age,race)")
+        if self.device not in ("auto", "cpu", "cuda"):
+            raise ValueError(f"device must be auto, cpu or cuda, got {self.device!r}")
+        self._check_names()
+        return self
+
+    def _check_names(self) -> None:
+        """Every registry name the config uses exists (a KeyError listing the known names otherwise)."""
+        from forge.conditions import CONDITIONS
+        from forge.diffaug import AUGMENTS
+        from forge.layers import NORMS
+        from forge.losses import LOSSES
+        from forge.nets import DISCRIMINATORS, GENERATORS
+        from forge.optim import OPTIMIZERS
+
+        GENERATORS.get(self.generator)
+        DISCRIMINATORS.get(self.discriminator)
+        NORMS.get(self.g_norm)
+        NORMS.get(self.d_norm)
+        LOSSES.get(self.loss)
+        OPTIMIZERS.get(self.optimizer)
+        for name in self.cond_keys:
+            CONDITIONS.get(name)
+        for name in filter(None, (s.strip() for s in self.diffaug.split(","))):
+            AUGMENTS.get(name)
+
+
+def make_config(model: str, size: int | None = None, sets: Iterable[str] = (), **fields) -> TrainConfig:
+    """A family preset with ``fields`` and ``key=value`` strings applied on top, validated."""
+    from forge.families import FAMILIES
+
+    cfg = TrainConfig(model=model, **FAMILIES.get(model)())
+    if size is not None:
+        fields["size"] = size
+    cfg = override(cfg, [f"{k}={_text(v)}" for k, v in fields.items() if v is not None])
+    return override(cfg, list(sets)).validate()
+
+
+def _text(value: object) -> str:
+    if isinstance(value, (tuple, list)):
+        return ",".join(map(str, value))
+    return str(value)

@@ -1,0 +1,65 @@
+"""The GAN families as named presets of :class:`forge.config.TrainConfig`, and the stabiliser switches.
+
+A family is a function returning the config fields it sets; adding a family is one entry here
+(plus, if it needs them, new networks, losses or regularisers in their own registries).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from assay.registry import Registry
+
+FAMILIES: Registry[Callable[[], dict[str, Any]]] = Registry("GAN family")
+#: stabiliser switches: name -> the ``--set`` assignment that turns it on (shown by ``assay forge presets``)
+SWITCHES: Registry[str] = Registry("stabiliser")
+
+
+@FAMILIES.register("vanilla", paper="Goodfellow et al. 2014",
+                   summary="MLP G and D, minimax loss (loss=nonsaturating for the non-saturating G loss)")
+def vanilla() -> dict[str, Any]:
+    return dict(generator="mlp", discriminator="mlp", g_norm="none", d_norm="none",
+                loss="minimax", optimizer="adam", lr_g=2e-4, lr_d=2e-4, beta1=0.5, beta2=0.999)
+
+
+@FAMILIES.register("dcgan", paper="Radford et al. 2015",
+                   summary="transposed-conv G, strided-conv D, batch norm, ReLU/LeakyReLU, Adam(2e-4, 0.5)")
+def dcgan() -> dict[str, Any]:
+    return dict(generator="conv", discriminator="conv", g_norm="batch", d_norm="batch",
+                loss="nonsaturating", optimizer="adam", lr_g=2e-4, lr_d=2e-4, beta1=0.5, beta2=0.999)
+
+
+@FAMILIES.register("wgan", paper="Arjovsky et al. 2017",
+                   summary="critic without sigmoid, Wasserstein loss, weight clipping c=0.01, RMSprop(5e-5), n_critic=5")
+def wgan() -> dict[str, Any]:
+    return dict(generator="conv", discriminator="conv", g_norm="batch", d_norm="batch",
+                loss="wasserstein", optimizer="rmsprop", lr_g=5e-5, lr_d=5e-5, n_critic=5, clip=0.01)
+
+
+@FAMILIES.register("wgan-gp", paper="Gulrajani et al. 2017",
+                   summary="gradient penalty lambda=10 on interpolates, no batch norm in the critic, Adam(1e-4, 0, 0.9), n_critic=5")
+def wgan_gp() -> dict[str, Any]:
+    return dict(generator="conv", discriminator="conv", g_norm="batch", d_norm="layer",
+                loss="wasserstein", optimizer="adam", lr_g=1e-4, lr_d=1e-4, beta1=0.0, beta2=0.9,
+                n_critic=5, gp_lambda=10.0)
+
+
+@FAMILIES.register("cgan", paper="Mirza & Osindero 2014; projection D: Miyato & Koyama 2018",
+                   summary="DCGAN conditioned on manifest labels (gender, age bucket, race); projection=true for a projection D")
+def cgan() -> dict[str, Any]:
+    return {**dcgan(), "cond_keys": ("gender", "age", "race")}
+
+
+for _name, _assign, _paper in [
+    ("spectral-norm", "spectral_norm=true", "Miyato et al. 2018: D weights divided by their top singular value"),
+    ("minibatch-discrimination", "mbdisc=16", "Salimans et al. 2016: learned-tensor layer comparing samples in a batch"),
+    ("minibatch-stddev", "mbstd=true", "Karras et al. 2018: batch standard deviation as an extra D feature map"),
+    ("unrolled", "unroll=5", "Metz et al. 2016: G is updated against D after k look-ahead steps; D is restored"),
+    ("r1", "r1_gamma=10", "Mescheder et al. 2018: gradient penalty on real data"),
+    ("diffaugment", "diffaug=color,translation,cutout", "Zhao et al. 2020: the same differentiable augmentation on real and fake"),
+    ("ttur", "lr_g=1e-4 lr_d=4e-4", "Heusel et al. 2017: two-timescale learning rates"),
+    ("ema", "ema=0.999", "exponential moving average of G weights, used for sampling"),
+    ("hinge", "loss=hinge", "hinge loss"),
+    ("least-squares", "loss=least_squares", "Mao et al. 2017: least-squares loss"),
+]:
+    SWITCHES.register(_name, summary=_paper)(_assign)

@@ -1,0 +1,24 @@
+"""Training health: detecting non-finite losses and mode collapse."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+
+class TrainingError(RuntimeError):
+    """Training cannot go on; the message says why and what was tried."""
+
+
+def finite(*values: float) -> bool:
+    return all(math.isfinite(v) for v in values)
+
+
+def diversity(images: torch.Tensor) -> float:
+    """Mean pairwise RMS distance (per value, images in [-1, 1]) of a batch: near 0 means the
+    generator maps different latents to the same image (mode collapse)."""
+    flat = images.detach().float().flatten(1)
+    if flat.shape[0] < 2:
+        return float("nan")
+    return float(torch.pdist(flat).mean() / math.sqrt(flat.shape[1]))

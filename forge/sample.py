@@ -1,0 +1,133 @@
+"""Sampling a trained generator into a labelled synthetic image set (catalog kind ``samples``).
+
+Same run checkpoint + same seed -> same pixels: latent ``i`` is drawn from a generator seeded by
+(seed, i) and every batch has the same shape. Each image passes through a :class:`Stamper` (the
+provenance hook) or is encoded plainly.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Any, Protocol, Sequence
+
+import numpy as np
+import torch
+
+from assay.config import from_dict
+from assay.fileio import read_json
+from assay.imageio import encode, pixel_sha256
+from assay.imagesets import ImageSetWriter
+from assay.workspace import Workspace
+from forge import checkpoint
+from forge.conditions import describe, fill_condition, keys_of, parse_condition
+from forge.config import TrainConfig
+from forge.data import to_uint8
+from forge.nets import GENERATORS
+from forge.train import CONFIG, pick_device
+
+FORMATS = ("png", "jpg")
+SAMPLE_BATCH = 32
+
+
+class Stamper(Protocol):
+    """The provenance hook: stamps each generated image at birth.
+
+    Called once per image with ``pixels`` (H x W x 3 uint8 RGB, the generator's output), ``fmt``
+    ("png" or "jpg") and ``meta`` (family, run_id, checkpoint_sha256, seed, latent_index,
+    condition, size). Returns the encoded file bytes (e.g. with a C2PA manifest and watermark)
+    and extra manifest fields merged into the image's row. The row's ``sha256`` is always that
+    of the generated pixels, before stamping.
+    """
+
+    def __call__(self, pixels: np.ndarray, fmt: str, meta: dict[str, Any]) -> tuple[bytes, dict[str, Any]]: ...
+
+
+def split_of(latent_index: int) -> str:
+    """train/val/test (80/10/10) from a hash of the latent index: stable across sets and runs."""
+    bucket = int.from_bytes(hashlib.sha256(str(latent_index).encode()).digest()[:4], "big") % 10
+    return "train" if bucket < 8 else ("val" if bucket == 8 else "test")
+
+
+def latent(seed: int, index: int, z_dim: int) -> torch.Tensor:
+    g = torch.Generator().manual_seed(seed * 1_000_003 + index)
+    return torch.randn(z_dim, generator=g)
+
+
+def load_generator(run_dir: Path, device: torch.device) -> tuple[torch.nn.Module, TrainConfig, dict[str, Any]]:
+    """The sampling generator of a run's latest checkpoint (EMA weights when the run kept them), in eval mode."""
+    saved = read_json(run_dir / CONFIG)
+    cfg = from_dict(TrainConfig, saved)
+    pointer = checkpoint.latest(run_dir)
+    if pointer is None:
+        raise FileNotFoundError(f"run folder {run_dir} has no checkpoint to sample from")
+    models, _ = checkpoint.load(run_dir, pointer, map_location=device, with_optimizer=False)
+    g = GENERATORS.create(cfg.generator, cfg, [k.n for k in keys_of(cfg.cond_keys)])
+    g.load_state_dict(models.get("EMA", models["G"]))
+    return g.to(device).eval(), cfg, {**pointer, "dataset": saved.get("dataset")}
+
+
+def sample(ws: Workspace, run: str, n: int, *, seed: int = 0, truncation: float = 1.0,
+           condition: Sequence[str] | dict[str, Any] | None = None, fmt: str = "png", name: str | None = None,
+           stamper: Stamper | None = None, device: str = "cpu", progress: bool = True) -> str:
+    """Generate ``n`` images from a run into a new sample set; returns its id.
+
+    ``truncation`` (psi in (0, 1]) scales latents toward the mean latent (0). ``condition`` fixes
+    some or all condition keys of a conditional run (e.g. ``["gender=female", "age=30"]``); the
+    others are drawn per image from (seed, latent index).
+    """
+    from tqdm import tqdm
+
+    if fmt not in FORMATS:
+        raise ValueError(f"format must be one of {FORMATS}, got {fmt!r}")
+    if n < 1:
+        raise ValueError(f"n must be >= 1, got {n}")
+    if not 0 < truncation <= 1:
+        raise ValueError(f"truncation must be in (0, 1], got {truncation}")
+    rec = ws.resolve(run, "runs")
+    if rec.status != "ready":
+        raise ValueError(f"run {rec.id} is {rec.status}, not ready")
+    dev = pick_device(device)
+    g, cfg, pointer = load_generator(Path(rec.path or ""), dev)
+    keys = keys_of(cfg.cond_keys)
+    given = parse_condition(condition, keys)
+    sha = pointer["weights_sha256"]
+    name = name or f"{rec.name}-s{seed}-n{n}-{sha[:8]}" + (f"-t{truncation:g}" if truncation != 1 else "") + \
+        ("-" + "-".join(f"{k}{v}" for k, v in sorted(given.items())) if given else "")
+    if any(r.name == name for r in ws.catalog.list("samples")):
+        raise ValueError(f"a sample set named {name!r} already exists; pass another name")
+    writer = ImageSetWriter(ws, "samples", name)
+    with tqdm(total=n, desc=f"sampling {rec.id}", unit="img", disable=not progress) as bar:
+        for start in range(0, n, SAMPLE_BATCH):
+            idx = list(range(start, start + SAMPLE_BATCH))           # full batches: same shapes, same pixels
+            z = torch.stack([latent(seed, i, cfg.z_dim) for i in idx]) * truncation
+            conds = [fill_condition(given, keys, seed, i) for i in idx] if keys else None
+            with torch.no_grad():
+                out = g(z.to(dev), torch.tensor(conds, device=dev) if conds else None)
+            images = to_uint8(out)
+            for j, i in enumerate(idx):
+                if i >= n:
+                    break
+                cond = describe(conds[j], keys) if conds else None
+                meta = {"family": cfg.model, "run_id": rec.id, "checkpoint_sha256": sha, "seed": seed,
+                        "latent_index": i, "condition": cond, "size": cfg.size}
+                row = {**meta, "label": "synthetic", "split": split_of(i), "sha256": pixel_sha256(images[j]),
+                       "truncation": truncation, "format": fmt}
+                if stamper is None:
+                    data, extra = encode(images[j], fmt), {}
+                else:
+                    data, extra = stamper(images[j], fmt, dict(meta))
+                writer.add_bytes(data, {**row, **extra}, f"{i:06d}.{fmt}")
+                bar.update(1)
+    params = {"run_id": rec.id, "family": cfg.model, "checkpoint_sha256": sha, "checkpoint_step": pointer["step"],
+              "seed": seed, "n": n, "truncation": truncation, "condition": describe_given(given, keys),
+              "format": fmt, "size": cfg.size, "stamped": stamper is not None}
+    parents = [rec.id] + ([pointer["dataset"]] if pointer.get("dataset") else [])
+    return writer.commit(params, parents).id
+
+
+def describe_given(given: dict[str, int], keys: Sequence[Any]) -> dict[str, Any] | None:
+    """The user-fixed part of the condition as canonical values (None when nothing was fixed)."""
+    if not given:
+        return None
+    return {k.name: k.classes[given[k.name]] for k in keys if k.name in given}

@@ -1,0 +1,426 @@
+"""The one training loop for every GAN family.
+
+A family contributes networks (``forge.nets``), a loss (``forge.losses``) and regularisers
+(``forge.regularizers``); stabilisers are config switches. Each step: ``n_critic`` D updates,
+then one G update (optionally against an unrolled D), then EMA. All randomness of a step comes
+from a generator seeded by (seed, step, rank), so a resumed run follows the uninterrupted curve
+bit for bit and each torchrun rank draws its own share of the data.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import sys
+import time
+from pathlib import Path
+from typing import Any, Sequence
+
+import torch
+from torch import nn
+
+from assay.config import from_dict, override, to_dict
+from assay.fileio import append_jsonl, atomic_write_json, atomic_write_jsonl, read_json, read_jsonl
+from assay.imageio import encode
+from assay.imagesets import open_set
+from assay.workspace import Workspace
+from forge import checkpoint
+from forge.conditions import keys_of
+from forge.config import TrainConfig
+from forge.data import FaceBatches, to_float, to_uint8
+from forge.diffaug import policy
+from forge.distributed import Dist, broadcast, setup, wrap
+from forge.health import TrainingError, diversity, finite
+from forge.losses import LOSSES
+from forge.nets import build
+from forge.optim import OPTIMIZERS
+from forge.regularizers import active
+
+CONFIG = "config.json"
+METRICS = "metrics.jsonl"
+
+
+def pick_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ValueError("device=cuda was asked for but CUDA is not available")
+    return torch.device(name)
+
+
+def step_seed(seed: int, step: int, rank: int) -> int:
+    return (seed * 1_000_003 + step) * 131 + rank
+
+
+class GANTrainer:
+    """Networks, optimisers and the step of one run; the loop around it is :class:`Loop`."""
+
+    def __init__(self, cfg: TrainConfig, classes: Sequence[int] = (), device: torch.device | None = None,
+                 dist: Dist = Dist()) -> None:
+        self.cfg, self.dist = cfg, dist
+        self.device = device or pick_device(cfg.device)
+        self.cuda = self.device.type == "cuda"
+        torch.manual_seed(cfg.seed)
+        g, d = build(cfg, classes)
+        fmt = torch.channels_last if self.cuda else torch.contiguous_format
+        self.g_net = g.to(self.device, memory_format=fmt)
+        self.d_net = d.to(self.device, memory_format=fmt)
+        self.ema = copy.deepcopy(self.g_net).eval().requires_grad_(False) if cfg.ema > 0 else None
+        self.G = wrap(self.g_net, dist, self.device)
+        self.D = wrap(self.d_net, dist, self.device)
+        self.g_fwd = torch.compile(self.g_net) if cfg.compile else self.g_net
+        self.d_fwd = torch.compile(self.d_net) if cfg.compile else self.d_net
+        make_opt = OPTIMIZERS.get(cfg.optimizer)
+        self.opt_g = make_opt(self.g_net.parameters(), cfg.lr_g, cfg)
+        self.opt_d = make_opt(self.d_net.parameters(), cfg.lr_d, cfg)
+        self.loss = LOSSES.get(cfg.loss)
+        self.regs = active(cfg)
+        self.augment = policy(cfg.diffaug)
+        self.step = 0
+        self.backed_off = False
+
+    # -- one step ------------------------------------------------------------------------------
+    def autocast(self) -> contextlib.AbstractContextManager:
+        return torch.autocast("cuda", dtype=torch.bfloat16) if self.cuda else contextlib.nullcontext()
+
+    def _prepare(self, images: torch.Tensor, cond: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor | None]:
+        fmt = torch.channels_last if self.cuda else torch.contiguous_format
+        real = to_float(images.to(self.device, non_blocking=True)).contiguous(memory_format=fmt)
+        return real, (cond.to(self.device) if cond is not None else None)
+
+    def _latents(self, n: int, gen: torch.Generator) -> torch.Tensor:
+        return torch.randn(n, self.cfg.z_dim, generator=gen, device=gen.device).to(self.device)
+
+    def _aug(self, x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+        return self.augment(x, gen) if self.augment is not None else x
+
+    def d_update(self, real: torch.Tensor, cond: torch.Tensor | None, gen: torch.Generator,
+                 measure: bool = False, keep_fake: bool = False) -> dict[str, float | torch.Tensor]:
+        """One discriminator update on a real batch and a fresh fake batch. With ``keep_fake`` the fake
+        batch keeps its graph and is returned as ``"fake"`` for the G update (one G forward per step)."""
+        with torch.set_grad_enabled(keep_fake), self.autocast():
+            fake = self.G(self._latents(real.shape[0], gen), cond) if keep_fake else \
+                self.g_fwd(self._latents(real.shape[0], gen), cond)
+        real_a, fake_a = self._aug(real, gen), self._aug(fake.detach().to(real.dtype), gen)
+        with self.autocast():
+            r, f = self.D(real_a, cond), self.D(fake_a, cond)
+        loss = self.loss.d(r.float(), f.float())
+        out: dict[str, float | torch.Tensor] = {"d_loss": loss.detach()}
+        total = loss
+        critic = (lambda x: self.d_fwd(x, cond).float())
+        for reg in self.regs:
+            with self.autocast():
+                pen = reg.penalty(critic, real_a, fake_a, gen)
+            if pen is not None:
+                total = total + pen
+                out[type(reg).__name__] = pen.detach()
+        self.opt_d.zero_grad(set_to_none=True)
+        total.backward()
+        if measure:
+            out["grad_norm_d"] = _grad_norm(self.d_net)
+        self.opt_d.step()
+        for reg in self.regs:
+            reg.after_step(self.d_net)
+        if keep_fake:
+            out["fake"] = fake
+        return out
+
+    def g_update(self, real: torch.Tensor, cond: torch.Tensor | None, gen: torch.Generator,
+                 measure: bool = False, fake: torch.Tensor | None = None) -> dict[str, float | torch.Tensor]:
+        """One generator update (on ``fake`` when the D update kept it, else on a fresh batch); with
+        ``unroll`` = k, against D after k look-ahead updates, then D is restored."""
+        saved = None
+        if self.cfg.unroll:
+            saved = copy.deepcopy((self.d_net.state_dict(), self.opt_d.state_dict()))
+            for _ in range(self.cfg.unroll):
+                self.d_update(real, cond, gen)
+        self.d_net.requires_grad_(False)
+        try:
+            with self.autocast():
+                if fake is None:
+                    fake = self.G(self._latents(real.shape[0], gen), cond)
+                f = self.d_fwd(self._aug(fake, gen), cond)
+            loss = self.loss.g(f.float())
+            self.opt_g.zero_grad(set_to_none=True)
+            loss.backward()
+        finally:
+            self.d_net.requires_grad_(True)
+        out: dict[str, float | torch.Tensor] = {"g_loss": loss.detach()}
+        if measure:
+            out["grad_norm_g"] = _grad_norm(self.g_net)
+        self.opt_g.step()
+        if saved is not None:
+            self.d_net.load_state_dict(saved[0])
+            self.opt_d.load_state_dict(saved[1])
+        if self.ema is not None:
+            self._update_ema()
+        return out
+
+    @torch.no_grad()
+    def _update_ema(self) -> None:
+        ema_p = list(self.ema.parameters())
+        torch._foreach_lerp_(ema_p, [p.detach() for p in self.g_net.parameters()], 1.0 - self.cfg.ema)
+        for b_ema, b in zip(self.ema.buffers(), self.g_net.buffers()):
+            b_ema.copy_(b)
+
+    def train_step(self, data: FaceBatches, measure: bool = False) -> dict[str, float]:
+        """Run step ``self.step`` (n_critic D updates, one G update) and advance the counter."""
+        cfg, rank, world = self.cfg, self.dist.rank, self.dist.world
+        gen = torch.Generator(device=self.device).manual_seed(step_seed(cfg.seed, self.step, rank))
+        logs: dict[str, Any] = {}
+        reuse = cfg.n_critic == 1 and not cfg.unroll        # the D update's fakes serve the G update
+        for i in range(cfg.n_critic):
+            idx = data.indices(cfg.seed, self.step * cfg.n_critic + i, cfg.batch, rank, world)
+            real, cond = self._prepare(*data.batch(idx))
+            logs.update(self.d_update(real, cond, gen, measure and i == cfg.n_critic - 1, keep_fake=reuse))
+        logs.update(self.g_update(real, cond, gen, measure, fake=logs.pop("fake", None)))
+        self.step += 1
+        return {k: float(v) for k, v in logs.items()}
+
+    # -- state ---------------------------------------------------------------------------------
+    def models(self) -> dict[str, dict[str, torch.Tensor]]:
+        out = {"G": self.g_net.state_dict(), "D": self.d_net.state_dict()}
+        if self.ema is not None:
+            out["EMA"] = self.ema.state_dict()
+        return out
+
+    def optim_state(self) -> dict[str, Any]:
+        return {"G": self.opt_g.state_dict(), "D": self.opt_d.state_dict(), "step": self.step,
+                "backed_off": self.backed_off}
+
+    def load(self, models: dict[str, dict[str, torch.Tensor]], optim: dict[str, Any]) -> None:
+        self.g_net.load_state_dict(models["G"])
+        self.d_net.load_state_dict(models["D"])
+        if self.ema is not None:
+            self.ema.load_state_dict(models["EMA"])
+        self.opt_g.load_state_dict(optim["G"])
+        self.opt_d.load_state_dict(optim["D"])
+        self.step = int(optim["step"])
+        self.backed_off = bool(optim.get("backed_off", False))
+
+    def snapshot(self) -> tuple[dict, dict]:
+        """An in-memory copy of the current state (the last good state for health recovery)."""
+        return copy.deepcopy((self.models(), self.optim_state()))
+
+    def lrs(self) -> dict[str, float]:
+        return {"lr_g": self.opt_g.param_groups[0]["lr"], "lr_d": self.opt_d.param_groups[0]["lr"]}
+
+    def scale_lr(self, factor: float) -> None:
+        for opt in (self.opt_g, self.opt_d):
+            for group in opt.param_groups:
+                group["lr"] *= factor
+
+    @torch.no_grad()
+    def generate(self, z: torch.Tensor, cond: torch.Tensor | None) -> torch.Tensor:
+        """Images from the sampling generator (EMA when on) in eval mode."""
+        net = self.ema if self.ema is not None else self.g_net
+        was = net.training
+        net.eval()
+        try:
+            with self.autocast():
+                return net(z.to(self.device), None if cond is None else cond.to(self.device)).float()
+        finally:
+            net.train(was)
+
+
+def _grad_norm(module: nn.Module) -> torch.Tensor:
+    grads = [p.grad for p in module.parameters() if p.grad is not None]
+    return torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(g.float()) for g in grads]))
+
+
+def fixed_inputs(cfg: TrainConfig, classes: Sequence[int]) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """The fixed latent batch (and conditions, cycling through classes) used for every progress grid."""
+    g = torch.Generator().manual_seed(cfg.seed + 7919)
+    z = torch.randn(cfg.grid, cfg.z_dim, generator=g)
+    if not classes:
+        return z, None
+    cond = torch.stack([torch.arange(cfg.grid) % n for n in classes], dim=1)
+    return z, cond
+
+
+def grid_image(images: torch.Tensor) -> bytes:
+    """PNG bytes of a square-ish grid of N x 3 x S x S images in [-1, 1]."""
+    from torchvision.utils import make_grid
+
+    cols = max(1, int(len(images) ** 0.5))
+    grid = make_grid(images.float().cpu(), nrow=cols, padding=2, normalize=False, pad_value=-1)
+    return encode(to_uint8(grid[None])[0], "png")
+
+
+# -- the run ---------------------------------------------------------------------------------------
+def train(ws: Workspace, dataset: str, cfg: TrainConfig, *, name: str | None = None,
+          progress: bool = True) -> str:
+    """Train ``cfg`` on a prepared set; returns the run id (catalog kind ``runs``)."""
+    cfg.validate()
+    device = pick_device(cfg.device)
+    dist = setup(device)
+    device = dist.device(device)
+    ds = open_set(ws, dataset)
+    run_id = broadcast(ws.catalog.new_id("runs") if dist.is_main else None, dist)
+    run_dir = ws.artefact_dir("runs", run_id)
+    if dist.is_main:
+        params = {**to_dict(cfg), "dataset": ds.record.id}
+        ws.catalog.add("runs", name or run_id, params, [ds.record.id], path=run_dir, status="running",
+                       artefact_id=run_id)
+        run_dir.mkdir(parents=True, exist_ok=True)
+        atomic_write_json(run_dir / CONFIG, params)
+    return _run(ws, run_id, run_dir, ds, cfg, dist, device, None, progress)
+
+
+def resume(ws: Workspace, run: str, *, sets: Sequence[str] = (), steps: int | None = None,
+           progress: bool = True) -> str:
+    """Continue a run from its latest checkpoint (``steps`` or ``sets`` may raise the step count)."""
+    rec = ws.resolve(run, "runs")
+    run_dir = Path(rec.path or "")
+    saved = read_json(run_dir / CONFIG)
+    cfg = from_dict(TrainConfig, saved)
+    cfg = override(cfg, [*sets, *([f"steps={steps}"] if steps is not None else [])]).validate()
+    device = pick_device(cfg.device)
+    dist = setup(device)
+    device = dist.device(device)
+    pointer = checkpoint.latest(run_dir)
+    if pointer is None:
+        raise TrainingError(f"run {rec.id} has no checkpoint to resume from")
+    ds = open_set(ws, saved["dataset"])
+    if dist.is_main:
+        atomic_write_json(run_dir / CONFIG, {**to_dict(cfg), "dataset": ds.record.id})
+        kept = [r for r in read_jsonl(run_dir / METRICS) if r.get("step", 0) <= pointer["step"]]
+        atomic_write_jsonl(run_dir / METRICS, kept)
+        ws.catalog.update(rec.id, params={"steps": cfg.steps}, status="running")
+    return _run(ws, rec.id, run_dir, ds, cfg, dist, device, pointer, progress)
+
+
+def _run(ws: Workspace, run_id: str, run_dir: Path, ds: Any, cfg: TrainConfig, dist: Dist,
+         device: torch.device, pointer: dict[str, Any] | None, progress: bool) -> str:
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    try:
+        keys = keys_of(cfg.cond_keys)
+        data = FaceBatches(ds, cfg.size, keys, cfg.memory_budget_mb)
+        trainer = GANTrainer(cfg, [k.n for k in keys], device, dist)
+        if pointer is not None:
+            trainer.load(*checkpoint.load(run_dir, pointer, map_location=device))
+        final = _loop(trainer, data, run_dir, [k.n for k in keys], progress)
+    except BaseException as exc:
+        if dist.is_main:
+            ws.catalog.update(run_id, params={"error": str(exc).splitlines()[0] if str(exc) else type(exc).__name__},
+                              status="failed")
+        raise
+    if dist.is_main:
+        if data.rejects and pointer is None:
+            ws.catalog.add_rejects(run_id, data.rejects)
+        ws.catalog.update(run_id, params={"final_step": final["step"], "checkpoint": final["dir"],
+                                          "checkpoint_sha256": final["weights_sha256"], "skipped_rows": data.skipped},
+                          status="ready")
+    return run_id
+
+
+class Loop:
+    """Steps of a run with its bookkeeping: metrics, progress bar, health checks, grids, checkpoints.
+
+    ``run_until(n)`` trains up to step n; ``finish()`` writes the final grid and checkpoint."""
+
+    def __init__(self, t: GANTrainer, data: FaceBatches, run_dir: Path, classes: Sequence[int],
+                 progress: bool) -> None:
+        from tqdm import tqdm
+
+        self.t, self.data, self.run_dir, self.main = t, data, run_dir, t.dist.is_main
+        self.z_fixed, self.c_fixed = fixed_inputs(t.cfg, classes)
+        self.good = t.snapshot()
+        self.peak = max((r["diversity"] for r in read_jsonl(run_dir / METRICS) if "diversity" in r), default=0.0)
+        self.pointer = checkpoint.latest(run_dir) if t.step else None
+        self.images_per_step = t.cfg.batch * t.cfg.n_critic * t.dist.world
+        self.bar = tqdm(total=t.cfg.steps, initial=t.step, disable=not progress or not self.main,
+                        desc=f"{t.cfg.model} {t.cfg.size}px", unit="step", dynamic_ncols=True, file=sys.stderr)
+
+    def run_until(self, steps: int) -> None:
+        t, cfg, run_dir = self.t, self.t.cfg, self.run_dir
+        tick, since = time.perf_counter(), 0
+        while t.step < steps:
+            step = t.step
+            measure = (step + 1) % cfg.log_every == 0 or step + 1 == cfg.steps
+            logs = t.train_step(self.data, measure)
+            since += 1
+            if not finite(logs["d_loss"], logs["g_loss"]):
+                self._recover(step, logs)
+                continue
+            if t.step % cfg.snapshot_every == 0:
+                self.good = t.snapshot()
+            if self.main and measure:
+                now = time.perf_counter()
+                row = {"step": t.step, **logs, **t.lrs(), "images_per_s": since * self.images_per_step / (now - tick)}
+                append_jsonl(run_dir / METRICS, row)
+                self.bar.set_postfix(d=f"{logs['d_loss']:.3f}", g=f"{logs['g_loss']:.3f}",
+                                     img_s=f"{row['images_per_s']:.0f}")
+                tick, since = time.perf_counter(), 0
+            if self.main and t.step % cfg.sample_every == 0:
+                self._grid()
+            if t.step % cfg.checkpoint_every == 0:
+                self._checkpoint()
+            self.bar.update(t.step - self.bar.n)
+
+    def _recover(self, step: int, logs: dict[str, float]) -> None:
+        """Non-finite loss: restore the last good state and lower the learning rates, once; then fail."""
+        t = self.t
+        if t.backed_off:
+            raise TrainingError(
+                f"loss became non-finite at step {step} (d_loss={logs['d_loss']}, g_loss={logs['g_loss']}) "
+                f"again after lowering the learning rate to {t.lrs()}; stopping. Try a smaller lr or a "
+                f"stabiliser (spectral_norm=true, gp_lambda=10)")
+        t.load(*copy.deepcopy(self.good))
+        t.scale_lr(t.cfg.lr_backoff)
+        t.backed_off = True
+        t.step = step + 1
+        if self.main:
+            restored = self.good[1]["step"]
+            append_jsonl(self.run_dir / METRICS, {"step": t.step, "event": "nonfinite_loss",
+                                                  "restored_step": restored, **t.lrs()})
+            self.bar.write(f"warning: non-finite loss at step {step}; restored step {restored} and lowered "
+                           f"the learning rates to {t.lrs()}", file=sys.stderr)
+
+    def _grid(self) -> None:
+        self.peak = _grid(self.t, self.run_dir, self.z_fixed, self.c_fixed, self.bar, self.peak)
+
+    def _checkpoint(self) -> None:
+        t = self.t
+        if self.main:
+            self.pointer = checkpoint.save(self.run_dir, t.step, t.models(), t.optim_state(),
+                                           {"family": t.cfg.model, "step": str(t.step)}, t.cfg.keep_checkpoints)
+        self.pointer = broadcast(self.pointer, t.dist)
+
+    def finish(self) -> dict[str, Any]:
+        """The final grid and checkpoint (unless the last step already wrote them); returns the pointer."""
+        t = self.t
+        self.bar.close()
+        if self.main and t.step % t.cfg.sample_every:
+            self._grid()
+        if self.pointer is None or self.pointer["step"] != t.step:
+            self._checkpoint()
+        return self.pointer
+
+
+def _loop(t: GANTrainer, data: FaceBatches, run_dir: Path, classes: Sequence[int], progress: bool) -> dict[str, Any]:
+    """Train until ``cfg.steps``; returns the last checkpoint's pointer."""
+    loop = Loop(t, data, run_dir, classes, progress)
+    try:
+        loop.run_until(t.cfg.steps)
+    finally:
+        loop.bar.close()
+    return loop.finish()
+
+
+def _grid(t: GANTrainer, run_dir: Path, z: torch.Tensor, cond: torch.Tensor | None, bar: Any, peak: float) -> float:
+    """Save the fixed-latent grid and check the batch's diversity against its peak so far (collapse
+    monitor); returns the new peak."""
+    from assay.fileio import atomic_write_bytes
+
+    images = t.generate(z, cond)
+    atomic_write_bytes(run_dir / "grids" / f"step-{t.step:07d}.png", grid_image(images))
+    score = diversity(images)
+    row: dict[str, Any] = {"step": t.step, "diversity": score}
+    if score < t.cfg.collapse_ratio * peak:
+        row["event"] = "collapse_warning"
+        bar.write(f"warning: possible mode collapse at step {t.step}: fixed-batch diversity {score:.4f} "
+                  f"fell below {t.cfg.collapse_ratio} x its peak {peak:.4f}", file=sys.stderr)
+    append_jsonl(run_dir / METRICS, row)
+    return max(peak, score)
