@@ -78,15 +78,18 @@ def sample_cmd(
     fmt: str = typer.Option("png", "--format", help="png or jpg."),
     name: Optional[str] = typer.Option(None, "--name", help="Sample set name (default: from run, seed, n, checkpoint)."),
     device: str = typer.Option("cpu", "--device", help="cpu, cuda or auto (pixels are reproducible per device)."),
+    labels: str = typer.Option("visible,watermark,xmp,c2pa", "--labels",
+                               help="Labels stamped at birth (at least one). c2pa,xmp leave the pixels untouched: "
+                                    "use that for detector training sets."),
 ) -> None:
-    """Write a labelled synthetic sample set from a run; prints the sample set id."""
+    """Write a labelled synthetic sample set from a run, every image stamped at birth; prints the sample set id."""
     from assay.catalog import CatalogError
     from forge.sample import sample
 
     ws = workspace(ctx)
     try:
         set_id = sample(ws, run, n, seed=seed, truncation=truncation, condition=condition, fmt=fmt, name=name,
-                        device=device)
+                        labels=labels, device=device)
     except (KeyError, ValueError, FileNotFoundError, CatalogError) as exc:
         fail(str(exc).strip("'\""), 1)
     err.print(f"sample set {set_id}: {ws.resolve(set_id).path}")

@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import sys
+from typing import Sequence
 
 from assay.workspace import Workspace
 from forge.config import make_config
-from forge.sample import Stamper, sample
+from forge.sample import DEFAULT_LABELS, sample
 from forge.train import train
 
 DEMO_STEPS = 300
 
 
-def run(ws: Workspace, dataset: str, *, steps: int | None = None, stamper: Stamper | None = None) -> str:
+def run(ws: Workspace, dataset: str, *, steps: int | None = None, labels: Sequence[str] = DEFAULT_LABELS) -> str:
     """Train a DCGAN briefly at 32 px on ``dataset`` (about two minutes on 2 CPU cores), sample 64 images
-    from it (stamped by ``stamper`` when given) and return the sample set id."""
+    from it, stamped at birth with ``labels``, and return the sample set id."""
     # one thread: these small convolutions gain nothing from more, and on a busy 2-core machine
     # a second thread made each step an order of magnitude slower (measured)
     cfg = make_config("dcgan", 32, steps=steps or DEMO_STEPS, batch=64, g_ch=32, d_ch=32, sample_every=100,
@@ -22,4 +23,4 @@ def run(ws: Workspace, dataset: str, *, steps: int | None = None, stamper: Stamp
     print(f"forge: training dcgan at 32 px for {cfg.steps} steps on {dataset}", file=sys.stderr)
     run_id = train(ws, dataset, cfg)
     print(f"forge: run {run_id}; sampling 64 images", file=sys.stderr)
-    return sample(ws, run_id, 64, seed=0, stamper=stamper)
+    return sample(ws, run_id, 64, seed=0, labels=labels)

@@ -1,8 +1,9 @@
 """Sampling a trained generator into a labelled synthetic image set (catalog kind ``samples``).
 
 Same run checkpoint + same seed -> same pixels: latent ``i`` is drawn from a generator seeded by
-(seed, i) and every batch has the same shape. Each image passes through a :class:`Stamper` (the
-provenance hook) or is encoded plainly.
+(seed, i) and every batch has the same shape. Each image is stamped at birth by a
+:class:`Stamper` (default: provenance's birth stamper with the chosen labels), so a synthetic
+set never exists unlabelled.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import torch
 
 from assay.config import from_dict
 from assay.fileio import read_json
-from assay.imageio import encode, pixel_sha256
+from assay.imageio import pixel_sha256
 from assay.imagesets import ImageSetWriter
 from assay.workspace import Workspace
 from forge import checkpoint
@@ -28,6 +29,9 @@ from forge.train import CONFIG, pick_device
 
 FORMATS = ("png", "jpg")
 SAMPLE_BATCH = 32
+#: every label by default; ("c2pa", "xmp") leaves the generated pixels untouched, which is what a
+#: detector's training set needs (a visible mark or a watermark would be learnt as the "fake" cue)
+DEFAULT_LABELS = ("visible", "watermark", "xmp", "c2pa")
 
 
 class Stamper(Protocol):
@@ -69,9 +73,12 @@ def load_generator(run_dir: Path, device: torch.device) -> tuple[torch.nn.Module
 
 def sample(ws: Workspace, run: str, n: int, *, seed: int = 0, truncation: float = 1.0,
            condition: Sequence[str] | dict[str, Any] | None = None, fmt: str = "png", name: str | None = None,
-           stamper: Stamper | None = None, device: str = "cpu", progress: bool = True) -> str:
+           labels: str | Sequence[str] = DEFAULT_LABELS, stamper: Stamper | None = None, device: str = "cpu",
+           progress: bool = True) -> str:
     """Generate ``n`` images from a run into a new sample set; returns its id.
 
+    Every image is stamped at birth: by ``stamper`` when given, else by provenance's birth
+    stamper with ``labels`` (some of visible, watermark, xmp, c2pa; at least one).
     ``truncation`` (psi in (0, 1]) scales latents toward the mean latent (0). ``condition`` fixes
     some or all condition keys of a conditional run (e.g. ``["gender=female", "age=30"]``); the
     others are drawn per image from (seed, latent index).
@@ -84,6 +91,14 @@ def sample(ws: Workspace, run: str, n: int, *, seed: int = 0, truncation: float 
         raise ValueError(f"n must be >= 1, got {n}")
     if not 0 < truncation <= 1:
         raise ValueError(f"truncation must be in (0, 1], got {truncation}")
+    if stamper is None:
+        from provenance.birth import make_birth_stamper
+        from provenance.stamp import parse_labels
+
+        chosen = parse_labels(labels)
+        if not chosen:
+            raise ValueError(f"a sample set is always labelled: give at least one of {', '.join(DEFAULT_LABELS)}")
+        stamper = make_birth_stamper(ws, chosen)
     rec = ws.resolve(run, "runs")
     if rec.status != "ready":
         raise ValueError(f"run {rec.id} is {rec.status}, not ready")
@@ -113,15 +128,12 @@ def sample(ws: Workspace, run: str, n: int, *, seed: int = 0, truncation: float 
                         "latent_index": i, "condition": cond, "size": cfg.size}
                 row = {**meta, "label": "synthetic", "split": split_of(i), "sha256": pixel_sha256(images[j]),
                        "truncation": truncation, "format": fmt}
-                if stamper is None:
-                    data, extra = encode(images[j], fmt), {}
-                else:
-                    data, extra = stamper(images[j], fmt, dict(meta))
+                data, extra = stamper(images[j], fmt, dict(meta))
                 writer.add_bytes(data, {**row, **extra}, f"{i:06d}.{fmt}")
                 bar.update(1)
     params = {"run_id": rec.id, "family": cfg.model, "checkpoint_sha256": sha, "checkpoint_step": pointer["step"],
               "seed": seed, "n": n, "truncation": truncation, "condition": describe_given(given, keys),
-              "format": fmt, "size": cfg.size, "stamped": stamper is not None}
+              "format": fmt, "size": cfg.size}
     parents = [rec.id] + ([pointer["dataset"]] if pointer.get("dataset") else [])
     return writer.commit(params, parents).id
 

@@ -80,7 +80,21 @@ def test_stamper_hook_gets_pixels_and_meta_and_its_bytes_are_stored(trained) -> 
         assert s["stamped_by"] == "test" and s["sha256"] == p["sha256"]       # hash of pixels before stamping
         assert Image.open(stamped.path(s)).text["ai_generated"] == run
         assert pixel_sha256(decode(stamped.path(s))) == s["sha256"]
-    assert stamped.record.params["stamped"] is True
+
+
+def test_sets_are_stamped_at_birth_by_default_and_never_unlabelled(trained) -> None:
+    ws, _, run = trained
+    s = open_set(ws, sample(ws, run, 2, seed=3, name="born", progress=False))
+    for row in s.rows:
+        assert row["labels_applied"] == ["visible", "xmp", "c2pa"]
+        assert "too small" in row["labels_skipped"]["watermark"]          # 32 px: below the watermark's floor
+        assert ws.resolve(row["provenance_id"], "provenance").parents == [run]
+        assert pixel_sha256(decode(s.path(row))) != row["sha256"]          # the visible mark is in the pixels
+    meta_only = open_set(ws, sample(ws, run, 2, seed=3, name="meta", labels="c2pa,xmp", progress=False))
+    for a, b in zip(s.rows, meta_only.rows):
+        assert pixel_sha256(decode(meta_only.path(b))) == b["sha256"] == a["sha256"]
+    with pytest.raises(ValueError, match="always labelled"):
+        sample(ws, run, 2, labels="", progress=False)
 
 
 def test_bad_requests_are_refused_with_reasons(trained) -> None:
@@ -128,10 +142,11 @@ def test_conditional_sampling_honours_the_condition(tmp_path: Path) -> None:
                       lr_g=1e-3, lr_d=1e-3, log_every=80, sample_every=80, checkpoint_every=80)
     run = train(ws, ds, cfg, progress=False)
     for value, expected in (("male", "male"), ("1", "female")):
-        s = open_set(ws, sample(ws, run, 16, seed=1, condition=[f"gender={value}"], progress=False))
+        s = open_set(ws, sample(ws, run, 16, seed=1, condition=[f"gender={value}"], labels="c2pa,xmp",
+                                progress=False))    # metadata labels only: the classifier reads the raw pixels
         assert all(r["condition"] == {"gender": expected} for r in s.rows)
         assert (classify(s.load()) == expected).mean() >= 0.8
-    mixed = open_set(ws, sample(ws, run, 16, seed=1, progress=False))
+    mixed = open_set(ws, sample(ws, run, 16, seed=1, labels="c2pa,xmp", progress=False))
     assert {r["condition"]["gender"] for r in mixed.rows} == {"male", "female"}   # unfixed keys drawn per image
 
 
