@@ -27,6 +27,11 @@ def workspace(ctx: typer.Context) -> Workspace:
     return obj["workspace"]
 
 
+def say(stage: str, message: str) -> None:
+    """A ``[stage] message`` line on stderr, printed as is (no rich markup)."""
+    err.print(f"[{stage}] {message}", markup=False, highlight=False)
+
+
 def fail(message: str, code: int = 2) -> NoReturn:
     """Print a one-line error and exit with ``code``."""
     err.print(f"[bold red]error:[/] {message}", highlight=False)

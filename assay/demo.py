@@ -8,17 +8,13 @@ from pathlib import Path
 import numpy as np
 
 from assay.catalog import CatalogError
-from assay.clitools import err
+from assay.clitools import err, say
 from assay.imageio import save
 from assay.prepare import PrepareConfig, prepare
 from assay.workspace import Workspace
 
 TOY_NOTE = ("toy set: the 100 grayscale 25x25 faces of scikit-image's LFW subset, shipped offline; "
             "fine for trying the commands, far too small for meaningful models (run `make demo DATA=folder`)")
-
-
-def say(stage: str, message: str) -> None:
-    err.print(f"[{stage}] {message}", markup=False, highlight=False)
 
 
 def toy_faces(folder: Path) -> Path:
@@ -56,6 +52,38 @@ def stage_data(ws: Workspace, data: Path | None) -> str:
     return result.record.id
 
 
+def stage_forge(ws: Workspace, dataset: str) -> tuple[str, str]:
+    """A short DCGAN run; a sample set with every label, and one with metadata labels only for training detectors."""
+    from forge import demo as forge_demo
+    from forge.sample import sample
+
+    stamped = forge_demo.run(ws, dataset)
+    rec = ws.resolve(stamped)
+    say("forge", f"sample set {rec.name} ({stamped}): {rec.params['count']} faces, each stamped at birth "
+                 "(visible mark, watermark, XMP, signed C2PA manifest)")
+    say("forge", "a second set from the same run with metadata labels only (C2PA, XMP; pixels untouched) "
+                 "trains the detector, so that it learns the generator rather than the visible mark")
+    training = sample(ws, rec.params["run_id"], 100, seed=1, labels="c2pa,xmp")
+    return stamped, training
+
+
+def stage_detect(ws: Workspace, real: str, training_fakes: str, stamped: str) -> None:
+    from detect import demo as detect_demo
+    from detect import scan_demo
+
+    detector = detect_demo.run(ws, real, training_fakes)
+    scan_demo.run(ws, detector, real, stamped)
+
+
+def stage_provenance(ws: Workspace, stamped: str) -> None:
+    from assay.imagesets import open_set
+    from provenance import demo as provenance_demo
+
+    samples = open_set(ws, stamped)
+    say("provenance", "verify three stamped samples, then strip one by re-saving it with Pillow")
+    provenance_demo.run(ws, [samples.path(r) for r in samples.rows[:3]])
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--data", type=Path, default=None, help="folder of face photos (default: the offline toy set)")
@@ -63,7 +91,10 @@ def main() -> None:
     args = ap.parse_args()
     ws = Workspace(args.workspace)
     err.print(f"workspace: {ws.root.resolve()}")
-    stage_data(ws, args.data)
+    dataset = stage_data(ws, args.data)
+    stamped, training_fakes = stage_forge(ws, dataset)
+    stage_detect(ws, dataset, training_fakes, stamped)
+    stage_provenance(ws, stamped)
     err.print("done: see `assay catalog list` for everything the demo made")
 
 

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from assay.clitools import err
+from assay.clitools import say
 from assay.imagesets import open_set
 from assay.workspace import Workspace
 from detect.scan import Scan
@@ -32,7 +32,7 @@ def run(ws: Workspace, detector: str, real: str, fake: str, count: int = 3) -> d
     Returns the scan's summary (files, flagged, errors, exit_code) with its catalog ``scan_id``.
     """
     folder = make_folder(ws, real, fake, count, ws.root / "demo-scan-input")
-    err.print(f"[detect] assay detect scan {folder} --detector {detector}", highlight=False)
+    say("detect", f"assay detect scan {folder} --detector {detector}")
     scan = Scan(ws, detector)
     writer = TableWriter(sys.stdout)
     writer.begin()
@@ -41,6 +41,6 @@ def run(ws: Workspace, detector: str, real: str, fake: str, count: int = 3) -> d
     summary = dict(scan.summary or {})
     summary["scan_id"] = scan.record.id if scan.record else None
     report = ws.path_of(scan.record) / "report.json" if scan.record else "-"
-    err.print(f"[detect] {summary['files']} files scanned: {summary['flagged']} flagged as synthetic, "
-              f"{summary['errors']} errors; report: {report}", highlight=False)
+    say("detect", f"{summary['files']} files scanned: {summary['flagged']} flagged as synthetic, "
+                    f"{summary['errors']} errors; report: {report}")
     return summary
