@@ -52,12 +52,12 @@ def stage_data(ws: Workspace, data: Path | None) -> str:
     return result.record.id
 
 
-def stage_forge(ws: Workspace, dataset: str) -> tuple[str, str]:
+def stage_forge(ws: Workspace, dataset: str, steps: int | None = None) -> tuple[str, str]:
     """A short DCGAN run; a sample set with every label, and one with metadata labels only for training detectors."""
     from forge import demo as forge_demo
     from forge.sample import sample
 
-    stamped = forge_demo.run(ws, dataset)
+    stamped = forge_demo.run(ws, dataset, steps=steps)
     rec = ws.resolve(stamped)
     say("forge", f"sample set {rec.name} ({stamped}): {rec.params['count']} faces, each stamped at birth "
                  "(visible mark, watermark, XMP, signed C2PA manifest)")
@@ -84,15 +84,16 @@ def stage_provenance(ws: Workspace, stamped: str) -> None:
     provenance_demo.run(ws, [samples.path(r) for r in samples.rows[:3]])
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--data", type=Path, default=None, help="folder of face photos (default: the offline toy set)")
     ap.add_argument("--workspace", type=Path, default=None)
-    args = ap.parse_args()
+    ap.add_argument("--steps", type=int, default=None, help="forge training steps (default: the demo's 300)")
+    args = ap.parse_args(argv)
     ws = Workspace(args.workspace)
     err.print(f"workspace: {ws.root.resolve()}")
     dataset = stage_data(ws, args.data)
-    stamped, training_fakes = stage_forge(ws, dataset)
+    stamped, training_fakes = stage_forge(ws, dataset, args.steps)
     stage_detect(ws, dataset, training_fakes, stamped)
     stage_provenance(ws, stamped)
     err.print("done: see `assay catalog list` for everything the demo made")
