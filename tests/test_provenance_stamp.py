@@ -256,13 +256,13 @@ def test_cli_keygen_stamp_verify(tmp_path, ws) -> None:
     assert json.loads(res.stdout)[0]["checks"]["c2pa_manifest"]["reason"].startswith("required c2pa label missing")
 
 
-def test_demo_finds_the_stripped_file_through_its_watermark(ws, identity, tmp_path, capsys) -> None:
+def test_demo_finds_the_stripped_32px_sample_through_its_watermark(ws, identity, tmp_path, capsys) -> None:
     from provenance import demo
 
     stamper = make_birth_stamper(ws, signer=identity)
     files = []
     for i in range(3):
-        data, _ = stamper(smooth_image(64, 20 + i), "png", {"family": "dcgan", "checkpoint_sha256": "d" * 64,
+        data, _ = stamper(smooth_image(32, 20 + i), "png", {"family": "dcgan", "checkpoint_sha256": "d" * 64,
                                                             "seed": 1, "latent_index": i})
         files.append(tmp_path / f"s{i}.png")
         files[-1].write_bytes(data)
