@@ -178,9 +178,11 @@ class SmallSpreadSpectrumGrid(SpreadSpectrumGrid):
             raise TooSmall(f"{w}x{h} is below {self.min_side} px")
         luma = _luma(rgb)
         response = self._response(h, w)
-        weighted = response * self._pixel_weights(luma)
-        # the luma change d minimising sum(d**2 / weight) with response @ d = the wanted statistic change
-        solve = weighted.T @ np.linalg.inv(weighted @ response.T)
+        weight = self._pixel_weights(luma)
+        # the luma change d minimising sum(d**2 / weight) with response @ d = r is weight * response.T @ c,
+        # where gram @ c = r (matrix-vector products only: small threaded GEMMs stall on a busy machine)
+        scaled = (response * np.sqrt(weight)).astype(np.float64)
+        gram = scaled @ scaled.T
         want = 2.0 * np.asarray(bits, np.float32) - 1.0
         base = rgb.astype(np.float32)
         delta = np.zeros((h, w), np.float32)
@@ -189,7 +191,8 @@ class SmallSpreadSpectrumGrid(SpreadSpectrumGrid):
         for _ in range(self.rounds):
             stat = self._statistic(luma + delta)
             goal = want * np.maximum(target, want * stat)  # bits already past the margin stay where they are
-            delta += (solve @ (goal - stat)).reshape(h, w).astype(np.float32)
+            step = weight * (response.T @ np.linalg.solve(gram, goal - stat).astype(np.float32))
+            delta += step.reshape(h, w)
             out = np.clip(np.rint(base + delta[..., None]), 0, 255).astype(np.uint8)
             got = want * self._statistic(_luma(out))
             if (got >= self.margin).all():
