@@ -1,6 +1,6 @@
 """Invisible watermarks carrying a content id (see :mod:`provenance.payload`).
 
-Two methods, looked up by name in :data:`WATERMARKS`:
+Three methods, looked up by name in :data:`WATERMARKS`:
 
 - ``ssgrid`` (default): keyed spread-spectrum on a 32 x 32 grid of cells laid over the
   whole image, with informed embedding. Each payload bit owns about 21 cells scattered by
@@ -145,6 +145,7 @@ class SmallSpreadSpectrumGrid(SpreadSpectrumGrid):
 
     name = SMALL_METHOD
     min_side = 32
+    #: shared by all instances (``method()`` makes a new one per call): (grid, key, h, w) -> response matrix
     _response_cache: dict[tuple, np.ndarray] = {}
 
     def __init__(self, margin: float = 4.0, rounds: int = 6, **kwargs) -> None:
