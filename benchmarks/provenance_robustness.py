@@ -55,7 +55,7 @@ def _none(data: bytes, fmt: str) -> tuple[bytes, str]:
     return data, fmt
 
 
-for _q in (95, 75, 50):
+for _q in (95, 90, 75, 50):
     attack(f"jpeg{_q}")(lambda data, fmt, q=_q: (_save(_rgb(data), "JPEG", quality=q), "jpg"))
 
 
@@ -103,37 +103,51 @@ def psnr(a: np.ndarray, b: np.ndarray) -> float:
     return 99.0 if mse == 0 else 10 * np.log10(255.0 ** 2 / mse)
 
 
-def size_sweep(root: Path, n: int, sizes: list[int]) -> list[dict]:
-    """Exact-id rate of each method by image size, clean and after JPEG 90 (size floors lifted)."""
+def flat_delta(img: np.ndarray, marked: np.ndarray) -> float:
+    """Mean absolute luma change on flat pixels (5 x 5 neighbourhood standard deviation under 2)."""
+    import cv2
+
+    luma = cv2.cvtColor(img, cv2.COLOR_RGB2GRAY).astype(np.float32)
+    local_sd = np.sqrt(np.maximum(cv2.blur(luma ** 2, (5, 5)) - cv2.blur(luma, (5, 5)) ** 2, 0))
+    delta = np.abs(cv2.cvtColor(marked, cv2.COLOR_RGB2GRAY).astype(np.float32) - luma)
+    return float(delta[local_sd < 2.0].mean()) if (local_sd < 2.0).any() else 0.0
+
+
+#: sizes each method is swept over (ssgrid-small is meant for 32-63 px; its embedding matrix grows with the area)
+SWEEP_SIZES = {"ssgrid": [24, 32, 48, 64, 96, 128, 192, 256], "ssgrid-small": [24, 32, 48, 64],
+               "dwtDctSvd": [32, 48, 64, 96, 128, 192, 256]}
+
+
+def size_sweep(root: Path, n: int) -> list[dict]:
+    """Exact-id rate of each method by image size, clean and after JPEG 95/90/75 (size floors lifted)."""
     rows = []
     for name in watermark.WATERMARKS.names():
         wm = watermark.method(name)
         floor = wm.min_side
         wm.min_side = 16  # measure below the floor the suite enforces, to show where it should be
-        for size in sizes:
-            if name == "dwtDctSvd" and size < 32:
-                continue
-            clean = jpeg90 = 0
-            ps = []
+        for size in SWEEP_SIZES[name]:
+            ok = {"clean": 0, "jpeg95": 0, "jpeg90": 0, "jpeg75": 0}
+            ps, flat = [], []
             for i, img in enumerate(faces(root, n, size)):
                 cid = f"{i * 7919:08x}"
                 bits = encode_payload(cid)
                 marked = wm.embed(img, bits)
                 ps.append(psnr(img, marked))
-                clean += watermark.decode_payload((wm.soft_bits(marked) > 0).astype(np.uint8)) == cid
-                j = _rgb(_save(marked, "JPEG", quality=90))
-                jpeg90 += watermark.decode_payload((wm.soft_bits(j) > 0).astype(np.uint8)) == cid
-            rows.append({"method": name, "size": size, "enforced_min_side": floor, "exact_clean": clean / n,
-                         "exact_jpeg90": jpeg90 / n, "psnr_db": float(np.mean(ps))})
-            print(f"  {name:10s} {size:4d}px  exact clean {clean / n:5.0%}  jpeg90 {jpeg90 / n:5.0%}  "
-                  f"PSNR {np.mean(ps):5.1f} dB", file=sys.stderr)
+                flat.append(flat_delta(img, marked))
+                for key in ok:
+                    copy = marked if key == "clean" else _rgb(_save(marked, "JPEG", quality=int(key[4:])))
+                    ok[key] += watermark.decode_payload((wm.soft_bits(copy) > 0).astype(np.uint8)) == cid
+            rows.append({"method": name, "size": size, "enforced_min_side": floor,
+                         **{f"exact_{k}": v / n for k, v in ok.items()},
+                         "psnr_db": float(np.mean(ps)), "flat_mean_abs_delta": float(np.mean(flat))})
+            print(f"  {name:12s} {size:4d}px  exact clean {ok['clean'] / n:5.0%}  jpeg95 {ok['jpeg95'] / n:5.0%}  "
+                  f"jpeg90 {ok['jpeg90'] / n:5.0%}  jpeg75 {ok['jpeg75'] / n:5.0%}  PSNR {np.mean(ps):5.1f} dB  "
+                  f"flat |d| {np.mean(flat):.2f}", file=sys.stderr)
     return rows
 
 
 def masking_ablation(root: Path, n: int) -> list[dict]:
     """ssgrid with and without perceptual masking: distortion overall and on flat skin, robustness."""
-    import cv2
-
     rows = []
     for masking in (False, True):
         wm = watermark.SpreadSpectrumGrid(masking=masking)
@@ -143,10 +157,7 @@ def masking_ablation(root: Path, n: int) -> list[dict]:
                 cid = f"{i * 104729 + 11:08x}"
                 marked = wm.embed(img, encode_payload(cid))
                 ps.append(psnr(img, marked))
-                luma = cv2.cvtColor(img, cv2.COLOR_RGB2GRAY).astype(np.float32)
-                local_sd = np.sqrt(np.maximum(cv2.blur(luma ** 2, (5, 5)) - cv2.blur(luma, (5, 5)) ** 2, 0))
-                delta = np.abs(cv2.cvtColor(marked, cv2.COLOR_RGB2GRAY).astype(np.float32) - luma)
-                flat.append(float(delta[local_sd < 2.0].mean()) if (local_sd < 2.0).any() else 0.0)
+                flat.append(flat_delta(img, marked))
                 for name, fn in (("clean", _none), ("jpeg50", ATTACKS["jpeg50"]), ("downscale0.5", _down)):
                     data, _ = fn(_save(marked, "PNG"), "png")
                     ok[name] += watermark.decode_payload((wm.soft_bits(_rgb(data)) > 0).astype(np.uint8)) == cid
@@ -162,7 +173,7 @@ def masking_ablation(root: Path, n: int) -> list[dict]:
 def false_positives(root: Path, n: int) -> list[dict]:
     """How often a clean face (never watermarked) decodes to a valid id."""
     rows = []
-    for name, size in (("ssgrid", 200), ("dwtDctSvd", 256)):
+    for name, size in (("ssgrid", 200), ("ssgrid-small", 32), ("ssgrid-small", 48), ("dwtDctSvd", 256)):
         hits = 0
         files = sorted((root / "utkface").glob("*.jpg"))[-n:]
         for f in files:
@@ -170,7 +181,7 @@ def false_positives(root: Path, n: int) -> list[dict]:
             hits += watermark.read_id(img, name).status == "found"
         rows.append({"method": name, "images": len(files), "size": size, "false_ids": hits,
                      "rate": hits / len(files)})
-        print(f"  {name:10s} false ids on {len(files)} clean faces: {hits}", file=sys.stderr)
+        print(f"  {name:12s} {size:3d}px false ids on {len(files)} clean faces: {hits}", file=sys.stderr)
     return rows
 
 
@@ -203,13 +214,14 @@ def survival(root: Path, n: int, size: int, method: str, identity: SigningIdenti
                 bit_acc.append(float(np.mean(np.array(reading.bits) == encode_payload(r.content_id))))
             vis_ok += visible.check_mark(rgb, r.record["visible"])["status"] == "pass"
         k = len(stamped)
-        row = {"attack": name, "method": method, "size": size, "files": k, "c2pa_trusted": c2pa_ok / k,
+        row = {"attack": name, "method": method, "stamped_method": stamped[0][0].record["watermark"]["method"],
+               "size": size, "files": k, "c2pa_trusted": c2pa_ok / k,
                "xmp_complete": xmp_ok / k, "watermark_exact_id": exact / k,
                "watermark_bit_accuracy": float(np.mean(bit_acc)) if bit_acc else None,
                "visible_check": vis_ok / k}
         rows.append(row)
         acc = f"{row['watermark_bit_accuracy']:.3f}" if bit_acc else "  n/a (too small)"
-        print(f"  {method:10s} {size}px {name:15s} C2PA {c2pa_ok / k:5.0%}  XMP {xmp_ok / k:5.0%}  "
+        print(f"  {row['stamped_method']:12s} {size}px {name:15s} C2PA {c2pa_ok / k:5.0%}  XMP {xmp_ok / k:5.0%}  "
               f"wm id {exact / k:5.0%} bits {acc}  visible {vis_ok / k:5.0%}", file=sys.stderr)
     return rows
 
@@ -245,17 +257,19 @@ def main() -> None:
         identity = SigningIdentity.from_files(keys["chain"], keys["key"])
         trust = Path(keys["ca"]).read_text()
         print("watermark: smallest working size", file=sys.stderr)
-        sweep = size_sweep(args.data, args.n, [32, 48, 64, 96, 128, 192, 256])
+        sweep = size_sweep(args.data, args.n)
         print("watermark: perceptual masking on/off", file=sys.stderr)
         masking = masking_ablation(args.data, args.n)
         print("watermark: false positives", file=sys.stderr)
         fp = false_positives(args.data, args.fp_images)
         print("label survival", file=sys.stderr)
-        surv = survival(args.data, args.n, 128, "ssgrid", identity, trust)
+        surv = survival(args.data, args.n, 32, "auto", identity, trust)
+        surv += survival(args.data, args.n, 48, "auto", identity, trust)
+        surv += survival(args.data, args.n, 128, "ssgrid", identity, trust)
         surv += survival(args.data, args.n, 256, "ssgrid", identity, trust)
         surv += survival(args.data, args.n, 256, "dwtDctSvd", identity, trust)
         print("throughput", file=sys.stderr)
-        thr = throughput(args.data, args.n, 128, identity)
+        thr = throughput(args.data, args.n, 128, identity) + throughput(args.data, args.n, 32, identity)
     result = {"machine": f"{platform.machine()} {os.cpu_count()} cpu, {platform.python_version()}",
               "n": args.n, "size_sweep": sweep, "masking": masking, "false_positives": fp, "survival": surv, "throughput": thr,
               "seconds": time.time() - t0}

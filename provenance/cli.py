@@ -74,7 +74,8 @@ def stamp(
     height: float = typer.Option(0.06, help="Mark text height as a fraction of the shorter side (>= 0.05)."),
     mark_seconds: Optional[float] = typer.Option(None, help="Video: seconds from the start that carry the mark "
                                                            "(>= 2) \\[default: the whole clip]."),
-    watermark_method: str = typer.Option("ssgrid", "--watermark", help="Watermark method: ssgrid|dwtDctSvd."),
+    watermark_method: str = typer.Option("auto", "--watermark",
+                                         help="Watermark method: auto (by image size)|ssgrid|ssgrid-small|dwtDctSvd."),
     cert: Optional[Path] = typer.Option(None, help="PEM certificate chain, leaf first \\[default: keygen's]."),
     key: Optional[Path] = typer.Option(None, help="PEM private key of the leaf \\[default: keygen's]."),
     tsa_url: Optional[str] = typer.Option(None, help="RFC 3161 timestamp authority URL."),

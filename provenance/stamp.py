@@ -115,9 +115,9 @@ def stamp_pixels(rgb: np.ndarray, fmt: str, identity: SigningIdentity | None, op
         pixels, record["visible"] = visible.apply_mark(pixels, options.mark)
         applied.append("visible")
     if "watermark" in options.labels:
-        wm = watermark.method(options.watermark_method)
+        wm = watermark.method(options.watermark_method, pixels.shape)
         try:
-            pixels = watermark.embed_id(pixels, content_id, options.watermark_method)
+            pixels = watermark.embed_id(pixels, content_id, wm.name)
             record["watermark"] = {"status": "embedded", "method": wm.name, "min_side": wm.min_side}
             applied.append("watermark")
         except watermark.TooSmall as exc:

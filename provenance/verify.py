@@ -149,7 +149,7 @@ def verify_file(path: str | Path, ws: Workspace | None = None, trust_anchors: st
         checks[f"{regulation}_fields"] = check
 
     recorded_wm = (labels or {}).get("watermark") or {}
-    wm_method = recorded_wm.get("method") or watermark.DEFAULT_METHOD
+    wm_method = recorded_wm.get("method") or watermark.choose(watermark.AUTO, None if rgb is None else rgb.shape)
     scan = None
     if reader is not None:
         from provenance.videostamp import scan_video

@@ -195,6 +195,7 @@ def _watermark_and_encode(labelled: Callable[..., Iterator[np.ndarray]], fps: fl
     (``status`` embedded, too_small or lost_in_encode). Below the method's size the frames
     are encoded without a watermark.
     """
+    name = watermark.choose(name)  # ``auto`` is ssgrid for video
     wm = watermark.method(name)
     base = {"method": wm.name, "min_side": wm.min_side}
     if min(size) < wm.min_side:

@@ -1,6 +1,6 @@
 """Invisible watermarks carrying a content id (see :mod:`provenance.payload`).
 
-Two methods, looked up by name in :data:`WATERMARKS`:
+Three methods, looked up by name in :data:`WATERMARKS`:
 
 - ``ssgrid`` (default): keyed spread-spectrum on a 32 x 32 grid of cells laid over the
   whole image, with informed embedding. Each payload bit owns about 21 cells scattered by
@@ -10,10 +10,17 @@ Two methods, looked up by name in :data:`WATERMARKS`:
   so flat skin and near-white or near-black areas carry less of the pattern. Because the grid is relative to the image size, decoding
   needs no knowledge of the original size and survives downscaling; JPEG mostly touches
   frequencies above the cell size. Works from 64 px on the shorter side.
+- ``ssgrid-small``: the same decoder (same key, grid and statistic, so an ``ssgrid`` reader
+  decodes it too) with least-norm informed embedding for 32-63 px images, where a cell is a
+  pixel or two and ``ssgrid``'s per-bit gains do not hold under JPEG: the luma change is the
+  smallest (in a texture-weighted L2 norm, so flat skin changes least) that puts every bit's
+  statistic at least ``margin`` on the right side, solved exactly because the statistic is
+  linear in the pixels. Works from 32 px.
 - ``dwtDctSvd``: the ``invisible-watermark`` package's DWT-DCT-SVD method, kept for
   comparison (it needs 256 x 256 and breaks under resizing).
 
 Below a method's ``min_side`` nothing is embedded and reading reports ``too_small``.
+The name ``auto`` (the default) picks ``ssgrid`` from 64 px and ``ssgrid-small`` below.
 """
 
 from __future__ import annotations
@@ -26,7 +33,10 @@ import numpy as np
 from assay.registry import Registry
 from provenance.payload import PAYLOAD_BITS, decode_payload, encode_payload
 
-DEFAULT_METHOD = "ssgrid"
+AUTO = "auto"
+DEFAULT_METHOD = AUTO
+#: what ``auto`` picks below ``ssgrid``'s 64 px floor (still images only)
+SMALL_METHOD = "ssgrid-small"
 
 
 class WatermarkMethod(Protocol):
@@ -60,7 +70,7 @@ class SpreadSpectrumGrid:
     def __init__(self, grid: int = 32, margin: float = 2.0, min_gain: float = 1.0, max_gain: float = 20.0,
                  key: int = 0x5A55A7, rounds: int = 8, masking: bool = True) -> None:
         self.grid, self.margin, self.min_gain, self.max_gain, self.rounds = grid, margin, min_gain, max_gain, rounds
-        self.masking = masking
+        self.masking, self.key = masking, key
         rng = np.random.default_rng(key)
         cells = grid * grid
         owner = np.empty(cells, np.int64)
@@ -129,6 +139,75 @@ class SpreadSpectrumGrid:
         return self._statistic(_luma(rgb))
 
 
+@WATERMARKS.register(SMALL_METHOD)
+class SmallSpreadSpectrumGrid(SpreadSpectrumGrid):
+    """``ssgrid``'s decoder with least-norm informed embedding, for faces of 32-63 px."""
+
+    name = SMALL_METHOD
+    min_side = 32
+    #: shared by all instances (``method()`` makes a new one per call): (grid, key, h, w) -> response matrix
+    _response_cache: dict[tuple, np.ndarray] = {}
+
+    def __init__(self, margin: float = 4.0, rounds: int = 6, **kwargs) -> None:
+        super().__init__(margin=margin, rounds=rounds, masking=False, **kwargs)
+
+    def _response(self, h: int, w: int) -> np.ndarray:
+        """The statistic as a 48 x (h*w) matrix (it is linear in the luma), built one pixel at a time."""
+        key = (self.grid, self.key, h, w)
+        if key not in self._response_cache:
+            basis = np.zeros((h, w), np.float32)
+            response = np.empty((PAYLOAD_BITS, h * w), np.float32)
+            for k in range(h * w):
+                basis.flat[k] = 1.0
+                response[:, k] = self._statistic(basis)
+                basis.flat[k] = 0.0
+            self._response_cache[key] = response
+        return self._response_cache[key]
+
+    @staticmethod
+    def _pixel_weights(luma: np.ndarray) -> np.ndarray:
+        """Perceptual masking per pixel: textured pixels may change more than flat ones (0.3 to 3)."""
+        import cv2
+
+        mean = cv2.blur(luma, (3, 3))
+        sd = np.sqrt(np.maximum(cv2.blur(luma * luma, (3, 3)) - mean * mean, 0.0))
+        return np.clip((sd + 1.0) / (np.median(sd) + 1.0), 0.3, 3.0).ravel()
+
+    def embed(self, rgb: np.ndarray, bits: np.ndarray) -> np.ndarray:
+        h, w = rgb.shape[:2]
+        if min(h, w) < self.min_side:
+            raise TooSmall(f"{w}x{h} is below {self.min_side} px")
+        luma = _luma(rgb)
+        response = self._response(h, w)
+        weight = self._pixel_weights(luma)
+        # the luma change d minimising sum(d**2 / weight) with response @ d = r is weight * response.T @ c,
+        # where gram @ c = r (matrix-vector products only: small threaded GEMMs stall on a busy machine)
+        scaled = (response * np.sqrt(weight)).astype(np.float64)
+        gram = scaled @ scaled.T
+        want = 2.0 * np.asarray(bits, np.float32) - 1.0
+        base = rgb.astype(np.float32)
+        delta = np.zeros((h, w), np.float32)
+        target = np.full(PAYLOAD_BITS, self.margin, np.float32)
+        out = rgb
+        for _ in range(self.rounds):
+            stat = self._statistic(luma + delta)
+            goal = want * np.maximum(target, want * stat)  # bits already past the margin stay where they are
+            step = weight * (response.T @ np.linalg.solve(gram, goal - stat).astype(np.float32))
+            delta += step.reshape(h, w)
+            out = np.clip(np.rint(base + delta[..., None]), 0, 255).astype(np.uint8)
+            got = want * self._statistic(_luma(out))
+            if (got >= self.margin).all():
+                break
+            target += np.maximum(0.0, self.margin - got)  # rounding or clipping fell short: aim higher there
+        return out
+
+    def soft_bits(self, rgb: np.ndarray) -> np.ndarray:
+        h, w = rgb.shape[:2]
+        if min(h, w) < self.min_side:
+            raise TooSmall(f"{w}x{h} is below {self.min_side} px")
+        return self._statistic(_luma(rgb))
+
+
 @WATERMARKS.register("dwtDctSvd")
 class DwtDctSvd:
     """``invisible-watermark``'s DWT-DCT-SVD method (U channel, 4 x 4 blocks of the Haar LL band)."""
@@ -169,19 +248,30 @@ class WatermarkReading:
         return {"status": self.status, "method": self.method, "content_id": self.content_id, "reason": self.reason}
 
 
-def method(name: str = DEFAULT_METHOD) -> WatermarkMethod:
-    """An instance of the watermark method registered as ``name``."""
-    return WATERMARKS.create(name)
+def choose(name: str, shape: tuple[int, ...] | None = None) -> str:
+    """The registered method ``name`` stands for: ``auto`` is ``ssgrid`` from 64 px on the shorter
+    side of ``shape`` (or without a shape, as for video) and ``ssgrid-small`` below."""
+    if name != AUTO:
+        return name
+    if shape is not None and min(shape[:2]) < WATERMARKS.get("ssgrid").min_side:
+        return SMALL_METHOD
+    return "ssgrid"
+
+
+def method(name: str = DEFAULT_METHOD, shape: tuple[int, ...] | None = None) -> WatermarkMethod:
+    """An instance of the watermark method registered as ``name`` (``auto``: chosen for ``shape``)."""
+    return WATERMARKS.create(choose(name, shape))
 
 
 def embed_id(rgb: np.ndarray, content_id: str, name: str = DEFAULT_METHOD) -> np.ndarray:
     """``rgb`` with ``content_id`` embedded; raises :class:`TooSmall` below the method's size."""
-    return method(name).embed(rgb, encode_payload(content_id))
+    return method(name, rgb.shape).embed(rgb, encode_payload(content_id))
 
 
 def read_id(rgb: np.ndarray, name: str = DEFAULT_METHOD) -> WatermarkReading:
     """Decode a content id; an image without a watermark reads ``absent`` (the check code fails)."""
-    wm = method(name)
+    wm = method(name, rgb.shape)
+    name = wm.name
     try:
         soft = wm.soft_bits(rgb)
     except TooSmall as exc:
@@ -191,12 +281,13 @@ def read_id(rgb: np.ndarray, name: str = DEFAULT_METHOD) -> WatermarkReading:
 
 def soft_bits_frames(frames: np.ndarray, name: str = DEFAULT_METHOD) -> np.ndarray:
     """Each bit's soft statistic averaged over video frames; raises :class:`TooSmall`."""
-    wm = method(name)
+    wm = method(name)  # video: ``auto`` is ssgrid
     return np.mean([wm.soft_bits(frame) for frame in frames], axis=0)
 
 
 def read_id_frames(frames: np.ndarray, name: str = DEFAULT_METHOD) -> WatermarkReading:
     """Decode a content id from video frames: each bit's soft statistic is averaged over the frames."""
+    name = choose(name)
     try:
         soft = soft_bits_frames(frames, name)
     except TooSmall as exc:

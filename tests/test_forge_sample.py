@@ -86,8 +86,8 @@ def test_sets_are_stamped_at_birth_by_default_and_never_unlabelled(trained) -> N
     ws, _, run = trained
     s = open_set(ws, sample(ws, run, 2, seed=3, name="born", progress=False))
     for row in s.rows:
-        assert row["labels_applied"] == ["visible", "xmp", "c2pa"]
-        assert "too small" in row["labels_skipped"]["watermark"]          # 32 px: below the watermark's floor
+        assert row["labels_applied"] == ["visible", "watermark", "xmp", "c2pa"]  # 32 px: ssgrid-small
+        assert not row.get("labels_skipped")
         assert ws.resolve(row["provenance_id"], "provenance").parents == [run]
         assert pixel_sha256(decode(s.path(row))) != row["sha256"]          # the visible mark is in the pixels
     meta_only = open_set(ws, sample(ws, run, 2, seed=3, name="meta", labels="c2pa,xmp", progress=False))

@@ -162,12 +162,30 @@ def test_ai_edit_records_its_parent_as_ingredient(tmp_path, identity, trust) -> 
 
 def test_too_small_for_a_watermark_is_said_not_silent(tmp_path, ws, identity, trust) -> None:
     out = tmp_path / "tiny.png"
-    result, _ = stamp_file(_source(tmp_path, 48), out, identity, ws=ws)
+    result, _ = stamp_file(_source(tmp_path, 24), out, identity, ws=ws)
     assert "watermark" not in result.labels_applied
     assert "too small for a watermark" in result.labels_skipped["watermark"]
     report = verify_file(out, ws, trust)
     assert report["checks"]["watermark"]["status"] == "absent"
     assert "too small for a watermark" in report["checks"]["watermark"]["reason"]
+
+
+def test_32px_face_resaved_by_pillow_is_found_through_the_watermark(tmp_path, ws, identity, trust) -> None:
+    out = tmp_path / "face32.png"
+    result, record_id = stamp_file(_source(tmp_path, 32, seed=4), out, identity, ws=ws)
+    assert result.labels_applied == ["visible", "watermark", "xmp", "c2pa"] and not result.labels_skipped
+    assert result.record["watermark"] == {"status": "embedded", "method": "ssgrid-small", "min_side": 32}
+    copy = tmp_path / "copy.png"
+    Image.open(out).save(copy)  # drops the C2PA manifest and the XMP, keeps the pixels
+    report = verify_file(copy, ws, trust)
+    assert report["c2pa"]["present"] is False and report["xmp"] is None
+    assert report["watermark"]["status"] == "found" and report["watermark"]["method"] == "ssgrid-small"
+    assert report["content_id"] == result.content_id and report["found_via"] == "watermark"
+    assert report["record"]["id"] == record_id
+    assert report["checks"]["soft_binding"]["status"] == "pass" and report["checks"]["watermark"]["status"] == "pass"
+    clean = tmp_path / "clean.png"
+    save(smooth_image(32, 9), clean)
+    assert verify_file(clean, ws, trust)["checks"]["watermark"]["status"] == "absent"
 
 
 def test_birth_stamper_is_reproducible_and_records_lineage(ws, identity, trust, tmp_path) -> None:
@@ -238,13 +256,13 @@ def test_cli_keygen_stamp_verify(tmp_path, ws) -> None:
     assert json.loads(res.stdout)[0]["checks"]["c2pa_manifest"]["reason"].startswith("required c2pa label missing")
 
 
-def test_demo_finds_the_stripped_file_through_its_watermark(ws, identity, tmp_path, capsys) -> None:
+def test_demo_finds_the_stripped_32px_sample_through_its_watermark(ws, identity, tmp_path, capsys) -> None:
     from provenance import demo
 
     stamper = make_birth_stamper(ws, signer=identity)
     files = []
     for i in range(3):
-        data, _ = stamper(smooth_image(64, 20 + i), "png", {"family": "dcgan", "checkpoint_sha256": "d" * 64,
+        data, _ = stamper(smooth_image(32, 20 + i), "png", {"family": "dcgan", "checkpoint_sha256": "d" * 64,
                                                             "seed": 1, "latent_index": i})
         files.append(tmp_path / f"s{i}.png")
         files[-1].write_bytes(data)

@@ -85,10 +85,37 @@ def test_clean_images_read_absent_not_a_random_id() -> None:
 
 def test_below_the_size_floor_is_reported_too_small() -> None:
     with pytest.raises(watermark.TooSmall):
-        watermark.embed_id(smooth_image(48, 0), "deadbeef")
+        watermark.embed_id(smooth_image(48, 0), "deadbeef", "ssgrid")
+    with pytest.raises(watermark.TooSmall):
+        watermark.embed_id(smooth_image(24, 0), "deadbeef")
     reading = watermark.read_id(smooth_image(24, 0))
     assert reading.status == "too_small" and "too small for a watermark" in reading.reason
     assert watermark.read_id(smooth_image(128, 0), "dwtDctSvd").status == "too_small"
+
+
+def test_auto_picks_the_method_by_size() -> None:
+    assert watermark.choose("auto", (32, 32, 3)) == watermark.choose("auto", (48, 200, 3)) == "ssgrid-small"
+    assert watermark.choose("auto", (64, 64, 3)) == watermark.choose("auto", None) == "ssgrid"
+    assert watermark.choose("dwtDctSvd", (32, 32, 3)) == "dwtDctSvd"
+    assert watermark.read_id(smooth_image(32, 0)).method == "ssgrid-small"
+
+
+@pytest.mark.parametrize("size", [32, 48])
+def test_ssgrid_small_decodes_at_forge_sizes_lossless_and_after_jpeg95(size: int) -> None:
+    for seed in range(4):
+        img = smooth_image(size, seed)
+        marked = watermark.embed_id(img, "deadbeef")
+        mse = np.mean((marked.astype(float) - img) ** 2)
+        assert 10 * np.log10(255 ** 2 / mse) > 30.0  # PSNR in dB
+        reading = watermark.read_id(marked)
+        assert (reading.status, reading.method, reading.content_id) == ("found", "ssgrid-small", "deadbeef")
+        assert watermark.read_id(marked, "ssgrid").content_id == "deadbeef"  # same decoder as ssgrid
+        assert watermark.read_id(jpeg(marked, 95)).content_id == "deadbeef"
+
+
+def test_clean_32px_images_read_absent() -> None:
+    readings = [watermark.read_id(smooth_image(32, 300 + s)) for s in range(40)]
+    assert all(r.status == "absent" and r.content_id is None and r.method == "ssgrid-small" for r in readings)
 
 
 def test_unknown_method_lists_the_known_ones() -> None:
