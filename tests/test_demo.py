@@ -14,3 +14,4 @@ def test_demo_runs_the_whole_pipeline_offline(tmp_path, capsys):
     assert len(ws.catalog.list("provenance")) == 164  # 64 stamped with every label + 100 with metadata labels
     assert "trainedAlgorithmicMedia" in captured.out  # scan shows the manifest beside the detector's verdict
     assert "re-saved with Pillow" in captured.out
+    assert "found through the watermark" in captured.out  # soft binding after the manifest was stripped
