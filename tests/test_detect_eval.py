@@ -163,3 +163,12 @@ def test_loo_command_prints_matrix(toyws) -> None:
     assert set(result["unseen_auc"]) == set(FAMILIES)
     folds = [r for r in ws.catalog.list("detectors") if r.params.get("loo_study") == result["study"]]
     assert {r.params["held_out_family"] for r in folds} == set(FAMILIES)
+
+
+def test_ranking_metrics_use_raw_scores_when_probabilities_saturate() -> None:
+    y = np.array([0, 0, 1, 1])
+    logits = np.array([-900.0, -800.0, -700.0, 950.0])
+    p = sigmoid(logits)  # the first three are all 0.0 in float64
+    assert compute_metrics(y, p)["auc"] == 0.75
+    assert compute_metrics(y, p, score=logits)["auc"] == 1.0
+    assert compute_metrics(y, p, score=logits)["accuracy"] == 0.75  # thresholds still use probabilities
