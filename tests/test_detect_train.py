@@ -167,6 +167,8 @@ def test_torch_detector_records_curves(toyws) -> None:
     (["--model", "nope"], "unknown detector 'nope'"),
     (["--aug", "rotate"], "unknown augmentation 'rotate'"),
     (["--fake", "missing-set"], "no artefact with id or name 'missing-set'"),
+    (["--set", "colour=1"], "unexpected keyword argument 'colour'"),
+    (["--name", "spec"], "a detector named 'spec' already exists"),
 ])
 def test_train_command_errors(toyws, args, message) -> None:
     ws, real, fakes = toyws
