@@ -95,13 +95,16 @@ def compute_metrics(y: np.ndarray, p: np.ndarray, names: Sequence[str] | None = 
                     score: np.ndarray | None = None) -> dict[str, float]:
     """Every registered metric (or the named ones), plus the class counts.
 
-    Ranking metrics (AUC, AP, EER) use ``score`` when given: the raw logit, which a calibrator
+    A metric undefined on these labels (AUC with one class present) is None. Ranking
+    metrics (AUC, AP, EER) use ``score`` when given: the raw logit, which a calibrator
     that saturates or steps (isotonic) cannot turn into ties.
     """
     y, p = np.asarray(y).astype(int), np.asarray(p, dtype=np.float64)
     s = p if score is None else np.asarray(score, dtype=np.float64)
-    out: dict[str, Any] = {n: METRICS.get(n)(y, s if METRICS.meta(n).get("ranking") else p)
-                           for n in (names or METRICS.names())}
+    out: dict[str, Any] = {}
+    for n in names or METRICS.names():
+        value = METRICS.get(n)(y, s if METRICS.meta(n).get("ranking") else p)
+        out[n] = None if math.isnan(value) else value  # undefined (one class only): null in JSON
     out["n_real"], out["n_synthetic"] = int((y == 0).sum()), int((y == 1).sum())
     return out
 

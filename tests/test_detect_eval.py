@@ -172,3 +172,14 @@ def test_ranking_metrics_use_raw_scores_when_probabilities_saturate() -> None:
     assert compute_metrics(y, p)["auc"] == 0.75
     assert compute_metrics(y, p, score=logits)["auc"] == 1.0
     assert compute_metrics(y, p, score=logits)["accuracy"] == 0.75  # thresholds still use probabilities
+
+
+def test_eval_on_real_faces_only_reports_false_positives(toyws) -> None:
+    ws, real, fakes = toyws
+    other = make_real_set(ws, "other-real", n=20, seed=9)
+    res = runner.invoke(app, ["-w", str(ws.root), "detect", "eval", "spec-eval", "--real", other, "--split", "all",
+                              "--no-robustness", "--json"])
+    assert res.exit_code == 0, res.output
+    report = json.loads(res.stdout[res.stdout.index("{"):])
+    assert report["overall"]["auc"] is None and report["per_family"] == {}
+    assert report["overall"]["n_real"] == 20 and 0.0 <= report["overall"]["acc_real"] <= 1.0
