@@ -163,6 +163,9 @@ def test_loo_command_prints_matrix(toyws) -> None:
     assert set(result["unseen_auc"]) == set(FAMILIES)
     folds = [r for r in ws.catalog.list("detectors") if r.params.get("loo_study") == result["study"]]
     assert {r.params["held_out_family"] for r in folds} == set(FAMILIES)
+    assert all(r.params["loo_unseen_auc"] == result["unseen_auc"] for r in folds)
+    stored = json.loads((ws.path_of(folds[0]) / "loo.json").read_text())
+    assert stored["matrix"] == result["matrix"]
 
 
 def test_ranking_metrics_use_raw_scores_when_probabilities_saturate() -> None:
