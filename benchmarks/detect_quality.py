@@ -46,7 +46,7 @@ def say(message: str) -> None:
 
 def variants(size: int) -> dict[str, dict[str, Any]]:
     """Detector set-ups measured: name -> TrainConfig fields."""
-    torch_opts = {"tile": size, "epochs": 4, "batch_size": 32, "width": 16}
+    torch_opts = {"tile": size, "epochs": 10, "batch_size": 32, "width": 32}
     return {
         "spectral": {"model": "spectral"},
         "dct": {"model": "dct"},
