@@ -36,8 +36,8 @@ from detect.train import TrainConfig, fit_and_test  # noqa: E402
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 STANDIN_FAMILIES = ("standin-nearest", "standin-zeroinsert", "standin-bilinear")
 SIMS = ("transposed", "nearest", "bilinear")
-#: measured by default (about 10 minutes on 2 CPU cores); ``--detectors all`` adds the resnet18 and the augmented npr
-DEFAULT_VARIANTS = ["spectral", "dct", "npr", "ensemble", "spectral+sim", "npr+sim"]
+#: measured by default (about 10 minutes on 2 CPU cores); ``--detectors all`` adds the resnet18 CNN
+DEFAULT_VARIANTS = ["spectral", "dct", "npr", "ensemble", "spectral+sim", "npr+sim", "npr+sim+wang"]
 
 
 def say(message: str) -> None:
@@ -46,7 +46,7 @@ def say(message: str) -> None:
 
 def variants(size: int) -> dict[str, dict[str, Any]]:
     """Detector set-ups measured: name -> TrainConfig fields."""
-    torch_opts = {"tile": size, "epochs": 4, "batch_size": 32, "width": 16}
+    torch_opts = {"tile": size, "epochs": 10, "batch_size": 32, "width": 32}
     return {
         "spectral": {"model": "spectral"},
         "dct": {"model": "dct"},

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
+from tqdm import tqdm
 
 from assay.imageio import ImageError, decode
 from assay.imagesets import open_set
@@ -122,6 +123,9 @@ def _load(ws: Workspace, refs: Sequence[str], label: int, max_per_set: int | Non
         s = open_set(ws, ref)
         ids.append(s.record.id)
         rows = s.rows
+        if label == 0 and any(r.get("label") == "synthetic" for r in rows):
+            raise ValueError(f"{s.record.kind} {s.record.id} ({s.record.name}) holds synthetic images: "
+                             "pass it with --fake, not --real")
         splits = assign_splits(rows, seed)
         order = np.random.default_rng(seed).permutation(len(rows))
         if max_per_set:
@@ -134,7 +138,8 @@ def _load(ws: Workspace, refs: Sequence[str], label: int, max_per_set: int | Non
                 return i, str(exc)
 
         with ThreadPoolExecutor(max_workers=4) as pool:
-            for i, img in pool.map(read, order):
+            for i, img in tqdm(pool.map(read, order), total=len(order), desc=f"reading {s.record.name}",
+                               unit="img", leave=False):
                 row = rows[i]
                 if isinstance(img, str):
                     rejects.append((str(s.path(row)), img))
@@ -151,8 +156,8 @@ def assemble(ws: Workspace, real: Sequence[str], fake: Sequence[str], *, max_per
     """Load real and fake sets into group-disjoint splits, add simulated fakes, apply the encode path.
 
     ``simulate`` names artifact simulators (see :mod:`detect.simulate`): each real image gets
-    one simulated twin in its own split (the auto-encoders are fitted on the train reals). ``require_all_splits`` (training) checks that
-    every split holds both classes.
+    one simulated twin in its own split (the auto-encoders are fitted on the train reals).
+    ``require_all_splits`` (training) checks that every split holds both classes.
     """
     if not real:
         raise ValueError("no real set given (--real SET)")

@@ -26,7 +26,7 @@ def _both(y: np.ndarray) -> bool:
     return bool((y == 0).any() and (y == 1).any())
 
 
-@METRICS.register("auc")
+@METRICS.register("auc", ranking=True)
 def auc(y: np.ndarray, p: np.ndarray) -> float:
     """Area under the ROC curve."""
     from sklearn.metrics import roc_auc_score
@@ -34,7 +34,7 @@ def auc(y: np.ndarray, p: np.ndarray) -> float:
     return float(roc_auc_score(y, p)) if _both(y) else math.nan
 
 
-@METRICS.register("ap")
+@METRICS.register("ap", ranking=True)
 def average_precision(y: np.ndarray, p: np.ndarray) -> float:
     """Average precision with synthetic as the positive class."""
     from sklearn.metrics import average_precision_score
@@ -42,7 +42,7 @@ def average_precision(y: np.ndarray, p: np.ndarray) -> float:
     return float(average_precision_score(y, p)) if _both(y) else math.nan
 
 
-@METRICS.register("eer")
+@METRICS.register("eer", ranking=True)
 def eer(y: np.ndarray, p: np.ndarray) -> float:
     """Equal error rate: where the false-positive and false-negative rates cross (interpolated)."""
     from sklearn.metrics import roc_curve
@@ -91,26 +91,46 @@ def expected_calibration_error(y: np.ndarray, p: np.ndarray) -> float:
     return float(total)
 
 
-def compute_metrics(y: np.ndarray, p: np.ndarray, names: Sequence[str] | None = None) -> dict[str, float]:
-    """Every registered metric (or the named ones), plus the class counts."""
+def compute_metrics(y: np.ndarray, p: np.ndarray, names: Sequence[str] | None = None,
+                    score: np.ndarray | None = None) -> dict[str, float]:
+    """Every registered metric (or the named ones), plus the class counts.
+
+    A metric undefined on these labels (AUC with one class present) is None. Ranking
+    metrics (AUC, AP, EER) use ``score`` when given: the raw logit, which a calibrator
+    that saturates or steps (isotonic) cannot turn into ties.
+    """
     y, p = np.asarray(y).astype(int), np.asarray(p, dtype=np.float64)
-    out: dict[str, Any] = {n: METRICS.get(n)(y, p) for n in (names or METRICS.names())}
+    s = p if score is None else np.asarray(score, dtype=np.float64)
+    out: dict[str, Any] = {}
+    for n in names or METRICS.names():
+        value = METRICS.get(n)(y, s if METRICS.meta(n).get("ranking") else p)
+        out[n] = None if math.isnan(value) else value  # undefined (one class only): null in JSON
     out["n_real"], out["n_synthetic"] = int((y == 0).sum()), int((y == 1).sum())
     return out
 
 
-def per_family(y: np.ndarray, p: np.ndarray, families: Sequence[str],
-               names: Sequence[str] | None = None) -> dict[str, dict[str, float]]:
+def per_family(y: np.ndarray, p: np.ndarray, families: Sequence[str], names: Sequence[str] | None = None,
+               score: np.ndarray | None = None) -> dict[str, dict[str, float]]:
     """Metrics of every fake family against all the reals."""
     fam = np.asarray(families)
     real = fam == REAL
-    return {f: compute_metrics(y[real | (fam == f)], p[real | (fam == f)], names)
-            for f in sorted(set(fam[~real].tolist()))}
+    s = p if score is None else np.asarray(score)
+    return {f: compute_metrics(y[m], p[m], names, s[m])
+            for f in sorted(set(fam[~real].tolist())) for m in [real | (fam == f)]}
 
 
-def score_report(y: np.ndarray, p: np.ndarray, families: Sequence[str]) -> dict[str, Any]:
+def score_report(y: np.ndarray, p: np.ndarray, families: Sequence[str],
+                 score: np.ndarray | None = None) -> dict[str, Any]:
     y = np.asarray(y).astype(int)
-    return {"overall": compute_metrics(y, p), "per_family": per_family(y, p, families)}
+    return {"overall": compute_metrics(y, p, score=score), "per_family": per_family(y, p, families, score=score)}
+
+
+def _scores(detector: Detector, images: Images) -> tuple[np.ndarray, np.ndarray | None]:
+    """(calibrated P(synthetic), raw logit or None)."""
+    if hasattr(detector, "decision_function") and hasattr(detector, "calibrator"):
+        z = detector.decision_function(images)
+        return detector.calibrator(z), z
+    return detector.predict_proba(images)[:, 1], None
 
 
 def evaluate(detector: Detector, images: Images, y: np.ndarray, families: Sequence[str],
@@ -121,12 +141,13 @@ def evaluate(detector: Detector, images: Images, y: np.ndarray, families: Sequen
     from detect.robustness import PERTURBATIONS
 
     y = np.asarray(y).astype(int)
-    report = score_report(y, detector.predict_proba(images)[:, 1], families)
+    p, z = _scores(detector, images)
+    report = score_report(y, p, families, score=z)
     report["robustness"] = {}
     for name in tqdm(perturbations, desc="robustness", disable=not (progress and perturbations), leave=False):
         fn = PERTURBATIONS.get(name)
-        p = detector.predict_proba([fn(img) for img in images])[:, 1]
-        report["robustness"][name] = score_report(y, p, families)
+        p, z = _scores(detector, [fn(img) for img in images])
+        report["robustness"][name] = score_report(y, p, families, score=z)
     return report
 
 

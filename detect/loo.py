@@ -14,11 +14,13 @@ from typing import Any, Sequence
 
 from tqdm import tqdm
 
+from assay.fileio import atomic_write_json
 from assay.workspace import Workspace
 from detect.data import Assembled, assemble
 from detect.train import TrainConfig, fit_and_test
 
 ALL_HELD_OUT = "(all: simulated only)"
+LOO_FILE = "loo.json"
 
 
 def folds(data: Assembled, cfg: TrainConfig) -> list[str]:
@@ -33,7 +35,8 @@ def leave_one_out(ws: Workspace, cfg: TrainConfig, real: Sequence[str], fake: Se
                   save: bool = False, data: Assembled | None = None) -> dict[str, Any]:
     """Run every fold; returns {"matrix": {held_out: {family: {"auc", "seen"}}}, "unseen_auc": ...}.
 
-    With ``save`` each fold's detector is registered (params ``loo_study``, ``held_out_family``).
+    With ``save`` each fold's detector is registered (params ``loo_study``, ``held_out_family``,
+    ``loo_unseen_auc``, ``loo_matrix``; the whole result in ``loo.json`` in its folder).
     """
     from detect.store import save_detector
 
@@ -61,10 +64,14 @@ def leave_one_out(ws: Workspace, cfg: TrainConfig, real: Sequence[str], fake: Se
             fold_ids[held] = rec.id
     unseen = {held: row[held]["auc"] for held, row in matrix.items() if held in row}
     simulated_only = matrix.get(ALL_HELD_OUT, {})
-    return {"study": study, "model": cfg.model, "matrix": matrix, "trained_on": trained_on,
+    result = {"study": study, "model": cfg.model, "matrix": matrix, "trained_on": trained_on,
             "unseen_auc": unseen, "min_unseen_auc": min(unseen.values()) if unseen else None,
             "simulated_only_auc": {f: v["auc"] for f, v in simulated_only.items()} or None,
             "detectors": fold_ids, "data": data.summary(), "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+    for fold_id in fold_ids.values():  # the whole matrix with every fold, for the dashboard
+        atomic_write_json(ws.path_of(ws.resolve(fold_id)) / LOO_FILE, result)
+        ws.catalog.update(fold_id, {"loo_unseen_auc": unseen, "loo_matrix": matrix})
+    return result
 
 
 def matrix_rows(result: dict[str, Any]) -> list[dict[str, Any]]:

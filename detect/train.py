@@ -53,7 +53,10 @@ def build_detector(cfg: TrainConfig) -> Any:
     options = dict(cfg.options)
     if cfg.model in ("cnn", "npr", "dct-cnn"):
         options.setdefault("seed", cfg.seed)
-    return DETECTORS.create(cfg.model, **options)
+    try:
+        return DETECTORS.create(cfg.model, **options)
+    except TypeError as exc:  # an option the detector does not take
+        raise ValueError(f"{cfg.model}: {exc}".replace("__init__() ", "")) from None
 
 
 def _arrays(items: Sequence[Item]) -> tuple[list[np.ndarray], np.ndarray, list[str]]:
@@ -95,6 +98,8 @@ def train(ws: Workspace, cfg: TrainConfig, real: Sequence[str], fake: Sequence[s
     from detect.store import save_detector
 
     init_distributed()
+    if name and any(r.name == name for r in ws.catalog.list("detectors")):
+        raise ValueError(f"a detector named {name!r} already exists; choose another --name")
     data = assemble(ws, real, fake, max_per_set=cfg.max_per_set, encode=cfg.encode, simulate=cfg.simulate,
                     sim_steps=cfg.sim_steps, seed=cfg.seed)
     det, report = fit_and_test(cfg, data)

@@ -163,3 +163,26 @@ def test_loo_command_prints_matrix(toyws) -> None:
     assert set(result["unseen_auc"]) == set(FAMILIES)
     folds = [r for r in ws.catalog.list("detectors") if r.params.get("loo_study") == result["study"]]
     assert {r.params["held_out_family"] for r in folds} == set(FAMILIES)
+    assert all(r.params["loo_unseen_auc"] == result["unseen_auc"] for r in folds)
+    stored = json.loads((ws.path_of(folds[0]) / "loo.json").read_text())
+    assert stored["matrix"] == result["matrix"]
+
+
+def test_ranking_metrics_use_raw_scores_when_probabilities_saturate() -> None:
+    y = np.array([0, 0, 1, 1])
+    logits = np.array([-900.0, -800.0, -700.0, 950.0])
+    p = sigmoid(logits)  # the first three are all 0.0 in float64
+    assert compute_metrics(y, p)["auc"] == 0.75
+    assert compute_metrics(y, p, score=logits)["auc"] == 1.0
+    assert compute_metrics(y, p, score=logits)["accuracy"] == 0.75  # thresholds still use probabilities
+
+
+def test_eval_on_real_faces_only_reports_false_positives(toyws) -> None:
+    ws, real, fakes = toyws
+    other = make_real_set(ws, "other-real", n=20, seed=9)
+    res = runner.invoke(app, ["-w", str(ws.root), "detect", "eval", "spec-eval", "--real", other, "--split", "all",
+                              "--no-robustness", "--json"])
+    assert res.exit_code == 0, res.output
+    report = json.loads(res.stdout[res.stdout.index("{"):])
+    assert report["overall"]["auc"] is None and report["per_family"] == {}
+    assert report["overall"]["n_real"] == 20 and 0.0 <= report["overall"]["acc_real"] <= 1.0

@@ -153,6 +153,16 @@ def test_train_with_simulation_only(toyws) -> None:
     assert rec.parents == [real]
 
 
+def test_train_refuses_a_taken_name_before_training(toyws) -> None:
+    ws, real, fakes = toyws
+    base = ["-w", str(ws.root), "detect", "train", "--real", real, "--fake", fakes[0], "--name", "taken"]
+    assert runner.invoke(app, base).exit_code == 0
+    res = runner.invoke(app, base)
+    assert res.exit_code == 2
+    assert "a detector named 'taken' already exists" in res.output
+    assert "reading" not in res.output  # refused before any image was read
+
+
 def test_torch_detector_records_curves(toyws) -> None:
     ws, real, fakes = toyws
     res = runner.invoke(app, ["-w", str(ws.root), "detect", "train", "--model", "npr", "--real", real,
@@ -167,6 +177,8 @@ def test_torch_detector_records_curves(toyws) -> None:
     (["--model", "nope"], "unknown detector 'nope'"),
     (["--aug", "rotate"], "unknown augmentation 'rotate'"),
     (["--fake", "missing-set"], "no artefact with id or name 'missing-set'"),
+    (["--set", "colour=1"], "unexpected keyword argument 'colour'"),
+    (["--real", "toy-nearest"], "holds synthetic images"),
 ])
 def test_train_command_errors(toyws, args, message) -> None:
     ws, real, fakes = toyws

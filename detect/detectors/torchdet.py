@@ -63,8 +63,9 @@ class TorchDetector(ScoredDetector):
         self.weight_decay, self.max_tiles, self.seed = weight_decay, max_tiles, seed
         import torch
 
-        torch.manual_seed(seed)
-        self.model = self.build_module()
+        with torch.random.fork_rng(devices=[]):  # seeded weights without touching the global generator
+            torch.manual_seed(seed)
+            self.model = self.build_module()
         #: optional (images, labels) scored after every epoch into the curves
         self.eval_set: tuple[Images, np.ndarray] | None = None
 
@@ -113,7 +114,10 @@ class TorchDetector(ScoredDetector):
         rng = np.random.default_rng(self.seed + rank)
         order_rng = np.random.default_rng(self.seed)  # same permutation on every rank
         self.history = []
-        for epoch in range(self.epochs):
+        from tqdm import tqdm
+
+        bar = tqdm(range(self.epochs), desc=f"training {self.name}", unit="epoch", leave=False, disable=rank != 0)
+        for epoch in bar:
             t0 = time.perf_counter()
             model.train()
             perm = order_rng.permutation(len(images))
@@ -143,6 +147,7 @@ class TorchDetector(ScoredDetector):
                 ev_images, ev_y = self.eval_set
                 row["val_auc"] = float(roc_auc_score(ev_y, self.decision_function(ev_images)))
             self.history.append(row)
+            bar.set_postfix(loss=f"{row['loss']:.3f}", acc=f"{row['accuracy']:.3f}")
         self.model = model.module if world > 1 else model
         return self
 
