@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import hashlib
+import warnings
 from collections import Counter, defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -115,6 +116,18 @@ def reencode(image: np.ndarray, path: tuple[str, int] | None) -> np.ndarray:
     return decode(encode(image, fmt, q or 95))
 
 
+#: labels that change pixels: a detector trained on fakes carrying them can learn the label instead
+PIXEL_LABELS = frozenset({"visible", "watermark"})
+
+
+def _warn_pixel_labels(name: str, rows: Sequence[dict]) -> None:
+    marked = sum(1 for r in rows if PIXEL_LABELS & set(r.get("labels_applied") or ()))
+    if marked:
+        warnings.warn(f"{marked} of {len(rows)} images of {name} carry a visible mark or watermark: the detector "
+                      "may learn the label, not the generator (sample training sets with "
+                      "`assay forge sample --labels c2pa,xmp`)", UserWarning, stacklevel=3)
+
+
 def _load(ws: Workspace, refs: Sequence[str], label: int, max_per_set: int | None, seed: int,
           rejects: list[tuple[str, str]]) -> tuple[list[Item], list[str]]:
     items: list[Item] = []
@@ -126,6 +139,8 @@ def _load(ws: Workspace, refs: Sequence[str], label: int, max_per_set: int | Non
         if label == 0 and any(r.get("label") == "synthetic" for r in rows):
             raise ValueError(f"{s.record.kind} {s.record.id} ({s.record.name}) holds synthetic images: "
                              "pass it with --fake, not --real")
+        if label == 1:
+            _warn_pixel_labels(s.record.name, rows)
         splits = assign_splits(rows, seed)
         order = np.random.default_rng(seed).permutation(len(rows))
         if max_per_set:

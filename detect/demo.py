@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from assay.clitools import err, print_table
+from assay.clitools import print_table, say
 from assay.workspace import Workspace
 
 DEMO_METRICS = ("auc", "ap", "eer", "accuracy", "acc_real", "acc_synthetic", "ece")
@@ -19,18 +19,16 @@ def run(ws: Workspace, real: str, fake: str) -> str:
 
     try:
         rec = ws.catalog.get("demo-spectral", "detectors")
-        err.print(f"[detect] reusing detector demo-spectral ({rec.id})", highlight=False)
+        say("detect", f"reusing detector demo-spectral ({rec.id})")
         return rec.id
     except CatalogError:
         pass
-    err.print(f"[detect] assay detect train --model spectral --real {real} --fake {fake} --name demo-spectral",
-              highlight=False)
+    say("detect", f"assay detect train --model spectral --real {real} --fake {fake} --name demo-spectral")
     rec, report = train(ws, TrainConfig(model="spectral"), [real], [fake], name="demo-spectral")
     assert rec is not None  # single process: rank 0
     print_table(report_rows(report), ["condition", "family", *DEMO_METRICS],
                 title=f"detector {rec.id} (spectral) on the held-out test split")
     enc = report["data"]["encode_path"]
-    err.print(f"[detect] encode path: real {enc['real']['source_formats']} and synthetic "
-              f"{enc['synthetic']['source_formats']}, both re-encoded as {enc['real']['re_encoded_as']}",
-              highlight=False)
+    say("detect", f"encode path: real {enc['real']['source_formats']} and synthetic "
+                  f"{enc['synthetic']['source_formats']}, both re-encoded as {enc['real']['re_encoded_as']}")
     return rec.id

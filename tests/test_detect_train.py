@@ -198,3 +198,14 @@ def test_demo_trains_spectral_and_reuses_it(toyws, capsys) -> None:
     assert set(rec.parents) == {real, fakes[0]}
     assert "on the held-out test split" in capsys.readouterr().out
     assert run(ws, real, fakes[0]) == det_id
+
+
+def test_fakes_with_pixel_labels_raise_a_warning(ws: Workspace) -> None:
+    real = make_real_set(ws, n=20)
+    w = ImageSetWriter(ws, "samples", "marked")
+    for i, img in enumerate(fake_images(20, "nearest")):
+        w.add(img, {"label": "synthetic", "family": "dcgan", "split": ("train", "val", "test")[i % 3],
+                    "labels_applied": ["visible", "xmp", "c2pa"]})
+    marked = w.commit().id
+    with pytest.warns(UserWarning, match="20 of 20 images of marked carry a visible mark"):
+        assemble(ws, [real], [marked], require_all_splits=False)
