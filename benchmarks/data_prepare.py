@@ -1,8 +1,9 @@
 """Throughput of `assay data prepare` on the shared UTKFace and LFW folders at 64 px.
 
-Prints images/s, the time split into decode / detect / align / embed / write, the
+Prints images/s, the CPU time split into decode / detect / align / embed / write, the
 face-found rate and identity-cluster statistics per set, and how close two worker
-processes get to twice one. Writes benchmarks/results/data_prepare.json.
+processes get to twice one (wall-clock speed-up, and the cores the run actually got:
+CPU seconds of the workers over wall seconds). Writes benchmarks/results/data_prepare.json.
 
     .venv/bin/python benchmarks/data_prepare.py [--limit 600] [--data ../shared/data]
 """
@@ -49,6 +50,7 @@ def run(src: Path, workers: int, size: int, tmp: Path, tag: str) -> dict:
         "images_per_s": round(n / wall, 2),
         "face_found_rate": round(1 - no_face / max(1, n), 4),
         "stage_cpu_s": {k: round(v, 2) for k, v in result.timings.items()},
+        "cores_used": round(sum(result.timings.values()) / wall, 2),
         "stage_ms_per_image": {k: round(1000 * v / max(1, n), 2) for k, v in result.timings.items()},
         "identity_clusters": len(clusters),
         "largest_cluster": max(clusters.values()) if clusters else 0,
@@ -64,7 +66,8 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "data_prepare.json")
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="assay-bench-"))
-    results = {"machine": f"{platform.machine()}, {os.cpu_count()} cores", "size": args.size, "limit": args.limit, "sets": {}}
+    results = {"machine": f"{platform.machine()}, {os.cpu_count()} cores", "load_average_at_start": os.getloadavg(),
+               "size": args.size, "limit": args.limit, "sets": {}}
     try:
         for name in ("utkface", "lfw"):
             folder = args.data / name
@@ -75,8 +78,9 @@ def main() -> None:
             two["speedup_vs_1_worker"] = round(one["wall_s"] / two["wall_s"], 2)
             results["sets"][name] = {"1_worker": one, "2_workers": two}
             print(f"{name}: {two['files']} files, 1 worker {one['images_per_s']} img/s, 2 workers "
-                  f"{two['images_per_s']} img/s (x{two['speedup_vs_1_worker']}), face found "
-                  f"{two['face_found_rate']:.1%}, per image ms {two['stage_ms_per_image']}, "
+                  f"{two['images_per_s']} img/s (x{two['speedup_vs_1_worker']}; cores used {one['cores_used']} vs "
+                  f"{two['cores_used']}), face found "
+                  f"{two['face_found_rate']:.1%}, CPU ms per image {two['stage_ms_per_image']}, "
                   f"clusters {two['identity_clusters']} (largest {two['largest_cluster']})")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
