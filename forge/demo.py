@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import sys
 from typing import Sequence
 
+from assay.clitools import say
 from assay.workspace import Workspace
 from forge.config import make_config
 from forge.sample import DEFAULT_LABELS, sample
@@ -20,7 +20,7 @@ def run(ws: Workspace, dataset: str, *, steps: int | None = None, labels: Sequen
     # a second thread made each step an order of magnitude slower (measured)
     cfg = make_config("dcgan", 32, steps=steps or DEMO_STEPS, batch=64, g_ch=32, d_ch=32, sample_every=100,
                       checkpoint_every=100, ema=0.99, threads=1)
-    print(f"forge: training dcgan at 32 px for {cfg.steps} steps on {dataset}", file=sys.stderr)
+    say("forge", f"assay forge train --model dcgan --data {dataset} --size 32 --steps {cfg.steps} (demo settings)")
     run_id = train(ws, dataset, cfg)
-    print(f"forge: run {run_id}; sampling 64 images", file=sys.stderr)
+    say("forge", f"run {run_id}; assay forge sample {run_id} --n 64")
     return sample(ws, run_id, 64, seed=0, labels=labels)
