@@ -42,8 +42,7 @@ STANDIN_FAMILIES = ("standin-nearest", "standin-zeroinsert", "standin-bilinear")
 SIMS = ("transposed", "nearest", "bilinear")
 #: measured by default (about 10 minutes on 2 CPU cores); ``--detectors all`` adds the resnet18 CNN
 DEFAULT_VARIANTS = ["spectral", "dct", "npr", "ensemble", "spectral+sim", "npr+sim", "npr+sim+wang"]
-FORGE_FAMILIES = ("vanilla", "dcgan", "wgan", "wgan-gp", "cgan")
-#: forge mode: training steps per family at 32 px, batch 64 (wgan, wgan-gp take 5 critic steps per step)
+#: forge mode: the families trained and their steps at 32 px, batch 64 (wgan, wgan-gp: 5 critic steps per step)
 FORGE_STEPS = {"vanilla": 1500, "dcgan": 600, "wgan": 250, "wgan-gp": 150, "cgan": 600}
 
 
