@@ -1,12 +1,16 @@
 """Detector quality: in-distribution AUC/AP, leave-one-generator-out AUC matrix, robustness, LFW false positives.
 
-With ``--real``/``--fake`` (and ``--lfw``) set refs it measures real forge sample sets in a
-workspace. Without ``--fake`` it builds STAND-IN fake families from UTKFace (half-size faces
-brought back up by nearest-neighbour, zero-insertion (transposed-convolution-like) and
-bilinear 2x up-sampling): a proxy for generator up-sampling traces, not GAN output, and
-labelled so in the output and JSON.
+By default (forge mode) it builds everything in a workspace: a UTKFace subset and an LFW
+subset prepared with ``assay.prepare.prepare``, one short forge run per GAN family and one
+sample set per run (metadata labels only: c2pa + xmp, so the pixels are the generator's).
+Artefacts already in the workspace are reused by name, so a re-run skips preparing, training
+and sampling. With ``--real``/``--fake`` (and ``--lfw``) it measures the given sets instead.
+``--standin`` builds STAND-IN fake families from UTKFace (half-size faces brought back up by
+nearest-neighbour, zero-insertion (transposed-convolution-like) and bilinear 2x up-sampling):
+a proxy for generator up-sampling traces, not GAN output, and labelled so in the output and JSON.
 
-    .venv/bin/python benchmarks/detect_quality.py                      # stand-in mode
+    .venv/bin/python benchmarks/detect_quality.py                      # forge families
+    .venv/bin/python benchmarks/detect_quality.py --standin            # stand-in families
     .venv/bin/python benchmarks/detect_quality.py -w WS --real utk --fake dcgan,wgan,stylegan --lfw lfw
 """
 
@@ -38,6 +42,8 @@ STANDIN_FAMILIES = ("standin-nearest", "standin-zeroinsert", "standin-bilinear")
 SIMS = ("transposed", "nearest", "bilinear")
 #: measured by default (about 10 minutes on 2 CPU cores); ``--detectors all`` adds the resnet18 CNN
 DEFAULT_VARIANTS = ["spectral", "dct", "npr", "ensemble", "spectral+sim", "npr+sim", "npr+sim+wang"]
+#: forge mode: the families trained and their steps at 32 px, batch 64 (wgan, wgan-gp: 5 critic steps per step)
+FORGE_STEPS = {"vanilla": 1500, "dcgan": 600, "wgan": 250, "wgan-gp": 150, "cgan": 600}
 
 
 def say(message: str) -> None:
@@ -114,6 +120,82 @@ def build_standin(ws: Workspace, n: int, size: int) -> tuple[str, list[str], str
     return real, fakes, w.commit({"size": size}).id
 
 
+def _subset(src: Path, limit: int, into: Path) -> Path:
+    """Symlink the first ``limit`` JPEGs of ``src`` (sorted) into ``into``: the same files every run."""
+    into.mkdir(parents=True, exist_ok=True)
+    for p in sorted(src.glob("*.jpg"))[:limit]:
+        link = into / p.name
+        if not link.exists():
+            link.symlink_to(p.resolve())
+    return into
+
+
+def _existing(ws: Workspace, kind: str, name: str) -> str | None:
+    """Id of the ready artefact ``name`` of ``kind``, or None."""
+    from assay.catalog import CatalogError
+
+    try:
+        rec = ws.catalog.get(name, kind)
+    except CatalogError:
+        return None
+    return rec.id if rec.status == "ready" else None
+
+
+def _prepared(ws: Workspace, name: str, src: Path, limit: int, cfg: Any) -> str:
+    from assay.prepare import prepare
+
+    found = _existing(ws, "datasets", name)
+    if found:
+        say(f"reusing data set {name} ({found})")
+        return found
+    t0 = time.perf_counter()
+    folder = _subset(src, limit, ws.root / "sources" / name)
+    res = prepare(ws, folder, name, cfg)
+    if res.record is None:
+        raise SystemExit(f"preparing {name} produced nothing: {res.rejects[:3]}")
+    say(f"prepared {name}: {res.kept} kept, {res.rejected} rejected in {time.perf_counter() - t0:.0f}s")
+    return res.record.id
+
+
+def build_forge(ws: Workspace, n_utk: int, n_lfw: int, n_samples: int, size: int, steps: dict[str, int],
+                width: int) -> tuple[str, list[str], str, dict[str, Any]]:
+    """Prepared UTKFace and LFW subsets, one short forge run and one sample set per family; returns refs."""
+    from assay.prepare import PrepareConfig
+    from forge.config import make_config
+    from forge.sample import sample
+    from forge.train import train
+
+    info: dict[str, Any] = {"steps": {}, "width": width, "n_samples": n_samples, "seconds": {}}
+    # UTKFace chips are already aligned and carry no identities: no face detection, no embeddings
+    # (splits are then made per image, so one person may sit on both sides of a split)
+    real = _prepared(ws, f"utk-{size}", DATA / "utkface", n_utk,
+                     PrepareConfig(size=size, align="none", layout="utkface", embed=False))
+    lfw = _prepared(ws, f"lfw-{size}", DATA / "lfw", n_lfw, PrepareConfig(size=size, align="dlib", embed=False))
+    fakes = []
+    for fam, n_steps in steps.items():
+        run_name, set_name = f"{fam}-{size}", f"{fam}-{size}-samples"
+        run_id = _existing(ws, "runs", run_name)
+        if run_id:
+            say(f"reusing run {run_name} ({run_id})")
+        else:
+            t0 = time.perf_counter()
+            say(f"training {fam} at {size} px for {n_steps} steps")
+            cfg = make_config(fam, size, steps=n_steps, batch=64, threads=1, g_ch=width, d_ch=width,
+                              sample_every=n_steps, checkpoint_every=n_steps)
+            run_id = train(ws, real, cfg, name=run_name)
+            info["seconds"][f"train {fam}"] = time.perf_counter() - t0
+        info["steps"][fam] = ws.catalog.get(run_id, "runs").params.get("final_step")
+        set_id = _existing(ws, "samples", set_name)
+        if set_id:
+            say(f"reusing sample set {set_name} ({set_id})")
+        else:
+            t0 = time.perf_counter()
+            set_id = sample(ws, run_id, n_samples, seed=0, labels="c2pa,xmp", name=set_name)
+            info["seconds"][f"sample {fam}"] = time.perf_counter() - t0
+        fakes.append(set_id)
+    return real, fakes, lfw, info
+
+
 def lfw_false_positives(det: Any, ws: Workspace, lfw: str, encode: str, limit: int) -> dict[str, float]:
     s = open_set(ws, lfw)
     rows = s.rows[:limit]
@@ -131,18 +213,30 @@ def main() -> None:
     ap.add_argument("--lfw", default=None, help="LFW real set ref (false-positive rate on another domain)")
     ap.add_argument("--detectors", default=None, help="comma-separated variant names, or 'all' (default: "
                     + ",".join(DEFAULT_VARIANTS) + ")")
+    ap.add_argument("--standin", action="store_true", help="stand-in families instead of forge sample sets")
     ap.add_argument("--n", type=int, default=200, help="stand-in mode: images per set")
-    ap.add_argument("--size", type=int, default=64, help="stand-in mode: image size")
+    ap.add_argument("--size", type=int, default=None, help="image size (default: 32 in forge mode, else 64)")
+    ap.add_argument("--n-utk", type=int, default=1200, help="forge mode: UTKFace files prepared (reals)")
+    ap.add_argument("--n-lfw", type=int, default=400, help="forge mode: LFW files prepared (false-positive set)")
+    ap.add_argument("--n-samples", type=int, default=300, help="forge mode: images sampled per family")
+    ap.add_argument("--width", type=int, default=32, help="forge mode: generator/discriminator base width")
+    ap.add_argument("--steps", default=None, help="forge mode: family=steps,... (default: "
+                    + ",".join(f"{k}={v}" for k, v in FORGE_STEPS.items()) + ")")
     ap.add_argument("--max-per-set", type=int, default=None)
     ap.add_argument("--no-loo", action="store_true", help="skip the leave-one-generator-out matrices")
-    ap.add_argument("--out", type=Path, default=Path("benchmarks/results/detect_quality.json"))
+    ap.add_argument("--out", type=Path, default=None,
+                    help="default benchmarks/results/detect_quality.json (_standin.json in stand-in mode)")
     args = ap.parse_args()
 
     import torch
 
     torch.set_num_threads(2)
-    standin = args.fake is None
-    if standin:
+    mode = "given" if args.fake else "standin" if args.standin else "forge"
+    args.size = args.size or (32 if mode == "forge" else 64)
+    args.out = args.out or Path(f"benchmarks/results/detect_quality{'_standin' if mode == 'standin' else ''}.json")
+    built: dict[str, Any] = {}
+    lfw_limit = args.n
+    if mode == "standin":
         root = args.workspace or Path("benchmarks/results/detect_quality_ws")
         if root.exists():
             import shutil
@@ -151,6 +245,17 @@ def main() -> None:
         ws = Workspace(root)
         real, fakes, lfw = build_standin(ws, args.n, args.size)
         reals = [real]
+    elif mode == "forge":
+        ws = Workspace(args.workspace or Path("benchmarks/results/detect_quality_forge_ws"))
+        steps = dict(FORGE_STEPS)
+        for item in (args.steps.split(",") if args.steps else []):
+            fam, value = item.split("=")
+            steps[fam] = int(value)
+        t0 = time.perf_counter()
+        real, fakes, lfw, built = build_forge(ws, args.n_utk, args.n_lfw, args.n_samples, args.size, steps,
+                                                 args.width)
+        built["seconds"]["build total"] = time.perf_counter() - t0
+        reals, lfw_limit = [real], args.n_lfw
     else:
         ws = Workspace(args.workspace)
         reals, fakes, lfw = args.real.split(","), args.fake.split(","), args.lfw
@@ -159,10 +264,13 @@ def main() -> None:
     if chosen == ["all"]:
         chosen = list(all_variants)
     results: dict[str, Any] = {
-        "mode": "STAND-IN families (up-sampled UTKFace faces, not GAN output)" if standin else "forge sample sets",
+        "mode": "STAND-IN families (up-sampled UTKFace faces, not GAN output)" if mode == "standin"
+                else "forge sample sets",
         "machine": f"{platform.machine()}, {torch.get_num_threads()} torch threads, "
                    f"{'CUDA ' + torch.cuda.get_device_name() if torch.cuda.is_available() else 'no GPU'}",
-        "sets": {"real": reals, "fake": fakes, "lfw": lfw}, "variants": {}}
+        "sets": {"real": reals, "fake": fakes, "lfw": lfw}, "size": args.size, "built": built,
+        "set_sizes": {ref: len(open_set(ws, ref).rows) for ref in [*reals, *fakes, *([lfw] if lfw else [])]},
+        "variants": {}}
     datasets: dict[tuple[str, ...], Any] = {}
     for name in chosen:
         spec = all_variants[name]
@@ -182,7 +290,7 @@ def main() -> None:
             "robustness_auc": {p: r["overall"]["auc"] for p, r in report["robustness"].items()},
             "encode": data.encode}
         if lfw:
-            row["lfw"] = lfw_false_positives(det, ws, lfw, data.encode, args.n)
+            row["lfw"] = lfw_false_positives(det, ws, lfw, data.encode, lfw_limit)
         if not args.no_loo:
             say(f"[{name}] leave-one-generator-out")
             loo = leave_one_out(ws, TrainConfig(max_per_set=args.max_per_set, **spec), reals, fakes, data=data)
