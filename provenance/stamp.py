@@ -89,6 +89,20 @@ def _encode(rgb: np.ndarray, fmt: str, xmp: bytes | None, quality: int) -> bytes
     return buf.getvalue()
 
 
+def new_record(options: StampOptions, identity: SigningIdentity | None, content_id: str | None, source_type: str,
+               generator: dict[str, Any] | None, size: tuple[int, int], fmt: str) -> dict[str, Any]:
+    """Start the provenance record of one file to stamp (``size`` is width, height).
+
+    Refuses up front, with :class:`SigningError`, a C2PA label that no identity can sign.
+    """
+    if "c2pa" in options.labels and identity is None:
+        raise SigningError("C2PA label asked for but no signing identity given (run `assay provenance keygen`)")
+    return {"content_id": content_id or random_content_id(), "source_type": source_type,
+            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "image_size": {"width": int(size[0]), "height": int(size[1])}, "format": fmt,
+            "generator": {k: v for k, v in (generator or {}).items() if v is not None}}
+
+
 def stamp_pixels(rgb: np.ndarray, fmt: str, identity: SigningIdentity | None, options: StampOptions | None = None,
                  content_id: str | None = None, source_type: str = "created", generator: dict[str, Any] | None = None,
                  parent: tuple[bytes, str] | None = None, title: str | None = None) -> StampResult:
@@ -100,16 +114,10 @@ def stamp_pixels(rgb: np.ndarray, fmt: str, identity: SigningIdentity | None, op
     """
     options = options or StampOptions()
     fmt = FORMATS.get("." + fmt.lower().lstrip("."), fmt.lower())
-    if "c2pa" in options.labels and identity is None:
-        raise SigningError("C2PA label asked for but no signing identity given (run `assay provenance keygen`)")
-    content_id = content_id or random_content_id()
-    created = datetime.now(timezone.utc).isoformat(timespec="seconds")
-    generator = {k: v for k, v in (generator or {}).items() if v is not None}
+    record = new_record(options, identity, content_id, source_type, generator, (rgb.shape[1], rgb.shape[0]), fmt)
+    content_id, created, generator = record["content_id"], record["created"], record["generator"]
     applied: list[str] = []
     skipped: dict[str, str] = {}
-    record: dict[str, Any] = {"content_id": content_id, "source_type": source_type, "created": created,
-                              "image_size": {"width": int(rgb.shape[1]), "height": int(rgb.shape[0])}, "format": fmt,
-                              "generator": generator}
     pixels = np.ascontiguousarray(rgb, dtype=np.uint8)
     if "visible" in options.labels:
         pixels, record["visible"] = visible.apply_mark(pixels, options.mark)

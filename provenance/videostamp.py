@@ -22,7 +22,6 @@ import math
 import os
 import tempfile
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping
 
@@ -31,9 +30,9 @@ import numpy as np
 from assay.fileio import atomic_write_bytes
 from assay.workspace import Workspace
 from provenance import implicit, manifest, video, visible, watermark
-from provenance.keys import SigningError, SigningIdentity
-from provenance.payload import encode_payload, random_content_id
-from provenance.stamp import StampOptions, StampResult, add_record
+from provenance.keys import SigningIdentity
+from provenance.payload import encode_payload
+from provenance.stamp import StampOptions, StampResult, add_record, new_record
 
 #: a re-startable stream of RGB frames (the watermark search may need several passes)
 FrameSource = Callable[[], Iterator[np.ndarray]]
@@ -97,18 +96,12 @@ def stamp_frames(source: FrameSource, fps: float, size: tuple[int, int], identit
     from tqdm import tqdm
 
     options = options or StampOptions()
-    if "c2pa" in options.labels and identity is None:
-        raise SigningError("C2PA label asked for but no signing identity given (run `assay provenance keygen`)")
+    record = new_record(options, identity, content_id, source_type, generator, size, "mp4")
+    content_id, created, generator = record["content_id"], record["created"], record["generator"]
     w, h = size
     mark_limit = mark_frame_limit(fps, options.video_mark_seconds)
-    content_id = content_id or random_content_id()
-    created = datetime.now(timezone.utc).isoformat(timespec="seconds")
-    generator = {k: v for k, v in (generator or {}).items() if v is not None}
     applied: list[str] = []
     skipped: dict[str, str] = {}
-    record: dict[str, Any] = {"content_id": content_id, "source_type": source_type, "created": created,
-                              "image_size": {"width": int(w), "height": int(h)}, "format": "mp4",
-                              "generator": generator}
     style = options.mark if "visible" in options.labels else None
 
     def labelled(wm: watermark.WatermarkMethod | None = None, bits: np.ndarray | None = None) -> Iterator[np.ndarray]:
