@@ -1,9 +1,6 @@
-import json
-import multiprocessing as mp
 import sqlite3
 import subprocess
 import sys
-import time
 
 import pytest
 
