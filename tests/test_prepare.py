@@ -223,3 +223,17 @@ def test_same_person_twice_lands_in_one_split(ws, tmp_path, shared_data):
     assert len({r["identity_cluster"] for r in trio}) == 1
     assert len({r["split"] for r in trio}) == 1
     assert result.kept == len(rows)
+
+
+def test_dlib_alignment_skips_or_centre_crops_faceless_files(ws, tmp_path):
+    src = tmp_path / "nofaces"
+    src.mkdir()
+    for i in range(3):
+        Image.fromarray(pattern(i, (80, 120))).save(src / f"scene{i}.png")
+    skipped = prepare(ws, src, "skip", PrepareConfig(size=32, align="dlib", workers=1))
+    assert skipped.record is None and skipped.kept == 0
+    assert [r["reason"] for r in skipped.rejects] == ["no face found"] * 3
+    kept = prepare(ws, src, "centred", PrepareConfig(size=32, align="dlib", no_face="center", workers=1))
+    rows = open_set(ws, "centred").rows
+    assert kept.kept == 3 and all(r["align"] == "center" and r["face_found"] is False for r in rows)
+    assert open_set(ws, "centred").load().shape == (3, 32, 32, 3)
