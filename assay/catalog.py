@@ -210,13 +210,6 @@ class Catalog:
                          (json.dumps(rec.params, default=str), rec.status, rec.path, artefact_id))
         return rec
 
-    def delete(self, artefact_id: str) -> None:
-        kind = kind_of(artefact_id)
-        with self._write() as conn:
-            conn.execute(f"DELETE FROM {kind} WHERE id = ?", (artefact_id,))
-            conn.execute("DELETE FROM lineage WHERE child = ?", (artefact_id,))
-            conn.execute("DELETE FROM rejects WHERE artefact = ?", (artefact_id,))
-
     def add_rejects(self, artefact_id: str, rejects: Iterable[tuple[str, str]]) -> None:
         """Record (source, one-line reason) pairs for inputs an artefact could not use."""
         stamp = now()

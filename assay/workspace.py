@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -58,6 +57,3 @@ class Workspace:
         if not rec.path:
             raise FileNotFoundError(f"{rec.kind} {rec.id} has no files")
         return Path(rec.path)
-
-    def discard_staging(self, kind: str, name: str) -> None:
-        shutil.rmtree(self.staging_dir(kind, name), ignore_errors=True)

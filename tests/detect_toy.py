@@ -68,3 +68,11 @@ def make_fake_set(ws: Workspace, family: str, name: str | None = None, n: int = 
         w.add(img, {"label": "synthetic", "split": _split(i), "family": family, "run_id": f"run-{family}",
                     "seed": i})
     return w.commit({"size": size, "family": family}).id
+
+
+def make_toy_workspace(root) -> tuple[Workspace, str, list[str]]:
+    """A workspace with one real toy set and one fake set per family in :data:`FAMILIES`."""
+    ws = Workspace(root)
+    real = make_real_set(ws, n=60)
+    fakes = [make_fake_set(ws, fam, n=40, seed=i + 1) for i, fam in enumerate(FAMILIES)]
+    return ws, real, fakes

@@ -15,17 +15,14 @@ from detect.evaluate import METRICS, compute_metrics, eer, expected_calibration_
 from detect.loo import ALL_HELD_OUT, leave_one_out
 from detect.robustness import PERTURBATIONS
 from detect.train import TrainConfig
-from tests.detect_toy import FAMILIES, make_fake_set, make_real_set, real_images
+from tests.detect_toy import FAMILIES, make_real_set, make_toy_workspace, real_images
 
 runner = CliRunner()
 
 
 @pytest.fixture(scope="module")
 def toyws(tmp_path_factory) -> tuple[Workspace, str, list[str]]:
-    ws = Workspace(tmp_path_factory.mktemp("eval") / "ws")
-    real = make_real_set(ws, n=60)
-    fakes = [make_fake_set(ws, fam, n=40, seed=i + 1) for i, fam in enumerate(FAMILIES)]
-    return ws, real, fakes
+    return make_toy_workspace(tmp_path_factory.mktemp("eval") / "ws")
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from assay.imagesets import ImageSetWriter
 from assay.workspace import Workspace
 from detect.augment import AUGMENTATIONS, compose
 from detect.data import Item, assemble, assign_splits, balanced, group_key, parse_encode
-from tests.detect_toy import FAMILIES, fake_images, make_fake_set, make_real_set, real_images
+from tests.detect_toy import FAMILIES, fake_images, make_real_set, make_toy_workspace, real_images
 
 torch.set_num_threads(2)
 runner = CliRunner()
@@ -22,10 +22,7 @@ runner = CliRunner()
 
 @pytest.fixture(scope="module")
 def toyws(tmp_path_factory) -> tuple[Workspace, str, list[str]]:
-    ws = Workspace(tmp_path_factory.mktemp("train") / "ws")
-    real = make_real_set(ws, n=60)
-    fakes = [make_fake_set(ws, fam, n=40, seed=i + 1) for i, fam in enumerate(FAMILIES)]
-    return ws, real, fakes
+    return make_toy_workspace(tmp_path_factory.mktemp("train") / "ws")
 
 
 def test_splits_keep_each_identity_on_one_side() -> None:
