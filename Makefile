@@ -20,6 +20,7 @@ demo: install
 	ASSAY_WORKSPACE=$(WS) $(BIN)/python -m assay.demo $(if $(DATA),--data "$(DATA)",)
 
 test: install
+	$(BIN)/lint-imports
 	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -q
 
 clean:

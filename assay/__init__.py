@@ -1,3 +1,6 @@
-"""assay: deepfake detection and provenance suite (shared core: CLI, workspace, catalog, image IO, faces)."""
+"""assay: deepfake detection and provenance suite. This package is the shell (root CLI, demo);
+``assay.core`` holds what every subsystem shares."""
 
-__version__ = "0.1.0"
+from assay.core import __version__
+
+__all__ = ["__version__"]

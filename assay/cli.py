@@ -8,15 +8,16 @@ from typing import Optional
 import typer
 
 from assay import __version__
-from assay.catalog import KINDS, CatalogError
-from assay.clitools import fail, print_json, print_table, workspace
-from assay.data_cli import app as data_app
+from assay.core.catalog import KINDS
+from assay.core.clitools import AssayGroup, print_json, print_table, workspace
+from data.cli import app as data_app
 from dashboard.cli import app as dashboard_app
 from detect.cli import app as detect_app
 from forge.cli import app as forge_app
 from provenance.cli import app as provenance_app
 
 app = typer.Typer(
+    cls=AssayGroup,
     help="assay: forge GAN faces, detect them, label and verify media, review it all.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
@@ -48,10 +49,7 @@ def catalog_list(
     as_json: bool = typer.Option(False, "--json", help="Print a JSON list instead of a table."),
 ) -> None:
     """List artefacts (all kinds, or one)."""
-    try:
-        rows = [r.to_dict() for r in workspace(ctx).catalog.list(kind)]
-    except CatalogError as exc:
-        fail(str(exc))
+    rows = [r.to_dict() for r in workspace(ctx).catalog.list(kind)]
     if as_json:
         print_json(rows)
     else:
@@ -66,10 +64,7 @@ def catalog_show(
 ) -> None:
     """Show one artefact with its parameters, lineage and rejects."""
     ws = workspace(ctx)
-    try:
-        rec = ws.resolve(ref)
-    except CatalogError as exc:
-        fail(str(exc))
+    rec = ws.resolve(ref)
     row = rec.to_dict()
     row["children"] = [c.id for c in ws.catalog.children(rec.id)]
     row["rejects"] = ws.catalog.rejects(rec.id)

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import numpy as np
 
-from assay.catalog import CatalogError
-from assay.clitools import err, say
-from assay.imageio import save
-from assay.prepare import PrepareConfig, prepare
-from assay.workspace import Workspace
+from assay.core.catalog import CatalogError
+from assay.core.clitools import err, say
+from assay.core.imageio import save
+from data.prepare import PrepareConfig, prepare
+from assay.core.workspace import Workspace
 
 TOY_NOTE = ("toy set: the 100 grayscale 25x25 faces of scikit-image's LFW subset, shipped offline; "
             "fine for trying the commands, far too small for meaningful models (run `make demo DATA=folder`)")
@@ -76,7 +76,7 @@ def stage_detect(ws: Workspace, real: str, training_fakes: str, stamped: str) ->
 
 
 def stage_provenance(ws: Workspace, stamped: str) -> None:
-    from assay.imagesets import open_set
+    from assay.core.imagesets import open_set
     from provenance import demo as provenance_demo
 
     samples = open_set(ws, stamped)

@@ -20,9 +20,9 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from assay.imagesets import open_set
-from assay.prepare import PrepareConfig, prepare
-from assay.workspace import Workspace
+from assay.core.imagesets import open_set
+from data.prepare import PrepareConfig, prepare
+from assay.core.workspace import Workspace
 
 REPO = Path(__file__).resolve().parents[1]
 

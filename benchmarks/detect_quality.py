@@ -1,7 +1,7 @@
 """Detector quality: in-distribution AUC/AP, leave-one-generator-out AUC matrix, robustness, LFW false positives.
 
 By default (forge mode) it builds everything in a workspace: a UTKFace subset and an LFW
-subset prepared with ``assay.prepare.prepare``, one short forge run per GAN family and one
+subset prepared with ``data.prepare.prepare``, one short forge run per GAN family and one
 sample set per run (metadata labels only: c2pa + xmp, so the pixels are the generator's).
 Artefacts already in the workspace are reused by name, so a re-run skips preparing, training
 and sampling. With ``--real``/``--fake`` (and ``--lfw``) it measures the given sets instead.
@@ -28,14 +28,14 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from assay.clitools import err, print_table  # noqa: E402
-from assay.fileio import atomic_write_json  # noqa: E402
-from assay.imagesets import ImageSetWriter, open_set  # noqa: E402
-from assay.workspace import Workspace  # noqa: E402
+from assay.core.clitools import err, print_table  # noqa: E402
+from assay.core.fileio import atomic_write_json  # noqa: E402
+from assay.core.imagesets import ImageSetWriter, open_set  # noqa: E402
+from assay.core.workspace import Workspace  # noqa: E402
 from detect.data import assemble, parse_encode, reencode  # noqa: E402
 from detect.loo import leave_one_out  # noqa: E402
 from detect.robustness import PERTURBATIONS  # noqa: E402
-from detect.train import TrainConfig, fit_and_test  # noqa: E402
+from detect.train import DetectTrainConfig, fit_and_test  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 STANDIN_FAMILIES = ("standin-nearest", "standin-zeroinsert", "standin-bilinear")
@@ -51,7 +51,7 @@ def say(message: str) -> None:
 
 
 def variants(size: int) -> dict[str, dict[str, Any]]:
-    """Detector set-ups measured: name -> TrainConfig fields."""
+    """Detector set-ups measured: name -> DetectTrainConfig fields."""
     torch_opts = {"tile": size, "epochs": 10, "batch_size": 32, "width": 32}
     return {
         "spectral": {"model": "spectral"},
@@ -88,7 +88,7 @@ def _upsample(img: np.ndarray, family: str) -> np.ndarray:
 
 def build_standin(ws: Workspace, n: int, size: int) -> tuple[str, list[str], str]:
     """UTKFace reals, stand-in fake families from other UTKFace faces, LFW reals; returns refs."""
-    from assay.imageio import decode
+    from assay.core.imageio import decode
 
     files = sorted((DATA / "utkface").glob("*.jpg"))
     seen, unique = set(), []
@@ -132,7 +132,7 @@ def _subset(src: Path, limit: int, into: Path) -> Path:
 
 def _existing(ws: Workspace, kind: str, name: str) -> str | None:
     """Id of the ready artefact ``name`` of ``kind``, or None."""
-    from assay.catalog import CatalogError
+    from assay.core.catalog import CatalogError
 
     try:
         rec = ws.catalog.get(name, kind)
@@ -142,7 +142,7 @@ def _existing(ws: Workspace, kind: str, name: str) -> str | None:
 
 
 def _prepared(ws: Workspace, name: str, src: Path, limit: int, cfg: Any) -> str:
-    from assay.prepare import prepare
+    from data.prepare import prepare
 
     found = _existing(ws, "datasets", name)
     if found:
@@ -160,7 +160,7 @@ def _prepared(ws: Workspace, name: str, src: Path, limit: int, cfg: Any) -> str:
 def build_forge(ws: Workspace, n_utk: int, n_lfw: int, n_samples: int, size: int, steps: dict[str, int],
                 width: int) -> tuple[str, list[str], str, dict[str, Any]]:
     """Prepared UTKFace and LFW subsets, one short forge run and one sample set per family; returns refs."""
-    from assay.prepare import PrepareConfig
+    from data.prepare import PrepareConfig
     from forge.config import make_config
     from forge.sample import sample
     from forge.train import train
@@ -274,7 +274,7 @@ def main() -> None:
     datasets: dict[tuple[str, ...], Any] = {}
     for name in chosen:
         spec = all_variants[name]
-        cfg = TrainConfig(robustness=tuple(PERTURBATIONS.names()), max_per_set=args.max_per_set, **spec)
+        cfg = DetectTrainConfig(robustness=tuple(PERTURBATIONS.names()), max_per_set=args.max_per_set, **spec)
         t0 = time.perf_counter()
         key = tuple(cfg.simulate)
         if key not in datasets:
@@ -293,7 +293,7 @@ def main() -> None:
             row["lfw"] = lfw_false_positives(det, ws, lfw, data.encode, lfw_limit)
         if not args.no_loo:
             say(f"[{name}] leave-one-generator-out")
-            loo = leave_one_out(ws, TrainConfig(max_per_set=args.max_per_set, **spec), reals, fakes, data=data)
+            loo = leave_one_out(ws, DetectTrainConfig(max_per_set=args.max_per_set, **spec), reals, fakes, data=data)
             row["loo"] = {"matrix": loo["matrix"], "unseen_auc": loo["unseen_auc"],
                           "min_unseen_auc": loo["min_unseen_auc"], "simulated_only_auc": loo["simulated_only_auc"]}
         row["seconds"] = time.perf_counter() - t0

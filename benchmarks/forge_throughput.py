@@ -32,8 +32,8 @@ sys.path.insert(0, str(REPO))
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from assay.imagesets import ImageSetWriter, open_set  # noqa: E402
-from assay.workspace import Workspace  # noqa: E402
+from assay.core.imagesets import ImageSetWriter, open_set  # noqa: E402
+from assay.core.workspace import Workspace  # noqa: E402
 from forge.config import make_config  # noqa: E402
 from forge.conditions import keys_of  # noqa: E402
 from forge.data import FaceBatches, to_float  # noqa: E402
@@ -49,8 +49,8 @@ def _prepare(ws: Workspace, images: int, size: int) -> tuple[str, str]:
     data, smooth random images."""
     import cv2
 
-    from assay.imageio import decode
-    from assay.layouts import LAYOUTS, UTKFACE_GENDERS, UTKFACE_RACES, LabelError, age_bucket
+    from assay.core.imageio import decode
+    from data.layouts import LAYOUTS, UTKFACE_GENDERS, UTKFACE_RACES, LabelError, age_bucket
 
     writer = ImageSetWriter(ws, "datasets", "bench")
     files = sorted(SHARED.glob("*.jpg"))[:images] if SHARED.is_dir() else []

@@ -24,7 +24,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from assay.imageio import decode  # noqa: E402
+from assay.core.imageio import decode  # noqa: E402
 from provenance import video, watermark  # noqa: E402
 from provenance.keys import SigningIdentity, keygen  # noqa: E402
 from provenance.payload import encode_payload, sample_content_id  # noqa: E402

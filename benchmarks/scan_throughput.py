@@ -27,8 +27,8 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from assay.imageio import decode  # noqa: E402
-from assay.workspace import Workspace  # noqa: E402
+from assay.core.imageio import decode  # noqa: E402
+from assay.core.workspace import Workspace  # noqa: E402
 from detect.base import DETECTORS  # noqa: E402
 from detect.scan import scan_paths  # noqa: E402
 

@@ -11,7 +11,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from assay.registry import Registry
+from assay.core.registry import Registry
 
 Aug = Callable[[np.ndarray, np.random.Generator], np.ndarray]
 AUGMENTATIONS: Registry[Aug] = Registry("augmentation")
@@ -28,7 +28,7 @@ def gaussian_blur(image: np.ndarray, sigma: float) -> np.ndarray:
 
 def jpeg(image: np.ndarray, quality: int) -> np.ndarray:
     """Encode to JPEG at ``quality`` and decode again."""
-    from assay.imageio import decode, encode
+    from assay.core.imageio import decode, encode
 
     return decode(encode(image, "jpeg", int(quality)))
 

@@ -14,8 +14,8 @@ from typing import Any, ClassVar, Sequence
 
 import numpy as np
 
-from assay.fileio import atomic_write_json, read_json
-from assay.registry import Registry
+from assay.core.fileio import atomic_write_json, read_json
+from assay.core.registry import Registry
 
 Images = Sequence[np.ndarray]
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from assay.registry import Registry
+from assay.core.registry import Registry
 
 CALIBRATORS: Registry[type["Calibrator"]] = Registry("calibrator")
 

@@ -7,7 +7,7 @@ from typing import Any, Optional
 
 import typer
 
-from assay.clitools import err, fail, print_json, print_table, workspace
+from assay.core.clitools import err, fail, print_json, print_table, workspace
 
 app = typer.Typer(help="Train GAN-face detectors, evaluate them per generator, scan images and videos.", no_args_is_help=True)
 
@@ -26,7 +26,7 @@ def _train_config(model: str, aug: list[str], simulate: bool, simulator: list[st
     from detect.base import DETECTORS
     from detect.calibration import CALIBRATORS
     from detect.simulate import SIMULATORS
-    from detect.train import TrainConfig, parse_option
+    from detect.train import DetectTrainConfig, parse_option
     import detect.detectors  # noqa: F401
 
     try:
@@ -41,15 +41,15 @@ def _train_config(model: str, aug: list[str], simulate: bool, simulator: list[st
         for s in sims:
             SIMULATORS.get(s)
         opts = dict(parse_option(o) for o in options)
-    except (KeyError, ValueError) as exc:
-        fail(str(exc).strip("'\""))
-    return TrainConfig(model=model, options=opts, aug=tuple(augs), simulate=sims, sim_steps=sim_steps,
+    except ValueError as exc:
+        fail(str(exc))
+    return DetectTrainConfig(model=model, options=opts, aug=tuple(augs), simulate=sims, sim_steps=sim_steps,
                        calibration=calibration, encode=encode, max_per_set=max_per_set, seed=seed)
 
 
 def _write_out(out: Optional[Path], obj: Any) -> None:
     if out is not None:
-        from assay.fileio import atomic_write_json
+        from assay.core.fileio import atomic_write_json
 
         atomic_write_json(out, obj)
         err.print(f"report written to {out}")
@@ -75,7 +75,7 @@ def train_cmd(
     as_json: bool = typer.Option(False, "--json", help="Print the test report as JSON."),
 ) -> None:
     """Train a detector on real and fake sets; calibrate it on val, test it, register it."""
-    from assay.catalog import CatalogError
+    from assay.core.catalog import CatalogError
     from detect.robustness import PERTURBATIONS
     from detect.train import train
 
@@ -116,7 +116,7 @@ def eval_cmd(
     out: Optional[Path] = typer.Option(None, "--out", help="Also write the JSON report to this file."),
 ) -> None:
     """Evaluate a detector: AUC, AP, EER, accuracy, ECE, overall and per generator family."""
-    from assay.catalog import CatalogError
+    from assay.core.catalog import CatalogError
     from detect.eval_run import evaluate_sets
     from detect.robustness import PERTURBATIONS
     from detect.store import NoDetectorError
@@ -158,7 +158,7 @@ def loo_cmd(
     out: Optional[Path] = typer.Option(None, "--out", help="Also write the JSON result to this file."),
 ) -> None:
     """Leave-one-generator-out: train once per held-out family, print the AUC matrix (* = unseen)."""
-    from assay.catalog import CatalogError
+    from assay.core.catalog import CatalogError
     from detect.loo import leave_one_out, matrix_rows
 
     cfg = _train_config(model, aug, simulate, simulator, option, calibration, encode, max_per_set, seed, sim_steps)

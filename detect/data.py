@@ -20,9 +20,9 @@ from typing import Any, Sequence
 import numpy as np
 from tqdm import tqdm
 
-from assay.imageio import ImageError, decode
-from assay.imagesets import open_set
-from assay.workspace import Workspace
+from assay.core.imageio import ImageError, decode
+from assay.core.imagesets import open_set
+from assay.core.workspace import Workspace
 
 SPLITS = ("train", "val", "test")
 SPLIT_FRACTIONS = (0.7, 0.15, 0.15)
@@ -110,7 +110,7 @@ def parse_encode(spec: str) -> tuple[str, int] | None:
 def reencode(image: np.ndarray, path: tuple[str, int] | None) -> np.ndarray:
     if path is None:
         return image
-    from assay.imageio import encode
+    from assay.core.imageio import encode
 
     fmt, q = path
     return decode(encode(image, fmt, q or 95))

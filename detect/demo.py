@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from assay.clitools import print_table, say
-from assay.workspace import Workspace
+from assay.core.clitools import print_table, say
+from assay.core.workspace import Workspace
 
 DEMO_METRICS = ("auc", "ap", "eer", "accuracy", "acc_real", "acc_synthetic", "ece")
 
@@ -13,9 +13,9 @@ def run(ws: Workspace, real: str, fake: str) -> str:
 
     The detector is named ``demo-spectral``; a second run reuses it instead of training again.
     """
-    from assay.catalog import CatalogError
+    from assay.core.catalog import CatalogError
     from detect.evaluate import report_rows
-    from detect.train import TrainConfig, train
+    from detect.train import DetectTrainConfig, train
 
     try:
         rec = ws.catalog.get("demo-spectral", "detectors")
@@ -24,7 +24,7 @@ def run(ws: Workspace, real: str, fake: str) -> str:
     except CatalogError:
         pass
     say("detect", f"assay detect train --model spectral --real {real} --fake {fake} --name demo-spectral")
-    rec, report = train(ws, TrainConfig(model="spectral"), [real], [fake], name="demo-spectral")
+    rec, report = train(ws, DetectTrainConfig(model="spectral"), [real], [fake], name="demo-spectral")
     assert rec is not None  # single process: rank 0
     print_table(report_rows(report), ["condition", "family", *DEMO_METRICS],
                 title=f"detector {rec.id} (spectral) on the held-out test split")

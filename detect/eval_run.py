@@ -7,8 +7,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from assay.fileio import atomic_write_json
-from assay.workspace import Workspace
+from assay.core.fileio import atomic_write_json
+from assay.core.workspace import Workspace
 from detect.data import SPLITS, assemble
 from detect.evaluate import evaluate
 from detect.store import load_detector

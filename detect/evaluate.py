@@ -12,7 +12,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from assay.registry import Registry
+from assay.core.registry import Registry
 from detect.base import Detector, Images
 from detect.data import REAL
 

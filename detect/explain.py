@@ -14,8 +14,8 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from assay.imageio import save
-from assay.registry import Registry
+from assay.core.imageio import save
+from assay.core.registry import Registry
 from detect.base import Detector
 from detect.regions import Region
 

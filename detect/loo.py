@@ -14,16 +14,16 @@ from typing import Any, Sequence
 
 from tqdm import tqdm
 
-from assay.fileio import atomic_write_json
-from assay.workspace import Workspace
+from assay.core.fileio import atomic_write_json
+from assay.core.workspace import Workspace
 from detect.data import Assembled, assemble
-from detect.train import TrainConfig, fit_and_test
+from detect.train import DetectTrainConfig, fit_and_test
 
 ALL_HELD_OUT = "(all: simulated only)"
 LOO_FILE = "loo.json"
 
 
-def folds(data: Assembled, cfg: TrainConfig) -> list[str]:
+def folds(data: Assembled, cfg: DetectTrainConfig) -> list[str]:
     """Families to hold out, one fold each (plus the simulated-only fold when simulating)."""
     fams = data.families
     if len(fams) < 2 and not cfg.simulate:
@@ -31,7 +31,7 @@ def folds(data: Assembled, cfg: TrainConfig) -> list[str]:
     return fams + ([ALL_HELD_OUT] if cfg.simulate else [])
 
 
-def leave_one_out(ws: Workspace, cfg: TrainConfig, real: Sequence[str], fake: Sequence[str],
+def leave_one_out(ws: Workspace, cfg: DetectTrainConfig, real: Sequence[str], fake: Sequence[str],
                   save: bool = False, data: Assembled | None = None) -> dict[str, Any]:
     """Run every fold; returns {"matrix": {held_out: {family: {"auc", "seen"}}}, "unseen_auc": ...}.
 

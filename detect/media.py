@@ -9,17 +9,14 @@ from typing import Iterator, Sequence
 
 import numpy as np
 
-from assay.imageio import IMAGE_EXTS, iter_image_files
+from assay.core.errors import MediaError
+from assay.core.imageio import IMAGE_EXTS, iter_image_files
 
 VIDEO_EXTS = frozenset({".mp4", ".mov", ".avi", ".webm"})
 MEDIA_EXTS = IMAGE_EXTS | VIDEO_EXTS
 #: frame rate assumed when a container does not state one
 FALLBACK_FPS = 25.0
 AV_LOG_QUIET = -8
-
-
-class MediaError(Exception):
-    """A video that cannot be read; ``str()`` is a one-line reason."""
 
 
 def media_kind(path: str | Path) -> str:

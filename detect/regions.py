@@ -1,6 +1,6 @@
 """The regions a scan scores: face crops at native resolution, or the whole image when no face is found.
 
-Faces are found with :func:`assay.faces.detect_faces`, the code ``assay data prepare`` uses.
+Faces are found with :func:`assay.core.faces.detect_faces`, the code ``assay data prepare`` uses.
 Each face is scored on a square crop of its box grown by a margin, cut from the image as it
 is: never the resized aligned chip, never upsampled. Crops start at even pixel offsets so
 they keep the image's 2 x 2 grid (up-sampling traces have period 2). A crop smaller than a
@@ -57,7 +57,7 @@ def crop_box(box: tuple[int, int, int, int], shape: tuple[int, ...], margin: flo
 def find_regions(image: np.ndarray, margin: float = 0.25, face_detector: str = "hog",
                  max_faces: int | None = None) -> list[Region]:
     """Face regions largest first, or one ``whole_image`` region when no face is found."""
-    from assay.faces import detect_faces
+    from assay.core.faces import detect_faces
 
     faces = detect_faces(image, detector=face_detector)
     if max_faces is not None:

@@ -6,7 +6,7 @@ from typing import Callable
 
 import numpy as np
 
-from assay.registry import Registry
+from assay.core.registry import Registry
 from detect.augment import centre_crop, gaussian_blur, jpeg, rescale
 
 Perturb = Callable[[np.ndarray], np.ndarray]
@@ -23,6 +23,6 @@ PERTURBATIONS.register("crop90")(lambda im: centre_crop(im, 0.9))
 @PERTURBATIONS.register("strip-metadata")
 def strip_metadata(image: np.ndarray) -> np.ndarray:
     """Re-save losslessly with no metadata (PNG) and decode: the pixels a stripped file carries."""
-    from assay.imageio import decode, encode
+    from assay.core.imageio import decode, encode
 
     return decode(encode(image, "png"))

@@ -20,10 +20,10 @@ from typing import Any, Iterator, Sequence
 
 import numpy as np
 
-from assay.catalog import CatalogError, Record
-from assay.fileio import append_jsonl, atomic_write_json, atomic_write_jsonl, read_jsonl
-from assay.imageio import ImageError, decode
-from assay.workspace import Workspace
+from assay.core.catalog import CatalogError, Record
+from assay.core.fileio import append_jsonl, atomic_write_json, atomic_write_jsonl, read_jsonl
+from assay.core.imageio import ImageError, decode
+from assay.core.workspace import Workspace
 from detect.base import Detector
 from detect.media import MediaError, Video, iter_media, media_kind
 from detect.regions import WHOLE_IMAGE, Region, find_regions
@@ -42,7 +42,7 @@ class ScanOptions:
 
     threshold: float = 0.5  #: flag a region, frame or file at P(synthetic) >= threshold
     margin: float = 0.25  #: face crop = face box grown by this fraction of its side on every side
-    face_detector: str = "hog"  #: assay.faces detector, as in `assay data prepare`
+    face_detector: str = "hog"  #: assay.core.faces detector, as in `assay data prepare`
     max_faces: int | None = None  #: score at most this many faces per image or frame (largest first)
     frame_every_s: float = 1.0  #: video: sample one frame per this many seconds
     max_frames: int | None = 300  #: video: stop after this many sampled frames
@@ -337,7 +337,7 @@ def scan_paths(ws: Workspace, paths: Sequence[str | Path], detector: Detector | 
 
 def load_report(ws: Workspace, ref: str) -> dict[str, Any]:
     """A recorded scan's JSON report, by scan id or name."""
-    from assay.fileio import read_json
+    from assay.core.fileio import read_json
 
     rec = ws.resolve(ref, "scans")
     return read_json(ws.path_of(rec) / REPORT_FILE)

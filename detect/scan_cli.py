@@ -9,7 +9,7 @@ from typing import Iterator, List, Optional, TextIO
 
 import typer
 
-from assay.clitools import err, fail, workspace
+from assay.core.clitools import err, fail, workspace
 
 
 #: exit status after Ctrl-C (128 + SIGINT), apart from the scan's own 0 / 1 / 2
@@ -22,7 +22,7 @@ def _output(out: Path | None) -> Iterator[TextIO]:
     if out is None:
         yield sys.stdout
         return
-    from assay.fileio import atomic_path
+    from assay.core.fileio import atomic_path
 
     with atomic_path(out) as tmp, open(tmp, "w", encoding="utf-8", newline="") as fh:
         yield fh
@@ -58,7 +58,7 @@ def scan_command(
         fail(f"unknown format {fmt!r}; expected one of: {', '.join(FORMATS.names())}")
     if not 0.0 < video_fraction <= 1.0:
         fail(f"--video-fraction must be in (0, 1], got {video_fraction}")
-    from assay.faces import DETECTORS as FACE_DETECTORS
+    from assay.core.faces import FACE_DETECTORS
 
     if face_detector not in FACE_DETECTORS:
         fail(f"--face-detector must be one of {', '.join(FACE_DETECTORS)}, got {face_detector!r}")

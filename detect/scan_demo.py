@@ -7,9 +7,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from assay.clitools import say
-from assay.imagesets import open_set
-from assay.workspace import Workspace
+from assay.core.clitools import say
+from assay.core.imagesets import open_set
+from assay.core.workspace import Workspace
 from detect.scan import Scan
 from detect.scan_output import TableWriter
 

@@ -6,7 +6,7 @@ import csv
 import json
 from typing import Any, Callable, TextIO
 
-from assay.registry import Registry
+from assay.core.registry import Registry
 
 #: format name -> writer class
 FORMATS: Registry[Callable[[TextIO], "ResultWriter"]] = Registry("scan output format")

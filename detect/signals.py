@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from assay.workspace import Workspace
+from assay.core.workspace import Workspace
 
 VALID_STATES = ("Valid", "Trusted")
 

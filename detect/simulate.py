@@ -12,7 +12,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from assay.registry import Registry
+from assay.core.registry import Registry
 
 #: name -> () -> torch module (3 -> 3 channels, x2 down then x2 up)
 SIMULATORS: Registry[Callable[[], Any]] = Registry("artifact simulator")

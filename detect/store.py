@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-from assay.catalog import Record
-from assay.fileio import atomic_write_json
-from assay.workspace import Workspace
+from assay.core.catalog import Record
+from assay.core.fileio import atomic_write_json
+from assay.core.errors import AssayError
+from assay.core.workspace import Workspace
 from detect.base import Detector
 
 CURVES_FILE = "curves.json"
@@ -20,7 +21,7 @@ TRAINING_FILE = "training.json"
 EVALUATION_FILE = "evaluation.json"
 
 
-class NoDetectorError(LookupError):
+class NoDetectorError(AssayError, LookupError):
     """The workspace has no (ready) detector to use; the message says how to train one."""
 
 

@@ -13,14 +13,14 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from assay.catalog import Record
-from assay.config import to_dict
-from assay.workspace import Workspace
+from assay.core.catalog import Record
+from assay.core.config import to_dict
+from assay.core.workspace import Workspace
 from detect.data import Assembled, Item, assemble, balanced
 
 
 @dataclass
-class TrainConfig:
+class DetectTrainConfig:
     """Everything a training run is made from; saved next to the weights as ``training.json``."""
 
     model: str = "spectral"
@@ -46,7 +46,7 @@ def parse_option(item: str) -> tuple[str, Any]:
         return key.strip(), value.split(",") if "," in value else value
 
 
-def build_detector(cfg: TrainConfig) -> Any:
+def build_detector(cfg: DetectTrainConfig) -> Any:
     import detect.detectors  # noqa: F401
     from detect.base import DETECTORS
 
@@ -63,7 +63,7 @@ def _arrays(items: Sequence[Item]) -> tuple[list[np.ndarray], np.ndarray, list[s
     return [i.image for i in items], np.array([i.label for i in items], dtype=np.int64), [i.family for i in items]
 
 
-def fit_and_test(cfg: TrainConfig, data: Assembled, exclude_family: str | None = None
+def fit_and_test(cfg: DetectTrainConfig, data: Assembled, exclude_family: str | None = None
                  ) -> tuple[Any, dict[str, Any]]:
     """Fit on train, calibrate on val, evaluate on test; ``exclude_family`` leaves one family out of train/val."""
     from detect.augment import compose
@@ -91,7 +91,7 @@ def fit_and_test(cfg: TrainConfig, data: Assembled, exclude_family: str | None =
     return det, report
 
 
-def train(ws: Workspace, cfg: TrainConfig, real: Sequence[str], fake: Sequence[str],
+def train(ws: Workspace, cfg: DetectTrainConfig, real: Sequence[str], fake: Sequence[str],
           name: str | None = None) -> tuple[Record | None, dict[str, Any]]:
     """Train, test and register a detector; returns (record, test report). Only rank 0 saves."""
     from detect.detectors.torchdet import distributed, init_distributed

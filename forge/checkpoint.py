@@ -11,7 +11,7 @@ from typing import Any
 
 import torch
 
-from assay.fileio import atomic_path, atomic_write_bytes, atomic_write_json, read_json, sha256_file
+from assay.core.fileio import atomic_path, atomic_write_bytes, atomic_write_json, read_json, sha256_file
 
 WEIGHTS = "weights.safetensors"
 OPTIMIZER = "optimizer.pt"

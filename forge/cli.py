@@ -6,7 +6,7 @@ from typing import List, Optional
 
 import typer
 
-from assay.clitools import err, fail, out, print_json, print_table, workspace
+from assay.core.clitools import err, fail, out, print_json, print_table, workspace
 
 app = typer.Typer(help="Train and run the GAN family; write labelled synthetic face sets.", no_args_is_help=True)
 
@@ -14,7 +14,7 @@ app = typer.Typer(help="Train and run the GAN family; write labelled synthetic f
 @app.command("presets")
 def presets(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
     """List the GAN families (named presets) and the stabiliser switches."""
-    from assay.config import to_dict
+    from assay.core.config import to_dict
     from forge.config import make_config
     from forge.families import FAMILIES, SWITCHES
 
@@ -42,7 +42,7 @@ def train_cmd(
     resume: Optional[str] = typer.Option(None, "--resume", help="Continue this run from its latest checkpoint."),
 ) -> None:
     """Train a GAN on a prepared face set; prints the run id (torchrun-ready)."""
-    from assay.catalog import CatalogError
+    from assay.core.catalog import CatalogError
     from forge.config import make_config
     from forge.distributed import launched_rank, teardown
     from forge.health import TrainingError
@@ -57,8 +57,8 @@ def train_cmd(
                 fail("--data is required (a prepared data set id or name) unless --resume is given")
             cfg = make_config(model, size, sets, steps=steps, batch=batch, seed=seed)
             run_id = train(ws, data, cfg, name=name)
-    except (KeyError, ValueError, FileNotFoundError, CatalogError, TrainingError) as exc:
-        fail(str(exc).strip("'\""), 1)
+    except (ValueError, FileNotFoundError, CatalogError, TrainingError) as exc:
+        fail(str(exc), 1)
     finally:
         teardown()
     if launched_rank() == 0:
@@ -83,14 +83,14 @@ def sample_cmd(
                                     "use that for detector training sets."),
 ) -> None:
     """Write a labelled synthetic sample set from a run, every image stamped at birth; prints the sample set id."""
-    from assay.catalog import CatalogError
+    from assay.core.catalog import CatalogError
     from forge.sample import sample
 
     ws = workspace(ctx)
     try:
         set_id = sample(ws, run, n, seed=seed, truncation=truncation, condition=condition, fmt=fmt, name=name,
                         labels=labels, device=device)
-    except (KeyError, ValueError, FileNotFoundError, CatalogError) as exc:
-        fail(str(exc).strip("'\""), 1)
+    except (ValueError, FileNotFoundError, CatalogError) as exc:
+        fail(str(exc), 1)
     err.print(f"sample set {set_id}: {ws.resolve(set_id).path}")
     out.print(set_id)

@@ -1,7 +1,7 @@
 """Conditions for the conditional GAN: manifest labels (gender, age bucket, race) as class indices.
 
 The classes are the values ``assay data prepare`` writes for UTKFace (``male``/``female``, the
-five race names, the age buckets of ``assay.layouts``); numbers (UTKFace's codes, an age) are
+five race names, the age buckets of ``data.layouts``); numbers (UTKFace's codes, an age) are
 read too. Each key is registered by name, so another label set is one more entry.
 """
 
@@ -11,8 +11,8 @@ import hashlib
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
-from assay.layouts import AGE_BUCKETS, UTKFACE_GENDERS, UTKFACE_RACES
-from assay.registry import Registry
+from data.layouts import AGE_BUCKETS, UTKFACE_GENDERS, UTKFACE_RACES
+from assay.core.registry import Registry
 
 
 @dataclass(frozen=True)

@@ -5,13 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterable
 
-from assay.config import override
+from assay.core.config import override
 
 SIZES = (32, 64, 128)
 
 
 @dataclass
-class TrainConfig:
+class GanConfig:
     """Every setting of a training run. Families (``forge.families``) are named presets of these fields."""
 
     model: str = "dcgan"
@@ -66,7 +66,7 @@ class TrainConfig:
     threads: int = 0                   # CPU threads for torch (0 = torch's default)
     memory_budget_mb: int = 2048       # load the data set into RAM as uint8 when it fits, stream otherwise
 
-    def validate(self) -> "TrainConfig":
+    def validate(self) -> "GanConfig":
         """Check value ranges; raise ValueError with what was expected and what came."""
         if self.size not in SIZES:
             raise ValueError(f"size must be one of {SIZES}, got {self.size}")
@@ -104,11 +104,11 @@ class TrainConfig:
             AUGMENTS.get(name)
 
 
-def make_config(model: str, size: int | None = None, sets: Iterable[str] = (), **fields) -> TrainConfig:
+def make_config(model: str, size: int | None = None, sets: Iterable[str] = (), **fields) -> GanConfig:
     """A family preset with ``fields`` and ``key=value`` strings applied on top, validated."""
     from forge.families import FAMILIES
 
-    cfg = TrainConfig(model=model, **FAMILIES.get(model)())
+    cfg = GanConfig(model=model, **FAMILIES.get(model)())
     if size is not None:
         fields["size"] = size
     cfg = override(cfg, [f"{k}={_text(v)}" for k, v in fields.items() if v is not None])

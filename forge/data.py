@@ -9,8 +9,8 @@ from typing import Any, Sequence
 import numpy as np
 import torch
 
-from assay.imagesets import ImageSet
-from assay.imageio import ImageError, decode
+from assay.core.imagesets import ImageSet
+from assay.core.imageio import ImageError, decode
 from forge.conditions import ConditionKey, row_indices
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from assay.clitools import say
-from assay.workspace import Workspace
+from assay.core.clitools import say
+from assay.core.workspace import Workspace
 from forge.config import make_config
 from forge.sample import DEFAULT_LABELS, sample
 from forge.train import train

@@ -1,4 +1,4 @@
-"""The GAN families as named presets of :class:`forge.config.TrainConfig`, and the stabiliser switches.
+"""The GAN families as named presets of :class:`forge.config.GanConfig`, and the stabiliser switches.
 
 A family is a function returning the config fields it sets; adding a family is one entry here
 (plus, if it needs them, new networks, losses or regularisers in their own registries).
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from assay.registry import Registry
+from assay.core.registry import Registry
 
 FAMILIES: Registry[Callable[[], dict[str, Any]]] = Registry("GAN family")
 #: stabiliser switches: name -> the ``--set`` assignment that turns it on (shown by ``assay forge presets``)

@@ -6,8 +6,10 @@ import math
 
 import torch
 
+from assay.core.errors import AssayError
 
-class TrainingError(RuntimeError):
+
+class TrainingError(AssayError, RuntimeError):
     """Training cannot go on; the message says why and what was tried."""
 
 

@@ -7,7 +7,7 @@ from typing import Callable
 import torch
 from torch import nn
 
-from assay.registry import Registry
+from assay.core.registry import Registry
 
 NORMS: Registry[Callable[[int], nn.Module]] = Registry("normalisation")
 NORMS.register("batch")(nn.BatchNorm2d)

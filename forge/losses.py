@@ -8,7 +8,7 @@ from typing import Callable
 import torch
 import torch.nn.functional as F
 
-from assay.registry import Registry
+from assay.core.registry import Registry
 
 Tensor = torch.Tensor
 

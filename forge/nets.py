@@ -14,8 +14,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from assay.registry import Registry
-from forge.config import TrainConfig
+from assay.core.registry import Registry
+from forge.config import GanConfig
 from forge.layers import NORMS, MinibatchDiscrimination, MinibatchStdDev, apply_spectral_norm
 
 GENERATORS: Registry[Callable[..., nn.Module]] = Registry("generator")
@@ -37,7 +37,7 @@ class ConvGenerator(nn.Module):
     """DCGAN generator: z (+ one-hot condition) -> 4x4 by a transposed conv, then stride-2 transposed
     convs doubling the size, norm + ReLU between, tanh out."""
 
-    def __init__(self, cfg: TrainConfig, classes: Sequence[int] = ()) -> None:
+    def __init__(self, cfg: GanConfig, classes: Sequence[int] = ()) -> None:
         super().__init__()
         self.classes, self.z_dim = tuple(classes), cfg.z_dim
         n_up = int(math.log2(cfg.size)) - 2
@@ -63,7 +63,7 @@ class ConvDiscriminator(nn.Module):
     norm from the second layer on; a 4x4 conv gives the score. Options: minibatch stddev channel,
     minibatch discrimination before the score, condition by input concatenation or projection."""
 
-    def __init__(self, cfg: TrainConfig, classes: Sequence[int] = ()) -> None:
+    def __init__(self, cfg: GanConfig, classes: Sequence[int] = ()) -> None:
         super().__init__()
         self.classes, self.projection = tuple(classes), cfg.projection
         n_down = int(math.log2(cfg.size)) - 2
@@ -113,7 +113,7 @@ def _projection(embed: nn.Embedding, cond: torch.Tensor, classes: Sequence[int],
 class MLPGenerator(nn.Module):
     """Goodfellow 2014 style generator: fully connected ReLU layers, tanh out, reshaped to an image."""
 
-    def __init__(self, cfg: TrainConfig, classes: Sequence[int] = ()) -> None:
+    def __init__(self, cfg: GanConfig, classes: Sequence[int] = ()) -> None:
         super().__init__()
         self.classes, self.size, self.z_dim = tuple(classes), cfg.size, cfg.z_dim
         w = cfg.g_ch * 4
@@ -133,7 +133,7 @@ class MLPDiscriminator(nn.Module):
     """Goodfellow 2014 style discriminator: fully connected LeakyReLU layers to one score, with the
     same minibatch and conditioning options as the conv discriminator."""
 
-    def __init__(self, cfg: TrainConfig, classes: Sequence[int] = ()) -> None:
+    def __init__(self, cfg: GanConfig, classes: Sequence[int] = ()) -> None:
         super().__init__()
         self.classes, self.projection = tuple(classes), cfg.projection
         w = cfg.d_ch * 4
@@ -184,7 +184,7 @@ DISCRIMINATORS.register("conv")(ConvDiscriminator)
 DISCRIMINATORS.register("mlp")(MLPDiscriminator)
 
 
-def build(cfg: TrainConfig, classes: Sequence[int] = ()) -> tuple[nn.Module, nn.Module]:
+def build(cfg: GanConfig, classes: Sequence[int] = ()) -> tuple[nn.Module, nn.Module]:
     """The generator and discriminator of a config, initialised."""
     g = GENERATORS.create(cfg.generator, cfg, classes)
     d = DISCRIMINATORS.create(cfg.discriminator, cfg, classes)

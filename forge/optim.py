@@ -6,18 +6,18 @@ from typing import Callable, Iterable
 
 import torch
 
-from assay.registry import Registry
-from forge.config import TrainConfig
+from assay.core.registry import Registry
+from forge.config import GanConfig
 
-OPTIMIZERS: Registry[Callable[[Iterable[torch.nn.Parameter], float, TrainConfig], torch.optim.Optimizer]] = \
+OPTIMIZERS: Registry[Callable[[Iterable[torch.nn.Parameter], float, GanConfig], torch.optim.Optimizer]] = \
     Registry("optimizer")
 
 
 @OPTIMIZERS.register("adam")
-def adam(params, lr: float, cfg: TrainConfig) -> torch.optim.Optimizer:
+def adam(params, lr: float, cfg: GanConfig) -> torch.optim.Optimizer:
     return torch.optim.Adam(params, lr=lr, betas=(cfg.beta1, cfg.beta2))
 
 
 @OPTIMIZERS.register("rmsprop")
-def rmsprop(params, lr: float, cfg: TrainConfig) -> torch.optim.Optimizer:
+def rmsprop(params, lr: float, cfg: GanConfig) -> torch.optim.Optimizer:
     return torch.optim.RMSprop(params, lr=lr)

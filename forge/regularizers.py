@@ -11,8 +11,8 @@ from typing import Callable
 import torch
 from torch import nn
 
-from assay.registry import Registry
-from forge.config import TrainConfig
+from assay.core.registry import Registry
+from forge.config import GanConfig
 
 Critic = Callable[[torch.Tensor], torch.Tensor]
 
@@ -77,7 +77,7 @@ class WeightClipping(Regularizer):
             p.clamp_(-self.strength, self.strength)
 
 
-def active(cfg: TrainConfig) -> list[Regularizer]:
+def active(cfg: GanConfig) -> list[Regularizer]:
     """The regularisers a config turns on, in registry order."""
     out = []
     for name in REGULARIZERS.names():

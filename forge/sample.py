@@ -15,14 +15,14 @@ from typing import Any, Protocol, Sequence
 import numpy as np
 import torch
 
-from assay.config import from_dict
-from assay.fileio import read_json
-from assay.imageio import pixel_sha256
-from assay.imagesets import ImageSetWriter
-from assay.workspace import Workspace
+from assay.core.config import from_dict
+from assay.core.fileio import read_json
+from assay.core.imageio import pixel_sha256
+from assay.core.imagesets import ImageSetWriter
+from assay.core.workspace import Workspace
 from forge import checkpoint
 from forge.conditions import describe, fill_condition, keys_of, parse_condition
-from forge.config import TrainConfig
+from forge.config import GanConfig
 from forge.data import to_uint8
 from forge.nets import GENERATORS
 from forge.train import CONFIG, pick_device
@@ -58,10 +58,10 @@ def latent(seed: int, index: int, z_dim: int) -> torch.Tensor:
     return torch.randn(z_dim, generator=g)
 
 
-def load_generator(run_dir: Path, device: torch.device) -> tuple[torch.nn.Module, TrainConfig, dict[str, Any]]:
+def load_generator(run_dir: Path, device: torch.device) -> tuple[torch.nn.Module, GanConfig, dict[str, Any]]:
     """The sampling generator of a run's latest checkpoint (EMA weights when the run kept them), in eval mode."""
     saved = read_json(run_dir / CONFIG)
-    cfg = from_dict(TrainConfig, saved)
+    cfg = from_dict(GanConfig, saved)
     pointer = checkpoint.latest(run_dir)
     if pointer is None:
         raise FileNotFoundError(f"run folder {run_dir} has no checkpoint to sample from")

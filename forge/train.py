@@ -19,14 +19,14 @@ from typing import Any, Sequence
 import torch
 from torch import nn
 
-from assay.config import from_dict, override, to_dict
-from assay.fileio import append_jsonl, atomic_write_json, atomic_write_jsonl, read_json, read_jsonl
-from assay.imageio import encode
-from assay.imagesets import open_set
-from assay.workspace import Workspace
+from assay.core.config import from_dict, override, to_dict
+from assay.core.fileio import append_jsonl, atomic_write_json, atomic_write_jsonl, read_json, read_jsonl
+from assay.core.imageio import encode
+from assay.core.imagesets import open_set
+from assay.core.workspace import Workspace
 from forge import checkpoint
 from forge.conditions import keys_of
-from forge.config import TrainConfig
+from forge.config import GanConfig
 from forge.data import FaceBatches, to_float, to_uint8
 from forge.diffaug import policy
 from forge.distributed import Dist, broadcast, setup, wrap
@@ -55,7 +55,7 @@ def step_seed(seed: int, step: int, rank: int) -> int:
 class GANTrainer:
     """Networks, optimisers and the step of one run; the loop around it is :class:`Loop`."""
 
-    def __init__(self, cfg: TrainConfig, classes: Sequence[int] = (), device: torch.device | None = None,
+    def __init__(self, cfg: GanConfig, classes: Sequence[int] = (), device: torch.device | None = None,
                  dist: Dist = Dist()) -> None:
         self.cfg, self.dist = cfg, dist
         self.device = device or pick_device(cfg.device)
@@ -228,7 +228,7 @@ def _grad_norm(module: nn.Module) -> torch.Tensor:
     return torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(g.float()) for g in grads]))
 
 
-def fixed_inputs(cfg: TrainConfig, classes: Sequence[int]) -> tuple[torch.Tensor, torch.Tensor | None]:
+def fixed_inputs(cfg: GanConfig, classes: Sequence[int]) -> tuple[torch.Tensor, torch.Tensor | None]:
     """The fixed latent batch (and conditions, cycling through classes) used for every progress grid."""
     g = torch.Generator().manual_seed(cfg.seed + 7919)
     z = torch.randn(cfg.grid, cfg.z_dim, generator=g)
@@ -248,7 +248,7 @@ def grid_image(images: torch.Tensor) -> bytes:
 
 
 # -- the run ---------------------------------------------------------------------------------------
-def train(ws: Workspace, dataset: str, cfg: TrainConfig, *, name: str | None = None,
+def train(ws: Workspace, dataset: str, cfg: GanConfig, *, name: str | None = None,
           progress: bool = True) -> str:
     """Train ``cfg`` on a prepared set; returns the run id (catalog kind ``runs``)."""
     cfg.validate()
@@ -273,7 +273,7 @@ def resume(ws: Workspace, run: str, *, sets: Sequence[str] = (), steps: int | No
     rec = ws.resolve(run, "runs")
     run_dir = Path(rec.path or "")
     saved = read_json(run_dir / CONFIG)
-    cfg = from_dict(TrainConfig, saved)
+    cfg = from_dict(GanConfig, saved)
     cfg = override(cfg, [*sets, *([f"steps={steps}"] if steps is not None else [])]).validate()
     device = pick_device(cfg.device)
     dist = setup(device)
@@ -290,7 +290,7 @@ def resume(ws: Workspace, run: str, *, sets: Sequence[str] = (), steps: int | No
     return _run(ws, rec.id, run_dir, ds, cfg, dist, device, pointer, progress)
 
 
-def _run(ws: Workspace, run_id: str, run_dir: Path, ds: Any, cfg: TrainConfig, dist: Dist,
+def _run(ws: Workspace, run_id: str, run_dir: Path, ds: Any, cfg: GanConfig, dist: Dist,
          device: torch.device, pointer: dict[str, Any] | None, progress: bool) -> str:
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
@@ -412,7 +412,7 @@ def _loop(t: GANTrainer, data: FaceBatches, run_dir: Path, classes: Sequence[int
 def _grid(t: GANTrainer, run_dir: Path, z: torch.Tensor, cond: torch.Tensor | None, bar: Any, peak: float) -> float:
     """Save the fixed-latent grid and check the batch's diversity against its peak so far (collapse
     monitor); returns the new peak."""
-    from assay.fileio import atomic_write_bytes
+    from assay.core.fileio import atomic_write_bytes
 
     images = t.generate(z, cond)
     atomic_write_bytes(run_dir / "grids" / f"step-{t.step:07d}.png", grid_image(images))

@@ -6,7 +6,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from assay.workspace import Workspace
+from assay.core.workspace import Workspace
 from provenance.keys import SigningIdentity, ensure_keys
 from provenance.payload import sample_content_id
 from provenance.stamp import LABELS, StampOptions, add_record, parse_labels, stamp_pixels

@@ -7,14 +7,14 @@ from typing import Optional
 
 import typer
 
-from assay.clitools import err, fail, print_json, print_table, workspace
+from assay.core.clitools import err, fail, print_json, print_table, workspace
 
 app = typer.Typer(help="C2PA manifests, visible and invisible AI labels, verification.", no_args_is_help=True)
 
 
 def _expand(paths: list[Path]) -> list[Path]:
     """Files as given; folders replaced by the image and video files under them (sorted)."""
-    from assay.imageio import iter_image_files
+    from assay.core.imageio import iter_image_files
     from provenance.video import is_video_path
 
     out: list[Path] = []
@@ -87,7 +87,7 @@ def stamp(
 
     from tqdm import tqdm
 
-    from assay.imageio import ImageError
+    from assay.core.imageio import ImageError
     from provenance.keys import SigningError
     from provenance.stamp import FORMATS, StampOptions, output_path, parse_labels, stamp_file
     from provenance.visible import MarkStyle
@@ -106,8 +106,8 @@ def stamp(
         identity = _identity(ctx, cert, key, tsa_url) if "c2pa" in chosen else None
         if identity is not None:
             identity.check()
-    except (ValueError, SigningError, KeyError) as exc:
-        fail(str(exc).strip("'\""))
+    except (ValueError, SigningError) as exc:
+        fail(str(exc))
     if fmt and "." + fmt.lower().lstrip(".") not in FORMATS:
         fail(f"--format must be png, jpg or webp, got {fmt!r}")
     if source_type not in ("created", "edited"):

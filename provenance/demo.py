@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from assay.clitools import out, print_table
-from assay.workspace import Workspace
+from assay.core.clitools import out, print_table
+from assay.core.workspace import Workspace
 from provenance.keys import workspace_trust_anchors
 from provenance.verify import verify_file
 

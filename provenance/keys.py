@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from assay.fileio import atomic_path, atomic_write_bytes
+from assay.core.errors import AssayError
+from assay.core.fileio import atomic_path, atomic_write_bytes
 
 KEY_FILE = "signer.key"
 CHAIN_FILE = "signer-chain.pem"
@@ -31,7 +32,7 @@ def workspace_trust_anchors(ws) -> str | None:
     return ca.read_text() if ca.is_file() else None
 
 
-class SigningError(Exception):
+class SigningError(AssayError):
     """Signing cannot go ahead; the message is a one-line reason (never key material)."""
 
 

@@ -15,7 +15,7 @@ import io
 import json
 from typing import Any
 
-from assay import __version__
+from assay.core import __version__
 from provenance.keys import SigningError, SigningIdentity
 
 IPTC = "http://cv.iptc.org/newscodes/digitalsourcetype/"

@@ -15,10 +15,10 @@ from typing import Any
 
 import numpy as np
 
-from assay import __version__
-from assay.fileio import atomic_write_bytes, sha256_file
-from assay.imageio import decode, pixel_sha256
-from assay.workspace import Workspace
+from assay.core import __version__
+from assay.core.fileio import atomic_write_bytes, sha256_file
+from assay.core.imageio import decode, pixel_sha256
+from assay.core.workspace import Workspace
 from provenance import implicit, manifest, visible, watermark
 from provenance.keys import SigningError, SigningIdentity
 from provenance.payload import random_content_id
@@ -189,7 +189,7 @@ def stamp_file(src: Path, out: Path, identity: SigningIdentity | None, options: 
 
     Videos (.mp4, .mov, .avi, .webm) go to :func:`provenance.videostamp.stamp_video_file`.
     Returns the result and the provenance record id (None without a workspace).
-    Raises ``assay.imageio.ImageError`` (``VideoError`` for video) for unreadable input,
+    Raises ``assay.core.imageio.ImageError`` (``VideoError`` for video) for unreadable input,
     :class:`SigningError` when signing fails.
     """
     from provenance.video import is_video_path

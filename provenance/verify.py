@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from assay.imageio import ImageError, decode
-from assay.workspace import Workspace
+from assay.core.imageio import ImageError, decode
+from assay.core.workspace import Workspace
 from provenance import implicit, manifest, video, visible, watermark
 from provenance.stamp import FORMATS, find_by_content_id
 

@@ -18,16 +18,14 @@ from typing import Iterable, Iterator
 
 import numpy as np
 
+from assay.core.errors import VideoError
+
 #: suffixes read as video (OpenCV decodes them); stamped output is always MP4
 VIDEO_SUFFIXES = frozenset({".mp4", ".mov", ".avi", ".webm"})
 FOURCC = "mp4v"
 XMP_UUID = bytes.fromhex("BE7ACFCB97A942E89C71999491E3AFAC")
 #: the frames verify decodes at most (watermark averaging and the mark check need the start only)
 MAX_VERIFY_SECONDS = 10.0
-
-
-class VideoError(ValueError):
-    """A video that cannot be read or written; ``str()`` is a one-line reason."""
 
 
 @dataclass

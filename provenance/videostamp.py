@@ -27,8 +27,8 @@ from typing import Any, Callable, Iterator, Mapping
 
 import numpy as np
 
-from assay.fileio import atomic_write_bytes
-from assay.workspace import Workspace
+from assay.core.fileio import atomic_write_bytes
+from assay.core.workspace import Workspace
 from provenance import implicit, manifest, video, visible, watermark
 from provenance.keys import SigningIdentity
 from provenance.payload import encode_payload

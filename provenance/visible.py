@@ -16,7 +16,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from assay.registry import Registry
+from assay.core.registry import Registry
 
 GB45438_MIN_FRAC = 0.05
 

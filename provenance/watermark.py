@@ -30,7 +30,8 @@ from typing import Protocol
 
 import numpy as np
 
-from assay.registry import Registry
+from assay.core.errors import InputError
+from assay.core.registry import Registry
 from provenance.payload import PAYLOAD_BITS, decode_payload, encode_payload
 
 AUTO = "auto"
@@ -51,7 +52,7 @@ class WatermarkMethod(Protocol):
 WATERMARKS: Registry[type] = Registry("watermark method")
 
 
-class TooSmall(ValueError):
+class TooSmall(InputError):
     """The image is below the smallest size at which the method holds."""
 
 

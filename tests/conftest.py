@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from assay.workspace import Workspace
+from assay.core.workspace import Workspace
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from assay.imagesets import ImageSetWriter
-from assay.workspace import Workspace
+from assay.core.imagesets import ImageSetWriter
+from assay.core.workspace import Workspace
 
 FAMILIES = ("nearest", "zeroinsert", "bilinear")
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from assay.imagesets import ImageSetWriter
-from assay.layouts import UTKFACE_GENDERS, UTKFACE_RACES, age_bucket
-from assay.workspace import Workspace
+from assay.core.imagesets import ImageSetWriter
+from data.layouts import UTKFACE_GENDERS, UTKFACE_RACES, age_bucket
+from assay.core.workspace import Workspace
 
 
 def tiny_faces(ws: Workspace, name: str = "tiny", n: int = 24, size: int = 32, seed: int = 0) -> str:

@@ -4,8 +4,8 @@ import sys
 
 import pytest
 
-from assay.catalog import SCHEMA_VERSION, Catalog, CatalogError
-from assay.workspace import Workspace
+from assay.core.catalog import SCHEMA_VERSION, Catalog, CatalogError
+from assay.core.workspace import Workspace
 
 
 def test_add_get_by_id_and_name_and_lineage(ws):
@@ -80,7 +80,7 @@ def test_newer_schema_is_refused(tmp_path):
 
 WRITER = """
 import sys, time
-from assay.catalog import Catalog
+from assay.core.catalog import Catalog
 cat = Catalog(sys.argv[1])
 for i in range(int(sys.argv[2])):
     rec = cat.add("runs", f"run{i}", {"step": i, "blob": "x" * 2000}, status="running")
@@ -90,7 +90,7 @@ print("writer done")
 
 READER = """
 import sys, time
-from assay.catalog import Catalog
+from assay.core.catalog import Catalog
 cat = Catalog(sys.argv[1])
 reads, seen = 0, 0
 deadline = time.time() + 60

@@ -1,7 +1,7 @@
 """`make demo` end to end on the offline toy set (few forge steps)."""
 
 from assay import demo
-from assay.workspace import Workspace
+from assay.core.workspace import Workspace
 
 
 def test_demo_runs_the_whole_pipeline_offline(tmp_path, capsys):

@@ -9,12 +9,12 @@ import pytest
 from typer.testing import CliRunner
 
 from assay.cli import app
-from assay.workspace import Workspace
+from assay.core.workspace import Workspace
 from detect.calibration import make_calibrator, sigmoid
 from detect.evaluate import METRICS, compute_metrics, eer, expected_calibration_error, per_family
 from detect.loo import ALL_HELD_OUT, leave_one_out
 from detect.robustness import PERTURBATIONS
-from detect.train import TrainConfig
+from detect.train import DetectTrainConfig
 from tests.detect_toy import FAMILIES, make_real_set, make_toy_workspace, real_images
 
 runner = CliRunner()
@@ -104,7 +104,7 @@ def test_robustness_perturbations() -> None:
 
 def test_leave_one_out_never_tests_on_a_trained_family(toyws) -> None:
     ws, real, fakes = toyws
-    result = leave_one_out(ws, TrainConfig(model="dct", simulate=("nearest",), sim_steps=30), [real], fakes)
+    result = leave_one_out(ws, DetectTrainConfig(model="dct", simulate=("nearest",), sim_steps=30), [real], fakes)
     assert set(result["matrix"]) == set(FAMILIES) | {ALL_HELD_OUT}
     for held, row in result["matrix"].items():
         assert held not in result["trained_on"][held]
@@ -120,7 +120,7 @@ def test_leave_one_out_never_tests_on_a_trained_family(toyws) -> None:
 def test_loo_needs_two_families(toyws) -> None:
     ws, real, fakes = toyws
     with pytest.raises(ValueError, match="two or more fake families"):
-        leave_one_out(ws, TrainConfig(model="spectral"), [real], fakes[:1])
+        leave_one_out(ws, DetectTrainConfig(model="spectral"), [real], fakes[:1])
 
 
 def test_eval_command_reports_and_stores(toyws, tmp_path) -> None:

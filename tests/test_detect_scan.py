@@ -14,9 +14,9 @@ import pytest
 from typer.testing import CliRunner
 
 from assay.cli import app
-from assay.fileio import atomic_write_json, read_json
-from assay.imageio import save
-from assay.workspace import Workspace
+from assay.core.fileio import atomic_write_json, read_json
+from assay.core.imageio import save
+from assay.core.workspace import Workspace
 from detect.base import DETECTORS, Detector, Images
 from detect.media import Video, iter_media
 from detect.regions import FACE, WHOLE_IMAGE, crop_box
@@ -310,7 +310,7 @@ def test_faces_are_scored_on_native_resolution_crops(shared_data: Path) -> None:
 
 def test_demo_scans_a_few_of_each_and_prints_the_findings(ws: Workspace, saved_detector: str,
                                                           capsys: pytest.CaptureFixture[str]) -> None:
-    from assay.imagesets import ImageSetWriter
+    from assay.core.imagesets import ImageSetWriter
     from detect import scan_demo
 
     refs = []
@@ -330,7 +330,7 @@ def test_demo_scans_a_few_of_each_and_prints_the_findings(ws: Workspace, saved_d
 
 def test_an_interrupted_scan_resumes_where_it_stopped(ws: Workspace, saved_detector: str,
                                                       media: dict[str, Path]) -> None:
-    from assay.catalog import CatalogError
+    from assay.core.catalog import CatalogError
     from detect.scan import Scan
 
     first = Scan(ws, None, name="nightly")

@@ -12,8 +12,8 @@ import pytest
 from typer.testing import CliRunner
 
 from assay.cli import app
-from assay.imageio import decode, save
-from assay.workspace import Workspace
+from assay.core.imageio import decode, save
+from assay.core.workspace import Workspace
 from detect.base import DETECTORS, Detector, Images
 from detect.detectors.spectral import SpectralDetector
 from detect.explain import explainer_for, gradcam_map

@@ -9,9 +9,10 @@ import pytest
 import torch
 from typer.testing import CliRunner
 
+from assay.core.errors import UnknownNameError
 from assay.cli import app
-from assay.imagesets import ImageSetWriter
-from assay.workspace import Workspace
+from assay.core.imagesets import ImageSetWriter
+from assay.core.workspace import Workspace
 from detect.augment import AUGMENTATIONS, compose
 from detect.data import Item, assemble, assign_splits, balanced, group_key, parse_encode
 from tests.detect_toy import FAMILIES, fake_images, make_real_set, make_toy_workspace, real_images
@@ -87,7 +88,7 @@ def test_augmentations_do_what_they_say() -> None:
     assert jpeg.shape == img.shape and not np.array_equal(jpeg, img)
     assert AUGMENTATIONS.get("resize-crop")(img, always).shape == img.shape
     assert compose([]) is None
-    with pytest.raises(KeyError, match="unknown augmentation"):
+    with pytest.raises(UnknownNameError, match="unknown augmentation"):
         compose(["rotate"])
 
 

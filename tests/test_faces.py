@@ -2,8 +2,8 @@ import cv2
 import numpy as np
 import pytest
 
-from assay import faces
-from assay.imageio import decode
+from assay.core import faces
+from assay.core.imageio import decode
 
 
 def test_similarity_transform_recovers_known_transform():

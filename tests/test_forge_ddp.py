@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from assay.fileio import read_jsonl
+from assay.core.fileio import read_jsonl
 from forge import checkpoint
 from forge_helpers import tiny_faces
 
@@ -45,8 +45,8 @@ def test_two_process_gloo_run_under_torchrun(ws) -> None:
 RANK_SCRIPT = r'''
 import sys, torch, torch.distributed as dist
 sys.path.insert(0, sys.argv[2])
-from assay.imagesets import open_set
-from assay.workspace import Workspace
+from assay.core.imagesets import open_set
+from assay.core.workspace import Workspace
 from forge.config import make_config
 from forge.data import FaceBatches
 from forge.distributed import setup

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
+from assay.core.errors import UnknownNameError
 from forge.config import make_config
 from forge.nets import build
 
@@ -83,7 +84,7 @@ def test_projection_discriminator_depends_on_the_label() -> None:
 def test_bad_size_is_refused_with_a_reason() -> None:
     with pytest.raises(ValueError, match="size must be one of"):
         make_config("dcgan", 48)
-    with pytest.raises(KeyError, match="unknown GAN family 'stylegan'"):
+    with pytest.raises(UnknownNameError, match="unknown GAN family 'stylegan'"):
         make_config("stylegan", 32)
 
 

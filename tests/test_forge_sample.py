@@ -12,9 +12,9 @@ from PIL import Image, PngImagePlugin
 from typer.testing import CliRunner
 
 from assay.cli import app
-from assay.imageio import decode, pixel_sha256
-from assay.imagesets import open_set
-from assay.workspace import Workspace
+from assay.core.imageio import decode, pixel_sha256
+from assay.core.imagesets import open_set
+from assay.core.workspace import Workspace
 from forge.config import make_config
 from forge.sample import sample, split_of
 from forge.train import train

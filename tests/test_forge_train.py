@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from assay.fileio import read_jsonl
+from assay.core.errors import UnknownNameError
+from assay.core.fileio import read_jsonl
 from forge import checkpoint
 from forge.config import make_config
 from forge.data import FaceBatches
@@ -17,7 +18,7 @@ from forge.conditions import keys_of
 from forge.health import TrainingError, diversity
 from forge.losses import LOSSES, Loss
 from forge.train import GANTrainer, _grid, resume, train
-from assay.imagesets import open_set
+from assay.core.imagesets import open_set
 from forge_helpers import tiny_faces
 
 torch.set_num_threads(1)
@@ -168,7 +169,7 @@ def test_resume_follows_the_uninterrupted_curve_bit_for_bit(ws) -> None:
     full = train(ws, ds, make_config("dcgan", 32, sets, steps=6, **TINY), progress=False)
     part = train(ws, ds, make_config("dcgan", 32, sets, steps=3, **{**TINY, "checkpoint_every": 3}), progress=False)
     # a crash after step 4 would leave metrics beyond the checkpoint: resume drops them
-    from assay.fileio import append_jsonl
+    from assay.core.fileio import append_jsonl
     append_jsonl(Path(ws.resolve(part).path) / "metrics.jsonl", {"step": 4, "d_loss": 0.0, "g_loss": 0.0})
     assert resume(ws, part, steps=6, progress=False) == part
     assert ws.resolve(part).status == "ready"
@@ -182,7 +183,7 @@ def test_resume_follows_the_uninterrupted_curve_bit_for_bit(ws) -> None:
 
 
 def test_conditional_run_needs_labels(ws) -> None:
-    from assay.imagesets import ImageSetWriter
+    from assay.core.imagesets import ImageSetWriter
     import numpy as np
 
     w = ImageSetWriter(ws, "datasets", "nolabels")
@@ -207,7 +208,7 @@ def test_data_is_held_in_memory_or_streamed_alike(ws) -> None:
 
 
 def test_rows_without_labels_are_skipped_with_reasons(ws) -> None:
-    from assay.imagesets import ImageSetWriter
+    from assay.core.imagesets import ImageSetWriter
     import numpy as np
 
     w = ImageSetWriter(ws, "datasets", "partly")
@@ -222,9 +223,9 @@ def test_rows_without_labels_are_skipped_with_reasons(ws) -> None:
 
 
 def test_unknown_names_are_refused_before_a_run_starts(ws) -> None:
-    with pytest.raises(KeyError, match="unknown DiffAugment policy 'blur'"):
+    with pytest.raises(UnknownNameError, match="unknown DiffAugment policy 'blur'"):
         make_config("dcgan", 32, ["diffaug=color,blur"])
-    with pytest.raises(KeyError, match="unknown loss 'focal'"):
+    with pytest.raises(UnknownNameError, match="unknown loss 'focal'"):
         make_config("dcgan", 32, ["loss=focal"])
     assert ws.catalog.list("runs") == []
 

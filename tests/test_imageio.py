@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from assay import imageio
-from assay.imageio import ImageError, decode, iter_image_files, pixel_sha256
+from assay.core import imageio
+from assay.core.imageio import ImageError, decode, iter_image_files, pixel_sha256
 
 
 def _bytes(img: Image.Image, fmt: str, **kw) -> bytes:

@@ -58,7 +58,7 @@ def test_broken_chain_is_refused(tmp_path: Path, keys: dict[str, str]) -> None:
 
 
 def test_unreachable_tsa_fails_and_writes_nothing(tmp_path: Path, keys: dict[str, str]) -> None:
-    from assay.imageio import save
+    from assay.core.imageio import save
 
     src = tmp_path / "in.png"
     save(smooth_image(96, 0), src)
@@ -75,7 +75,7 @@ def test_private_key_reaches_no_output(tmp_path: Path, keys: dict[str, str], ws)
     from typer.testing import CliRunner
 
     from assay.cli import app
-    from assay.imageio import save
+    from assay.core.imageio import save
 
     key_pem = Path(keys["key"]).read_bytes()
     key = serialization.load_pem_private_key(key_pem, None)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from assay.core.errors import UnknownNameError
 from provenance import implicit, visible
 from tests.test_provenance_watermark import jpeg, smooth_image
 
@@ -69,7 +70,7 @@ def test_small_faces_get_the_short_text_and_positions_are_configurable() -> None
     assert record["box"]["x"] < 8 and record["box"]["y"] < 8
     assert record["text_height_px"] >= 8
     assert visible.check_mark(marked, record)["status"] == "pass"
-    with pytest.raises(KeyError, match="bottom-right"):
+    with pytest.raises(UnknownNameError, match="bottom-right"):
         visible.apply_mark(smooth_image(64, 2), visible.MarkStyle(position="middle"))
 
 

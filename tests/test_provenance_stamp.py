@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from assay.imageio import decode, save
+from assay.core.imageio import decode, save
 from provenance.birth import make_birth_stamper
 from provenance.keys import SigningIdentity, keygen
 from provenance.stamp import StampOptions, stamp_file

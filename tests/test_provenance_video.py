@@ -48,7 +48,7 @@ def write_clip(path: Path, n: int = 48, size: int = 128) -> Path:
 @pytest.fixture(scope="module")
 def stamped(tmp_path_factory, identity):
     """A 2-second 128 x 128 clip stamped with every label, with its workspace."""
-    from assay.workspace import Workspace
+    from assay.core.workspace import Workspace
 
     root = tmp_path_factory.mktemp("video")
     ws = Workspace(root / "ws")

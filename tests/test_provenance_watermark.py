@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from assay.core.errors import UnknownNameError
 from provenance import payload, watermark
 
 
@@ -119,7 +120,7 @@ def test_clean_32px_images_read_absent() -> None:
 
 
 def test_unknown_method_lists_the_known_ones() -> None:
-    with pytest.raises(KeyError, match="ssgrid"):
+    with pytest.raises(UnknownNameError, match="ssgrid"):
         watermark.method("nope")
 
 

@@ -2,8 +2,9 @@ from dataclasses import dataclass
 
 import pytest
 
-from assay.config import from_dict, override, to_dict
-from assay.registry import Registry
+from assay.core.errors import UnknownNameError
+from assay.core.config import from_dict, override, to_dict
+from assay.core.registry import Registry
 
 
 def test_registry_register_list_and_errors():
@@ -20,7 +21,7 @@ def test_registry_register_list_and_errors():
     assert reg.names() == ["alpha", "beta_two"]
     assert reg.names("b*") == ["beta_two"]
     assert reg.create("alpha") == 1 and reg.meta("alpha") == {"family": "a"}
-    with pytest.raises(KeyError, match="unknown widget 'gamma'; known: alpha, beta_two"):
+    with pytest.raises(UnknownNameError, match="unknown widget 'gamma'; known: alpha, beta_two"):
         reg.get("gamma")
     with pytest.raises(ValueError, match="registered twice"):
         reg.register("alpha")(lambda: 3)

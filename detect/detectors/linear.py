@@ -46,7 +46,7 @@ class LinearHead:
     def save(self, path: Path) -> None:
         from safetensors.numpy import save_file
 
-        from assay.fileio import atomic_path
+        from assay.core.fileio import atomic_path
 
         with atomic_path(path) as tmp:
             save_file({"mean": self.mean, "scale": self.scale, "coef": self.coef,

@@ -8,7 +8,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from assay.fileio import atomic_write_json, read_json
+from assay.core.fileio import atomic_write_json, read_json
 from detect.base import Detector, Images
 from detect.calibration import Calibrator, make_calibrator
 

@@ -83,7 +83,7 @@ class SpectralDetector(ScoredDetector):
     def save_weights(self, folder: Path) -> None:
         from safetensors.numpy import save_file
 
-        from assay.fileio import atomic_path
+        from assay.core.fileio import atomic_path
 
         self.head.save(folder / WEIGHTS)
         with atomic_path(folder / "spectra.safetensors") as tmp:

@@ -174,7 +174,7 @@ class TorchDetector(ScoredDetector):
     def save_weights(self, folder: Path) -> None:
         from safetensors.torch import save_model
 
-        from assay.fileio import atomic_path
+        from assay.core.fileio import atomic_path
 
         with atomic_path(folder / WEIGHTS) as tmp:
             save_model(self.model.cpu(), str(tmp))

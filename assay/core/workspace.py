@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 from typing import Any, Sequence
 
-from assay.catalog import Catalog, Record, check_kind
+from assay.core.catalog import Catalog, Record, check_kind
 
 DEFAULT_WORKSPACE = "assay-workspace"
 ENV_VAR = "ASSAY_WORKSPACE"

@@ -6,11 +6,14 @@ import json
 import sys
 from typing import Any, NoReturn, Sequence
 
+import click
 import typer
 from rich.console import Console
 from rich.table import Table
+from typer.core import TyperGroup
 
-from assay.workspace import Workspace
+from assay.core.errors import AssayError
+from assay.core.workspace import Workspace
 
 #: human-facing messages and progress go to stderr; results go to stdout
 err = Console(stderr=True, soft_wrap=True)
@@ -36,6 +39,16 @@ def fail(message: str, code: int = 2) -> NoReturn:
     """Print a one-line error and exit with ``code``."""
     err.print(f"[bold red]error:[/] {message}", highlight=False)
     raise typer.Exit(code)
+
+
+class AssayGroup(TyperGroup):
+    """The root command group: any :class:`AssayError` becomes a one-line error and exit 2."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except AssayError as exc:
+            fail(str(exc))
 
 
 def print_table(rows: Sequence[dict[str, Any]], columns: Sequence[str], title: str | None = None) -> None:

@@ -15,6 +15,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from assay.core.errors import ModelError
+
 #: canonical positions (fractions of the output side) of the image-left eye centre, the
 #: image-right eye centre and the bottom of the nose. The method is FFHQ's (similarity
 #: transform to fixed eye/nose positions, reflected border); the framing is tighter than
@@ -24,10 +26,10 @@ import numpy as np
 TEMPLATE = np.array([[0.33, 0.42], [0.67, 0.42], [0.5, 0.61]], dtype=np.float64)
 #: dlib's same-person distance for its 128-d embedding
 SAME_PERSON_DISTANCE = 0.6
-DETECTORS = ("hog", "cnn")
+FACE_DETECTORS = ("hog", "cnn")
 
 
-class FaceModelError(RuntimeError):
+class FaceModelError(ModelError):
     """The offline dlib face models cannot be found or loaded."""
 
 
@@ -51,7 +53,7 @@ def _dlib_models(detector: str):  # type: ignore[no-untyped-def]
     elif detector == "cnn":
         det = dlib.cnn_face_detection_model_v1(str(model_path("mmod_human_face_detector.dat")))
     else:
-        raise ValueError(f"unknown face detector {detector!r}; expected one of {DETECTORS}")
+        raise ValueError(f"unknown face detector {detector!r}; expected one of {FACE_DETECTORS}")
     predictor = dlib.shape_predictor(str(model_path("shape_predictor_5_face_landmarks.dat")))
     return det, predictor
 

@@ -15,6 +15,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Sequence
 
+from assay.core.errors import CatalogError
+
 #: artefact kind -> id prefix. The kind is also the table name.
 KINDS: dict[str, str] = {
     "datasets": "ds",
@@ -63,10 +65,6 @@ MIGRATIONS: list[str] = [
     CREATE INDEX rejects_artefact ON rejects(artefact);""",
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
-
-
-class CatalogError(Exception):
-    """A catalog lookup or write that cannot be done; the message says why."""
 
 
 def now() -> str:

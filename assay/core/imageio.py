@@ -13,13 +13,11 @@ from typing import Iterator
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from assay.core.errors import ImageError
+
 IMAGE_EXTS = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff"})
 #: default decode limit; larger images are refused as possible decompression bombs
 MAX_PIXELS = 64_000_000
-
-
-class ImageError(Exception):
-    """An input image that cannot be used; ``str()`` is a one-line reason."""
 
 
 def _reason_for_oserror(exc: OSError) -> str:
@@ -118,7 +116,7 @@ def encode(arr: np.ndarray, fmt: str = "png", quality: int = 95) -> bytes:
 
 def save(arr: np.ndarray, path: str | Path, quality: int = 95) -> None:
     """Atomically write an image; the format follows the file suffix."""
-    from assay.fileio import atomic_write_bytes
+    from assay.core.fileio import atomic_write_bytes
 
     atomic_write_bytes(path, encode(arr, Path(path).suffix.lstrip(".") or "png", quality))
 

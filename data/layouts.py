@@ -7,10 +7,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from assay.registry import Registry
+from assay.core.errors import InputError
+from assay.core.registry import Registry
 
 
-class LabelError(ValueError):
+class LabelError(InputError):
     """A file name that its layout cannot parse; ``str()`` is a one-line reason."""
 
 

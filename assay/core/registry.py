@@ -5,6 +5,8 @@ from __future__ import annotations
 import fnmatch
 from typing import Any, Callable, Generic, Iterator, TypeVar
 
+from assay.core.errors import UnknownNameError
+
 T = TypeVar("T")
 
 
@@ -30,12 +32,12 @@ class Registry(Generic[T]):
         return add
 
     def get(self, name: str) -> T:
-        """The object registered as ``name``; a KeyError that lists the known names otherwise."""
+        """The object registered as ``name``; an UnknownNameError that lists the known names otherwise."""
         try:
             return self._items[name]
         except KeyError:
             known = ", ".join(sorted(self._items)) or "none"
-            raise KeyError(f"unknown {self.kind} {name!r}; known: {known}") from None
+            raise UnknownNameError(f"unknown {self.kind} {name!r}; known: {known}") from None
 
     def meta(self, name: str) -> dict[str, Any]:
         self.get(name)

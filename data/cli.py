@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from assay.clitools import err, fail, print_json, workspace
+from assay.core.clitools import err, fail, print_json, workspace
 
 app = typer.Typer(help="Turn folders of photos into clean, aligned, labelled face data sets.", no_args_is_help=True)
 
@@ -30,8 +30,8 @@ def prepare_cmd(
     """Find, align, deduplicate, label and split the faces under SRC into a new data set."""
     from tqdm import tqdm
 
-    from assay.catalog import CatalogError
-    from assay.prepare import PrepareConfig, prepare
+    from assay.core.catalog import CatalogError
+    from data.prepare import PrepareConfig, prepare
 
     try:
         fractions = tuple(float(x) for x in split.split(","))

@@ -17,15 +17,16 @@ from typing import Any, Callable, Iterator
 
 import numpy as np
 
-from assay import faces
-from assay.catalog import CatalogError, Record
-from assay.config import to_dict
-from assay.fileio import append_jsonl, atomic_write_bytes, atomic_write_jsonl, read_jsonl
-from assay.imageio import MAX_PIXELS, ImageError, decode, encode, iter_image_files, pixel_sha256
-from assay.imagesets import MANIFEST
-from assay.layouts import LAYOUTS, LabelError, guess_layout
-from assay.splits import assign_splits, cluster_identities
-from assay.workspace import Workspace
+from assay.core import faces
+from assay.core.catalog import CatalogError, Record
+from assay.core.config import to_dict
+from assay.core.errors import AssayError
+from assay.core.fileio import append_jsonl, atomic_write_bytes, atomic_write_jsonl, read_jsonl
+from assay.core.imageio import MAX_PIXELS, ImageError, decode, encode, iter_image_files, pixel_sha256
+from assay.core.imagesets import MANIFEST
+from assay.core.workspace import Workspace
+from data.layouts import LAYOUTS, LabelError, guess_layout
+from data.splits import assign_splits, cluster_identities
 
 SIZES = (32, 64, 128, 256)
 ALIGNS = ("dlib", "center", "none")
@@ -54,7 +55,7 @@ class PrepareConfig:
         checks = [
             (self.size in SIZES, f"--size must be one of {SIZES}, got {self.size}"),
             (self.align in ALIGNS, f"--align must be one of {ALIGNS}, got {self.align!r}"),
-            (self.detector in faces.DETECTORS, f"--detector must be one of {faces.DETECTORS}, got {self.detector!r}"),
+            (self.detector in faces.FACE_DETECTORS, f"--detector must be one of {faces.FACE_DETECTORS}, got {self.detector!r}"),
             (self.no_face in NO_FACE, f"--no-face must be one of {NO_FACE}, got {self.no_face!r}"),
             (self.layout == "auto" or self.layout in LAYOUTS, f"--layout must be auto or one of {LAYOUTS.names()}"),
         ]
@@ -73,7 +74,7 @@ class PrepareResult:
     layout: str = "none"
 
 
-class Rejected(Exception):
+class Rejected(AssayError):
     """A source file that is skipped; ``str()`` is the one-line reason."""
 
 

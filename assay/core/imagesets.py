@@ -17,10 +17,10 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from assay.catalog import Record
-from assay.fileio import read_jsonl
-from assay.imageio import decode
-from assay.workspace import Workspace
+from assay.core.catalog import Record
+from assay.core.fileio import read_jsonl
+from assay.core.imageio import decode
+from assay.core.workspace import Workspace
 
 MANIFEST = "manifest.jsonl"
 IMAGE_SET_KINDS = ("datasets", "samples")
@@ -91,7 +91,7 @@ class ImageSetWriter:
 
     def add_bytes(self, data: bytes, row: dict[str, Any], filename: str) -> dict[str, Any]:
         """Store encoded image bytes as ``images/<filename>`` with its manifest row."""
-        from assay.fileio import atomic_write_bytes
+        from assay.core.fileio import atomic_write_bytes
 
         rel = f"images/{filename}"
         atomic_write_bytes(self.staging / rel, data)
@@ -102,7 +102,7 @@ class ImageSetWriter:
     def add(self, image: np.ndarray, row: dict[str, Any], filename: str | None = None, fmt: str = "png",
             quality: int = 95) -> dict[str, Any]:
         """Encode and store an HxWx3 uint8 image; ``sha256`` of its pixels is added to the row."""
-        from assay.imageio import encode, pixel_sha256
+        from assay.core.imageio import encode, pixel_sha256
 
         sha = row.get("sha256") or pixel_sha256(image)
         filename = filename or f"{sha[:24]}.{fmt}"
@@ -110,7 +110,7 @@ class ImageSetWriter:
 
     def commit(self, params: dict[str, Any] | None = None, parents: Sequence[str] = ()) -> Record:
         """Write ``manifest.jsonl`` and register the set in the catalog."""
-        from assay.fileio import atomic_write_jsonl
+        from assay.core.fileio import atomic_write_jsonl
 
         atomic_write_jsonl(self.staging / MANIFEST, self.rows)
         params = {**(params or {}), "count": len(self.rows)}

@@ -1,0 +1,1 @@
+"""data: a folder of photos -> a prepared, aligned, labelled, identity-split face set."""
