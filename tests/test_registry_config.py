@@ -54,3 +54,30 @@ def test_config_round_trip_ignores_unknown_keys():
     data = {**to_dict(cfg), "removed_option": 1}
     data["betas"] = list(data["betas"])
     assert from_dict(Cfg, data) == cfg
+
+
+def test_registry_imports_its_modules_on_first_lookup(tmp_path, monkeypatch):
+    import sys
+
+    (tmp_path / "lazy_widgets.py").write_text(
+        "from assay.core.registry import Registry\nWIDGETS = Registry('widget', modules=['lazy_widget_parts'])\n")
+    (tmp_path / "lazy_widget_parts").mkdir()
+    (tmp_path / "lazy_widget_parts" / "__init__.py").write_text("")
+    (tmp_path / "lazy_widget_parts" / "gear.py").write_text(
+        "from lazy_widgets import WIDGETS\n\n@WIDGETS.register('gear')\ndef gear():\n    return 'gear'\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    try:
+        from lazy_widgets import WIDGETS
+
+        assert "lazy_widget_parts.gear" not in sys.modules
+        assert WIDGETS.create("gear") == "gear" and WIDGETS.names() == ["gear"]
+    finally:
+        for name in ("lazy_widgets", "lazy_widget_parts", "lazy_widget_parts.gear"):
+            sys.modules.pop(name, None)
+
+
+def test_a_module_that_fails_to_import_fails_every_lookup():
+    reg: Registry = Registry("widget", modules=["no_such_widget_module"])
+    for _ in range(2):
+        with pytest.raises(ModuleNotFoundError, match="no_such_widget_module"):
+            reg.names()
