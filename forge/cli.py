@@ -43,8 +43,8 @@ def train_cmd(
 ) -> None:
     """Train a GAN on a prepared face set; prints the run id (torchrun-ready)."""
     from assay.core.catalog import CatalogError
+    from assay.core.devices import is_main_process, teardown
     from forge.config import make_config
-    from forge.distributed import launched_rank, teardown
     from forge.health import TrainingError
     from forge.train import resume as resume_run, train
 
@@ -61,7 +61,7 @@ def train_cmd(
         fail(str(exc), 1)
     finally:
         teardown()
-    if launched_rank() == 0:
+    if is_main_process():
         rec = ws.resolve(run_id)
         err.print(f"run {run_id} {rec.status}: {rec.path}")
         out.print(run_id)

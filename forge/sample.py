@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 from assay.core.config import from_dict
+from assay.core.devices import pick_device
 from assay.core.fileio import read_json
 from assay.core.imageio import pixel_sha256
 from assay.core.imagesets import ImageSetWriter
@@ -25,7 +26,7 @@ from forge.conditions import describe, fill_condition, keys_of, parse_condition
 from forge.config import GanConfig
 from forge.data import to_uint8
 from forge.nets import GENERATORS
-from forge.train import CONFIG, pick_device
+from forge.train import CONFIG
 
 FORMATS = ("png", "jpg")
 SAMPLE_BATCH = 32

@@ -20,6 +20,7 @@ import torch
 from torch import nn
 
 from assay.core.config import from_dict, override, to_dict
+from assay.core.devices import Dist, autocast, broadcast, memory_format, pick_device, setup, wrap
 from assay.core.fileio import append_jsonl, atomic_write_json, atomic_write_jsonl, read_json, read_jsonl
 from assay.core.imageio import encode
 from assay.core.imagesets import open_set
@@ -29,7 +30,6 @@ from forge.conditions import keys_of
 from forge.config import GanConfig
 from forge.data import FaceBatches, to_float, to_uint8
 from forge.diffaug import policy
-from forge.distributed import Dist, broadcast, setup, wrap
 from forge.health import TrainingError, diversity, finite
 from forge.losses import LOSSES
 from forge.nets import build
@@ -38,14 +38,6 @@ from forge.regularizers import active
 
 CONFIG = "config.json"
 METRICS = "metrics.jsonl"
-
-
-def pick_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise ValueError("device=cuda was asked for but CUDA is not available")
-    return torch.device(name)
 
 
 def step_seed(seed: int, step: int, rank: int) -> int:
@@ -59,10 +51,9 @@ class GANTrainer:
                  dist: Dist = Dist()) -> None:
         self.cfg, self.dist = cfg, dist
         self.device = device or pick_device(cfg.device)
-        self.cuda = self.device.type == "cuda"
         torch.manual_seed(cfg.seed)
         g, d = build(cfg, classes)
-        fmt = torch.channels_last if self.cuda else torch.contiguous_format
+        fmt = memory_format(self.device)
         self.g_net = g.to(self.device, memory_format=fmt)
         self.d_net = d.to(self.device, memory_format=fmt)
         self.ema = copy.deepcopy(self.g_net).eval().requires_grad_(False) if cfg.ema > 0 else None
@@ -81,10 +72,10 @@ class GANTrainer:
 
     # -- one step ------------------------------------------------------------------------------
     def autocast(self) -> contextlib.AbstractContextManager:
-        return torch.autocast("cuda", dtype=torch.bfloat16) if self.cuda else contextlib.nullcontext()
+        return autocast(self.device)
 
     def _prepare(self, images: torch.Tensor, cond: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor | None]:
-        fmt = torch.channels_last if self.cuda else torch.contiguous_format
+        fmt = memory_format(self.device)
         real = to_float(images.to(self.device, non_blocking=True)).contiguous(memory_format=fmt)
         return real, (cond.to(self.device) if cond is not None else None)
 

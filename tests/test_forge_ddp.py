@@ -49,7 +49,7 @@ from assay.core.imagesets import open_set
 from assay.core.workspace import Workspace
 from forge.config import make_config
 from forge.data import FaceBatches
-from forge.distributed import setup
+from assay.core.devices import setup
 from forge.train import GANTrainer
 
 d = setup(torch.device("cpu"))

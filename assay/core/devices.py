@@ -1,0 +1,122 @@
+"""Devices and torchrun, one set of helpers for every trainer.
+
+CPU works everywhere; on CUDA the work runs under bf16 autocast with channels_last tensors.
+Under ``torchrun`` (``WORLD_SIZE`` > 1 in the environment) each process joins the process
+group (gloo on CPU, NCCL on CUDA), takes its own GPU, wraps its modules in
+DistributedDataParallel, and only rank 0 does the I/O.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+import torch.distributed as dist
+from torch.nn.parallel import DistributedDataParallel
+
+from assay.core.errors import InputError
+
+DEVICES = ("auto", "cpu", "cuda")
+
+
+def pick_device(name: str = "auto") -> torch.device:
+    """``auto`` (CUDA when present, else the CPU), ``cpu`` or ``cuda``."""
+    if name not in DEVICES:
+        raise InputError(f"device must be one of {', '.join(DEVICES)}, got {name!r}")
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise InputError("device=cuda was asked for but CUDA is not available")
+    return torch.device(name)
+
+
+def autocast(device: torch.device) -> contextlib.AbstractContextManager:
+    """bf16 autocast on CUDA; a context that changes nothing on the CPU."""
+    return torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else contextlib.nullcontext()
+
+
+def memory_format(device: torch.device) -> torch.memory_format:
+    """channels_last on CUDA, the ordinary contiguous layout elsewhere."""
+    return torch.channels_last if device.type == "cuda" else torch.contiguous_format
+
+
+def launched_world() -> int:
+    """How many processes torchrun started (1 outside torchrun)."""
+    return int(os.environ.get("WORLD_SIZE", "1"))
+
+
+def launched_rank() -> int:
+    """This process's rank as torchrun set it (0 outside torchrun)."""
+    return int(os.environ.get("RANK", "0"))
+
+
+def is_main_process() -> bool:
+    """Whether this process is rank 0 (of the joined group, else of torchrun's environment): the one that writes."""
+    return (dist.get_rank() if dist.is_available() and dist.is_initialized() else launched_rank()) == 0
+
+
+@dataclass(frozen=True)
+class Dist:
+    """This process's place in the process group; the default is a single process."""
+
+    rank: int = 0
+    world: int = 1
+    local_rank: int = 0
+
+    @property
+    def is_main(self) -> bool:
+        return self.rank == 0
+
+    @property
+    def enabled(self) -> bool:
+        return self.world > 1
+
+    def device(self, base: torch.device) -> torch.device:
+        """This process's device: its own GPU (``LOCAL_RANK``) under torchrun on CUDA, else ``base``."""
+        if self.enabled and base.type == "cuda":
+            torch.cuda.set_device(self.local_rank)
+            return torch.device("cuda", self.local_rank)
+        return base
+
+
+def current() -> Dist:
+    """The process group this process has joined, or a single process when it has joined none."""
+    if dist.is_available() and dist.is_initialized():
+        return Dist(dist.get_rank(), dist.get_world_size(), int(os.environ.get("LOCAL_RANK", "0")))
+    return Dist()
+
+
+def setup(device: torch.device) -> Dist:
+    """Join the process group torchrun describes in the environment (gloo on CPU, NCCL on CUDA)."""
+    if launched_world() <= 1:
+        return Dist()
+    if not dist.is_initialized():
+        if device.type == "cuda":
+            torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
+        dist.init_process_group(backend="nccl" if device.type == "cuda" else "gloo")
+    return current()
+
+
+def teardown() -> None:
+    """Leave the process group if this process joined one."""
+    if dist.is_available() and dist.is_initialized():
+        dist.destroy_process_group()
+
+
+def wrap(module: torch.nn.Module, d: Dist, device: torch.device) -> torch.nn.Module:
+    """The module in DistributedDataParallel when running under torchrun, else itself."""
+    if not d.enabled:
+        return module
+    return DistributedDataParallel(module, device_ids=[d.local_rank] if device.type == "cuda" else None)
+
+
+def broadcast(value: Any, d: Dist) -> Any:
+    """Rank 0's ``value`` on every rank."""
+    if not d.enabled:
+        return value
+    box = [value]
+    dist.broadcast_object_list(box, src=0)
+    return box[0]
