@@ -78,8 +78,6 @@ def main() -> None:
 
     import torch
 
-    import detect.detectors  # noqa: F401  (fills the registry)
-
     files = sorted(args.data.glob("*.jpg"))[: args.files]
     if not files:
         sys.exit(f"no JPEGs under {args.data}")

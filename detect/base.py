@@ -1,5 +1,8 @@
 """The detector contract (scikit-learn shaped) and the registry every detector joins.
 
+A detector is a class in a module of :mod:`detect.detectors` registered with
+``@DETECTORS.register("name")``; the registry imports that package on its first lookup.
+
 Images are sequences of H x W x 3 uint8 RGB arrays of any size: detectors look at pixels at
 native resolution (crops or tiles, never an upscaled copy). Label 1 means synthetic.
 ``predict_proba`` returns an (N, 2) array of [P(real), P(synthetic)], calibrated where the
@@ -8,26 +11,53 @@ detector has been calibrated.
 
 from __future__ import annotations
 
+import inspect
 from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import Any, ClassVar, Sequence
 
 import numpy as np
 
+from assay.core.errors import ModelError
 from assay.core.fileio import atomic_write_json, read_json
 from assay.core.registry import Registry
 
 Images = Sequence[np.ndarray]
 
-#: name -> Detector subclass
-DETECTORS: Registry[type["Detector"]] = Registry("detector")
+#: name -> Detector subclass, filled by the modules of detect.detectors
+DETECTORS: Registry[type["Detector"]] = Registry("detector", modules=["detect.detectors"])
 CONFIG_FILE = "detector.json"
 
 
 class Detector(ABC):
-    """Base class: ``fit`` / ``predict_proba`` / ``save`` / ``load``."""
+    """Base class: ``fit`` / ``predict_proba`` / ``save`` / ``load``.
+
+    As in scikit-learn, every constructor argument is kept as an attribute of the same name,
+    so :meth:`get_params` can read the configuration back; a constructor that takes
+    ``**kwargs`` passes them to its parent's, whose arguments count as its own.
+    """
 
     name: ClassVar[str]
+
+    @classmethod
+    def param_names(cls) -> list[str]:
+        """The constructor's argument names, the parents' that ``**kwargs`` reaches included."""
+        names: list[str] = []
+        for klass in cls.__mro__:
+            if "__init__" not in vars(klass) or klass is object:
+                continue
+            params = list(inspect.signature(klass.__init__).parameters.values())[1:]
+            names += [p.name for p in params if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD) and p.name not in names]
+            if not any(p.kind is p.VAR_KEYWORD for p in params):
+                break
+        return names
+
+    def get_params(self) -> dict[str, Any]:
+        """The constructor arguments this detector was made with (JSON-serialisable)."""
+        missing = [n for n in self.param_names() if not hasattr(self, n)]
+        if missing:
+            raise ModelError(f"{type(self).__name__} keeps no attribute for constructor argument(s) {', '.join(missing)}")
+        return {n: getattr(self, n) for n in self.param_names()}
 
     @abstractmethod
     def fit(self, images: Images, y: np.ndarray) -> "Detector":
@@ -36,10 +66,6 @@ class Detector(ABC):
     @abstractmethod
     def predict_proba(self, images: Images) -> np.ndarray:
         """(N, 2) array of [P(real), P(synthetic)]."""
-
-    @abstractmethod
-    def get_config(self) -> dict[str, Any]:
-        """JSON-serialisable constructor arguments."""
 
     @abstractmethod
     def save_state(self, folder: Path) -> None:
@@ -53,13 +79,11 @@ class Detector(ABC):
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         self.save_state(folder)
-        atomic_write_json(folder / CONFIG_FILE, {"detector": self.name, "config": self.get_config()})
+        atomic_write_json(folder / CONFIG_FILE, {"detector": self.name, "config": self.get_params()})
 
     @classmethod
     def load(cls, folder: str | Path) -> "Detector":
         """Rebuild whichever registered detector was saved in ``folder``."""
-        import detect.detectors  # noqa: F401  (registers every detector)
-
         folder = Path(folder)
         meta = read_json(folder / CONFIG_FILE)
         det = DETECTORS.get(meta["detector"])(**meta["config"])

@@ -8,6 +8,7 @@ from typing import Any, Optional
 import typer
 
 from assay.core.clitools import err, fail, print_json, print_table, workspace
+from detect.base import DETECTORS
 
 app = typer.Typer(help="Train GAN-face detectors, evaluate them per generator, scan images and videos.", no_args_is_help=True)
 
@@ -23,11 +24,9 @@ def _refs(values: list[str]) -> list[str]:
 def _train_config(model: str, aug: list[str], simulate: bool, simulator: list[str], options: list[str],
                   calibration: str, encode: str, max_per_set: Optional[int], seed: int, sim_steps: int) -> Any:
     from detect.augment import AUGMENTATIONS
-    from detect.base import DETECTORS
     from detect.calibration import CALIBRATORS
     from detect.simulate import SIMULATORS
     from detect.train import DetectTrainConfig, parse_option
-    import detect.detectors  # noqa: F401
 
     try:
         DETECTORS.get(model)
@@ -58,7 +57,7 @@ def _write_out(out: Optional[Path], obj: Any) -> None:
 @app.command("train")
 def train_cmd(
     ctx: typer.Context,
-    model: str = typer.Option("spectral", "--model", "-m", help="Detector: spectral, dct, dct-cnn, cnn, npr, ensemble."),
+    model: str = typer.Option("spectral", "--model", "-m", help=f"Detector: {', '.join(DETECTORS.names())}."),
     real: list[str] = REAL_OPT,
     fake: list[str] = FAKE_OPT,
     aug: list[str] = typer.Option([], "--aug", help="Augmentations: blur, jpeg, resize-crop, flip (or 'wang' = blur,jpeg)."),
@@ -76,6 +75,7 @@ def train_cmd(
 ) -> None:
     """Train a detector on real and fake sets; calibrate it on val, test it, register it."""
     from assay.core.catalog import CatalogError
+    from assay.core.devices import teardown
     from detect.robustness import PERTURBATIONS
     from detect.train import train
 
@@ -89,6 +89,8 @@ def train_cmd(
         rec, report = train(ws, cfg, _refs(real), _refs(fake), name)
     except (CatalogError, ValueError, FileNotFoundError) as exc:
         fail(str(exc))
+    finally:
+        teardown()
     if rec is None:  # not rank 0
         return
     report = {"detector": rec.id, "name": rec.name, **report}

@@ -58,14 +58,11 @@ def _pad_reflect(image: np.ndarray, side: int) -> np.ndarray:
     return image
 
 
-#: torch detectors whose convolutions see a frequency map, not image positions: a Grad-CAM
-#: of them would not point at a place in the face
-FREQUENCY_DOMAIN = frozenset({"dct-cnn"})
-
-
 def _is_image_space_cnn(detector: Any) -> bool:
+    """A torch detector whose convolutions see image positions (``frequency_domain`` ones see a
+    frequency map: a Grad-CAM of them would not point at a place in the face)."""
     return (all(hasattr(detector, a) for a in ("model", "gradcam_layer", "to_tensor"))
-            and getattr(detector, "name", None) not in FREQUENCY_DOMAIN)
+            and not getattr(detector, "frequency_domain", False))
 
 
 def gradcam_map(detector: Any, pixels: np.ndarray) -> np.ndarray:

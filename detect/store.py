@@ -43,7 +43,7 @@ def save_detector(ws: Workspace, detector: Detector, name: str, params: dict[str
     if evaluation is not None:
         atomic_write_json(staging / EVALUATION_FILE, evaluation)
     calibrator = getattr(detector, "calibrator", None)
-    row = {"detector": detector.name, "config": detector.get_config(), **params}
+    row = {"detector": detector.name, "config": detector.get_params(), **params}
     if calibrator is not None:
         row.setdefault("calibration", calibrator.name)
     return ws.commit("detectors", name, staging, row, parents)
@@ -55,8 +55,6 @@ def load_detector(ws: Workspace, ref: str | None = None) -> tuple[Detector, Reco
     Detectors made by a leave-one-generator-out study (``params.loo_study``) are skipped by
     the default: they are missing one generator family on purpose.
     """
-    import detect.detectors  # noqa: F401  (fills the registry)
-
     if ref is None:
         ready = [r for r in ws.catalog.list("detectors", status="ready") if not r.params.get("loo_study")]
         if not ready:

@@ -16,6 +16,7 @@ import numpy as np
 from assay.core.catalog import Record
 from assay.core.config import to_dict
 from assay.core.workspace import Workspace
+from detect.base import DETECTORS
 from detect.data import Assembled, Item, assemble, balanced
 
 
@@ -47,14 +48,13 @@ def parse_option(item: str) -> tuple[str, Any]:
 
 
 def build_detector(cfg: DetectTrainConfig) -> Any:
-    import detect.detectors  # noqa: F401
-    from detect.base import DETECTORS
-
+    """The detector ``cfg.model`` made with ``cfg.options``; one that takes a seed gets the run's by default."""
     options = dict(cfg.options)
-    if cfg.model in ("cnn", "npr", "dct-cnn"):
+    cls = DETECTORS.get(cfg.model)
+    if "seed" in cls.param_names():
         options.setdefault("seed", cfg.seed)
     try:
-        return DETECTORS.create(cfg.model, **options)
+        return cls(**options)
     except TypeError as exc:  # an option the detector does not take
         raise ValueError(f"{cfg.model}: {exc}".replace("__init__() ", "")) from None
 
@@ -94,17 +94,17 @@ def fit_and_test(cfg: DetectTrainConfig, data: Assembled, exclude_family: str | 
 def train(ws: Workspace, cfg: DetectTrainConfig, real: Sequence[str], fake: Sequence[str],
           name: str | None = None) -> tuple[Record | None, dict[str, Any]]:
     """Train, test and register a detector; returns (record, test report). Only rank 0 saves."""
-    from detect.detectors.torchdet import distributed, init_distributed
+    from assay.core.devices import is_main_process, pick_device, setup
     from detect.store import save_detector
 
-    init_distributed()
+    setup(pick_device("auto"))
     if name and any(r.name == name for r in ws.catalog.list("detectors")):
         raise ValueError(f"a detector named {name!r} already exists; choose another --name")
     data = assemble(ws, real, fake, max_per_set=cfg.max_per_set, encode=cfg.encode, simulate=cfg.simulate,
                     sim_steps=cfg.sim_steps, seed=cfg.seed)
     det, report = fit_and_test(cfg, data)
     report["data"] = data.summary()
-    if distributed()[0] != 0:
+    if not is_main_process():
         return None, report
     name = name or f"{cfg.model}-{time.strftime('%Y%m%d-%H%M%S')}"
     o = report["overall"]

@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 import torch
 
-import detect.detectors  # noqa: F401
 from detect.base import DETECTORS, Detector
 from detect.store import NoDetectorError, load_detector, save_detector
 from detect.tiling import grid_tiles, pad_to, random_tile

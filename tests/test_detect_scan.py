@@ -59,9 +59,6 @@ class BrightnessDetector(Detector):
         p = 1.0 / (1.0 + np.exp(-(self._x(images)[:, 0] * self.w + self.b)))
         return np.stack([1 - p, p], axis=1)
 
-    def get_config(self) -> dict[str, Any]:
-        return {}
-
     def save_state(self, folder: Path) -> None:
         atomic_write_json(folder / "weights.json", {"w": self.w, "b": self.b})
 

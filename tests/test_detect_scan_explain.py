@@ -108,9 +108,6 @@ class TinyCNNDetector(Detector):
             p = torch.sigmoid(self.model(self.to_tensor(list(images))).squeeze(1)).numpy()
         return np.stack([1 - p, p], axis=1)
 
-    def get_config(self) -> dict[str, Any]:
-        return {}
-
     def save_state(self, folder: Path) -> None:
         from safetensors.torch import save_model
 
@@ -153,9 +150,6 @@ def test_detectors_without_an_explainer_write_nothing(tmp_path: Path) -> None:
 
         def predict_proba(self, images: Images) -> np.ndarray:
             return np.tile([0.9, 0.1], (len(images), 1))
-
-        def get_config(self) -> dict[str, Any]:
-            return {}
 
         def save_state(self, folder: Path) -> None:
             return None
@@ -220,7 +214,5 @@ def test_a_failing_explanation_keeps_the_verdict(tmp_path: Path, capsys: pytest.
 
 
 def test_dct_cnn_gets_no_gradcam() -> None:
-    import detect.detectors  # noqa: F401
-
     assert explainer_for(DETECTORS.create("dct-cnn", epochs=1)) is None
     assert explainer_for(DETECTORS.create("npr", epochs=1)) == "gradcam"

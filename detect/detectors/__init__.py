@@ -1,3 +1,1 @@
-"""Every detector module; importing this package fills :data:`detect.base.DETECTORS`."""
-
-from detect.detectors import cnn, dct, ensemble, npr, spectral  # noqa: F401
+"""Every detector, one module each; :data:`detect.base.DETECTORS` imports them on its first lookup."""

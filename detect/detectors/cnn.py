@@ -56,6 +56,3 @@ class CNNDetector(TorchDetector):
     def before_fit(self) -> None:
         if self.weights:
             load_backbone_weights(self.model, self.weights)
-
-    def get_config(self) -> dict[str, Any]:
-        return {"backbone": self.backbone, "weights": self.weights, **super().get_config()}

@@ -39,9 +39,6 @@ class DCTDetector(ScoredDetector):
         self.block, self.max_tiles, self.C = block, max_tiles, C
         self.head = LinearHead("logreg", C)
 
-    def get_config(self) -> dict[str, Any]:
-        return {"block": self.block, "max_tiles": self.max_tiles, "C": self.C}
-
     def features(self, images: Images) -> np.ndarray:
         if not len(images):
             return np.zeros((0, self.block * self.block))
@@ -65,6 +62,7 @@ class DCTDetector(ScoredDetector):
 @DETECTORS.register("dct-cnn")
 class DCTCNNDetector(TorchDetector):
     name = "dct-cnn"
+    frequency_domain = True
 
     def __init__(self, width: int = 32, **kwargs: Any) -> None:
         self.width = width
@@ -74,6 +72,3 @@ class DCTCNNDetector(TorchDetector):
         from detect.nets import DCTNet
 
         return DCTNet(self.tile, self.width)
-
-    def get_config(self) -> dict[str, Any]:
-        return {"width": self.width, **super().get_config()}

@@ -29,18 +29,14 @@ class EnsembleDetector(ScoredDetector):
         super().__init__()
         if "ensemble" in members or not members:
             raise ValueError("an ensemble needs one or more member detectors other than 'ensemble'")
-        self.members_names = list(members)
+        self.members = list(members)
         self.member_configs = dict(member_configs or {})
         self.stack_fraction, self.seed = stack_fraction, seed
-        self.members = [DETECTORS.create(n, **self.member_configs.get(n, {})) for n in self.members_names]
+        self.detectors = [DETECTORS.create(n, **self.member_configs.get(n, {})) for n in self.members]
         self.stacker = LinearHead("logreg", 1.0)
 
-    def get_config(self) -> dict[str, Any]:
-        return {"members": self.members_names, "member_configs": self.member_configs,
-                "stack_fraction": self.stack_fraction, "seed": self.seed}
-
     def member_logits(self, images: Images) -> np.ndarray:
-        return np.stack([m.decision_function(images) for m in self.members], axis=1)
+        return np.stack([m.decision_function(images) for m in self.detectors], axis=1)
 
     def fit(self, images: Images, y: np.ndarray) -> "EnsembleDetector":
         y = check_fit_input(images, y)
@@ -52,7 +48,7 @@ class EnsembleDetector(ScoredDetector):
         fit_imgs = [images[i] for i in np.flatnonzero(~hold)]
         stack_imgs = [images[i] for i in np.flatnonzero(hold)]
         self.history = []
-        for m in self.members:
+        for m in self.detectors:
             m.augment = self.augment
             m.fit(fit_imgs, y[~hold])
             self.history += [{"member": m.name, **row} for row in m.history]
@@ -63,11 +59,11 @@ class EnsembleDetector(ScoredDetector):
         return self.stacker.decision(self.member_logits(images))
 
     def save_weights(self, folder: Path) -> None:
-        for i, m in enumerate(self.members):
+        for i, m in enumerate(self.detectors):
             m.save(folder / "members" / f"{i}-{m.name}")
         self.stacker.save(folder / STACKER)
 
     def load_weights(self, folder: Path) -> None:
-        for i, m in enumerate(self.members):
+        for i, m in enumerate(self.detectors):
             m.load_state(folder / "members" / f"{i}-{m.name}")
         self.stacker.load(folder / STACKER)

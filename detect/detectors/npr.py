@@ -24,6 +24,3 @@ class NPRDetector(TorchDetector):
         from detect.nets import NPRNet
 
         return NPRNet(self.width)
-
-    def get_config(self) -> dict[str, Any]:
-        return {"width": self.width, **super().get_config()}

@@ -7,7 +7,6 @@ per pixel, so crops of different sizes give comparable profiles of ``bins`` valu
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -58,9 +57,6 @@ class SpectralDetector(ScoredDetector):
         #: mean spectrum of the real training images (for ``--explain`` plots)
         self.real_mean_spectrum: np.ndarray | None = None
         self.fake_mean_spectrum: np.ndarray | None = None
-
-    def get_config(self) -> dict[str, Any]:
-        return {"bins": self.bins, "classifier": self.classifier, "C": self.C}
 
     def spectrum(self, image: np.ndarray) -> np.ndarray:
         """The ``bins``-long feature vector of one image (what the classifier sees)."""

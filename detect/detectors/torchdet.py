@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 from abc import abstractmethod
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -24,35 +24,17 @@ WEIGHTS = "model.safetensors"
 
 
 def device() -> "Any":
-    import torch
+    """This process's device: CUDA when present (its own GPU under torchrun), else the CPU."""
+    from assay.core.devices import current, pick_device
 
-    return torch.device(f"cuda:{torch.cuda.current_device()}" if torch.cuda.is_available() else "cpu")
-
-
-def init_distributed() -> None:
-    """Join the process group when launched by ``torchrun`` (WORLD_SIZE > 1); a no-op otherwise."""
-    import os
-
-    import torch
-    import torch.distributed as dist
-
-    if int(os.environ.get("WORLD_SIZE", "1")) > 1 and dist.is_available() and not dist.is_initialized():
-        if torch.cuda.is_available():
-            torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
-        dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
-
-
-def distributed() -> tuple[int, int]:
-    """(rank, world size); (0, 1) outside ``torchrun``."""
-    import torch.distributed as dist
-
-    if dist.is_available() and dist.is_initialized():
-        return dist.get_rank(), dist.get_world_size()
-    return 0, 1
+    return current().device(pick_device("auto"))
 
 
 class TorchDetector(ScoredDetector):
     """Subclasses build ``self.model`` in :meth:`build_module` (input: N x 3 x tile x tile in [-1, 1])."""
+
+    #: True where the network sees a frequency map rather than image positions (no Grad-CAM then)
+    frequency_domain: ClassVar[bool] = False
 
     def __init__(self, tile: int = 64, epochs: int = 10, batch_size: int = 32, lr: float = 1e-3,
                  weight_decay: float = 0.05, max_tiles: int = 16, seed: int = 0) -> None:
@@ -73,10 +55,6 @@ class TorchDetector(ScoredDetector):
     def build_module(self) -> "Any":
         """The torch module: N x 3 x H x W float in [-1, 1] -> N x 1 logits."""
 
-    def get_config(self) -> dict[str, Any]:
-        return {"tile": self.tile, "epochs": self.epochs, "batch_size": self.batch_size, "lr": self.lr,
-                "weight_decay": self.weight_decay, "max_tiles": self.max_tiles, "seed": self.seed}
-
     def gradcam_layer(self) -> "Any":
         """The last convolution of :attr:`model` (the layer Grad-CAM reads)."""
         from detect.nets import last_conv
@@ -87,9 +65,11 @@ class TorchDetector(ScoredDetector):
         """uint8 tiles -> float tensor N x 3 x H x W in [-1, 1] on the model's device."""
         import torch
 
+        from assay.core.devices import memory_format
+
+        dev = device()
         x = torch.from_numpy(np.stack(tiles)).permute(0, 3, 1, 2).float().div_(127.5).sub_(1.0)
-        x = x.to(device())
-        return x.contiguous(memory_format=torch.channels_last) if x.is_cuda else x
+        return x.to(dev).contiguous(memory_format=memory_format(dev))
 
     def before_fit(self) -> None:
         """Hook run once before training (e.g. loading pretrained weights)."""
@@ -98,15 +78,13 @@ class TorchDetector(ScoredDetector):
         import torch
         from torch import nn
 
+        from assay.core.devices import autocast, current, memory_format, wrap
+
         y = check_fit_input(images, y)
         self.before_fit()
-        dev = device()
-        rank, world = distributed()
-        model = self.model.to(dev)
-        if dev.type == "cuda":
-            model = model.to(memory_format=torch.channels_last)
-        if world > 1:
-            model = nn.parallel.DistributedDataParallel(model, device_ids=[dev.index] if dev.type == "cuda" else None)
+        dev, d = device(), current()
+        rank, world = d.rank, d.world
+        model = wrap(self.model.to(dev, memory_format=memory_format(dev)), d, dev)
         opt = torch.optim.AdamW(model.parameters(), lr=self.lr, weight_decay=self.weight_decay)
         steps_per_epoch = max(1, int(np.ceil(len(images) / world / self.batch_size)))
         sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=self.epochs * steps_per_epoch)
@@ -129,7 +107,7 @@ class TorchDetector(ScoredDetector):
                          for i in idx]
                 x = self.to_tensor(tiles)
                 t = torch.as_tensor(y[idx], dtype=torch.float32, device=dev)
-                with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=dev.type == "cuda"):
+                with autocast(dev):
                     logits = model(x).float().squeeze(1)
                 loss = loss_fn(logits, t)
                 opt.zero_grad(set_to_none=True)
@@ -148,13 +126,16 @@ class TorchDetector(ScoredDetector):
                 row["val_auc"] = float(roc_auc_score(ev_y, self.decision_function(ev_images)))
             self.history.append(row)
             bar.set_postfix(loss=f"{row['loss']:.3f}", acc=f"{row['accuracy']:.3f}")
-        self.model = model.module if world > 1 else model
+        self.model = model.module if d.enabled else model
         return self
 
     def decision_function(self, images: Images) -> np.ndarray:
         import torch
 
-        self.model.to(device()).eval()
+        from assay.core.devices import autocast
+
+        dev = device()
+        self.model.to(dev).eval()
         tiles, owner = [], []
         for i, img in enumerate(images):
             for t in grid_tiles(img, self.tile, self.max_tiles):
@@ -163,8 +144,7 @@ class TorchDetector(ScoredDetector):
         if not tiles:
             return np.zeros(0)
         out = []
-        with torch.inference_mode(), torch.autocast(device().type, dtype=torch.bfloat16,
-                                                     enabled=device().type == "cuda"):
+        with torch.inference_mode(), autocast(dev):
             for start in range(0, len(tiles), 4 * self.batch_size):
                 out.append(self.model(self.to_tensor(tiles[start:start + 4 * self.batch_size])).float().squeeze(1).cpu())
         logits = torch.cat(out).numpy().astype(np.float64)
