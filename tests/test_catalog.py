@@ -26,7 +26,7 @@ def test_add_get_by_id_and_name_and_lineage(ws):
     ds = cat.add("datasets", "faces", {"size": 64})
     run = cat.add("runs", "dcgan-1", {"model": "dcgan"}, parents=[ds.id])
     smp = cat.add("samples", "dcgan-1-samples", parents=[run.id, ds.id])
-    assert ds.id.startswith("ds-") and run.id.startswith("run-")
+    assert ds.id.startswith("ds-") and run.id.startswith("run-") and len(ds.id) == len("ds-") + 12
     assert cat.get("faces").id == ds.id
     assert cat.get(run.id).params == {"model": "dcgan"}
     assert cat.get("dcgan-1", kind="runs").parents == [ds.id]
