@@ -49,7 +49,7 @@ def catalog_list(
     as_json: bool = typer.Option(False, "--json", help="Print a JSON list instead of a table."),
 ) -> None:
     """List artefacts (all kinds, or one)."""
-    rows = [r.to_dict() for r in workspace(ctx).catalog.list(kind)]
+    rows = [r.to_dict() for r in workspace(ctx, read_only=True).catalog.list(kind)]
     if as_json:
         print_json(rows)
     else:
@@ -63,7 +63,7 @@ def catalog_show(
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Show one artefact with its parameters, lineage and rejects."""
-    ws = workspace(ctx)
+    ws = workspace(ctx, read_only=True)
     rec = ws.resolve(ref)
     row = rec.to_dict()
     row["children"] = [c.id for c in ws.catalog.children(rec.id)]

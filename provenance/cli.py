@@ -151,7 +151,7 @@ def lookup(
         cid = check_content_id(content_id)
     except ValueError as exc:
         fail(str(exc))
-    rows = find_by_content_id(workspace(ctx), cid)
+    rows = find_by_content_id(workspace(ctx, read_only=True), cid)
     if as_json:
         print_json(rows)
     elif rows:
@@ -182,7 +182,7 @@ def verify(
 
     if output_format not in ("table", "json"):
         fail(f"--format must be table or json, got {output_format!r}")
-    ws = None if no_workspace else workspace(ctx)
+    ws = None if no_workspace else workspace(ctx, read_only=True)
     missing = [str(p) for p in trust if not p.is_file()]
     if missing:
         fail(f"trust anchor file not found: {', '.join(missing)}")

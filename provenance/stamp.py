@@ -168,8 +168,10 @@ def add_record(ws: Workspace, result: StampResult, path: Path | None, parents: l
 
 
 def find_by_content_id(ws: Workspace, content_id: str) -> list[dict[str, Any]]:
-    """Provenance records carrying ``content_id`` (the soft binding), oldest first."""
-    return [r.to_dict() for r in ws.catalog.list("provenance") if r.params.get("content_id") == content_id]
+    """Provenance records carrying ``content_id`` (the soft binding), oldest first; one indexed lookup."""
+    if not isinstance(content_id, str):  # an id read from a tampered file matches nothing
+        return []
+    return [r.to_dict() for r in ws.catalog.find("provenance", content_id=content_id)]
 
 
 def output_path(src: Path, out_dir: Path, fmt: str | None) -> Path:

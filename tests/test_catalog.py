@@ -1,11 +1,24 @@
+import hashlib
+import json
+import os
+import shutil
 import sqlite3
+import stat
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
-from assay.core.catalog import SCHEMA_VERSION, Catalog, CatalogError
-from assay.core.workspace import Workspace
+from assay.cli import app
+from assay.core import catalog_sqlite
+from assay.core.catalog import INDEXED_PARAMS, CatalogError
+from assay.core.catalog_sqlite import SCHEMA_VERSION, open_sqlite
+from assay.core.workspace import CATALOG_FILE, Workspace
+from provenance.stamp import StampOptions, find_by_content_id, stamp_file
+
+REPO = Path(__file__).resolve().parents[1]
 
 
 def test_add_get_by_id_and_name_and_lineage(ws):
@@ -13,7 +26,7 @@ def test_add_get_by_id_and_name_and_lineage(ws):
     ds = cat.add("datasets", "faces", {"size": 64})
     run = cat.add("runs", "dcgan-1", {"model": "dcgan"}, parents=[ds.id])
     smp = cat.add("samples", "dcgan-1-samples", parents=[run.id, ds.id])
-    assert ds.id.startswith("ds-") and run.id.startswith("run-")
+    assert ds.id.startswith("ds-") and run.id.startswith("run-") and len(ds.id) == len("ds-") + 12
     assert cat.get("faces").id == ds.id
     assert cat.get(run.id).params == {"model": "dcgan"}
     assert cat.get("dcgan-1", kind="runs").parents == [ds.id]
@@ -47,7 +60,7 @@ def test_update_merges_params_and_status(ws):
 
 
 def test_wal_mode_and_rejects(ws):
-    con = sqlite3.connect(ws.catalog.db_path)
+    con = sqlite3.connect(ws.root / "catalog.sqlite")
     assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     rec = ws.catalog.add("datasets", "d")
     ws.catalog.add_rejects(rec.id, [("a.jpg", "empty file (0 bytes)")])
@@ -55,33 +68,34 @@ def test_wal_mode_and_rejects(ws):
 
 
 def test_old_workspace_is_migrated(tmp_path):
-    old = Catalog(tmp_path / "catalog.sqlite", migrate_to=1)
+    old = open_sqlite(tmp_path / "catalog.sqlite", migrate_to=1)
     assert old.version == 1
     con = sqlite3.connect(tmp_path / "catalog.sqlite")
     con.execute("INSERT INTO datasets (id, name, created_at) VALUES ('ds-0000abcd', 'old', '2025-01-01')")
     con.commit()
     con.close()
     ws = Workspace(tmp_path)
-    assert ws.catalog.version == SCHEMA_VERSION == 2
+    assert ws.catalog.version == SCHEMA_VERSION == 3
     rec = ws.catalog.get("old")
     assert rec.status == "ready" and rec.params == {}
     ws.catalog.add_rejects(rec.id, [("x", "y")])
 
 
-def test_newer_schema_is_refused(tmp_path):
-    Catalog(tmp_path / "c.sqlite")
+@pytest.mark.parametrize("read_only", [False, True])
+def test_newer_schema_is_refused(tmp_path, read_only):
+    open_sqlite(tmp_path / "c.sqlite")
     con = sqlite3.connect(tmp_path / "c.sqlite")
     con.execute("PRAGMA user_version = 99")
     con.commit()
     con.close()
-    with pytest.raises(CatalogError, match="newer than this assay"):
-        Catalog(tmp_path / "c.sqlite")
+    with pytest.raises(CatalogError, match="has schema 99, newer than this assay"):
+        open_sqlite(tmp_path / "c.sqlite", read_only=read_only)
 
 
 WRITER = """
 import sys, time
-from assay.core.catalog import Catalog
-cat = Catalog(sys.argv[1])
+from assay.core.catalog_sqlite import open_sqlite
+cat = open_sqlite(sys.argv[1])
 for i in range(int(sys.argv[2])):
     rec = cat.add("runs", f"run{i}", {"step": i, "blob": "x" * 2000}, status="running")
     cat.update(rec.id, {"loss": i * 0.5}, status="ready")
@@ -90,8 +104,8 @@ print("writer done")
 
 READER = """
 import sys, time
-from assay.core.catalog import Catalog
-cat = Catalog(sys.argv[1])
+from assay.core.catalog_sqlite import open_sqlite
+cat = open_sqlite(sys.argv[1], read_only=True)
 reads, seen = 0, 0
 deadline = time.time() + 60
 while time.time() < deadline:
@@ -107,7 +121,7 @@ print(reads, seen)
 
 def test_reader_does_not_fail_while_writer_commits(tmp_path):
     db = tmp_path / "catalog.sqlite"
-    Catalog(db)
+    open_sqlite(db)
     n = 150
     writer = subprocess.Popen([sys.executable, "-c", WRITER, str(db), str(n)], stdout=subprocess.PIPE, text=True)
     reader = subprocess.Popen([sys.executable, "-c", READER, str(db), str(n)], stdout=subprocess.PIPE,
@@ -118,4 +132,260 @@ def test_reader_does_not_fail_while_writer_commits(tmp_path):
     assert reader.returncode == 0, r_err
     reads, seen = map(int, r_out.split())
     assert seen == n and reads > 1
-    assert len(Catalog(db).list("runs", status="ready")) == n
+    assert len(open_sqlite(db).list("runs", status="ready")) == n
+
+
+# -- indexed lookups and lineage ---------------------------------------------------
+@pytest.fixture
+def sql_log(monkeypatch):
+    """Every SQLite connection the catalog opens: its URI and the statements it ran."""
+    log = {"uris": [], "statements": []}
+    connect = sqlite3.connect
+
+    def traced(database, *args, **kwargs):
+        conn = connect(database, *args, **kwargs)
+        log["uris"].append(str(database))
+        conn.set_trace_callback(log["statements"].append)
+        return conn
+
+    monkeypatch.setattr(catalog_sqlite.sqlite3, "connect", traced)
+    return log
+
+
+def _old_catalog(path: Path) -> None:
+    """A schema-2 catalog (before the parameter index) with rows written by that version."""
+    open_sqlite(path, migrate_to=2)
+    con = sqlite3.connect(path)
+    rows = [("provenance", "prov-00000001", {"content_id": "c0ffee01", "pixel_sha256": "ab" * 32}),
+            ("provenance", "prov-00000002", {"content_id": "c0ffee02", "file_sha256": 7}),
+            ("samples", "smp-00000001", {"run_id": "run-00000009", "family": "dcgan"}),
+            ("datasets", "ds-00000001", {"size": 64})]
+    for kind, artefact_id, params in rows:
+        con.execute(f"INSERT INTO {kind} (id, name, created_at, params) VALUES (?, ?, '2025-01-01', ?)",
+                    (artefact_id, artefact_id, json.dumps(params)))
+    con.commit()
+    con.close()
+
+
+def test_migration_backfills_the_parameter_index(tmp_path):
+    db = tmp_path / CATALOG_FILE
+    _old_catalog(db)
+    cat = open_sqlite(db)
+    assert cat.version == SCHEMA_VERSION
+    con = sqlite3.connect(db)
+    index = sorted(con.execute("SELECT artefact, key, value FROM param_index").fetchall())
+    con.close()
+    assert index == [("prov-00000001", "content_id", "c0ffee01"), ("prov-00000001", "pixel_sha256", "ab" * 32),
+                     ("prov-00000002", "content_id", "c0ffee02"), ("smp-00000001", "run_id", "run-00000009")]
+    assert [r.id for r in cat.find(run_id="run-00000009")] == ["smp-00000001"]
+    assert [r.id for r in cat.find("provenance", content_id="c0ffee02")] == ["prov-00000002"]
+
+
+def test_content_id_lookup_reads_only_the_matching_rows(ws, sql_log, monkeypatch):
+    cat = ws.catalog
+    cat.add_many("provenance", [{"params": {"content_id": f"{i:08x}", "pixel_sha256": f"{i:064x}"}}
+                                for i in range(2000)])
+    first = cat.add("provenance", None, {"content_id": "deadbeef", "labels": ["xmp"]})
+    second = cat.add("provenance", None, {"content_id": "deadbeef", "labels": ["c2pa"]})
+    decoded = []
+    record = catalog_sqlite._record
+    monkeypatch.setattr(catalog_sqlite, "_record", lambda row: decoded.append(row["id"]) or record(row))
+    sql_log["statements"].clear()
+    hits = find_by_content_id(ws, "deadbeef")
+    assert [h["id"] for h in hits] == [first.id, second.id]
+    assert hits[1]["params"]["labels"] == ["c2pa"]
+    assert decoded == [first.id, second.id] and len(sql_log["statements"]) == 1
+    assert find_by_content_id(ws, "00000000")[0]["params"]["pixel_sha256"] == f"{0:064x}"
+    assert find_by_content_id(ws, "0badc0de") == [] and find_by_content_id(ws, 12) == []
+    assert [r.id for r in cat.find(content_id="deadbeef", labels=["c2pa"])] == [second.id]
+    cat.update(first.id, {"content_id": "feedface"})
+    assert [r.id for r in cat.find("provenance", content_id="feedface")] == [first.id]
+    assert [h["id"] for h in find_by_content_id(ws, "deadbeef")] == [second.id]
+    assert cat.find("runs", content_id="deadbeef") == []
+    with pytest.raises(CatalogError, match="needs one of the indexed parameters"):
+        cat.find("provenance", labels=["xmp"])
+    with pytest.raises(CatalogError, match="run_id is not a string"):
+        cat.find(run_id=3)
+    assert set(INDEXED_PARAMS) >= {"content_id", "pixel_sha256", "run_id"}
+
+
+def test_bulk_add_is_all_or_nothing(ws):
+    ds = ws.catalog.add("datasets", "faces")
+    with pytest.raises(CatalogError, match="a run named 'twice' already exists"):
+        ws.catalog.add_many("runs", [{"name": "once", "parents": [ds.id]}, {"name": "twice"}, {"name": "twice"}])
+    with pytest.raises(CatalogError, match="no runs artefact with id 'run-00000000'"):
+        ws.catalog.add_many("samples", [{"name": "s", "parents": ["run-00000000"]}])
+    assert ws.catalog.list("runs") == [] and ws.catalog.children(ds.id) == []
+
+
+def test_lineage_of_a_diamond_is_one_query_each_way(ws, sql_log):
+    cat = ws.catalog
+    ds = cat.add("datasets", "faces")
+    other = cat.add("datasets", "unrelated")
+    run_a = cat.add("runs", "a", parents=[ds.id])
+    run_b = cat.add("runs", "b", parents=[ds.id, other.id])
+    smp = cat.add("samples", "both", parents=[run_a.id, run_b.id])
+    prov = cat.add("provenance", None, parents=[smp.id])
+    checks = [
+        (lambda: cat.descendants(ds.id), [run_a.id, run_b.id, smp.id, prov.id]),
+        (lambda: cat.ancestors(prov.id), [ds.id, other.id, run_a.id, run_b.id, smp.id]),
+        (lambda: cat.ancestors(smp.id), [ds.id, other.id, run_a.id, run_b.id]),
+        (lambda: cat.descendants(other.id), [run_b.id, smp.id, prov.id]),
+        (lambda: cat.children(ds.id), [run_a.id, run_b.id]),
+        (lambda: cat.ancestors(ds.id), []),
+        (lambda: cat.descendants(prov.id), []),
+    ]
+    for call, expected in checks:
+        sql_log["statements"].clear()
+        assert [r.id for r in call()] == expected
+        assert len(sql_log["statements"]) == 1
+
+
+# -- read-only opening ---------------------------------------------------------------
+def _fingerprint(root: Path) -> dict[str, tuple[int, str]]:
+    """Each file under ``root`` with its mtime and content hash; the WAL's side files only when they hold data."""
+    out = {}
+    for path in sorted(root.rglob("*")):
+        if path.is_file() and not (path.name.endswith("-shm") or (path.name.endswith("-wal") and not path.stat().st_size)):
+            out[str(path.relative_to(root))] = (path.stat().st_mtime_ns, hashlib.sha256(path.read_bytes()).hexdigest())
+    return out
+
+
+def _chmod_tree(root: Path, read_only: bool) -> None:
+    for path in [root, *root.rglob("*")]:
+        mode = path.stat().st_mode
+        path.chmod(mode & ~0o222 if read_only else mode | stat.S_IWUSR)
+
+
+def _sample_workspace(root: Path) -> dict[str, str]:
+    ws = Workspace(root)
+    ds = ws.catalog.add("datasets", "faces", {"size": 64})
+    run = ws.catalog.add("runs", "dcgan-1", parents=[ds.id])
+    ws.catalog.add_rejects(ds.id, [("bad.jpg", "empty file (0 bytes)")])
+    return {"ds": ds.id, "run": run.id}
+
+
+def test_read_only_workspace_lists_and_shows_and_never_writes(tmp_path, sql_log):
+    root = tmp_path / "ws"
+    ids = _sample_workspace(root)
+    assert not (root / (CATALOG_FILE + "-wal")).exists()  # the last writer checkpointed and removed it
+    _chmod_tree(root, read_only=True)
+    before = _fingerprint(root)
+    sql_log["uris"].clear()
+    try:
+        env = {"ASSAY_WORKSPACE": str(root)}
+        listed = CliRunner().invoke(app, ["catalog", "list", "--json"], env=env)
+        shown = CliRunner().invoke(app, ["catalog", "show", "faces", "--json"], env=env)
+        ro = Workspace(root, read_only=True)
+        with pytest.raises(CatalogError, match="is open read-only"):
+            ro.catalog.add("datasets", "more")
+        with pytest.raises(CatalogError, match="is open read-only"):
+            ro.staging_dir("datasets", "more")
+    finally:
+        _chmod_tree(root, read_only=False)
+    assert listed.exit_code == 0, listed.output
+    assert [r["id"] for r in json.loads(listed.stdout)] == [ids["ds"], ids["run"]]
+    assert shown.exit_code == 0, shown.output
+    [row] = json.loads(shown.stdout)
+    assert row["children"] == [ids["run"]] and row["rejects"][0]["reason"] == "empty file (0 bytes)"
+    assert sql_log["uris"] and all(u.endswith("?mode=ro") for u in sql_log["uris"])
+    assert _fingerprint(root) == before
+    with pytest.raises(CatalogError, match="no catalog at"):
+        Workspace(tmp_path / "nowhere", read_only=True)
+    assert not (tmp_path / "nowhere").exists()
+
+
+def test_read_only_open_of_an_older_schema(tmp_path, monkeypatch):
+    db = tmp_path / CATALOG_FILE
+    _old_catalog(db)
+    connect = sqlite3.connect
+    # as if the file could not be written: every connection is opened read-only by SQLite
+    monkeypatch.setattr(catalog_sqlite.sqlite3, "connect",
+                        lambda database, *a, **k: connect(database.replace("mode=rwc", "mode=ro"), *a, **k))
+    with pytest.raises(CatalogError, match="has schema 2, older than this assay .* cannot be upgraded here"):
+        open_sqlite(db, read_only=True)
+    monkeypatch.undo()
+    assert sqlite3.connect(db).execute("PRAGMA user_version").fetchone()[0] == 2
+    cat = open_sqlite(db, read_only=True)  # a writable file is upgraded first
+    assert cat.version == SCHEMA_VERSION and cat.read_only
+    assert [r.id for r in cat.find(content_id="c0ffee01")] == ["prov-00000001"]
+
+
+RO_MOUNT_CHECK = """
+import json, sys
+from pathlib import Path
+from typer.testing import CliRunner
+from assay.cli import app
+from assay.core.catalog import CatalogError
+from assay.core.workspace import Workspace
+
+root, old = sys.argv[1], sys.argv[2]
+try:
+    Path(root, "probe").touch()
+    sys.exit("the mount is writable")
+except OSError:
+    pass
+out = {"list": CliRunner().invoke(app, ["--workspace", root, "catalog", "list", "--json"]).stdout,
+       "show": CliRunner().invoke(app, ["--workspace", root, "catalog", "show", "faces", "--json"]).stdout}
+try:
+    Workspace(old, read_only=True)
+except CatalogError as exc:
+    out["old"] = str(exc)
+print(json.dumps(out))
+"""
+
+
+@pytest.mark.skipif(not shutil.which("unshare"), reason="needs unshare(1) for a private read-only mount")
+def test_read_only_mount(tmp_path):
+    """On a read-only file system (a bind mount in a private mount namespace): reads work, an old schema is refused."""
+    root, old = tmp_path / "ws", tmp_path / "old"
+    ids = _sample_workspace(root)
+    old.mkdir()
+    _old_catalog(old / CATALOG_FILE)
+    mounts = " && ".join(f'mount --bind "{p}" "{p}" && mount -o remount,ro,bind "{p}" "{p}"' for p in (root, old))
+    script = f'{mounts} || exit 77; exec "$0" -c "$1" "{root}" "{old}"'
+    proc = subprocess.run(["unshare", "-m", "sh", "-c", script, sys.executable, RO_MOUNT_CHECK], capture_output=True,
+                          text=True, env={**os.environ, "PYTHONPATH": str(REPO)}, timeout=120)
+    if proc.returncode in (1, 77) and "mount" in proc.stderr + str(proc.returncode):
+        pytest.skip(f"no private read-only mount here: {proc.stderr.strip()[:200]}")
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    assert [r["id"] for r in json.loads(out["list"])] == [ids["ds"], ids["run"]]
+    assert json.loads(out["show"])[0]["children"] == [ids["run"]]
+    assert "schema 2, older than this assay" in out["old"] and "read-only" in out["old"]
+    assert sorted(p.name for p in root.iterdir()) == [CATALOG_FILE]
+
+
+def test_scan_and_verify_read_the_catalog_of_a_read_only_workspace(tmp_path, sql_log):
+    import numpy as np
+
+    import detect.detectors  # noqa: F401  (fills the registry)
+    from assay.core.imageio import save
+    from detect.base import DETECTORS
+    from detect.scan import scan_paths
+
+    rng = np.random.default_rng(0)
+    images = [rng.integers(0, 255, (64, 64, 3), dtype=np.uint8) for _ in range(8)]
+    detector = DETECTORS.create("spectral").fit(images, np.array([0, 1] * 4))
+    root = tmp_path / "ws"
+    src = tmp_path / "src.png"
+    save(images[0], src)
+    result, record_id = stamp_file(src, tmp_path / "stamped.png", None, StampOptions(labels=("xmp",)),
+                                   ws=Workspace(root))
+    _chmod_tree(root, read_only=True)
+    before = _fingerprint(root)
+    sql_log["uris"].clear()
+    try:
+        ro = Workspace(root, read_only=True)
+        [scanned] = scan_paths(ro, [tmp_path / "stamped.png"], detector=detector, record=False)
+        verified = CliRunner().invoke(app, ["--workspace", str(root), "provenance", "verify",
+                                            str(tmp_path / "stamped.png"), "--format", "json"])
+    finally:
+        _chmod_tree(root, read_only=False)
+    assert scanned["status"] == "ok"
+    assert scanned["provenance"]["record_id"] == record_id and scanned["provenance"]["found_via"] == "xmp"
+    [report] = json.loads(verified.stdout)
+    assert report["record"]["id"] == record_id and report["content_id"] is None
+    assert report["checks"]["soft_binding"]["status"] == "pass"
+    assert sql_log["uris"] and all(u.endswith("?mode=ro") for u in sql_log["uris"])
+    assert _fingerprint(root) == before

@@ -1,19 +1,18 @@
 """The workspace catalog: every artefact's id, name, parameters and lineage.
 
-All SQL lives in this module (SQLite in WAL mode, numbered migrations), so that another
-database can be put behind the same methods later without touching the subsystems.
+:class:`Catalog` is what the subsystems call. It keeps the catalog's rules (ids, names,
+error messages) and stores through a :class:`CatalogBackend`, the one place that speaks a
+database's language: SQLite in ``assay.core.catalog_sqlite`` (the embedded default); a
+server database is another backend behind the same protocol.
 """
 
 from __future__ import annotations
 
-import contextlib
-import json
 import secrets
-import sqlite3
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Sequence
+from typing import Any, Callable, Iterable, Literal, Mapping, Protocol, Sequence
 
 from assay.core.errors import CatalogError
 
@@ -28,43 +27,16 @@ KINDS: dict[str, str] = {
     "consents": "cons",
 }
 PREFIX_TO_KIND = {v: k for k, v in KINDS.items()}
+#: random bytes in a new id (hex digits after the prefix). With 4 bytes two of 100,000 rows of
+#: one kind shared an id more often than not (the birthday bound); 6 bytes make it about 2e-5.
+ID_BYTES = 6
 
+#: parameters kept in an index, so that :meth:`Catalog.find` reads only the matching rows.
+#: Only string values are indexed. A key added here needs a migration that backfills it.
+INDEXED_PARAMS: tuple[str, ...] = ("content_id", "pixel_sha256", "file_sha256", "run_id", "subject_id")
 
-def _artefact_table(kind: str) -> str:
-    return f"""
-    CREATE TABLE {kind} (
-        id TEXT PRIMARY KEY,
-        name TEXT NOT NULL UNIQUE,
-        created_at TEXT NOT NULL,
-        params TEXT NOT NULL DEFAULT '{{}}',
-        parents TEXT NOT NULL DEFAULT '[]',
-        path TEXT
-    );"""
-
-
-def _add_status(kind: str) -> str:
-    return f"ALTER TABLE {kind} ADD COLUMN status TEXT NOT NULL DEFAULT 'ready';"
-
-
-#: Numbered migrations; ``PRAGMA user_version`` records how many have run. Append only.
-MIGRATIONS: list[str] = [
-    # 1: one table per artefact kind, plus a lineage edge table for "what was made from X".
-    "\n".join(_artefact_table(k) for k in KINDS)
-    + """
-    CREATE TABLE lineage (child TEXT NOT NULL, parent TEXT NOT NULL, PRIMARY KEY (child, parent));
-    CREATE INDEX lineage_parent ON lineage(parent);""",
-    # 2: artefact status (running / ready / failed) and per-input rejects with their reasons.
-    "\n".join(_add_status(k) for k in KINDS)
-    + """
-    CREATE TABLE rejects (
-        artefact TEXT NOT NULL,
-        source TEXT NOT NULL,
-        reason TEXT NOT NULL,
-        created_at TEXT NOT NULL
-    );
-    CREATE INDEX rejects_artefact ON rejects(artefact);""",
-]
-SCHEMA_VERSION = len(MIGRATIONS)
+#: how :meth:`CatalogBackend.related` follows the lineage from an artefact
+Direction = Literal["children", "descendants", "ancestors"]
 
 
 def now() -> str:
@@ -84,6 +56,16 @@ def check_kind(kind: str) -> str:
     return kind
 
 
+def missing(artefact_id: str) -> CatalogError:
+    """The error for an id that is not in the catalog."""
+    return CatalogError(f"no {kind_of(artefact_id)} artefact with id {artefact_id!r}")
+
+
+def duplicate(kind: str, name: str) -> CatalogError:
+    """The error for a name already taken within its kind."""
+    return CatalogError(f"a {kind[:-1] if kind.endswith('s') else kind} named {name!r} already exists")
+
+
 @dataclass
 class Record:
     """One catalog row."""
@@ -100,68 +82,69 @@ class Record:
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    def indexed(self) -> list[tuple[str, str]]:
+        """The (key, value) pairs of :data:`INDEXED_PARAMS` this row is found by."""
+        return [(k, self.params[k]) for k in INDEXED_PARAMS if isinstance(self.params.get(k), str)]
+
+
+class CatalogBackend(Protocol):
+    """Storage of catalog rows, lineage edges, the parameter index and rejects.
+
+    Rows come back as :class:`Record` s, oldest first (by ``created_at``, then id). A
+    read-only backend refuses every write with a :class:`CatalogError`.
+    """
+
+    location: str
+    read_only: bool
+
+    def schema_version(self) -> int:
+        """The migration number the store is at."""
+
+    def insert(self, records: Sequence[Record]) -> None:
+        """Add rows with their lineage and indexed parameters, all or none. Parents must exist
+        (earlier in ``records`` or in the store): :func:`missing`; names are unique per kind:
+        :func:`duplicate`."""
+
+    def modify(self, artefact_id: str, change: Callable[[Record], None]) -> Record:
+        """Apply ``change`` to a row inside one write transaction, store it (and its index), return it."""
+
+    def select(self, kinds: Sequence[str], ids: Sequence[str] = (), name: str | None = None,
+               status: str | None = None) -> list[Record]:
+        """Rows of ``kinds``, narrowed to ``ids`` (when given), a ``name`` and a ``status``."""
+
+    def find(self, kinds: Sequence[str], params: Mapping[str, str]) -> list[Record]:
+        """Rows of ``kinds`` whose indexed parameters hold every (key, value) of ``params``."""
+
+    def related(self, artefact_id: str, direction: Direction) -> list[Record]:
+        """Rows linked to ``artefact_id`` through the lineage (one query, however deep)."""
+
+    def add_rejects(self, rows: Sequence[tuple[str, str, str, str]]) -> None:
+        """Store (artefact, source, reason, created_at) rows."""
+
+    def rejects(self, artefact_id: str) -> list[dict[str, str]]:
+        """An artefact's rejects as {source, reason, created_at}, in the order they were added."""
+
 
 class Catalog:
-    """SQLite catalog of a workspace. Each call opens its own connection: safe across threads and processes."""
+    """The catalog of a workspace, over any :class:`CatalogBackend`."""
 
-    def __init__(self, db_path: str | Path, migrate_to: int = SCHEMA_VERSION) -> None:
-        self.db_path = Path(db_path)
-        self.db_path.parent.mkdir(parents=True, exist_ok=True)
-        self.migrate(migrate_to)
+    def __init__(self, backend: CatalogBackend) -> None:
+        self.backend = backend
 
-    # -- connection and schema -------------------------------------------------
-    @contextlib.contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
-        conn = sqlite3.connect(self.db_path, timeout=60.0, isolation_level=None)
-        conn.row_factory = sqlite3.Row
-        try:
-            conn.execute("PRAGMA busy_timeout = 60000")
-            conn.execute("PRAGMA foreign_keys = ON")
-            yield conn
-        finally:
-            conn.close()
+    def __repr__(self) -> str:
+        return f"Catalog({self.backend.location!r}{', read-only' if self.read_only else ''})"
 
-    @contextlib.contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        with self._connect() as conn:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield conn
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
+    @property
+    def read_only(self) -> bool:
+        return self.backend.read_only
 
     @property
     def version(self) -> int:
-        with self._connect() as conn:
-            return int(conn.execute("PRAGMA user_version").fetchone()[0])
-
-    def migrate(self, to: int = SCHEMA_VERSION) -> int:
-        """Bring the schema up to migration ``to``; returns the version reached."""
-        with self._connect() as conn:
-            conn.execute("PRAGMA journal_mode = WAL")
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                current = int(conn.execute("PRAGMA user_version").fetchone()[0])
-                if current > SCHEMA_VERSION:
-                    raise CatalogError(
-                        f"catalog {self.db_path} has schema {current}, newer than this assay ({SCHEMA_VERSION}): upgrade assay"
-                    )
-                for number in range(current + 1, to + 1):
-                    for statement in MIGRATIONS[number - 1].split(";"):
-                        if statement.strip():
-                            conn.execute(statement)
-                    conn.execute(f"PRAGMA user_version = {number}")
-                conn.execute("COMMIT")
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            return max(current, to)
+        return self.backend.schema_version()
 
     # -- writes ------------------------------------------------------------------
     def new_id(self, kind: str) -> str:
-        return f"{KINDS[check_kind(kind)]}-{secrets.token_hex(4)}"
+        return f"{KINDS[check_kind(kind)]}-{secrets.token_hex(ID_BYTES)}"
 
     def add(
         self,
@@ -174,75 +157,49 @@ class Catalog:
         artefact_id: str | None = None,
     ) -> Record:
         """Insert a row; ``parents`` are ids of the artefacts it was made from."""
+        return self.add_many(kind, [{"name": name, "params": params, "parents": parents, "path": path,
+                                     "status": status, "artefact_id": artefact_id}])[0]
+
+    def add_many(self, kind: str, entries: Iterable[Mapping[str, Any]]) -> list[Record]:
+        """Insert many rows of one kind in one transaction; each entry holds :meth:`add`'s keyword arguments."""
         check_kind(kind)
-        artefact_id = artefact_id or self.new_id(kind)
-        name = name or artefact_id
-        rec = Record(artefact_id, kind, name, now(), dict(params or {}), list(dict.fromkeys(parents)),
-                     str(path) if path else None, status)
-        with self._write() as conn:
-            for parent in rec.parents:
-                self._require(conn, parent)
-            try:
-                conn.execute(
-                    f"INSERT INTO {kind} (id, name, created_at, params, parents, path, status) VALUES (?,?,?,?,?,?,?)",
-                    (rec.id, rec.name, rec.created_at, json.dumps(rec.params, default=str),
-                     json.dumps(rec.parents), rec.path, rec.status),
-                )
-            except sqlite3.IntegrityError:
-                raise CatalogError(f"a {kind[:-1] if kind.endswith('s') else kind} named {name!r} already exists") from None
-            conn.executemany("INSERT OR IGNORE INTO lineage (child, parent) VALUES (?, ?)",
-                             [(rec.id, p) for p in rec.parents])
-        return rec
+        stamp = now()
+        records = []
+        for entry in entries:
+            artefact_id = entry.get("artefact_id") or self.new_id(kind)
+            path = entry.get("path")
+            records.append(Record(artefact_id, kind, entry.get("name") or artefact_id, stamp,
+                                  dict(entry.get("params") or {}), list(dict.fromkeys(entry.get("parents") or ())),
+                                  str(path) if path else None, entry.get("status") or "ready"))
+        self.backend.insert(records)
+        return records
 
     def update(self, artefact_id: str, params: dict[str, Any] | None = None, status: str | None = None,
                path: str | Path | None = None) -> Record:
         """Merge ``params`` into a row and/or set its status and path."""
-        kind = kind_of(artefact_id)
-        with self._write() as conn:
-            rec = self._require(conn, artefact_id)
-            if params:
-                rec.params.update(params)
+        kind_of(artefact_id)
+
+        def change(rec: Record) -> None:
+            rec.params.update(params or {})
             rec.status = status or rec.status
             rec.path = str(path) if path else rec.path
-            conn.execute(f"UPDATE {kind} SET params = ?, status = ?, path = ? WHERE id = ?",
-                         (json.dumps(rec.params, default=str), rec.status, rec.path, artefact_id))
-        return rec
+
+        return self.backend.modify(artefact_id, change)
 
     def add_rejects(self, artefact_id: str, rejects: Iterable[tuple[str, str]]) -> None:
         """Record (source, one-line reason) pairs for inputs an artefact could not use."""
         stamp = now()
-        with self._write() as conn:
-            conn.executemany("INSERT INTO rejects (artefact, source, reason, created_at) VALUES (?,?,?,?)",
-                             [(artefact_id, str(s), str(r), stamp) for s, r in rejects])
+        self.backend.add_rejects([(artefact_id, str(s), str(r), stamp) for s, r in rejects])
 
     # -- reads -------------------------------------------------------------------
-    @staticmethod
-    def _row(kind: str, row: sqlite3.Row) -> Record:
-        return Record(row["id"], kind, row["name"], row["created_at"], json.loads(row["params"]),
-                      json.loads(row["parents"]), row["path"], row["status"])
-
-    def _require(self, conn: sqlite3.Connection, artefact_id: str) -> Record:
-        kind = kind_of(artefact_id)
-        row = conn.execute(f"SELECT * FROM {kind} WHERE id = ?", (artefact_id,)).fetchone()
-        if row is None:
-            raise CatalogError(f"no {kind} artefact with id {artefact_id!r}")
-        return self._row(kind, row)
-
     def get(self, ref: str, kind: str | None = None) -> Record:
         """Find an artefact by id or by name (optionally only of one kind)."""
         kinds = [check_kind(kind)] if kind else list(KINDS)
-        with self._connect() as conn:
-            if ref.split("-", 1)[0] in PREFIX_TO_KIND:
-                ref_kind = kind_of(ref)
-                if ref_kind in kinds:
-                    row = conn.execute(f"SELECT * FROM {ref_kind} WHERE id = ?", (ref,)).fetchone()
-                    if row is not None:
-                        return self._row(ref_kind, row)
-            found = []
-            for k in kinds:
-                row = conn.execute(f"SELECT * FROM {k} WHERE name = ?", (ref,)).fetchone()
-                if row is not None:
-                    found.append(self._row(k, row))
+        if ref.split("-", 1)[0] in PREFIX_TO_KIND and kind_of(ref) in kinds:
+            found = self.backend.select([kind_of(ref)], ids=[ref])
+            if found:
+                return found[0]
+        found = self.backend.select(kinds, name=ref)
         if not found:
             what = f"{kind} artefact" if kind else "artefact"
             raise CatalogError(f"no {what} with id or name {ref!r} (see `assay catalog list`)")
@@ -253,39 +210,40 @@ class Catalog:
 
     def list(self, kind: str | None = None, status: str | None = None) -> list[Record]:
         """Rows of one kind (or all kinds), oldest first."""
-        kinds = [check_kind(kind)] if kind else list(KINDS)
-        out: list[Record] = []
-        with self._connect() as conn:
-            for k in kinds:
-                sql = f"SELECT * FROM {k}" + (" WHERE status = ?" if status else "")
-                out += [self._row(k, r) for r in conn.execute(sql, (status,) if status else ())]
-        return sorted(out, key=lambda r: (r.created_at, r.id))
+        return self.backend.select([check_kind(kind)] if kind else list(KINDS), status=status)
 
     def latest(self, kind: str, status: str = "ready") -> Record | None:
         rows = self.list(kind, status=status)
         return rows[-1] if rows else None
 
+    def find(self, kind: str | None = None, **params: Any) -> list[Record]:
+        """Rows (of one kind, or all) whose parameters equal ``params``, oldest first.
+
+        At least one key must be in :data:`INDEXED_PARAMS` (with a string value): the index
+        picks the rows, and any other keys then filter them.
+        """
+        kinds = [check_kind(kind)] if kind else list(KINDS)
+        indexed = {k: v for k, v in params.items() if k in INDEXED_PARAMS}
+        if not indexed:
+            raise CatalogError(f"find needs one of the indexed parameters {', '.join(INDEXED_PARAMS)}; "
+                               f"got {', '.join(params) or 'none'}")
+        wrong = sorted(k for k, v in indexed.items() if not isinstance(v, str))
+        if wrong:
+            raise CatalogError(f"indexed parameters are looked up by string value; {', '.join(wrong)} is not a string")
+        rest = {k: v for k, v in params.items() if k not in indexed}
+        return [r for r in self.backend.find(kinds, indexed) if all(r.params.get(k) == v for k, v in rest.items())]
+
     def children(self, artefact_id: str) -> list[Record]:
-        with self._connect() as conn:
-            ids = [r[0] for r in conn.execute("SELECT child FROM lineage WHERE parent = ?", (artefact_id,))]
-        return [self.get(i) for i in ids]
+        """The artefacts made directly from ``artefact_id``, oldest first."""
+        return self.backend.related(artefact_id, "children")
 
     def descendants(self, artefact_id: str) -> list[Record]:
-        """Every artefact made, directly or not, from ``artefact_id`` (breadth first)."""
-        seen: dict[str, Record] = {}
-        frontier = [artefact_id]
-        while frontier:
-            nxt = []
-            for parent in frontier:
-                for child in self.children(parent):
-                    if child.id not in seen:
-                        seen[child.id] = child
-                        nxt.append(child.id)
-            frontier = nxt
-        return list(seen.values())
+        """Every artefact made, directly or not, from ``artefact_id``, oldest first."""
+        return self.backend.related(artefact_id, "descendants")
+
+    def ancestors(self, artefact_id: str) -> list[Record]:
+        """Every artefact ``artefact_id`` was made from, directly or not, oldest first."""
+        return self.backend.related(artefact_id, "ancestors")
 
     def rejects(self, artefact_id: str) -> list[dict[str, str]]:
-        with self._connect() as conn:
-            rows = conn.execute("SELECT source, reason, created_at FROM rejects WHERE artefact = ? ORDER BY rowid",
-                                (artefact_id,)).fetchall()
-        return [dict(r) for r in rows]
+        return self.backend.rejects(artefact_id)

@@ -20,14 +20,18 @@ err = Console(stderr=True, soft_wrap=True)
 out = Console()
 
 
-def workspace(ctx: typer.Context) -> Workspace:
-    """The workspace chosen by ``assay --workspace`` / ``ASSAY_WORKSPACE`` (default ./assay-workspace)."""
+def workspace(ctx: typer.Context, read_only: bool = False) -> Workspace:
+    """The workspace chosen by ``assay --workspace`` / ``ASSAY_WORKSPACE`` (default ./assay-workspace).
+
+    ``read_only`` for commands that only read it: they then work on a read-only workspace.
+    """
     root = ctx.find_root()
     obj = root.obj if isinstance(root.obj, dict) else {}
-    if "workspace" not in obj:
-        obj["workspace"] = Workspace(obj.get("workspace_root"))
+    key = "workspace_ro" if read_only else "workspace"
+    if key not in obj:
+        obj[key] = Workspace(obj.get("workspace_root"), read_only=read_only)
         root.obj = obj
-    return obj["workspace"]
+    return obj[key]
 
 
 def say(stage: str, message: str) -> None:

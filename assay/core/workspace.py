@@ -6,10 +6,13 @@ import os
 from pathlib import Path
 from typing import Any, Sequence
 
-from assay.core.catalog import Catalog, Record, check_kind
+from assay.core.catalog import Record, check_kind
+from assay.core.catalog_sqlite import open_sqlite
+from assay.core.errors import CatalogError
 
 DEFAULT_WORKSPACE = "assay-workspace"
 ENV_VAR = "ASSAY_WORKSPACE"
+CATALOG_FILE = "catalog.sqlite"
 
 
 def default_root() -> Path:
@@ -17,21 +20,32 @@ def default_root() -> Path:
 
 
 class Workspace:
-    """Artefact folders are ``<root>/<kind>/<id>``; unfinished work lives in ``<root>/<kind>/.staging-<name>``."""
+    """Artefact folders are ``<root>/<kind>/<id>``; unfinished work lives in ``<root>/<kind>/.staging-<name>``.
 
-    def __init__(self, root: str | Path | None = None) -> None:
+    ``read_only`` opens an existing workspace for reading only: nothing is created, the
+    catalog is never migrated or written, and making artefacts is refused.
+    """
+
+    def __init__(self, root: str | Path | None = None, read_only: bool = False) -> None:
         self.root = Path(root) if root is not None else default_root()
-        self.root.mkdir(parents=True, exist_ok=True)
-        self.catalog = Catalog(self.root / "catalog.sqlite")
+        self.read_only = read_only
+        if not read_only:
+            self.root.mkdir(parents=True, exist_ok=True)
+        self.catalog = open_sqlite(self.root / CATALOG_FILE, read_only=read_only)
 
     def __repr__(self) -> str:
-        return f"Workspace({str(self.root)!r})"
+        return f"Workspace({str(self.root)!r}{', read_only=True' if self.read_only else ''})"
+
+    def _writable(self) -> None:
+        if self.read_only:
+            raise CatalogError(f"workspace {self.root} is open read-only")
 
     def artefact_dir(self, kind: str, artefact_id: str) -> Path:
         return self.root / check_kind(kind) / artefact_id
 
     def staging_dir(self, kind: str, name: str) -> Path:
         """A folder for an artefact being made; kept across interruptions so work can resume."""
+        self._writable()
         safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
         path = self.root / check_kind(kind) / f".staging-{safe}"
         path.mkdir(parents=True, exist_ok=True)
@@ -40,6 +54,7 @@ class Workspace:
     def commit(self, kind: str, name: str, staging: Path, params: dict[str, Any] | None = None,
                parents: Sequence[str] = ()) -> Record:
         """Move a finished staging folder into place and register it in the catalog."""
+        self._writable()
         artefact_id = self.catalog.new_id(kind)
         final = self.artefact_dir(kind, artefact_id)
         os.replace(staging, final)
