@@ -7,6 +7,7 @@ database can be put behind the same methods later without touching the subsystem
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import secrets
 import sqlite3
@@ -63,8 +64,39 @@ MIGRATIONS: list[str] = [
         created_at TEXT NOT NULL
     );
     CREATE INDEX rejects_artefact ON rejects(artefact);""",
+    # 3: an append-only, hash-chained ledger (consent grants, revocations, takedowns); triggers refuse edits.
+    """
+    CREATE TABLE ledger (
+        seq INTEGER PRIMARY KEY,
+        created_at TEXT NOT NULL,
+        entry TEXT NOT NULL,
+        prev_hash TEXT NOT NULL,
+        hash TEXT NOT NULL UNIQUE
+    );
+    CREATE TRIGGER ledger_no_update BEFORE UPDATE ON ledger BEGIN SELECT RAISE(ABORT, 'the ledger is append-only'); END;
+    CREATE TRIGGER ledger_no_delete BEFORE DELETE ON ledger BEGIN SELECT RAISE(ABORT, 'the ledger is append-only'); END;""",
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
+#: the ``prev_hash`` of the first ledger entry
+GENESIS = "0" * 64
+
+
+def chain_hash(prev_hash: str, seq: int, created_at: str, entry: dict[str, Any]) -> str:
+    """SHA-256 linking a ledger entry to the one before it (canonical JSON, so re-reading gives the same hash)."""
+    body = json.dumps({"seq": seq, "created_at": created_at, "entry": entry}, sort_keys=True, separators=(",", ":"),
+                      default=str)
+    return hashlib.sha256(f"{prev_hash}\n{body}".encode()).hexdigest()
+
+
+def _statements(script: str) -> Iterator[str]:
+    """The statements of a migration script (a trigger body's ``;`` does not end its statement)."""
+    buf = ""
+    for piece in script.split(";"):
+        buf += piece + ";"
+        if sqlite3.complete_statement(buf):
+            if buf.strip(" \n;"):
+                yield buf
+            buf = ""
 
 
 def now() -> str:
@@ -149,9 +181,8 @@ class Catalog:
                         f"catalog {self.db_path} has schema {current}, newer than this assay ({SCHEMA_VERSION}): upgrade assay"
                     )
                 for number in range(current + 1, to + 1):
-                    for statement in MIGRATIONS[number - 1].split(";"):
-                        if statement.strip():
-                            conn.execute(statement)
+                    for statement in _statements(MIGRATIONS[number - 1]):
+                        conn.execute(statement)
                     conn.execute(f"PRAGMA user_version = {number}")
                 conn.execute("COMMIT")
             except BaseException:
@@ -215,7 +246,34 @@ class Catalog:
             conn.executemany("INSERT INTO rejects (artefact, source, reason, created_at) VALUES (?,?,?,?)",
                              [(artefact_id, str(s), str(r), stamp) for s, r in rejects])
 
+    def append_ledger(self, entry: dict[str, Any], artefact: tuple[str, str, dict[str, Any]] | None = None
+                      ) -> dict[str, Any]:
+        """Append ``entry`` to the hash-chained ledger; returns the stored row (seq, created_at, entry, hashes).
+
+        ``artefact`` = (kind, id, params) adds that catalog row in the same transaction, its
+        params completed with the entry's ``ledger_seq`` and ``ledger_hash``.
+        """
+        stamp = now()
+        with self._write() as conn:
+            last = conn.execute("SELECT seq, hash FROM ledger ORDER BY seq DESC LIMIT 1").fetchone()
+            seq, prev = (last["seq"] + 1, last["hash"]) if last else (1, GENESIS)
+            digest = chain_hash(prev, seq, stamp, entry)
+            conn.execute("INSERT INTO ledger (seq, created_at, entry, prev_hash, hash) VALUES (?,?,?,?,?)",
+                         (seq, stamp, json.dumps(entry, sort_keys=True, default=str), prev, digest))
+            if artefact is not None:
+                kind, artefact_id, params = artefact
+                conn.execute(f"INSERT INTO {check_kind(kind)} (id, name, created_at, params) VALUES (?,?,?,?)",
+                             (artefact_id, artefact_id, stamp,
+                              json.dumps({**params, "ledger_seq": seq, "ledger_hash": digest}, default=str)))
+        return {"seq": seq, "created_at": stamp, "entry": entry, "prev_hash": prev, "hash": digest}
+
     # -- reads -------------------------------------------------------------------
+    def ledger(self) -> list[dict[str, Any]]:
+        """Every ledger row, oldest first, as stored (verification recomputes the hashes)."""
+        with self._connect() as conn:
+            rows = conn.execute("SELECT seq, created_at, entry, prev_hash, hash FROM ledger ORDER BY seq").fetchall()
+        return [{**dict(r), "entry": json.loads(r["entry"])} for r in rows]
+
     @staticmethod
     def _row(kind: str, row: sqlite3.Row) -> Record:
         return Record(row["id"], kind, row["name"], row["created_at"], json.loads(row["params"]),
