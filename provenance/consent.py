@@ -78,7 +78,7 @@ class ConsentRecord:
             return f"{self.id} was granted later ({self.granted_at})"
         if self.expires_at and at >= utc(self.expires_at):
             return f"{self.id} expired at {self.expires_at}"
-        if self.revoked_at and at >= utc(self.revoked_at):
+        if self.revoked_at and at > utc(self.revoked_at):  # still valid in its last second (times are to the second)
             return f"{self.id} was revoked at {self.revoked_at}"
         return None
 

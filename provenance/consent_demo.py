@@ -28,16 +28,15 @@ def grant_demo_consent(ws: Workspace, dataset_id: str) -> int:
 
 
 def run(ws: Workspace, dataset_id: str, files: list[Path]) -> None:
-    """Print a comply report for up to three samples, then revoke one subject and print its takedown queue."""
+    """Print a comply report for up to three samples (the matrix of the first, the summary of all), then revoke one subject and print its takedown queue."""
     subjects = dataset_subjects(ws, dataset_id)
     if not subjects or not files:
         out.print(f"consent demo: {dataset_id} has no linked subjects (prepared without --consent)")
         return
     anchors = workspace_trust_anchors(ws)
     report = comply([verify_file(f, ws, anchors) for f in files[:3]], list(profiles().values()))
-    for row in report["rows"]:
-        row["file"] = Path(row["file"]).name
-    print_table(report["rows"], ["file", "profile", "requirement", "status", "reason"], title="compliance of samples")
+    first = [r for r in report["rows"] if r["file"] == str(files[0])]
+    print_table(first, ["profile", "requirement", "cites", "status", "reason"], title=f"compliance of {files[0].name}")
     print_table(report["summary"], ["profile", "applies_from", "in_force", "files", "passed", "failed"],
                 title="compliance summary")
     record = next(r for r in Ledger(ws).for_subject(subjects[0]) if not r.revoked_at)
