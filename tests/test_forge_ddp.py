@@ -10,7 +10,7 @@ from pathlib import Path
 
 from assay.core.fileio import read_jsonl
 from forge import checkpoint
-from forge_helpers import tiny_faces
+from tests.forge_helpers import tiny_faces
 
 REPO = Path(__file__).resolve().parents[1]
 

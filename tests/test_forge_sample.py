@@ -18,7 +18,7 @@ from assay.core.workspace import Workspace
 from forge.config import make_config
 from forge.sample import sample, split_of
 from forge.train import train
-from forge_helpers import tiny_faces
+from tests.forge_helpers import tiny_faces
 
 torch.set_num_threads(1)
 

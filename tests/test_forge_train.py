@@ -19,7 +19,7 @@ from forge.health import TrainingError, diversity
 from forge.losses import LOSSES, Loss
 from forge.train import GANTrainer, _grid, resume, train
 from assay.core.imagesets import open_set
-from forge_helpers import tiny_faces
+from tests.forge_helpers import tiny_faces
 
 torch.set_num_threads(1)
 TINY = dict(batch=8, g_ch=4, d_ch=4, z_dim=16, log_every=1, sample_every=2, checkpoint_every=2)
