@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 import typer
 
 from assay.core.clitools import err, fail, print_json, print_table, workspace
+from assay.core.workspace import Workspace
 
 from provenance.consent_cli import consent_app, takedowns_app
 
@@ -150,7 +151,8 @@ def stamp(
         raise typer.Exit(1)
 
 
-def _consent(ws, profiles: list[str], subjects: list[str], source_type: str) -> tuple[tuple[str, ...], dict]:
+def _consent(ws: Workspace, profiles: list[str], subjects: list[str], source_type: str
+             ) -> tuple[tuple[str, ...], dict[str, Any]]:
     """(labels the profiles need, StampOptions fields carrying the subjects' checked consent)."""
     from provenance.compliance import get_profiles, stamp_plan
     from provenance.policy import require_consent

@@ -129,7 +129,6 @@ class Ledger:
     def records(self) -> dict[str, ConsentRecord]:
         """Every record's current state by id, oldest first; takedown items carry their status."""
         records: dict[str, ConsentRecord] = {}
-        done: dict[str, dict[str, str]] = {}
         for row in self.entries():
             entry = row["entry"]
             kind = entry.get("type")
@@ -141,11 +140,10 @@ class Ledger:
                 rec.takedown = [{**item, "deadline": entry["deadline"], "opened_at": entry["revoked_at"]}
                                 for item in entry.get("items", [])]
             elif kind == "takedown_done":
-                done[entry["artefact"]] = {"by": entry["by"], "done_at": entry["done_at"]}
                 for rec in records.values():
                     for item in rec.takedown:
                         if item["artefact"] == entry["artefact"] and "done_at" not in item:
-                            item.update(done[entry["artefact"]])
+                            item.update(by=entry["by"], done_at=entry["done_at"])
         return records
 
     def get(self, record_id: str) -> ConsentRecord:

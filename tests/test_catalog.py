@@ -62,10 +62,11 @@ def test_old_workspace_is_migrated(tmp_path):
     con.commit()
     con.close()
     ws = Workspace(tmp_path)
-    assert ws.catalog.version == SCHEMA_VERSION == 2
+    assert ws.catalog.version == SCHEMA_VERSION == 3
     rec = ws.catalog.get("old")
     assert rec.status == "ready" and rec.params == {}
     ws.catalog.add_rejects(rec.id, [("x", "y")])
+    assert ws.catalog.append_ledger({"type": "note"})["seq"] == 1  # migration 3 (with its triggers) ran
 
 
 def test_newer_schema_is_refused(tmp_path):
