@@ -92,19 +92,25 @@ def sample(ws: Workspace, run: str, n: int, *, seed: int = 0, truncation: float 
         raise ValueError(f"n must be >= 1, got {n}")
     if not 0 < truncation <= 1:
         raise ValueError(f"truncation must be in (0, 1], got {truncation}")
-    if stamper is None:
-        from provenance.birth import make_birth_stamper
-        from provenance.stamp import parse_labels
+    from provenance.policy import dataset_subjects, require_consent
+    from provenance.stamp import StampOptions, parse_labels
 
-        chosen = parse_labels(labels)
-        if not chosen:
-            raise ValueError(f"a sample set is always labelled: give at least one of {', '.join(DEFAULT_LABELS)}")
-        stamper = make_birth_stamper(ws, chosen)
+    chosen = parse_labels(labels)
+    if stamper is None and not chosen:
+        raise ValueError(f"a sample set is always labelled: give at least one of {', '.join(DEFAULT_LABELS)}")
     rec = ws.resolve(run, "runs")
     if rec.status != "ready":
         raise ValueError(f"run {rec.id} is {rec.status}, not ready")
     dev = pick_device(device)
     g, cfg, pointer = load_generator(Path(rec.path or ""), dev)
+    subjects = dataset_subjects(ws, pointer["dataset"]) if pointer.get("dataset") else []
+    consent = require_consent(ws, subjects, "generation", what=f"sampling {rec.id}")
+    if stamper is None:
+        from provenance.birth import make_birth_stamper
+
+        options = StampOptions(extra_assertions=[consent.assertion()], catalog_params=consent.catalog_params()) \
+            if consent.records else None
+        stamper = make_birth_stamper(ws, chosen, options=options)
     keys = keys_of(cfg.cond_keys)
     given = parse_condition(condition, keys)
     sha = pointer["weights_sha256"]

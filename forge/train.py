@@ -35,6 +35,7 @@ from forge.losses import LOSSES
 from forge.nets import build
 from forge.optim import OPTIMIZERS
 from forge.regularizers import active
+from provenance.policy import dataset_subjects, require_consent
 
 CONFIG = "config.json"
 METRICS = "metrics.jsonl"
@@ -247,6 +248,7 @@ def train(ws: Workspace, dataset: str, cfg: GanConfig, *, name: str | None = Non
     dist = setup(device)
     device = dist.device(device)
     ds = open_set(ws, dataset)
+    _require_training_consent(ws, ds.record.id)
     run_id = broadcast(ws.catalog.new_id("runs") if dist.is_main else None, dist)
     run_dir = ws.artefact_dir("runs", run_id)
     if dist.is_main:
@@ -256,6 +258,11 @@ def train(ws: Workspace, dataset: str, cfg: GanConfig, *, name: str | None = Non
         run_dir.mkdir(parents=True, exist_ok=True)
         atomic_write_json(run_dir / CONFIG, params)
     return _run(ws, run_id, run_dir, ds, cfg, dist, device, None, progress)
+
+
+def _require_training_consent(ws: Workspace, dataset_id: str) -> None:
+    """Refuse (or warn, by the workspace's consent policy) training on faces of subjects without training consent."""
+    require_consent(ws, dataset_subjects(ws, dataset_id), "training", what=f"training on {dataset_id}")
 
 
 def resume(ws: Workspace, run: str, *, sets: Sequence[str] = (), steps: int | None = None,
@@ -273,6 +280,7 @@ def resume(ws: Workspace, run: str, *, sets: Sequence[str] = (), steps: int | No
     if pointer is None:
         raise TrainingError(f"run {rec.id} has no checkpoint to resume from")
     ds = open_set(ws, saved["dataset"])
+    _require_training_consent(ws, ds.record.id)
     if dist.is_main:
         atomic_write_json(run_dir / CONFIG, {**to_dict(cfg), "dataset": ds.record.id})
         kept = [r for r in read_jsonl(run_dir / METRICS) if r.get("step", 0) <= pointer["step"]]

@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 import typer
 
 from assay.core.clitools import err, fail, print_json, print_table, workspace
+from assay.core.workspace import Workspace
 
-app = typer.Typer(help="C2PA manifests, visible and invisible AI labels, verification.", no_args_is_help=True)
+from provenance.consent_cli import consent_app, takedowns_app
+
+app = typer.Typer(help="C2PA manifests, visible and invisible AI labels, verification, consent, compliance.",
+                  no_args_is_help=True)
+app.add_typer(consent_app, name="consent")
+app.add_typer(takedowns_app, name="takedowns")
 
 
 def _expand(paths: list[Path]) -> list[Path]:
@@ -63,7 +69,12 @@ def _identity(ctx: typer.Context, cert: Optional[Path], key: Optional[Path], tsa
 def stamp(
     ctx: typer.Context,
     files: list[Path] = typer.Argument(..., help="Images (PNG, JPEG, WebP), videos (MP4, MOV, AVI, WebM) or folders."),
-    labels: str = typer.Option("c2pa,xmp,visible,watermark", help="Labels to apply, comma separated."),
+    labels: Optional[str] = typer.Option(None, help="Labels to apply, comma separated \\[default: all, or what "
+                                                    "--profile needs]."),
+    profile: list[str] = typer.Option([], "--profile", help="Regulation profile(s): apply exactly the labels they "
+                                                           "need; refuse without the consent they need."),
+    subject: list[str] = typer.Option([], "--subject", help="Subject id(s) whose face the file shows: their consent "
+                                                           "is checked and referenced in the manifest."),
     out: Path = typer.Option(Path("stamped"), "--out", help="Output folder (inputs are never overwritten)."),
     fmt: Optional[str] = typer.Option(None, "--format", help="Output format png|jpg|webp \\[default: the input's]."),
     source_type: str = typer.Option("created", help="created (generated) or edited (AI edit of --parent)."),
@@ -89,18 +100,21 @@ def stamp(
 
     from assay.core.imageio import ImageError
     from provenance.keys import SigningError
-    from provenance.stamp import FORMATS, StampOptions, output_path, parse_labels, stamp_file
+    from provenance.stamp import FORMATS, LABELS, StampOptions, output_path, parse_labels, stamp_file
     from provenance.visible import MarkStyle
 
     ws = workspace(ctx)
+    if profile and labels:
+        fail("--profile decides the labels; give --labels or --profile, not both")
+    profile_labels, consent_fields = _consent(ws, profile, subject, source_type)
     try:
-        chosen = parse_labels(labels)
+        chosen = profile_labels if profile else parse_labels(labels or ",".join(LABELS))
         if mark_seconds is not None and mark_seconds < 2:
             raise ValueError("--mark-seconds must be at least 2 (the mark shows in a video's first 2 seconds)")
         options = StampOptions(labels=chosen, watermark_method=watermark_method, thumbnail=thumbnail,
                                video_mark_seconds=mark_seconds,
                                mark=MarkStyle(text=text, font=str(font) if font else None, position=position,
-                                              height_frac=height))
+                                              height_frac=height), **consent_fields)
         if height < 0.05:
             raise ValueError("--height must be at least 0.05 (GB 45438: 5 % of the shorter side)")
         identity = _identity(ctx, cert, key, tsa_url) if "c2pa" in chosen else None
@@ -134,6 +148,54 @@ def stamp(
     else:
         print_table(rows, ["file", "out", "content_id", "labels", "record", "note"], title="stamped")
     if failed:
+        raise typer.Exit(1)
+
+
+def _consent(ws: Workspace, profiles: list[str], subjects: list[str], source_type: str
+             ) -> tuple[tuple[str, ...], dict[str, Any]]:
+    """(labels the profiles need, StampOptions fields carrying the subjects' checked consent)."""
+    from provenance.compliance import get_profiles, stamp_plan
+    from provenance.policy import require_consent
+
+    labels, scopes = stamp_plan(get_profiles(profiles), source_type) if profiles else ((), [])
+    if scopes and not subjects:
+        fail(f"profile(s) {', '.join(profiles)} need {', '.join(scopes)} consent of the person shown: pass --subject")
+    if not subjects:
+        return labels, {}
+    scopes = scopes or ["editing" if source_type == "edited" else "generation"]
+    found = [require_consent(ws, subjects, scope, what=f"stamping ({scope})") for scope in scopes]
+    return labels, {"extra_assertions": [found[0].assertion()], "catalog_params": found[0].catalog_params()}
+
+
+@app.command()
+def comply(
+    ctx: typer.Context,
+    files: list[Path] = typer.Argument(..., help="Files or folders to check."),
+    profile: list[str] = typer.Option(..., "--profile", help="Regulation profile name (or .json path); repeatable."),
+    output_format: str = typer.Option("table", "--format", help="table or json."),
+    trust: list[Path] = typer.Option([], "--trust", help="PEM trust anchor(s) \\[default: the workspace dev CA]."),
+) -> None:
+    """Which requirement of which regulation each file meets: pass / fail / n/a with the reason (exit 1 on a fail)."""
+    from provenance.compliance import comply as run_comply, get_profiles
+    from provenance.keys import workspace_trust_anchors
+    from provenance.verify import verify_file
+
+    if output_format not in ("table", "json"):
+        fail(f"--format must be table or json, got {output_format!r}")
+    chosen = get_profiles(profile)
+    ws = workspace(ctx)
+    missing = [str(p) for p in trust if not p.is_file()]
+    if missing:
+        fail(f"trust anchor file not found: {', '.join(missing)}")
+    pem = "".join(p.read_text() for p in trust) or workspace_trust_anchors(ws)
+    report = run_comply([verify_file(f, ws, pem) for f in _expand(files)], chosen)
+    if output_format == "json":
+        print_json(report)
+    else:
+        print_table(report["rows"], ["file", "profile", "requirement", "cites", "status", "reason"], title="compliance")
+        print_table(report["summary"], ["profile", "version", "applies_from", "in_force", "files", "passed", "failed"],
+                    title="summary")
+    if not report["ok"]:
         raise typer.Exit(1)
 
 

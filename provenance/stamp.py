@@ -54,6 +54,8 @@ class StampOptions:
     video_mark_seconds: float | None = None
     #: further manifest assertions, e.g. ``{"label": "org.assay.consent", "data": {...}}`` from the consent work
     extra_assertions: list[dict[str, Any]] = field(default_factory=list)
+    #: further fields of the file's catalog record only (never in the file), e.g. the consent's subjects
+    catalog_params: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -100,7 +102,7 @@ def new_record(options: StampOptions, identity: SigningIdentity | None, content_
     return {"content_id": content_id or random_content_id(), "source_type": source_type,
             "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "image_size": {"width": int(size[0]), "height": int(size[1])}, "format": fmt,
-            "generator": {k: v for k, v in (generator or {}).items() if v is not None}}
+            "generator": {k: v for k, v in (generator or {}).items() if v is not None}, **options.catalog_params}
 
 
 def stamp_pixels(rgb: np.ndarray, fmt: str, identity: SigningIdentity | None, options: StampOptions | None = None,

@@ -8,11 +8,12 @@ from typing import Any
 from assay.core.imageio import ImageError, decode
 from assay.core.workspace import Workspace
 from provenance import implicit, manifest, video, visible, watermark
+from provenance.consent_checks import CONSENT_CHECKS, consent_checks
 from provenance.stamp import FORMATS, find_by_content_id
 
 SCHEMA = "assay.provenance.verify/1"
 CHECKS = ("c2pa_manifest", "c2pa_signature", "c2pa_trusted", "c2pa_data_hash", "c2pa_source_type",
-          "gb45438_fields", "sb942_fields", "visible_mark", "watermark", "soft_binding")
+          "gb45438_fields", "sb942_fields", "visible_mark", "watermark", "soft_binding", *CONSENT_CHECKS.names())
 #: label -> the checks that must not be "absent" when the label is required
 LABEL_CHECKS = {"c2pa": ("c2pa_manifest", "c2pa_signature", "c2pa_trusted", "c2pa_data_hash", "c2pa_source_type"), "xmp": ("gb45438_fields", "sb942_fields"), "visible": ("visible_mark",),
                 "watermark": ("watermark",)}
@@ -208,6 +209,7 @@ def verify_file(path: str | Path, ws: Workspace | None = None, trust_anchors: st
     else:
         checks["visible_mark"] = visible.check_mark(rgb, mark_record)
 
+    checks.update(consent_checks(manifest.active_manifest(store) if store else None, record, ws))
     result["content_id"] = manifest_id or reading.content_id
     result["record"] = record
     result["found_via"] = found_via

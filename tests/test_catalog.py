@@ -75,10 +75,11 @@ def test_old_workspace_is_migrated(tmp_path):
     con.commit()
     con.close()
     ws = Workspace(tmp_path)
-    assert ws.catalog.version == SCHEMA_VERSION == 3
+    assert ws.catalog.version == SCHEMA_VERSION == 4
     rec = ws.catalog.get("old")
     assert rec.status == "ready" and rec.params == {}
     ws.catalog.add_rejects(rec.id, [("x", "y")])
+    assert ws.catalog.append_ledger({"type": "note"})["seq"] == 1  # migration 4 (with its triggers) ran
 
 
 @pytest.mark.parametrize("read_only", [False, True])

@@ -8,6 +8,8 @@ server database is another backend behind the same protocol.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import secrets
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
@@ -37,6 +39,16 @@ INDEXED_PARAMS: tuple[str, ...] = ("content_id", "pixel_sha256", "file_sha256", 
 
 #: how :meth:`CatalogBackend.related` follows the lineage from an artefact
 Direction = Literal["children", "descendants", "ancestors"]
+
+#: the ``prev_hash`` of the first ledger entry
+GENESIS = "0" * 64
+
+
+def chain_hash(prev_hash: str, seq: int, created_at: str, entry: dict[str, Any]) -> str:
+    """SHA-256 linking a ledger entry to the one before it (canonical JSON, so re-reading gives the same hash)."""
+    body = json.dumps({"seq": seq, "created_at": created_at, "entry": entry}, sort_keys=True, separators=(",", ":"),
+                      default=str)
+    return hashlib.sha256(f"{prev_hash}\n{body}".encode()).hexdigest()
 
 
 def now() -> str:
@@ -124,6 +136,14 @@ class CatalogBackend(Protocol):
     def rejects(self, artefact_id: str) -> list[dict[str, str]]:
         """An artefact's rejects as {source, reason, created_at}, in the order they were added."""
 
+    def append_ledger(self, entry: dict[str, Any], created_at: str, artefact: Record | None) -> dict[str, Any]:
+        """Append ``entry`` to the hash-chained, append-only ledger (see :func:`chain_hash`) and
+        return the stored row; ``artefact`` (its params completed with ``ledger_seq`` and
+        ``ledger_hash``) is inserted in the same transaction."""
+
+    def ledger(self) -> list[dict[str, Any]]:
+        """Every ledger row (seq, created_at, entry, prev_hash, hash), oldest first, as stored."""
+
 
 class Catalog:
     """The catalog of a workspace, over any :class:`CatalogBackend`."""
@@ -191,7 +211,25 @@ class Catalog:
         stamp = now()
         self.backend.add_rejects([(artefact_id, str(s), str(r), stamp) for s, r in rejects])
 
+    def append_ledger(self, entry: dict[str, Any], artefact: tuple[str, str, dict[str, Any]] | None = None
+                      ) -> dict[str, Any]:
+        """Append ``entry`` to the hash-chained ledger; returns the stored row (seq, created_at, entry, hashes).
+
+        ``artefact`` = (kind, id, params) adds that catalog row in the same transaction, its
+        params completed with the entry's ``ledger_seq`` and ``ledger_hash``.
+        """
+        stamp = now()
+        rec = None
+        if artefact is not None:
+            kind, artefact_id, params = artefact
+            rec = Record(artefact_id, check_kind(kind), artefact_id, stamp, dict(params))
+        return self.backend.append_ledger(entry, stamp, rec)
+
     # -- reads -------------------------------------------------------------------
+    def ledger(self) -> list[dict[str, Any]]:
+        """Every ledger row, oldest first, as stored (verification recomputes the hashes)."""
+        return self.backend.ledger()
+
     def get(self, ref: str, kind: str | None = None) -> Record:
         """Find an artefact by id or by name (optionally only of one kind)."""
         kinds = [check_kind(kind)] if kind else list(KINDS)

@@ -12,9 +12,10 @@ import contextlib
 import json
 import sqlite3
 from pathlib import Path
-from typing import Callable, Iterator, Mapping, Sequence
+from typing import Any, Callable, Iterator, Mapping, Sequence
 
-from assay.core.catalog import INDEXED_PARAMS, KINDS, Catalog, Direction, Record, duplicate, kind_of, missing
+from assay.core.catalog import (GENESIS, INDEXED_PARAMS, KINDS, Catalog, Direction, Record, chain_hash, duplicate,
+                                kind_of, missing)
 from assay.core.errors import CatalogError
 
 
@@ -69,6 +70,17 @@ MIGRATIONS: list[str] = [
     INSERT INTO param_index (artefact, key, value)
         SELECT id, '{key}', json_extract(params, '$.{key}') FROM artefacts
         WHERE json_type(params, '$.{key}') = 'text';""" for key in INDEXED_PARAMS),
+    # 4: an append-only, hash-chained ledger (consent grants, revocations, takedowns); triggers refuse edits.
+    """
+    CREATE TABLE ledger (
+        seq INTEGER PRIMARY KEY,
+        created_at TEXT NOT NULL,
+        entry TEXT NOT NULL,
+        prev_hash TEXT NOT NULL,
+        hash TEXT NOT NULL UNIQUE
+    );
+    CREATE TRIGGER ledger_no_update BEFORE UPDATE ON ledger BEGIN SELECT RAISE(ABORT, 'the ledger is append-only'); END;
+    CREATE TRIGGER ledger_no_delete BEFORE DELETE ON ledger BEGIN SELECT RAISE(ABORT, 'the ledger is append-only'); END;""",
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -85,6 +97,17 @@ _RELATED: dict[str, str] = {
 _ORDER = " ORDER BY created_at, id"
 #: SQLite's extended result codes (low byte) meaning "this file cannot be written or its WAL files made here"
 _UNWRITABLE = (sqlite3.SQLITE_READONLY, sqlite3.SQLITE_CANTOPEN)
+
+
+def _statements(script: str) -> Iterator[str]:
+    """The statements of a migration script (a trigger body's ``;`` does not end its statement)."""
+    buf = ""
+    for piece in script.split(";"):
+        buf += piece + ";"
+        if sqlite3.complete_statement(buf):
+            if buf.strip(" \n;"):
+                yield buf
+            buf = ""
 
 
 def _marks(values: Sequence[object]) -> str:
@@ -187,9 +210,8 @@ class SqliteBackend:
                     current = int(conn.execute("PRAGMA user_version").fetchone()[0])  # another process may have run them
                     self._check_not_newer(current)
                     for number in range(current + 1, to + 1):
-                        for statement in MIGRATIONS[number - 1].split(";"):
-                            if statement.strip():
-                                conn.execute(statement)
+                        for statement in _statements(MIGRATIONS[number - 1]):
+                            conn.execute(statement)
                         conn.execute(f"PRAGMA user_version = {number}")
         except sqlite3.OperationalError as exc:
             if not _unwritable(exc):
@@ -210,16 +232,32 @@ class SqliteBackend:
             for parent in parents:
                 if conn.execute(f"SELECT 1 FROM {kind_of(parent)} WHERE id = ?", (parent,)).fetchone() is None:
                     raise missing(parent)
-            for r in records:
-                try:
-                    conn.execute(f"INSERT INTO {r.kind} ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                                 (r.id, r.name, r.created_at, json.dumps(r.params, default=str),
-                                  json.dumps(r.parents), r.path, r.status))
-                except sqlite3.IntegrityError:
-                    raise duplicate(r.kind, r.name) from None
-            conn.executemany("INSERT INTO lineage (child, parent) VALUES (?, ?)",
-                             [(r.id, p) for r in records for p in r.parents])
-            self._index(conn, records)
+            self._insert(conn, records)
+
+    @classmethod
+    def _insert(cls, conn: sqlite3.Connection, records: Sequence[Record]) -> None:
+        for r in records:
+            try:
+                conn.execute(f"INSERT INTO {r.kind} ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                             (r.id, r.name, r.created_at, json.dumps(r.params, default=str),
+                              json.dumps(r.parents), r.path, r.status))
+            except sqlite3.IntegrityError:
+                raise duplicate(r.kind, r.name) from None
+        conn.executemany("INSERT INTO lineage (child, parent) VALUES (?, ?)",
+                         [(r.id, p) for r in records for p in r.parents])
+        cls._index(conn, records)
+
+    def append_ledger(self, entry: dict[str, Any], created_at: str, artefact: Record | None) -> dict[str, Any]:
+        with self._write() as conn:
+            last = conn.execute("SELECT seq, hash FROM ledger ORDER BY seq DESC LIMIT 1").fetchone()
+            seq, prev = (last["seq"] + 1, last["hash"]) if last else (1, GENESIS)
+            digest = chain_hash(prev, seq, created_at, entry)
+            conn.execute("INSERT INTO ledger (seq, created_at, entry, prev_hash, hash) VALUES (?, ?, ?, ?, ?)",
+                         (seq, created_at, json.dumps(entry, sort_keys=True, default=str), prev, digest))
+            if artefact is not None:
+                artefact.params.update(ledger_seq=seq, ledger_hash=digest)
+                self._insert(conn, [artefact])
+        return {"seq": seq, "created_at": created_at, "entry": entry, "prev_hash": prev, "hash": digest}
 
     def modify(self, artefact_id: str, change: Callable[[Record], None]) -> Record:
         with self._write() as conn:
@@ -267,6 +305,11 @@ class SqliteBackend:
         sql = f"{_RELATED[direction]} SELECT * FROM artefacts WHERE id IN (SELECT id FROM linked){_ORDER}"
         with self._connect() as conn:
             return [_record(r) for r in conn.execute(sql, (artefact_id,))]
+
+    def ledger(self) -> list[dict[str, Any]]:
+        with self._connect() as conn:
+            rows = conn.execute("SELECT seq, created_at, entry, prev_hash, hash FROM ledger ORDER BY seq").fetchall()
+        return [{**dict(r), "entry": json.loads(r["entry"])} for r in rows]
 
     def rejects(self, artefact_id: str) -> list[dict[str, str]]:
         with self._connect() as conn:
