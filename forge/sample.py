@@ -93,7 +93,7 @@ def sample(ws: Workspace, run: str, n: int, *, seed: int = 0, truncation: float 
         raise ValueError(f"truncation must be in (0, 1], got {truncation}")
     if stamper is None:
         from provenance.birth import make_birth_stamper
-        from provenance.stamp import parse_labels
+        from provenance.stamping import parse_labels
 
         chosen = parse_labels(labels)
         if not chosen:

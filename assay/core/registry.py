@@ -43,6 +43,10 @@ class Registry(Generic[T]):
         self.get(name)
         return self._meta[name]
 
+    def ordered(self) -> list[str]:
+        """Registered names in the order they were registered (for registries whose order matters)."""
+        return list(self._items)
+
     def names(self, pattern: str = "*") -> list[str]:
         """Registered names matching a shell-style pattern, sorted."""
         return sorted(n for n in self._items if fnmatch.fnmatch(n, pattern))
