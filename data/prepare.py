@@ -22,7 +22,8 @@ from assay.core.catalog import CatalogError, Record
 from assay.core.config import to_dict
 from assay.core.errors import AssayError
 from assay.core.fileio import append_jsonl, atomic_write_bytes, atomic_write_jsonl, read_jsonl
-from assay.core.imageio import MAX_PIXELS, ImageError, decode, encode, iter_image_files, pixel_sha256
+from assay.core.imageio import MAX_PIXELS, ImageError, decode, encode, pixel_sha256
+from assay.core.media import IMAGE_EXTS, iter_media
 from assay.core.imagesets import MANIFEST
 from assay.core.workspace import Workspace
 from data.layouts import LAYOUTS, LabelError, guess_layout
@@ -224,7 +225,7 @@ def prepare(
     journal = staging / JOURNAL
     entries = {e["source"]: e for e in read_jsonl(journal)}
 
-    listed = list(iter_image_files(src))
+    listed = list(iter_media([src], recursive=True, exts=IMAGE_EXTS))
     root = src if src.is_dir() else src.parent
     walk_rejects = [{"source": _relative(p, root), "reason": why} for p, why in listed if why]
     files = [p for p, why in listed if not why]

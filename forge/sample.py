@@ -27,6 +27,9 @@ from forge.config import GanConfig
 from forge.data import to_uint8
 from forge.nets import GENERATORS
 from forge.train import CONFIG
+from provenance.birth import make_birth_stamper
+from provenance.policy import dataset_subjects, require_consent
+from provenance.stamping import StampOptions, parse_labels
 
 FORMATS = ("png", "jpg")
 SAMPLE_BATCH = 32
@@ -92,9 +95,6 @@ def sample(ws: Workspace, run: str, n: int, *, seed: int = 0, truncation: float 
         raise ValueError(f"n must be >= 1, got {n}")
     if not 0 < truncation <= 1:
         raise ValueError(f"truncation must be in (0, 1], got {truncation}")
-    from provenance.policy import dataset_subjects, require_consent
-    from provenance.stamp import StampOptions, parse_labels
-
     chosen = parse_labels(labels)
     if stamper is None and not chosen:
         raise ValueError(f"a sample set is always labelled: give at least one of {', '.join(DEFAULT_LABELS)}")
@@ -106,8 +106,6 @@ def sample(ws: Workspace, run: str, n: int, *, seed: int = 0, truncation: float 
     subjects = dataset_subjects(ws, pointer["dataset"]) if pointer.get("dataset") else []
     consent = require_consent(ws, subjects, "generation", what=f"sampling {rec.id}")
     if stamper is None:
-        from provenance.birth import make_birth_stamper
-
         options = StampOptions(extra_assertions=[consent.assertion()], catalog_params=consent.catalog_params()) \
             if consent.records else None
         stamper = make_birth_stamper(ws, chosen, options=options)

@@ -18,21 +18,6 @@ app.add_typer(consent_app, name="consent")
 app.add_typer(takedowns_app, name="takedowns")
 
 
-def _expand(paths: list[Path]) -> list[Path]:
-    """Files as given; folders replaced by the image and video files under them (sorted)."""
-    from assay.core.imageio import iter_image_files
-    from provenance.video import is_video_path
-
-    out: list[Path] = []
-    for path in paths:
-        if path.is_dir():
-            found = [p for p, _ in iter_image_files(path)] + [p for p in path.rglob("*") if is_video_path(p)]
-            out += sorted(found)
-        else:
-            out.append(path)
-    return out
-
-
 @app.command()
 def keygen(
     ctx: typer.Context,
@@ -98,9 +83,11 @@ def stamp(
 
     from tqdm import tqdm
 
-    from assay.core.imageio import ImageError
+    from assay.core.errors import MediaError
+    from assay.core.media import iter_media
     from provenance.keys import SigningError
-    from provenance.stamp import FORMATS, LABELS, StampOptions, output_path, parse_labels, stamp_file
+    from provenance.stamp import output_path, stamp_file
+    from provenance.stamping import FORMATS, LABELS, StampOptions, parse_labels
     from provenance.visible import MarkStyle
 
     ws = workspace(ctx)
@@ -128,18 +115,20 @@ def stamp(
         fail(f"--source-type must be created or edited, got {source_type!r}")
     if (source_type == "edited") != (parent is not None):
         fail("--source-type edited needs --parent (the original photo), and --parent needs --source-type edited")
-    sources = _expand(files)
+    sources = list(iter_media(files, recursive=True))
     rows, failed = [], 0
-    for src in tqdm(sources, desc="stamp", unit="file", disable=len(sources) < 2, file=sys.stderr):
+    for src, problem in tqdm(sources, desc="stamp", unit="file", disable=len(sources) < 2, file=sys.stderr):
         dest = output_path(src, out, fmt.lower().lstrip(".").replace("jpeg", "jpg") if fmt else None)
         try:
+            if problem:
+                raise MediaError(problem)
             if dest.resolve() == src.resolve():
                 raise ValueError("output would overwrite the input; choose another --out")
             result, record_id = stamp_file(src, dest, identity, options, ws, source_type, parent)
             rows.append({"file": str(src), "out": str(dest), "content_id": result.content_id,
                          "labels": ",".join(result.labels_applied), "record": record_id,
                          "note": "; ".join(result.labels_skipped.values())})
-        except (ImageError, ValueError, SigningError, OSError) as exc:
+        except (MediaError, ValueError, SigningError, OSError) as exc:
             failed += 1
             rows.append({"file": str(src), "out": None, "content_id": None, "labels": "", "record": None,
                          "note": f"error: {' '.join(str(exc).split())}"})
@@ -176,9 +165,10 @@ def comply(
     trust: list[Path] = typer.Option([], "--trust", help="PEM trust anchor(s) \\[default: the workspace dev CA]."),
 ) -> None:
     """Which requirement of which regulation each file meets: pass / fail / n/a with the reason (exit 1 on a fail)."""
+    from assay.core.media import iter_media
     from provenance.compliance import comply as run_comply, get_profiles
     from provenance.keys import workspace_trust_anchors
-    from provenance.verify import verify_file
+    from provenance.verify import error_result, verify_file
 
     if output_format not in ("table", "json"):
         fail(f"--format must be table or json, got {output_format!r}")
@@ -188,7 +178,8 @@ def comply(
     if missing:
         fail(f"trust anchor file not found: {', '.join(missing)}")
     pem = "".join(p.read_text() for p in trust) or workspace_trust_anchors(ws)
-    report = run_comply([verify_file(f, ws, pem) for f in _expand(files)], chosen)
+    report = run_comply([error_result(f, problem) if problem else verify_file(f, ws, pem)
+                         for f, problem in iter_media(files, recursive=True)], chosen)
     if output_format == "json":
         print_json(report)
     else:
@@ -207,7 +198,7 @@ def lookup(
 ) -> None:
     """Find the provenance records carrying a content id (the soft binding, by hand)."""
     from provenance.payload import check_content_id
-    from provenance.stamp import find_by_content_id
+    from provenance.records import find_by_content_id
 
     try:
         cid = check_content_id(content_id)
@@ -239,8 +230,9 @@ def verify(
 
     from tqdm import tqdm
 
+    from assay.core.media import iter_media
     from provenance.keys import workspace_trust_anchors
-    from provenance.verify import verify_file
+    from provenance.verify import error_result, required_checks, verify_file
 
     if output_format not in ("table", "json"):
         fail(f"--format must be table or json, got {output_format!r}")
@@ -251,9 +243,11 @@ def verify(
     pem = "".join(p.read_text() for p in trust) or (workspace_trust_anchors(ws) if ws is not None else None)
     required = tuple(s.strip() for s in require.split(",") if s.strip())
     try:
-        paths = _expand(files)
-        results = [verify_file(f, ws, pem, required)
-                   for f in tqdm(paths, desc="verify", unit="file", disable=len(paths) < 2, file=sys.stderr)]
+        required_checks(required)
+        paths = list(iter_media(files, recursive=True))
+        results = [error_result(f, problem) if problem else verify_file(f, ws, pem, required)
+                   for f, problem in tqdm(paths, desc="verify", unit="file", disable=len(paths) < 2,
+                                          file=sys.stderr)]
     except ValueError as exc:
         fail(str(exc))
     if output_format == "json":

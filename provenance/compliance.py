@@ -19,7 +19,7 @@ from assay.core.errors import InputError
 from assay.core.registry import Registry
 from provenance.consent_checks import NO_ASSERTION
 from provenance.manifest import SOURCE_TYPES
-from provenance.stamp import parse_labels
+from provenance.stamping import parse_labels
 from provenance.verify import CHECKS
 
 PROFILE_SCHEMA = "assay.compliance.profile/1"

@@ -1,8 +1,9 @@
 """Verify's consent checks: is the consent a file's manifest points to real, and did it cover the file?
 
-Each check is a small named function of what verify already gathered (the consent
-assertion of the manifest, or of the catalog record when the manifest is gone; the
-creation time; the workspace's ledger) returning ``{"status", "reason"}``.
+Each check is a small named function of the consent inputs (the consent assertion of the
+manifest, or of the catalog record when the manifest is gone; the creation time; the
+workspace's ledger), gathered once per file from verify's evidence, and is registered in
+verify's check registry like the label checks.
 """
 
 from __future__ import annotations
@@ -11,10 +12,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Callable
 
-from assay.core.registry import Registry
 from assay.core.workspace import Workspace
 from provenance import manifest
+from provenance.checks import CheckResult, check, result
 from provenance.consent import ConsentRecord, Ledger, utc
+from provenance.evidence import Evidence
 
 
 @dataclass
@@ -33,64 +35,70 @@ class ConsentInputs:
 
 #: the reason every consent check gives for a file that declares no subject's face data
 NO_ASSERTION = "no consent assertion (no subject's face data declared)"
-ConsentCheck = Callable[[ConsentInputs], dict[str, str]]
-CONSENT_CHECKS: Registry[ConsentCheck] = Registry("consent check")
+ConsentCheck = Callable[[ConsentInputs], CheckResult]
+#: the consent checks' names, in the order they are reported
+CONSENT_CHECKS: list[str] = []
 
 
-def _result(status: str, reason: str) -> dict[str, str]:
-    return {"status": status, "reason": reason}
+def consent_check(name: str) -> Callable[[ConsentInputs], Callable[[ConsentInputs], CheckResult]]:
+    """Register a consent check in verify's registry: it runs on the file's consent inputs."""
+    def register(fn: ConsentCheck) -> ConsentCheck:
+        check(name)(lambda ev: fn(inputs_of(ev)))
+        CONSENT_CHECKS.append(name)
+        return fn
+    return register  # type: ignore[return-value]
 
 
-def _precondition(inputs: ConsentInputs) -> dict[str, str] | None:
+def _precondition(inputs: ConsentInputs) -> CheckResult | None:
     if not inputs.assertion:
-        return _result("absent", NO_ASSERTION)
+        return result("absent", NO_ASSERTION)
     if inputs.ledger is None:
-        return _result("absent", "no workspace given to look the consent records up")
+        return result("absent", "no workspace given to look the consent records up")
     return None
 
 
-@CONSENT_CHECKS.register("consent_record")
-def consent_record(inputs: ConsentInputs) -> dict[str, str]:
+@consent_check("consent_record")
+def consent_record(inputs: ConsentInputs) -> CheckResult:
     """Every record the assertion names is in the ledger with the same hash."""
     if (early := _precondition(inputs)) is not None:
         return early
     bad = [f"{ref.get('id')} not in the ledger" if rec is None else f"{rec.id} hash differs from the ledger's"
            for ref, rec in inputs.records() if rec is None or rec.hash != ref.get("sha256")]
     if bad or not inputs.records():
-        return _result("fail", "; ".join(bad) or "the consent assertion names no record")
-    return _result("pass", f"{len(inputs.records())} consent record(s) found, hashes match")
+        return result("fail", "; ".join(bad) or "the consent assertion names no record")
+    return result("pass", f"{len(inputs.records())} consent record(s) found, hashes match")
 
 
-@CONSENT_CHECKS.register("consent_at_creation")
-def consent_at_creation(inputs: ConsentInputs) -> dict[str, str]:
+@consent_check("consent_at_creation")
+def consent_at_creation(inputs: ConsentInputs) -> CheckResult:
     """The records covered the assertion's scope when the file was made."""
     if (early := _precondition(inputs)) is not None:
         return early
     if not inputs.created:
-        return _result("fail", "no creation time recorded to check the consent against")
+        return result("fail", "no creation time recorded to check the consent against")
     scope, created = inputs.assertion["scope"], utc(inputs.created)  # type: ignore[index]
     problems = [rec.problem(scope, created) if rec else f"{ref.get('id')} not in the ledger"
                 for ref, rec in inputs.records()]
     problems = [p for p in problems if p]
     if problems:
-        return _result("fail", f"at creation ({inputs.created}): " + "; ".join(problems))
-    return _result("pass", f"{scope} consent valid at creation ({inputs.created})")
+        return result("fail", f"at creation ({inputs.created}): " + "; ".join(problems))
+    return result("pass", f"{scope} consent valid at creation ({inputs.created})")
 
 
-@CONSENT_CHECKS.register("consent_purpose")
-def consent_purpose(inputs: ConsentInputs) -> dict[str, str]:
+@consent_check("consent_purpose")
+def consent_purpose(inputs: ConsentInputs) -> CheckResult:
     """Each record states the purpose the subject agreed to."""
     if (early := _precondition(inputs)) is not None:
         return early
     missing = [ref.get("id", "?") for ref, rec in inputs.records() if rec is None or not rec.purpose]
     if missing:
-        return _result("fail", f"no stated purpose for {', '.join(missing)}")
+        return result("fail", f"no stated purpose for {', '.join(missing)}")
     purposes = sorted({rec.purpose for _, rec in inputs.records() if rec})
-    return _result("pass", f"purpose stated: {'; '.join(purposes)}")
+    return result("pass", f"purpose stated: {'; '.join(purposes)}")
 
 
-@CONSENT_CHECKS.register("consent_publication")
-def consent_publication(inputs: ConsentInputs) -> dict[str, str]:
+@consent_check("consent_publication")
+def consent_publication(inputs: ConsentInputs) -> CheckResult:
     """The records allow publication now (a later revocation makes a lawful creation unpublishable)."""
     if (early := _precondition(inputs)) is not None:
         return early
@@ -100,8 +108,8 @@ def consent_publication(inputs: ConsentInputs) -> dict[str, str]:
     if problems:
         lawful = consent_at_creation(inputs)["status"] == "pass"
         prefix = "creation was lawful, publication is not: " if lawful else ""
-        return _result("fail", prefix + "; ".join(problems))
-    return _result("pass", "publication consent valid now")
+        return result("fail", prefix + "; ".join(problems))
+    return result("pass", "publication consent valid now")
 
 
 def gather(active: dict[str, Any] | None, record: dict[str, Any] | None, ws: Workspace | None,
@@ -116,8 +124,8 @@ def gather(active: dict[str, Any] | None, record: dict[str, Any] | None, ws: Wor
     return ConsentInputs(assertion, created, ledger, utc(now))
 
 
-def consent_checks(active: dict[str, Any] | None, record: dict[str, Any] | None, ws: Workspace | None,
-                   now: datetime | None = None) -> dict[str, dict[str, str]]:
-    """Run every registered consent check on one file."""
-    inputs = gather(active, record, ws, now)
-    return {name: CONSENT_CHECKS.get(name)(inputs) for name in CONSENT_CHECKS.names()}
+def inputs_of(ev: Evidence) -> ConsentInputs:
+    """The consent inputs of one file, gathered on first use and shared by the consent checks."""
+    if "consent" not in ev.memo:
+        ev.memo["consent"] = gather(manifest.active_manifest(ev.store) if ev.store else None, ev.record, ev.ws)
+    return ev.memo["consent"]

@@ -16,7 +16,9 @@ from assay.core import catalog_sqlite
 from assay.core.catalog import INDEXED_PARAMS, CatalogError
 from assay.core.catalog_sqlite import SCHEMA_VERSION, open_sqlite
 from assay.core.workspace import CATALOG_FILE, Workspace
-from provenance.stamp import StampOptions, find_by_content_id, stamp_file
+from provenance.records import find_by_content_id
+from provenance.stamp import stamp_file
+from provenance.stamping import StampOptions
 
 REPO = Path(__file__).resolve().parents[1]
 
