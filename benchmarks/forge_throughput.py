@@ -38,7 +38,6 @@ from forge.config import make_config  # noqa: E402
 from forge.conditions import keys_of  # noqa: E402
 from forge.data import FaceBatches, to_float  # noqa: E402
 from forge.families import FAMILIES  # noqa: E402
-from forge.nets import build  # noqa: E402
 from forge.train import GANTrainer, Loop  # noqa: E402
 
 SHARED = REPO.parent / "shared" / "data" / "utkface"
@@ -132,11 +131,11 @@ def loop_ratio(args: argparse.Namespace, ws: Workspace, dataset: str) -> dict:
     ours = GANTrainer(cfg)
     device = ours.device
     torch.manual_seed(cfg.seed)
-    g, d = (net.to(device) for net in build(cfg))              # the same networks, same initial weights
+    g, d = (net.to(device) for net in cfg.networks())              # the same networks, same initial weights
     textbook = textbook_dcgan(g, d, data.images, cfg.batch, cfg.z_dim, device)
     run_dir = Path(tempfile.mkdtemp(dir=ws.root))
     sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
-    loop = Loop(ours, data, run_dir, [], progress=False)
+    loop = Loop(ours, data, run_dir, progress=False)
     loop.run_until(1)
     textbook()
     rates: dict[str, list[float]] = {"ours": [], "textbook": [], "ours_cpu": [], "textbook_cpu": []}
