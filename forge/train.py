@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 from typing import Any, Sequence
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -264,13 +265,18 @@ def _grad_norm(module: nn.Module) -> torch.Tensor:
     return torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(g.float()) for g in grads]))
 
 
-def grid_image(images: torch.Tensor) -> bytes:
-    """PNG bytes of a square-ish grid of N x 3 x S x S images in [-1, 1]."""
+def tile(images: torch.Tensor, nrow: int | None = None) -> np.ndarray:
+    """H x W x 3 uint8 grid of N x 3 x S x S images in [-1, 1], ``nrow`` per row (default: square-ish)."""
     from torchvision.utils import make_grid
 
-    cols = max(1, int(len(images) ** 0.5))
+    cols = nrow or max(1, int(len(images) ** 0.5))
     grid = make_grid(images.float().cpu(), nrow=cols, padding=2, normalize=False, pad_value=-1)
-    return encode(to_uint8(grid[None])[0], "png")
+    return to_uint8(grid[None])[0]
+
+
+def grid_image(images: torch.Tensor) -> bytes:
+    """PNG bytes of a square-ish grid of N x 3 x S x S images in [-1, 1]."""
+    return encode(tile(images), "png")
 
 
 # -- the run ---------------------------------------------------------------------------------------
