@@ -77,13 +77,17 @@ def ssim(a: np.ndarray, b: np.ndarray) -> float:
     return float(structural_similarity(a, b, channel_axis=2, data_range=255))
 
 
-def identity_distance(a: np.ndarray, b: np.ndarray) -> float:
-    """Distance between dlib face embeddings of two aligned face crops (same person: < 0.6)."""
+def face_embedding(image: np.ndarray) -> np.ndarray:
+    """dlib's 128-d embedding of an aligned face crop that fills the image (no detection: small crops)."""
     from assay.core.faces import embed, landmarks_in_box
 
-    box = (0, 0, a.shape[1] - 1, a.shape[0] - 1)
-    ea, eb = (embed(x, landmarks_in_box(x, box), box) for x in (a, b))
-    return float(np.linalg.norm(ea - eb))
+    box = (0, 0, image.shape[1] - 1, image.shape[0] - 1)
+    return embed(image, landmarks_in_box(image, box), box)
+
+
+def identity_distance(a: np.ndarray, b: np.ndarray) -> float:
+    """Distance between dlib face embeddings of two aligned face crops (same person: < 0.6)."""
+    return float(np.linalg.norm(face_embedding(a) - face_embedding(b)))
 
 
 def evaluate(ws: Workspace, run: str, dataset: str, *, n: int = 64, split: str = "test", identity: bool = True,
