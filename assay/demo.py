@@ -83,6 +83,8 @@ def stage_forge(ws: Workspace, dataset: str, steps: int | None = None) -> tuple[
     say("forge", "a second set from the same run with metadata labels only (C2PA, XMP; pixels untouched) "
                  "trains the detector, so that it learns the generator rather than the visible mark")
     training = sample(ws, rec.params["run_id"], 100, seed=1, labels="c2pa,xmp")
+    grid = forge_demo.stylegan(ws, dataset, steps=min(steps, forge_demo.STYLEGAN_STEPS) if steps else None)
+    say("forge", f"style-mixing grid (coarse styles from the row seeds, fine from the column seeds): {grid}")
     return stamped, training
 
 
