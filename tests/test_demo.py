@@ -17,5 +17,5 @@ def test_demo_runs_the_whole_pipeline_offline(tmp_path, capsys):
     assert "trainedAlgorithmicMedia" in captured.out  # scan shows the manifest beside the detector's verdict
     assert "re-saved with Pillow" in captured.out
     assert "found through the watermark" in captured.out  # soft binding after the manifest was stripped
-    assert "compliance summary" in captured.out and "takedown list: 170 items" in captured.out
+    assert "compliance summary" in captured.out and "takedown list: 172 items" in captured.out
     assert len(ws.catalog.list("consents")) == 10  # one demo record per demo subject
