@@ -107,8 +107,6 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "catalog_lookup.json")
     args = ap.parse_args()
 
-    import detect.detectors  # noqa: F401  (fills the registry)
-
     sources = sorted(args.data.glob("*.jpg"))[: args.files]
     if not sources:
         sys.exit(f"no JPEGs under {args.data}")

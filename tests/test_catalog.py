@@ -362,7 +362,6 @@ def test_read_only_mount(tmp_path):
 def test_scan_and_verify_read_the_catalog_of_a_read_only_workspace(tmp_path, sql_log):
     import numpy as np
 
-    import detect.detectors  # noqa: F401  (fills the registry)
     from assay.core.imageio import save
     from detect.base import DETECTORS
     from detect.scan import scan_paths
