@@ -119,3 +119,11 @@ def test_reader_does_not_fail_while_writer_commits(tmp_path):
     reads, seen = map(int, r_out.split())
     assert seen == n and reads > 1
     assert len(Catalog(db).list("runs", status="ready")) == n
+
+
+def test_count_and_page_newest_first(ws):
+    ids = [ws.catalog.add("provenance", f"p{i}").id for i in range(5)]
+    assert ws.catalog.count("provenance") == 5
+    assert ws.catalog.count("runs") == 0
+    assert [r.id for r in ws.catalog.page("provenance", 0, 2)] == ids[::-1][:2]
+    assert [r.id for r in ws.catalog.page("provenance", 4, 10)] == ids[:1]

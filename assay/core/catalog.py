@@ -289,3 +289,16 @@ class Catalog:
             rows = conn.execute("SELECT source, reason, created_at FROM rejects WHERE artefact = ? ORDER BY rowid",
                                 (artefact_id,)).fetchall()
         return [dict(r) for r in rows]
+
+    def count(self, kind: str) -> int:
+        """How many artefacts of one kind the catalog holds."""
+        with self._connect() as conn:
+            return int(conn.execute(f"SELECT COUNT(*) FROM {check_kind(kind)}").fetchone()[0])
+
+    def page(self, kind: str, offset: int = 0, limit: int = 50) -> list[Record]:
+        """One page of a kind's rows, newest first: what a paginated table reads."""
+        kind = check_kind(kind)
+        with self._connect() as conn:
+            rows = conn.execute(f"SELECT * FROM {kind} ORDER BY created_at DESC, rowid DESC LIMIT ? OFFSET ?",
+                                (max(0, limit), max(0, offset))).fetchall()
+        return [self._row(kind, r) for r in rows]
