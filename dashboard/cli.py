@@ -14,17 +14,13 @@ from assay.core.workspace import ENV_VAR, Workspace
 
 APP = Path(__file__).with_name("app.py")
 
-app = typer.Typer(help="Review the workspace in a Streamlit app.", invoke_without_command=True)
-
-
-@app.callback()
 def dashboard(
     ctx: typer.Context,
     workspace_root: Optional[Path] = typer.Option(
         None, "--workspace", "-w", help="Workspace folder [default: the root --workspace, else ./assay-workspace]"),
     port: int = typer.Option(8501, "--port", "-p", min=1, max=65535, help="Port on 127.0.0.1."),
 ) -> None:
-    """Start the dashboard on http://127.0.0.1:PORT and print its address (Ctrl-C stops it)."""
+    """Review the workspace in a Streamlit app on http://127.0.0.1:PORT (prints the address; Ctrl-C stops it)."""
     root_obj = ctx.find_root().obj
     chosen = workspace_root or (root_obj or {}).get("workspace_root")
     ws = Workspace(chosen)
