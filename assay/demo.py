@@ -96,7 +96,8 @@ def main(argv: list[str] | None = None) -> None:
     stamped, training_fakes = stage_forge(ws, dataset, args.steps)
     stage_detect(ws, dataset, training_fakes, stamped)
     stage_provenance(ws, stamped)
-    err.print("done: see `assay catalog list` for everything the demo made")
+    err.print("done: see `assay catalog list` for everything the demo made; review it in the dashboard with")
+    err.print(f"  assay --workspace {ws.root.resolve()} dashboard", markup=False, highlight=False)
 
 
 if __name__ == "__main__":

@@ -11,8 +11,10 @@ from typing import Optional
 import typer
 
 from assay.core.workspace import ENV_VAR, Workspace
+from dashboard import uploads
 
 APP = Path(__file__).with_name("app.py")
+
 
 def dashboard(
     ctx: typer.Context,
@@ -26,8 +28,10 @@ def dashboard(
     ws = Workspace(chosen)
     env = {**os.environ, ENV_VAR: str(ws.root.resolve()), "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}
     command = [sys.executable, "-m", "streamlit", "run", str(APP), "--server.address", "127.0.0.1",
-               "--server.port", str(port), "--server.headless", "true", "--global.developmentMode", "false"]
-    typer.echo(f"dashboard: http://127.0.0.1:{port} (workspace {ws.root.resolve()})", err=False)
+               "--server.port", str(port), "--server.headless", "true", "--global.developmentMode", "false",
+               "--client.toolbarMode", "minimal", "--server.fileWatcherType", "none",
+               "--server.maxUploadSize", str(uploads.MAX_UPLOAD_MB)]
+    typer.echo(f"dashboard: http://127.0.0.1:{port} (workspace {ws.root.resolve()})")
     sys.stdout.flush()
     try:
         raise typer.Exit(subprocess.call(command, env=env))
