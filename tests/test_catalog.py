@@ -127,3 +127,14 @@ def test_count_and_page_newest_first(ws):
     assert ws.catalog.count("runs") == 0
     assert [r.id for r in ws.catalog.page("provenance", 0, 2)] == ids[::-1][:2]
     assert [r.id for r in ws.catalog.page("provenance", 4, 10)] == ids[:1]
+
+
+def test_add_many_is_one_transaction_with_lineage(ws):
+    run = ws.catalog.add("runs", "r")
+    recs = ws.catalog.add_many("provenance", [(None, {"content_id": f"{i:08x}"}) for i in range(3)], [run.id])
+    assert ws.catalog.count("provenance") == 3
+    assert {c.id for c in ws.catalog.children(run.id)} == {r.id for r in recs}
+    assert ws.catalog.get(recs[1].id).params == {"content_id": "00000001"}
+    with pytest.raises(CatalogError):
+        ws.catalog.add_many("provenance", [("same", {}), ("same", {})])
+    assert ws.catalog.count("provenance") == 3

@@ -194,6 +194,29 @@ class Catalog:
                              [(rec.id, p) for p in rec.parents])
         return rec
 
+    def add_many(self, kind: str, rows: Sequence[tuple[str | None, dict[str, Any]]],
+                 parents: Sequence[str] = ()) -> list[Record]:
+        """Insert many (name, params) rows of one kind with the same parents in one transaction."""
+        check_kind(kind)
+        parents = list(dict.fromkeys(parents))
+        recs = []
+        for name, params in rows:
+            artefact_id = self.new_id(kind)
+            recs.append(Record(artefact_id, kind, name or artefact_id, now(), dict(params), parents))
+        with self._write() as conn:
+            for parent in parents:
+                self._require(conn, parent)
+            try:
+                conn.executemany(
+                    f"INSERT INTO {kind} (id, name, created_at, params, parents, path, status) VALUES (?,?,?,?,?,?,?)",
+                    [(r.id, r.name, r.created_at, json.dumps(r.params, default=str), json.dumps(r.parents), None,
+                      r.status) for r in recs])
+            except sqlite3.IntegrityError as exc:
+                raise CatalogError(f"cannot add {len(recs)} {kind} rows: {exc}") from None
+            conn.executemany("INSERT OR IGNORE INTO lineage (child, parent) VALUES (?, ?)",
+                             [(r.id, p) for r in recs for p in parents])
+        return recs
+
     def update(self, artefact_id: str, params: dict[str, Any] | None = None, status: str | None = None,
                path: str | Path | None = None) -> Record:
         """Merge ``params`` into a row and/or set its status and path."""
