@@ -22,7 +22,9 @@ def pending(section: str, needs: str) -> None:
 
 
 def cell(value: Any) -> Any:
-    """A value a table cell can show: dicts and lists as compact JSON."""
+    """A value a table cell can show: dicts and lists as compact JSON, floats to 4 decimals."""
+    if isinstance(value, float):
+        return round(value, 4)
     if isinstance(value, (dict, list, tuple)):
         return json.dumps(value, default=str)
     return value

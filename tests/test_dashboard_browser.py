@@ -27,11 +27,15 @@ REPO = Path(__file__).resolve().parents[1]
 BROWSER_DIR = REPO / "tests" / "browser"
 CHROMIUM = Path("/usr/bin/chromium")
 PAGES = [
-    {"path": "overview", "title": "Overview", "expect": ["Recent activity", "Lineage"]},
-    {"path": "data", "title": "Data", "expect": ["Identity groups", "Sample grid"]},
+    {"path": "overview", "url": "", "title": "Overview", "expect": ["Recent activity", "Lineage", "provenance"],
+     "selector": '[data-testid="stGraphVizChart"] svg .node'},
+    {"path": "data", "title": "Data", "expect": ["Identity groups", "Sample grid", "faces"],
+     "selector": '[data-testid="stImage"] img'},
     {"path": "forge", "title": "Forge", "expect": ["Curves", "Live sampler", "Interpolation"]},
-    {"path": "detect", "title": "Detect", "expect": ["Leave-one-generator-out", "Robustness"]},
-    {"path": "scan", "title": "Scan", "expect": ["New scan", "Past scans"]},
+    {"path": "detect", "title": "Detect", "expect": ["Leave-one-generator-out", "Robustness"],
+     "click": "Score the test split", "then": ["Per-sample browser"]},
+    {"path": "scan", "title": "Scan", "expect": ["New scan", "Past scans"], "upload": True,
+     "click": "Scan 1 file(s)", "then": ["P(synthetic)", "done:"]},
     {"path": "provenance", "title": "Provenance", "expect": ["Inspect a file", "Provenance records"]},
 ]
 STARTUP_S = 120

@@ -153,7 +153,8 @@ def render() -> None:
         empty_state("detectors", "assay detect train --model spectral --real SET --fake SAMPLES")
         return
     detectors_table(dets)
-    det = pick("Detector", dets, "detect-det")
+    # leave-one-out fold detectors last in the picker: a study's folds are read in its heatmap
+    det = pick("Detector", sorted(dets, key=lambda d: not d["params"].get("loo_study")), "detect-det")
     evaluation = da.json_file(root, stamp, str(Path(det["path"] or "") / "evaluation.json"))
     if evaluation:
         st.subheader("Test report per family")

@@ -36,6 +36,12 @@ def lineage_dot(nodes: list[dict[str, Any]], edges: list[tuple[str, str]], focus
     return "\n".join(lines + ["}"])
 
 
+def lineage_default(root: str, stamp: da.Stamp, counts: dict[str, int]) -> str:
+    """The newest artefact of the kind with the longest lineage: a scan, else a detector, a sample set..."""
+    kind = next(k for k in ("scans", "detectors", "samples", "runs", *KINDS) if counts[k])
+    return da.page(root, stamp, kind, 0, 1)[0]["id"]
+
+
 def render() -> None:
     st.title("Overview")
     root, stamp = da.current()
@@ -54,7 +60,7 @@ def render() -> None:
     show_table(recent, ["created_at", "kind", "id", "name", "status", "parents"])
 
     st.subheader("Lineage")
-    ref = st.text_input("Artefact id or name", value=recent[0]["id"], key="lineage-ref")
+    ref = st.text_input("Artefact id or name", value=lineage_default(root, stamp, counts), key="lineage-ref")
     try:
         focus = da.record(root, stamp, ref.strip())["id"]
     except AssayError as exc:
