@@ -46,7 +46,9 @@ def paged_table(key: str, total: int, fetch: Callable[[int, int], list[dict[str,
     left, right = st.columns([1, 3])
     size = left.selectbox("Rows per page", da.PAGE_SIZES, index=1, key=f"{key}-size")
     pages = max(1, -(-total // size))
-    number = right.number_input(f"Page (of {pages:,})", min_value=1, max_value=pages, value=1, key=f"{key}-page")
+    # the page box is keyed on the page size, so that a new size starts again from page 1
+    number = right.number_input(f"Page (of {pages:,})", min_value=1, max_value=pages, value=1,
+                                key=f"{key}-page-{size}")
     rows = fetch((int(number) - 1) * size, size)
     st.caption(f"{total:,} rows; showing {len(rows)} from row {(int(number) - 1) * size + 1:,}, newest first")
     show_table(rows, columns)

@@ -118,7 +118,11 @@ def test_scan_page_scans_a_workspace_folder_and_browses_past_scans(dashboard_ws,
 
 def test_provenance_page_inspects_a_stamped_sample_and_pages_records(dashboard_ws, monkeypatch):
     at = page("provenance", monkeypatch, dashboard_ws.root)
-    assert "164 rows; showing 50" in texts(at)
+    assert "164 rows; showing 50 from row 1," in texts(at)
+    at.selectbox(key="prov-records-size").set_value(100).run()
+    at.number_input(key="prov-records-page-100").set_value(2).run()
+    assert "164 rows; showing 64 from row 101," in texts(at)
+    assert len(at.dataframe[-1].value) == 64
     stamped = open_set(dashboard_ws, dashboard_ws.catalog.list("samples")[0].id)
     at.text_input(key="prov-path").set_value(str(stamped.path(stamped.rows[0]))).run()
     assert not at.exception
