@@ -19,7 +19,6 @@ MAKERS = {
     "detectors": "assay detect train --real SET --fake SAMPLES",
     "scans": "assay detect scan FILES",
     "provenance": "assay provenance stamp FILES",
-    "consents": "the consent ledger",
 }
 KIND_COLOURS = {"datasets": "#8dd3c7", "runs": "#ffffb3", "samples": "#bebada", "detectors": "#fb8072",
                 "scans": "#80b1d3", "provenance": "#fdb462", "consents": "#b3de69"}
@@ -51,7 +50,7 @@ def render() -> None:
         col.metric(kind, f"{counts[kind]:,}")
     if not any(counts.values()):
         empty_state("artefacts", "make demo")
-        st.markdown("Or, step by step: " + "; ".join(f"`{c}`" for k, c in MAKERS.items() if k != "consents") + ".")
+        st.markdown("Or, step by step: " + "; ".join(f"`{c}`" for c in MAKERS.values()) + ".")
         return
 
     st.subheader("Recent activity")
