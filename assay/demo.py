@@ -129,7 +129,8 @@ def main(argv: list[str] | None = None) -> None:
     stage_detect(ws, dataset, training_fakes, stamped)
     stage_provenance(ws, stamped)
     stage_comply(ws, dataset, stamped)
-    err.print("done: see `assay catalog list` for everything the demo made")
+    err.print("done: see `assay catalog list` for everything the demo made; review it in the dashboard with")
+    err.print(f"  assay --workspace {ws.root.resolve()} dashboard", markup=False, highlight=False)
 
 
 if __name__ == "__main__":

@@ -26,3 +26,12 @@ def shared_data() -> Path:
     if not (SHARED_DATA / "utkface").is_dir():
         pytest.skip(f"real face data not found at {SHARED_DATA} (a user's clone has no ../shared)")
     return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def dashboard_ws(tmp_path_factory: pytest.TempPathFactory) -> Workspace:
+    """One filled workspace for every dashboard test (see tests/dashboard_helpers.py); treat it as read-only
+    except where a test says what it adds."""
+    from dashboard_helpers import build_workspace
+
+    return build_workspace(tmp_path_factory.mktemp("dashboard") / "ws")

@@ -77,7 +77,7 @@ def test_old_workspace_is_migrated(tmp_path):
     con.commit()
     con.close()
     ws = Workspace(tmp_path)
-    assert ws.catalog.version == SCHEMA_VERSION == 4
+    assert ws.catalog.version == SCHEMA_VERSION == 5
     rec = ws.catalog.get("old")
     assert rec.status == "ready" and rec.params == {}
     ws.catalog.add_rejects(rec.id, [("x", "y")])
@@ -391,3 +391,11 @@ def test_scan_and_verify_read_the_catalog_of_a_read_only_workspace(tmp_path, sql
     assert report["checks"]["soft_binding"]["status"] == "pass"
     assert sql_log["uris"] and all(u.endswith("?mode=ro") for u in sql_log["uris"])
     assert _fingerprint(root) == before
+
+
+def test_count_and_page_newest_first(ws):
+    ids = [ws.catalog.add("provenance", f"p{i}").id for i in range(5)]
+    assert ws.catalog.count("provenance") == 5
+    assert ws.catalog.count("runs") == 0
+    assert [r.id for r in ws.catalog.page("provenance", 0, 2)] == ids[::-1][:2]
+    assert [r.id for r in ws.catalog.page("provenance", 4, 10)] == ids[:1]

@@ -8,6 +8,7 @@ def test_demo_runs_the_whole_pipeline_offline(tmp_path, capsys):
     demo.main(["--workspace", str(tmp_path / "ws"), "--steps", "20"])
     captured = capsys.readouterr()
     assert "toy set" in captured.err
+    assert f"assay --workspace {(tmp_path / 'ws').resolve()} dashboard" in captured.err
     ws = Workspace(tmp_path / "ws")
     counts = {kind: len(ws.catalog.list(kind)) for kind in ("datasets", "runs", "samples", "detectors", "scans")}
     assert counts == {"datasets": 1, "runs": 2, "samples": 2, "detectors": 1, "scans": 1}   # runs: DCGAN, StyleGAN 2

@@ -136,6 +136,12 @@ class CatalogBackend(Protocol):
     def rejects(self, artefact_id: str) -> list[dict[str, str]]:
         """An artefact's rejects as {source, reason, created_at}, in the order they were added."""
 
+    def count(self, kind: str) -> int:
+        """How many rows of ``kind`` the store holds."""
+
+    def page(self, kind: str, offset: int, limit: int) -> list[Record]:
+        """``limit`` rows of ``kind`` from ``offset``, newest first (latest insert first among equal times)."""
+
     def append_ledger(self, entry: dict[str, Any], created_at: str, artefact: Record | None) -> dict[str, Any]:
         """Append ``entry`` to the hash-chained, append-only ledger (see :func:`chain_hash`) and
         return the stored row; ``artefact`` (its params completed with ``ledger_seq`` and
@@ -285,3 +291,11 @@ class Catalog:
 
     def rejects(self, artefact_id: str) -> list[dict[str, str]]:
         return self.backend.rejects(artefact_id)
+
+    def count(self, kind: str) -> int:
+        """How many artefacts of one kind the catalog holds."""
+        return self.backend.count(check_kind(kind))
+
+    def page(self, kind: str, offset: int = 0, limit: int = 50) -> list[Record]:
+        """One page of a kind's rows, newest first: what a paginated table reads."""
+        return self.backend.page(check_kind(kind), max(0, offset), max(0, limit))
