@@ -81,6 +81,8 @@ def sample_cmd(
     labels: str = typer.Option("visible,watermark,xmp,c2pa", "--labels",
                                help="Labels stamped at birth (at least one). c2pa,xmp leave the pixels untouched: "
                                     "use that for detector training sets."),
+    which: str = typer.Option("latest", "--checkpoint",
+                              help="latest, or best: the lowest FD-dlib of the training-time eval (eval_every)."),
 ) -> None:
     """Write a labelled synthetic sample set from a run, every image stamped at birth; prints the sample set id."""
     from assay.core.catalog import CatalogError
@@ -89,8 +91,57 @@ def sample_cmd(
     ws = workspace(ctx)
     try:
         set_id = sample(ws, run, n, seed=seed, truncation=truncation, condition=condition, fmt=fmt, name=name,
-                        labels=labels, device=device)
+                        labels=labels, device=device, which_checkpoint=which)
     except (ValueError, FileNotFoundError, CatalogError) as exc:
         fail(str(exc), 1)
     err.print(f"sample set {set_id}: {ws.resolve(set_id).path}")
     out.print(set_id)
+
+
+#: columns of the eval table, in order, where the report has them
+EVAL_COLUMNS = ("fd_dlib", "kid_dlib", "precision_dlib", "recall_dlib", "density_dlib", "coverage_dlib", "swd",
+                "face_rate", "leakage", "fid", "kid", "is")
+
+
+@app.command("eval")
+def eval_cmd(
+    ctx: typer.Context,
+    target: str = typer.Argument(..., help="Run or sample set (id or name)."),
+    n: int = typer.Option(1000, "--n", help="Images per row (fewer if the reference or held-out split is smaller)."),
+    against: Optional[str] = typer.Option(None, "--against", help="Reference SET:split (default: the training set's train split)."),
+    metrics: str = typer.Option(",".join(("fd_dlib", "kid_dlib", "prdc_dlib", "swd", "face_rate", "leakage")),
+                                "--metrics", help="Comma-separated metric names (fid,kid,is need --inception-weights)."),
+    inception_weights: Optional[str] = typer.Option(None, "--inception-weights",
+                                                    help="The standard pt_inception-2015-12-05 weights file (hash checked)."),
+    which: str = typer.Option("latest", "--checkpoint", help="For a run: latest or best."),
+    seed: int = typer.Option(0, "--seed", help="Latents and reference subsets."),
+    device: str = typer.Option("cpu", "--device", help="cpu, cuda or auto (generation only)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the report rows as JSON."),
+) -> None:
+    """Sample-quality metrics of a run or sample set, beside real-vs-real and degenerate reference rows."""
+    from assay.core.catalog import CatalogError
+    from assay.core.errors import AssayError
+    from forge.evaluate import evaluate
+
+    ws = workspace(ctx)
+    try:
+        rows = evaluate(ws, target, n=n, metrics=[m.strip() for m in metrics.split(",") if m.strip()],
+                        against=against, seed=seed, inception_weights=inception_weights, which_checkpoint=which,
+                        device=device)
+    except (AssayError, ValueError, FileNotFoundError, CatalogError) as exc:
+        fail(str(exc), 1)
+    if as_json:
+        print_json(rows)
+        return
+    print_eval_table(rows)
+
+
+def print_eval_table(rows: list[dict]) -> None:
+    """The report rows as one table (the columns the report has), with what was measured how."""
+    table = [{"row": r["subject"], "n": r["n"], **r["metrics"]} for r in rows]
+    cols = ["row", "n"] + [c for c in EVAL_COLUMNS if c in table[0]]
+    head = rows[0]
+    print_table(table, cols, title=f"forge eval {head['target']} against {head['against']} "
+                                   f"(held out: {','.join(head['heldout'])}; {head['size']} px)")
+    out.print("FD-dlib/KID-dlib/precision/recall/density/coverage: dlib 128-d face embedding; KID and SWD x 1e3; "
+              "FID/KID/IS only with the standard Inception weights.")

@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
 
 from assay.core.faces import SAME_PERSON_DISTANCE
 from assay.core.registry import Registry
-from forge.features import FEATURES, FeatureOptions
+from forge.features import FEATURES, FeatureOptions, cache_key, cached
 
 #: k nearest neighbours for the manifold of precision/recall (Kynkaanniemi 2019) and density/coverage (Naeem 2020)
 NEAREST_K = 3
@@ -28,23 +29,39 @@ KID_SUBSETS = 100
 KID_SUBSET_SIZE = 1000
 #: pairs (sample, training image) reported for the identity-leakage metric
 WORST_PAIRS = 8
+#: feature spaces worth caching for prepared real sets (deterministic and slow)
+CACHED_SPACES = ("dlib", "face")
 
 
 @dataclass
 class Subject:
-    """A set of images (N x H x W x 3 uint8) with features computed once per space.
+    """A set of N x H x W x 3 uint8 images (each ``repeat`` times) with features computed once per space.
 
-    ``features`` may be pre-filled (cached real-set features); ``names`` label the images in reports.
-    """
+    Given ``cache_dir`` and the images' pixel hashes (``shas``: a prepared set's rows), the slow
+    deterministic spaces are cached on disk."""
 
     label: str
     images: np.ndarray
     names: list[str]
+    repeat: int = 1
+    cache_dir: Path | None = None
+    shas: list[str] = field(default_factory=list)
     features: dict[str, np.ndarray] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.images) * self.repeat
+
+    def pixels(self) -> np.ndarray:
+        return np.repeat(self.images, self.repeat, axis=0) if self.repeat > 1 else self.images
 
     def feat(self, space: str, opts: FeatureOptions) -> np.ndarray:
         if space not in self.features:
-            self.features[space] = FEATURES.get(space)(self.images, opts)
+            compute = lambda: FEATURES.get(space)(self.images, opts)  # noqa: E731
+            if self.shas and space in CACHED_SPACES:
+                feats = cached(self.cache_dir, cache_key(space, self.images.shape[1], self.shas), compute)
+            else:
+                feats = compute()
+            self.features[space] = np.repeat(feats, self.repeat, axis=0) if self.repeat > 1 else feats
         return self.features[space]
 
 
@@ -121,7 +138,7 @@ def prdc_dlib(p: Pair) -> dict[str, Any]:
 def swd(p: Pair) -> dict[str, Any]:
     from forge.swd import swd as sliced
 
-    return sliced(p.fake.images, p.real.images)
+    return sliced(p.fake.pixels(), p.real.pixels())
 
 
 @METRICS.register("face_rate", space="face", cheap=True, summary="share of images in which dlib's HOG detector finds a face")
@@ -173,7 +190,8 @@ CHEAP_METRICS = tuple(n for n in METRICS.names() if METRICS.meta(n).get("cheap")
 
 
 def calc_metric(name: str, pair: Pair) -> dict[str, Any]:
-    """Run one metric; its results with the metric name, feature space and seconds taken (features included)."""
+    """Run one metric; its results with the metric name, feature space and seconds taken (including any
+    features not computed before)."""
     fn = METRICS.get(name)
     start = time.perf_counter()
     results = fn(pair)

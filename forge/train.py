@@ -238,11 +238,11 @@ def fixed_inputs(cfg: GanConfig, classes: Sequence[int]) -> tuple[torch.Tensor, 
     return z, cond
 
 
-def grid_image(images: torch.Tensor) -> bytes:
-    """PNG bytes of a square-ish grid of N x 3 x S x S images in [-1, 1]."""
+def grid_image(images: torch.Tensor, cols: int | None = None) -> bytes:
+    """PNG bytes of a grid (square-ish unless ``cols`` is given) of N x 3 x S x S images in [-1, 1]."""
     from torchvision.utils import make_grid
 
-    cols = max(1, int(len(images) ** 0.5))
+    cols = cols or max(1, int(len(images) ** 0.5))
     grid = make_grid(images.float().cpu(), nrow=cols, padding=2, normalize=False, pad_value=-1)
     return encode(to_uint8(grid[None])[0], "png")
 
@@ -332,6 +332,11 @@ class Loop:
         self.images_per_step = t.cfg.batch * t.cfg.n_critic * t.dist.world
         self.bar = tqdm(total=t.cfg.steps, initial=t.step, disable=not progress or not self.main,
                         desc=f"{t.cfg.model} {t.cfg.size}px", unit="step", dynamic_ncols=True, file=sys.stderr)
+        self.evaluator = None
+        if t.cfg.eval_every and self.main:
+            from forge.evaluate import TrainingEval
+
+            self.evaluator = TrainingEval(data, t.cfg)
 
     def run_until(self, steps: int) -> None:
         t, cfg, run_dir = self.t, self.t.cfg, self.run_dir
@@ -357,6 +362,8 @@ class Loop:
                 self._grid()
             if t.step % cfg.checkpoint_every == 0:
                 self._checkpoint()
+            if self.evaluator is not None and t.step % cfg.eval_every == 0:
+                self.evaluator(t, run_dir, self.bar)
             self.bar.update(t.step - self.bar.n)
 
     def _recover(self, step: int, logs: dict[str, float]) -> None:
