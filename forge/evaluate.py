@@ -90,7 +90,9 @@ class Reference:
     heldout_splits: list[str]
 
 
-def reference(ws: Workspace, ref: str, split: str, size: int, n: int, seed: int, opts: FeatureOptions) -> Reference:
+def reference(ws: Workspace, ref: str, split: str, size: int, n: int, seed: int, opts: FeatureOptions,
+              leak: bool = True) -> Reference:
+    """The reference and held-out subsets of ``ref``; with ``leak``, every reference image's embedding too."""
     ds = open_set(ws, ref)
     if ds.record.kind != "datasets":
         raise InputError(f"--against must be a prepared data set, {ref!r} is a {ds.record.kind} artefact")
@@ -104,7 +106,9 @@ def reference(ws: Workspace, ref: str, split: str, size: int, n: int, seed: int,
     real = _real_subject(ws, ds, pick(train), "reference", size)
     heldout = _real_subject(ws, ds, pick(held), "real-vs-real", size)
     names = [f"{ds.record.id}/{r['file']}" for r in train]
-    if all(r.get("embedding") for r in train):
+    if not leak:
+        emb = np.zeros((0, 128), dtype=np.float32)
+    elif all(r.get("embedding") for r in train):
         emb = np.asarray([r["embedding"] for r in train], dtype=np.float32)
     else:
         emb = _real_subject(ws, ds, train, "train", size).feat("dlib", opts)
@@ -169,7 +173,7 @@ def evaluate(ws: Workspace, target: str, *, n: int = DEFAULT_N, metrics: Sequenc
         raise InputError(f"{target!r} is a {rec.kind} artefact; forge eval takes a run or a sample set")
     size = int(rec.params.get("size") or 0)
     ref, split = parse_against(against) if against else (_default_against(ws, rec), "train")
-    refs = reference(ws, ref, split, size, n, seed, opts)
+    refs = reference(ws, ref, split, size, n, seed, opts, leak="leakage" in names)
     n_eff = len(refs.real)
     if n_eff < MIN_N:
         raise InputError(f"only {n_eff} images per row (the reference or held-out split is that small); "
