@@ -8,6 +8,7 @@ def test_demo_runs_the_whole_pipeline_offline(tmp_path, capsys):
     demo.main(["--workspace", str(tmp_path / "ws"), "--steps", "20"])
     captured = capsys.readouterr()
     assert "toy set" in captured.err
+    assert "real-vs-real" in captured.out and "degenerate" in captured.out  # the eval table with its reference rows
     ws = Workspace(tmp_path / "ws")
     counts = {kind: len(ws.catalog.list(kind)) for kind in ("datasets", "runs", "samples", "detectors", "scans")}
     assert counts == {"datasets": 1, "runs": 1, "samples": 2, "detectors": 1, "scans": 1}
