@@ -109,8 +109,8 @@ def eval_cmd(
     target: str = typer.Argument(..., help="Run or sample set (id or name)."),
     n: int = typer.Option(1000, "--n", help="Images per row (fewer if the reference or held-out split is smaller)."),
     against: Optional[str] = typer.Option(None, "--against", help="Reference SET:split (default: the training set's train split)."),
-    metrics: str = typer.Option(",".join(("fd_dlib", "kid_dlib", "prdc_dlib", "swd", "face_rate", "leakage")),
-                                "--metrics", help="Comma-separated metric names (fid,kid,is need --inception-weights)."),
+    metrics: Optional[str] = typer.Option(None, "--metrics", help="Comma-separated metric names (default: all but "
+                                          "fid,kid,is, which need --inception-weights)."),
     inception_weights: Optional[str] = typer.Option(None, "--inception-weights",
                                                     help="The standard pt_inception-2015-12-05 weights file (hash checked)."),
     which: str = typer.Option("latest", "--checkpoint", help="For a run: latest or best."),
@@ -122,10 +122,12 @@ def eval_cmd(
     from assay.core.catalog import CatalogError
     from assay.core.errors import AssayError
     from forge.evaluate import evaluate
+    from forge.metrics import DEFAULT_METRICS
 
     ws = workspace(ctx)
+    names = [m.strip() for m in metrics.split(",") if m.strip()] if metrics else DEFAULT_METRICS
     try:
-        rows = evaluate(ws, target, n=n, metrics=[m.strip() for m in metrics.split(",") if m.strip()],
+        rows = evaluate(ws, target, n=n, metrics=names,
                         against=against, seed=seed, inception_weights=inception_weights, which_checkpoint=which,
                         device=device)
     except (AssayError, ValueError, FileNotFoundError, CatalogError) as exc:
