@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import sys
+import types
 from pathlib import Path
 
 import pytest
@@ -12,6 +14,11 @@ from assay.core.workspace import Workspace
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 REPO = Path(__file__).resolve().parents[1]
+# torch-fidelity's wheel ships a top-level ``tests`` package into site-packages, which would shadow this
+# folder in ``from tests.x import ...``; make ``tests`` mean this folder
+_tests = types.ModuleType("tests")
+_tests.__path__ = [str(REPO / "tests")]
+sys.modules["tests"] = _tests
 SHARED_DATA = Path(os.environ.get("ASSAY_SHARED_DATA", REPO.parent / "shared" / "data"))
 
 
