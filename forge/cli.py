@@ -139,11 +139,13 @@ def eval_cmd(
 
 
 def print_eval_table(rows: list[dict]) -> None:
-    """The report rows as one table (the columns the report has), with what was measured how."""
-    table = [{"row": r["subject"], "n": r["n"], **r["metrics"]} for r in rows]
-    cols = ["row", "n"] + [c for c in EVAL_COLUMNS if c in table[0]]
+    """The report as one table: a line per metric, a column per row (generator and the reference rows)."""
+    keys = [c for c in EVAL_COLUMNS if c in rows[0]["metrics"]]
+    table = [{"metric": "n", **{r["subject"]: r["n"] for r in rows}}] + \
+        [{"metric": k, **{r["subject"]: r["metrics"][k] for r in rows}} for k in keys]
     head = rows[0]
-    print_table(table, cols, title=f"forge eval {head['target']} against {head['against']} "
-                                   f"(held out: {','.join(head['heldout'])}; {head['size']} px)")
+    print_table(table, ["metric"] + [r["subject"] for r in rows],
+                title=f"forge eval {head['target']} against {head['against']} "
+                      f"(held out: {','.join(head['heldout'])}; {head['size']} px)")
     out.print("FD-dlib/KID-dlib/precision/recall/density/coverage: dlib 128-d face embedding; KID and SWD x 1e3; "
               "FID/KID/IS only with the standard Inception weights.")

@@ -6,20 +6,15 @@ from typing import Sequence
 
 from assay.core.clitools import say
 from assay.core.workspace import Workspace
-from forge.cli import print_eval_table
 from forge.config import make_config
-from forge.evaluate import evaluate
 from forge.sample import DEFAULT_LABELS, sample
 from forge.train import train
 
 DEMO_STEPS = 300
-#: images per eval row in the demo (the toy set holds out about 20)
-DEMO_EVAL_N = 16
 
 
 def run(ws: Workspace, dataset: str, *, steps: int | None = None, labels: Sequence[str] = DEFAULT_LABELS) -> str:
-    """Train a DCGAN briefly at 32 px on ``dataset`` (about two minutes on 2 CPU cores), print its eval table
-    with the reference rows, sample 64 images
+    """Train a DCGAN briefly at 32 px on ``dataset`` (about two minutes on 2 CPU cores), sample 64 images
     from it, stamped at birth with ``labels``, and return the sample set id."""
     # one thread: these small convolutions gain nothing from more, and on a busy 2-core machine
     # a second thread made each step an order of magnitude slower (measured)
@@ -27,8 +22,5 @@ def run(ws: Workspace, dataset: str, *, steps: int | None = None, labels: Sequen
                       checkpoint_every=100, ema=0.99, threads=1)
     say("forge", f"assay forge train --model dcgan --data {dataset} --size 32 --steps {cfg.steps} (demo settings)")
     run_id = train(ws, dataset, cfg)
-    say("forge", f"assay forge eval {run_id} --n {DEMO_EVAL_N}: too few images for stable numbers; "
-                 "it shows the report and its reference rows")
-    print_eval_table(evaluate(ws, run_id, n=DEMO_EVAL_N))
     say("forge", f"run {run_id}; assay forge sample {run_id} --n 64")
     return sample(ws, run_id, 64, seed=0, labels=labels)
