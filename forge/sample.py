@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
-from typing import Any, Protocol, Sequence
+from typing import Any, Iterator, Protocol, Sequence
 
 import numpy as np
 import torch
@@ -27,7 +27,6 @@ from forge.config import GanConfig
 from forge.data import to_uint8
 from forge.models import GENERATORS, LatentGenerator, construct
 from forge.schedule import lod_at, set_lod
-from forge.train import CONFIG
 from provenance.birth import make_birth_stamper
 from provenance.policy import dataset_subjects, require_consent
 from provenance.stamping import StampOptions, parse_labels
@@ -63,14 +62,17 @@ def latent(seed: int, index: int, z_dim: int) -> torch.Tensor:
     return torch.randn(z_dim, generator=g)
 
 
-def load_generator(run_dir: Path, device: torch.device) -> tuple[torch.nn.Module, GanConfig, dict[str, Any]]:
-    """The sampling generator of a run's latest checkpoint (EMA weights when the run kept them), in eval mode,
-    at the level of detail its resolution schedule had reached."""
-    saved = read_json(run_dir / CONFIG)
+def load_generator(run_dir: Path, device: torch.device,
+                   which: str = "latest") -> tuple[torch.nn.Module, GanConfig, dict[str, Any]]:
+    """The sampling generator of a run's ``latest`` checkpoint or its ``best`` one by the training-time eval
+    (EMA weights when the run kept them), in eval mode, at the level of detail its resolution schedule had
+    reached."""
+    saved = read_json(run_dir / checkpoint.CONFIG)
     cfg = from_dict(GanConfig, saved)
-    pointer = checkpoint.latest(run_dir)
+    pointer = checkpoint.pointer_of(run_dir, which)
     if pointer is None:
-        raise FileNotFoundError(f"run folder {run_dir} has no checkpoint to sample from")
+        hint = " (train with --set eval_every=K to keep the best one)" if which == "best" else ""
+        raise FileNotFoundError(f"run folder {run_dir} has no {which} checkpoint to sample from{hint}")
     models, _ = checkpoint.load(run_dir, pointer, map_location=device, with_optimizer=False)
     g = construct(GENERATORS, cfg.generator, cfg.g_options([k.n for k in keys_of(cfg.cond_keys)]))
     g.load_state_dict(models.get("EMA", models["G"]))
@@ -79,9 +81,10 @@ def load_generator(run_dir: Path, device: torch.device) -> tuple[torch.nn.Module
     return g.to(device).eval(), cfg, {**pointer, "dataset": saved.get("dataset")}
 
 
-def load_latent_generator(run_dir: Path, device: torch.device) -> tuple[LatentGenerator, GanConfig, dict[str, Any]]:
+def load_latent_generator(run_dir: Path, device: torch.device,
+                          which: str = "latest") -> tuple[LatentGenerator, GanConfig, dict[str, Any]]:
     """:func:`load_generator` for commands that draw latents; a ValueError for an image-to-image run."""
-    g, cfg, pointer = load_generator(run_dir, device)
+    g, cfg, pointer = load_generator(run_dir, device, which)
     if not isinstance(g, LatentGenerator):
         raise ValueError(f"a {cfg.model} run turns images into images, not latents into images; "
                          f"use `assay forge upscale`")
@@ -109,14 +112,34 @@ def stamper_for(ws: Workspace, labels: str | Sequence[str], stamper: Stamper | N
     return make_birth_stamper(ws, chosen, options=options)
 
 
+def generate(g: LatentGenerator, cfg: GanConfig, n: int, seed: int = 0, truncation: float = 1.0,
+             given: dict[str, int] | None = None) -> Iterator[tuple[int, np.ndarray, list[int] | None]]:
+    """(latent index, H x W x 3 uint8 image, condition indices or None) for latents 0..n-1 of ``seed``.
+
+    Full batches of :data:`SAMPLE_BATCH`: same shapes, hence the same pixels for the same latent."""
+    keys = keys_of(cfg.cond_keys)
+    dev = next(g.parameters()).device
+    for start in range(0, n, SAMPLE_BATCH):
+        idx = list(range(start, start + SAMPLE_BATCH))
+        z = torch.stack([latent(seed, i, cfg.z_dim) for i in idx])
+        conds = [fill_condition(given or {}, keys, seed, i) for i in idx] if keys else None
+        with torch.no_grad():
+            out = g.truncated(z.to(dev), torch.tensor(conds, device=dev) if conds else None, truncation)
+        for j, image in enumerate(to_uint8(out)):
+            if idx[j] >= n:
+                return
+            yield idx[j], image, conds[j] if conds else None
+
+
 def sample(ws: Workspace, run: str, n: int, *, seed: int = 0, truncation: float = 1.0,
            condition: Sequence[str] | dict[str, Any] | None = None, fmt: str = "png", name: str | None = None,
            labels: str | Sequence[str] = DEFAULT_LABELS, stamper: Stamper | None = None, device: str = "cpu",
-           progress: bool = True) -> str:
+           which_checkpoint: str = "latest", progress: bool = True) -> str:
     """Generate ``n`` images from a run into a new sample set; returns its id.
 
     Every image is stamped at birth: by ``stamper`` when given, else by provenance's birth
-    stamper with ``labels`` (some of visible, watermark, xmp, c2pa; at least one).
+    stamper with ``labels`` (some of visible, watermark, xmp, c2pa; at least one). ``which_checkpoint`` is
+    ``latest`` or ``best`` (the best by the training-time eval, ``eval_every``).
     ``truncation`` (psi in [0, 1]) pulls latents toward the average one, as the generator defines it
     (z toward 0; w toward the tracked average w for StyleGAN). ``condition`` fixes
     some or all condition keys of a conditional run (e.g. ``["gender=female", "age=30"]``); the
@@ -134,7 +157,7 @@ def sample(ws: Workspace, run: str, n: int, *, seed: int = 0, truncation: float 
     if rec.status != "ready":
         raise ValueError(f"run {rec.id} is {rec.status}, not ready")
     dev = pick_device(device)
-    g, cfg, pointer = load_latent_generator(Path(rec.path or ""), dev)
+    g, cfg, pointer = load_latent_generator(Path(rec.path or ""), dev, which_checkpoint)
     stamper = stamper_for(ws, labels, stamper, run_subjects(ws, pointer), "generation", f"sampling {rec.id}")
     keys = keys_of(cfg.cond_keys)
     given = parse_condition(condition, keys)
@@ -145,25 +168,17 @@ def sample(ws: Workspace, run: str, n: int, *, seed: int = 0, truncation: float 
         raise ValueError(f"a sample set named {name!r} already exists; pass another name")
     writer = ImageSetWriter(ws, "samples", name)
     with tqdm(total=n, desc=f"sampling {rec.id}", unit="img", disable=not progress) as bar:
-        for start in range(0, n, SAMPLE_BATCH):
-            idx = list(range(start, start + SAMPLE_BATCH))           # full batches: same shapes, same pixels
-            z = torch.stack([latent(seed, i, cfg.z_dim) for i in idx])
-            conds = [fill_condition(given, keys, seed, i) for i in idx] if keys else None
-            with torch.no_grad():
-                out = g.truncated(z.to(dev), torch.tensor(conds, device=dev) if conds else None, truncation)
-            images = to_uint8(out)
-            for j, i in enumerate(idx):
-                if i >= n:
-                    break
-                cond = describe(conds[j], keys) if conds else None
-                meta = {"family": cfg.model, "run_id": rec.id, "checkpoint_sha256": sha, "seed": seed,
-                        "latent_index": i, "condition": cond, "size": cfg.size}
-                row = {**meta, "label": "synthetic", "split": split_of(i), "sha256": pixel_sha256(images[j]),
-                       "truncation": truncation, "format": fmt}
-                data, extra = stamper(images[j], fmt, dict(meta))
-                writer.add_bytes(data, {**row, **extra}, f"{i:06d}.{fmt}")
-                bar.update(1)
+        for i, image, cond_idx in generate(g, cfg, n, seed, truncation, given):
+            cond = describe(cond_idx, keys) if cond_idx else None
+            meta = {"family": cfg.model, "run_id": rec.id, "checkpoint_sha256": sha, "seed": seed,
+                    "latent_index": i, "condition": cond, "size": cfg.size}
+            row = {**meta, "label": "synthetic", "split": split_of(i), "sha256": pixel_sha256(image),
+                   "truncation": truncation, "format": fmt}
+            data, extra = stamper(image, fmt, dict(meta))
+            writer.add_bytes(data, {**row, **extra}, f"{i:06d}.{fmt}")
+            bar.update(1)
     params = {"run_id": rec.id, "family": cfg.model, "checkpoint_sha256": sha, "checkpoint_step": pointer["step"],
+              "checkpoint": which_checkpoint,
               "seed": seed, "n": n, "truncation": truncation, "condition": describe_given(given, keys),
               "format": fmt, "size": cfg.size}
     parents = [rec.id] + ([pointer["dataset"]] if pointer.get("dataset") else [])
