@@ -19,6 +19,7 @@ from typer.testing import CliRunner
 
 from assay.cli import app
 from assay.core.imageio import decode, save
+from assay.core.imagesets import ImageSetWriter
 from detect.scan_output import FORMATS as SCAN_FORMATS
 from detect.signals import provenance_signals
 from forge.config import make_config
@@ -222,9 +223,11 @@ def test_outputs_follow_the_umask_and_keys_stay_0600(ws, tmp_path, umask, mode) 
     try:
         keygen(default_keys_dir(ws))
         stamp_file(_source(tmp_path), tmp_path / "out.png", SigningIdentity.from_dir(default_keys_dir(ws)), ws=ws)
+        sample_row = ImageSetWriter(ws, "samples", "modes").add_bytes(b"\x89PNG", {}, "a.png")
     finally:
         os.umask(old)
     assert (tmp_path / "out.png").stat().st_mode & 0o777 == mode
+    assert (ws.staging_dir("samples", "modes") / sample_row["file"]).stat().st_mode & 0o777 == mode
     assert (default_keys_dir(ws) / "dev-ca.pem").stat().st_mode & 0o777 == mode
     for secret in ("signer.key", "dev-ca.key", SECRET_FILE):
         assert (default_keys_dir(ws) / secret).stat().st_mode & 0o777 == 0o600
