@@ -354,7 +354,7 @@ def test_read_only_mount(tmp_path):
     assert proc.returncode == 0, proc.stderr
     out = json.loads(proc.stdout)
     assert [r["id"] for r in json.loads(out["list"])] == [ids["ds"], ids["run"]]
-    assert json.loads(out["show"])[0]["children"] == [ids["run"]]
+    assert json.loads(out["show"])["children"] == [ids["run"]]
     assert "schema 2, older than this assay" in out["old"] and "read-only" in out["old"]
     assert sorted(p.name for p in root.iterdir()) == [CATALOG_FILE]
 
