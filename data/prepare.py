@@ -236,6 +236,8 @@ def prepare(
     staging, discarded = _staging(ws, name, src, cfg)
     journal = staging / JOURNAL
     entries = {e["source"]: e for e in read_jsonl(journal)}
+    if journal.exists():  # drop a line torn by the interruption, or what is appended after it would be lost
+        atomic_write_jsonl(journal, entries.values())
 
     listed = list(iter_media([src], recursive=True, exts=IMAGE_EXTS))
     root = src if src.is_dir() else src.parent

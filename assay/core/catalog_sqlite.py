@@ -97,6 +97,8 @@ _RELATED: dict[str, str] = {
 _ORDER = " ORDER BY created_at, id"
 #: SQLite's extended result codes (low byte) meaning "this file cannot be written or its WAL files made here"
 _UNWRITABLE = (sqlite3.SQLITE_READONLY, sqlite3.SQLITE_CANTOPEN)
+#: ... and, for a reader, where the WAL's side files cannot be made for want of space (a full disk)
+_NO_SIDE_FILES = (*_UNWRITABLE, sqlite3.SQLITE_IOERR, sqlite3.SQLITE_FULL)
 
 
 def _statements(script: str) -> Iterator[str]:
@@ -137,12 +139,13 @@ def _reason(exc: sqlite3.Error) -> str:
     hints = {"file is not a database": "not an assay catalog, or corrupt (restore it from a backup)",
              "database disk image is malformed": "corrupt (restore it from a backup)",
              "readonly database": "read-only (commands that write need write access)",
-             "disk is full": "disk full (free space and run the command again)"}
+             "disk is full": "disk full (free space and run the command again)",
+             "disk I/O error": "is the disk full or failing? (free space and run the command again)"}
     return next((f"{text}: {hint}" for key, hint in hints.items() if key in text), text)
 
 
-def _unwritable(exc: sqlite3.Error) -> bool:
-    return (getattr(exc, "sqlite_errorcode", 0) & 0xFF) in _UNWRITABLE
+def _unwritable(exc: sqlite3.Error, codes: tuple[int, ...] = _UNWRITABLE) -> bool:
+    return (getattr(exc, "sqlite_errorcode", 0) & 0xFF) in codes
 
 
 class SqliteBackend:
@@ -150,7 +153,7 @@ class SqliteBackend:
 
     Writable, it is created when missing and migrated to ``migrate_to``. Read-only, it is
     opened with ``mode=ro``; where the WAL's side files cannot be made (a read-only file
-    system or folder, and no writer holding the catalog open), it is read as ``immutable``.
+    system or folder, a full disk, and no writer holding the catalog open), it is read as ``immutable``.
     An older schema is upgraded when the file can be written, and refused otherwise; a
     newer one is always refused.
     """
@@ -168,7 +171,7 @@ class SqliteBackend:
             try:
                 current = self.schema_version()
             except sqlite3.OperationalError as exc:
-                if not (read_only and _unwritable(exc)):
+                if not (read_only and _unwritable(exc, _NO_SIDE_FILES)):
                     raise
                 self._immutable = True
                 current = self.schema_version()
