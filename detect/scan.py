@@ -26,6 +26,7 @@ from assay.core.fileio import append_jsonl, atomic_write_json, atomic_write_json
 from assay.core.imageio import decode
 from assay.core.media import iter_media, media_kind
 from assay.core.videoio import VideoReader
+from assay.core.workers import die_with_parent
 from assay.core.workspace import Workspace
 from detect.base import Detector
 from detect.regions import WHOLE_IMAGE, Region, find_regions
@@ -185,9 +186,11 @@ class Scanner:
 _WORKER: Scanner | None = None
 
 
-def _init_worker(scanner: Scanner) -> None:
+def _init_worker(scanner: Scanner, parent_pid: int) -> None:
     global _WORKER
     import torch
+
+    die_with_parent(parent_pid)
 
     torch.set_num_threads(1)
     _WORKER = scanner
@@ -223,7 +226,7 @@ def scan_files(scanner: Scanner, jobs: Sequence[tuple[Path, str | None]], worker
     # fork is quick and shares the loaded detector; CUDA cannot be used in a forked child
     fork = "fork" in multiprocessing.get_all_start_methods() and not torch.cuda.is_available()
     ctx = multiprocessing.get_context("fork" if fork else "spawn")
-    with ctx.Pool(min(workers, len(jobs)), initializer=_init_worker, initargs=(scanner,)) as pool:
+    with ctx.Pool(min(workers, len(jobs)), initializer=_init_worker, initargs=(scanner, os.getpid())) as pool:
         yield from pool.imap(_scan_in_worker, [(i, str(p), q) for i, (p, q) in enumerate(jobs)], chunksize=1)
 
 

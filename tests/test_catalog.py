@@ -289,7 +289,7 @@ def test_read_only_workspace_lists_and_shows_and_never_writes(tmp_path, sql_log)
     assert listed.exit_code == 0, listed.output
     assert [r["id"] for r in json.loads(listed.stdout)] == [ids["ds"], ids["run"]]
     assert shown.exit_code == 0, shown.output
-    [row] = json.loads(shown.stdout)
+    row = json.loads(shown.stdout)
     assert row["children"] == [ids["run"]] and row["rejects"][0]["reason"] == "empty file (0 bytes)"
     assert sql_log["uris"] and all(u.endswith("?mode=ro") for u in sql_log["uris"])
     assert _fingerprint(root) == before
@@ -354,7 +354,7 @@ def test_read_only_mount(tmp_path):
     assert proc.returncode == 0, proc.stderr
     out = json.loads(proc.stdout)
     assert [r["id"] for r in json.loads(out["list"])] == [ids["ds"], ids["run"]]
-    assert json.loads(out["show"])[0]["children"] == [ids["run"]]
+    assert json.loads(out["show"])["children"] == [ids["run"]]
     assert "schema 2, older than this assay" in out["old"] and "read-only" in out["old"]
     assert sorted(p.name for p in root.iterdir()) == [CATALOG_FILE]
 
