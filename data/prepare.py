@@ -17,7 +17,7 @@ from typing import Any, Callable, Iterator
 
 import numpy as np
 
-from assay.core import faces
+from assay.core import faces, locks
 from assay.core.catalog import CatalogError, Record
 from assay.core.config import to_dict
 from assay.core.errors import AssayError
@@ -221,6 +221,14 @@ def prepare(
         linker = SubjectLinker(ws.root, from_layout=True)
 
     staging = ws.staging_dir("datasets", name)
+    with locks.hold(staging.parent / f"{staging.name}.lock", f"data set {name!r}"):
+        return _prepare_in(ws, src, name, cfg, progress, staging, linker)
+
+
+def _prepare_in(ws: Workspace, src: Path, name: str, cfg: PrepareConfig,
+                progress: Callable[[int, int, int], None] | None, staging: Path,
+                linker: SubjectLinker | None) -> PrepareResult:
+    """The work of :func:`prepare` in its (locked) staging folder."""
     (staging / "images").mkdir(exist_ok=True)
     journal = staging / JOURNAL
     entries = {e["source"]: e for e in read_jsonl(journal)}
