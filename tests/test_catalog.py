@@ -349,7 +349,7 @@ def test_read_only_mount(tmp_path):
     mounts = " && ".join(f'mount --bind "{p}" "{p}" && mount -o remount,ro,bind "{p}" "{p}"' for p in (root, old))
     script = f'{mounts} || exit 77; exec "$0" -c "$1" "{root}" "{old}"'
     proc = subprocess.run(["unshare", "-m", "sh", "-c", script, sys.executable, RO_MOUNT_CHECK], capture_output=True,
-                          text=True, env={**os.environ, "PYTHONPATH": str(REPO)}, timeout=120)
+                          text=True, env={**os.environ, "PYTHONPATH": str(REPO)}, timeout=600)
     if proc.returncode in (1, 77) and "mount" in proc.stderr + str(proc.returncode):
         pytest.skip(f"no private read-only mount here: {proc.stderr.strip()[:200]}")
     assert proc.returncode == 0, proc.stderr

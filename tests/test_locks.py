@@ -8,14 +8,17 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from assay.core.catalog import Record
+from assay.core.imageio import encode
 from assay.core.locks import LOCK_FILE, LockHeld, hold, holder, shown_status
+from data.prepare import PrepareConfig, prepare
 
 REPO = Path(__file__).resolve().parents[1]
 HOLDER = """
-import sys, time
+import sys
 sys.path.insert(0, sys.argv[2])
 from pathlib import Path
 from assay.core.locks import hold
@@ -65,3 +68,15 @@ def test_a_running_record_whose_lock_is_not_held_shows_as_interrupted(tmp_path: 
     assert shown_status(rec) == "interrupted"
     rec.status = "ready"
     assert shown_status(rec) == "ready"
+
+
+def test_a_data_set_being_prepared_is_locked(ws, tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "a.png").write_bytes(encode(np.full((40, 40, 3), 128, np.uint8), "png"))
+    cfg = PrepareConfig(size=32, align="center", workers=1, embed=False)
+    staging = ws.staging_dir("datasets", "faces")
+    with hold(staging.parent / f"{staging.name}.lock", "another prepare"):
+        with pytest.raises(LockHeld, match=f"data set 'faces' is in use by pid {os.getpid()} on "):
+            prepare(ws, src, "faces", cfg)
+    assert prepare(ws, src, "faces", cfg).kept == 1
