@@ -362,7 +362,17 @@ def resume(ws: Workspace, run: str, *, sets: Sequence[str] = (), steps: int | No
 
 def _run(ws: Workspace, run_id: str, run_dir: Path, ds: Any, cfg: GanConfig, dist: Dist, device: torch.device,
          pointer: dict[str, Any] | None, progress: bool, threads: int, stopper: Stopper) -> str:
+    """Train with ``threads`` torch threads (the caller's count is restored after) and record the outcome."""
+    previous = torch.get_num_threads()
     torch.set_num_threads(threads)
+    try:
+        return _train_and_record(ws, run_id, run_dir, ds, cfg, dist, device, pointer, progress, stopper)
+    finally:
+        torch.set_num_threads(previous)
+
+
+def _train_and_record(ws: Workspace, run_id: str, run_dir: Path, ds: Any, cfg: GanConfig, dist: Dist,
+                      device: torch.device, pointer: dict[str, Any] | None, progress: bool, stopper: Stopper) -> str:
     try:
         keys = keys_of(cfg.cond_keys)
         data = FaceBatches(ds, cfg.size, keys, cfg.memory_budget_mb)
