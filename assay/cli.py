@@ -10,6 +10,7 @@ import typer
 from assay import __version__
 from assay.core.catalog import KINDS
 from assay.core.clitools import AssayGroup, print_json, print_table, workspace
+from assay.core.locks import shown_status
 from data.cli import app as data_app
 from dashboard.cli import dashboard
 from detect.cli import app as detect_app
@@ -86,8 +87,9 @@ def catalog_list(
     list_all: bool = typer.Option(False, "--all", help="One line per provenance record, not one per batch."),
     as_json: bool = typer.Option(False, "--json", help="Print a JSON list of every artefact instead of a table."),
 ) -> None:
-    """List artefacts (all kinds, or one); provenance records one line per stamped batch unless --all."""
-    rows = [r.to_dict() for r in workspace(ctx, read_only=True).catalog.list(kind)]
+    """List artefacts (all kinds, or one); provenance records one line per stamped batch unless --all; a run
+    whose process died shows as interrupted."""
+    rows = [{**r.to_dict(), "status": shown_status(r)} for r in workspace(ctx, read_only=True).catalog.list(kind)]
     if as_json:
         print_json(rows)
     else:
@@ -104,7 +106,7 @@ def catalog_show(
     """Show one artefact with its parameters, lineage and rejects."""
     ws = workspace(ctx, read_only=True)
     rec = ws.resolve(ref)
-    row = rec.to_dict()
+    row = {**rec.to_dict(), "status": shown_status(rec)}
     row["children"] = [c.id for c in ws.catalog.children(rec.id)]
     row["rejects"] = ws.catalog.rejects(rec.id)
     if as_json:

@@ -18,7 +18,7 @@ from typing import Any, Callable, Iterator
 
 import numpy as np
 
-from assay.core import faces
+from assay.core import faces, locks
 from assay.core.catalog import CatalogError, Record
 from assay.core.config import to_dict
 from assay.core.errors import AssayError, EnvironmentFault, environment_fault, is_transient, machine_faults
@@ -233,6 +233,14 @@ def prepare(
     elif cfg.subjects_from_layout:
         linker = SubjectLinker(ws.root, from_layout=True)
 
+    staging = ws.staging_dir("datasets", name)
+    with locks.hold(staging.parent / f"{staging.name}.lock", f"data set {name!r}"):
+        return _prepare_in(ws, src, name, cfg, progress, linker)
+
+
+def _prepare_in(ws: Workspace, src: Path, name: str, cfg: PrepareConfig,
+                progress: Callable[[int, int, int], None] | None, linker: SubjectLinker | None) -> PrepareResult:
+    """The work of :func:`prepare`, holding the data set's lock."""
     staging, discarded = _staging(ws, name, src, cfg)
     journal = staging / JOURNAL
     entries = {e["source"]: e for e in read_jsonl(journal)}
