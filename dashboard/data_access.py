@@ -1,5 +1,7 @@
 """Every read the dashboard makes, in one place: cached, and invalidated when the catalog changes.
 
+The workspace is opened read-only for every read; only the action buttons (save a sample set,
+scan, revoke a consent, close a takedown) open it writable, through :func:`writable_workspace`.
 Cached functions take the workspace root and :func:`catalog_stamp` (the catalog files' sizes
 and modification times), so any write to the catalog, by the dashboard or by a trainer in
 another process, gives new keys and fresh reads. Values are plain dicts and lists.
@@ -16,7 +18,7 @@ import streamlit as st
 
 from assay.core.catalog import KINDS, Record
 from assay.core.fileio import read_json, read_jsonl
-from assay.core.workspace import Workspace, default_root
+from assay.core.workspace import CATALOG_FILE, Workspace, default_root
 
 Stamp = tuple[int, ...]
 PAGE_SIZES = (25, 50, 100)
@@ -30,11 +32,16 @@ def workspace_root() -> str:
 
 @st.cache_resource(show_spinner=False)
 def open_workspace(root: str) -> Workspace:
-    return Workspace(root)
+    """The workspace, read-only; a folder without a catalog is first made an empty workspace (as
+    ``assay dashboard`` does), so that every page can say which command fills it."""
+    if not (Path(root) / CATALOG_FILE).is_file():
+        Workspace(root)
+    return Workspace(root, read_only=True)
 
 
-def workspace() -> Workspace:
-    return open_workspace(workspace_root())
+def writable_workspace() -> Workspace:
+    """The workspace opened for writing: only for an action button the user pressed."""
+    return Workspace(workspace_root())
 
 
 def catalog_stamp(root: str) -> Stamp:
@@ -42,7 +49,7 @@ def catalog_stamp(root: str) -> Stamp:
     out: list[int] = []
     for suffix in ("", "-wal"):
         try:
-            st_ = os.stat(Path(root) / f"catalog.sqlite{suffix}")
+            st_ = os.stat(Path(root) / f"{CATALOG_FILE}{suffix}")
             out += [st_.st_mtime_ns, st_.st_size]
         except FileNotFoundError:
             out += [0, 0]
@@ -125,6 +132,15 @@ def run_metrics(root: str, stamp: Stamp, run_path: str) -> list[dict[str, Any]]:
     return read_jsonl(path) if path.exists() else []
 
 
+@st.cache_data(show_spinner=False)
+def eval_rows(root: str, stamp: Stamp, folder: str) -> list[dict[str, Any]]:
+    """The ``assay forge eval`` report rows of a run or sample-set folder (``eval.jsonl``), oldest first."""
+    from forge.evaluate import EVAL
+
+    path = Path(folder) / EVAL
+    return read_jsonl(path) if path.exists() else []
+
+
 def run_grids(run_path: str) -> list[tuple[int, str]]:
     """(step, path) of a run's sample grids, oldest first."""
     grids = sorted((Path(run_path) / "grids").glob("step-*.png"))
@@ -135,3 +151,43 @@ def run_grids(run_path: str) -> list[tuple[int, str]]:
 def json_file(root: str, stamp: Stamp, path: str) -> Any:
     """A JSON file of an artefact folder (evaluation.json, curves.json, report.json...), or None."""
     return read_json(path) if Path(path).exists() else None
+
+
+# -- consent and compliance -------------------------------------------------------------
+@st.cache_data(show_spinner=False)
+def consent_records(root: str, stamp: Stamp) -> list[dict[str, Any]]:
+    """Every consent record's current state (the fold of its ledger entries), newest first."""
+    from provenance.consent import Ledger
+
+    return [r.to_dict() for r in reversed(Ledger(open_workspace(root)).records().values())]
+
+
+@st.cache_data(show_spinner=False)
+def takedown_preview(root: str, stamp: Stamp, subject_id: str) -> list[dict[str, Any]]:
+    """What revoking a record of ``subject_id`` would queue for takedown (nothing is written)."""
+    from provenance.policy import takedown_items
+
+    return takedown_items(open_workspace(root), subject_id)
+
+
+@st.cache_data(show_spinner=False)
+def set_files(root: str, stamp: Stamp, set_id: str, n: int) -> list[str]:
+    """Paths of an image set's first ``n`` files."""
+    from assay.core.imagesets import open_set
+
+    s = open_set(open_workspace(root), set_id)
+    return [str(s.path(r)) for r in s.rows[:n]]
+
+
+@st.cache_data(show_spinner="Checking compliance...", max_entries=16)
+def compliance(root: str, stamp: Stamp, paths: tuple[str, ...], profile_names: tuple[str, ...]) -> dict[str, Any]:
+    """``assay provenance comply`` on files and folders: the files x requirements rows and the per-profile summary."""
+    from assay.core.media import iter_media
+    from provenance.compliance import comply, get_profiles
+    from provenance.keys import workspace_trust_anchors
+    from provenance.verify import error_result, verify_file
+
+    ws = open_workspace(root)
+    anchors = workspace_trust_anchors(ws)
+    return comply([error_result(f, problem) if problem else verify_file(f, ws, anchors)
+                   for f, problem in iter_media(paths, recursive=True)], get_profiles(profile_names))

@@ -1,4 +1,5 @@
-"""On-the-spot generation for the Forge page: a run's generator, latents by (seed, index) as forge samples them.
+"""On-the-spot generation for the Forge page: a run's generator, latents by (seed, index) as forge samples them,
+and forge's own style-mixing grid and interpolation strip.
 
 Nothing here writes to the workspace; saving a sample set goes through :func:`forge.sample.sample`.
 """
@@ -13,42 +14,47 @@ import streamlit as st
 import torch
 
 from forge.conditions import ConditionKey, fill_condition, keys_of
+from forge.config import GanConfig
 from forge.data import to_uint8
+from forge.explore import interpolation, mix_grid
+from forge.grids import tile
+from forge.nets import LatentGenerator
 from forge.sample import latent, load_latent_generator
 
 
 @st.cache_resource(show_spinner="Loading the generator...", max_entries=4)
-def generator(run_path: str, checkpoint_sha256: str) -> tuple[torch.nn.Module, int, list[ConditionKey]]:
-    """(eval-mode generator, z_dim, condition keys) of a run's latest checkpoint, on the CPU."""
+def generator(run_path: str, checkpoint_sha256: str) -> tuple[LatentGenerator, GanConfig]:
+    """(eval-mode generator, resolved config) of a run's latest checkpoint, on the CPU."""
     g, cfg, _ = load_latent_generator(Path(run_path), torch.device("cpu"))
-    return g, cfg.z_dim, keys_of(cfg.cond_keys)
+    return g, cfg
 
 
-def _generate(g: torch.nn.Module, z: torch.Tensor, conds: list[list[int]] | None, truncation: float
-              ) -> list[np.ndarray]:
-    with torch.no_grad():
-        return list(to_uint8(g.truncated(z, torch.tensor(conds) if conds else None, truncation)))
+def condition_keys(run_path: str, checkpoint_sha256: str) -> list[ConditionKey]:
+    return keys_of(generator(run_path, checkpoint_sha256)[1].cond_keys)
 
 
 def sample_images(run_path: str, checkpoint_sha256: str, seed: int, n: int, truncation: float,
                   given: dict[str, int]) -> list[np.ndarray]:
     """Images 0..n-1 of (seed), with the latents and conditions ``assay forge sample`` would use."""
-    g, z_dim, keys = generator(run_path, checkpoint_sha256)
-    z = torch.stack([latent(seed, i, z_dim) for i in range(n)])
+    g, cfg = generator(run_path, checkpoint_sha256)
+    keys = keys_of(cfg.cond_keys)
+    z = torch.stack([latent(seed, i, cfg.z_dim) for i in range(n)])
     conds = [fill_condition(given, keys, seed, i) for i in range(n)] if keys else None
-    return _generate(g, z, conds, truncation)
+    with torch.no_grad():
+        return list(to_uint8(g.truncated(z, torch.tensor(conds) if conds else None, truncation)))
 
 
 def interpolate(run_path: str, checkpoint_sha256: str, seeds: tuple[int, int], steps: int, truncation: float,
                 given: dict[str, int]) -> list[np.ndarray]:
-    """A spherical interpolation from latent 0 of ``seeds[0]`` to latent 0 of ``seeds[1]``, condition fixed."""
-    g, z_dim, keys = generator(run_path, checkpoint_sha256)
-    a, b = (latent(s, 0, z_dim) for s in seeds)
-    omega = torch.arccos(torch.clamp(torch.dot(a / a.norm(), b / b.norm()), -1, 1))
-    ts: Sequence[float] = np.linspace(0.0, 1.0, steps)
-    if float(omega) < 1e-6:
-        z = torch.stack([(1 - t) * a + t * b for t in ts])
-    else:
-        z = torch.stack([(torch.sin((1 - t) * omega) * a + torch.sin(t * omega) * b) / torch.sin(omega) for t in ts])
-    conds = [fill_condition(given, keys, seeds[0], 0)] * steps if keys else None
-    return _generate(g, z.float(), conds, truncation)
+    """Forge's interpolation strip (the generator's own interpolation and truncation) from latent 0 of
+    ``seeds[0]`` to latent 0 of ``seeds[1]``, condition fixed."""
+    g, cfg = generator(run_path, checkpoint_sha256)
+    return list(to_uint8(interpolation(g, cfg, seeds, steps, truncation, given)))
+
+
+def mix(run_path: str, checkpoint_sha256: str, rows: Sequence[int], cols: Sequence[int], layer: int,
+        truncation: float) -> np.ndarray:
+    """Forge's style-mixing grid as one image (what ``assay forge mix`` writes, unstamped): the column seeds
+    on top, the row seeds on the left; forge's one-line ValueError for a bad layer or no seeds."""
+    g, cfg = generator(run_path, checkpoint_sha256)
+    return tile(mix_grid(g, cfg, rows, cols, layer, truncation), len(cols) + 1)

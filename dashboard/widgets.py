@@ -16,11 +16,6 @@ def empty_state(what: str, command: str) -> None:
     st.info(f"No {what} in this workspace yet. Run `{command}` to make some.", icon=":material/info:")
 
 
-def pending(section: str, needs: str) -> None:
-    """A section whose feature is not in this build of assay: say what brings it."""
-    st.info(f"{section}: nothing to show yet; this section fills in once {needs}.", icon=":material/hourglass_empty:")
-
-
 def cell(value: Any) -> Any:
     """A value a table cell can show: dicts and lists as compact JSON, floats to 4 decimals."""
     if isinstance(value, float):

@@ -192,11 +192,6 @@ def _seeds(text: str) -> list[int]:
         fail(f"seeds must be comma-separated integers, got {text!r}", 2)
 
 
-#: columns of the eval table, in order, where the report has them
-EVAL_COLUMNS = ("fd_dlib", "kid_dlib", "precision_dlib", "recall_dlib", "density_dlib", "coverage_dlib", "swd",
-                "face_rate", "leakage", "fid", "kid", "is")
-
-
 @app.command("eval")
 def eval_cmd(
     ctx: typer.Context,
@@ -234,6 +229,8 @@ def eval_cmd(
 
 def print_eval_table(rows: list[dict]) -> None:
     """The report as one table: a line per metric, a column per row (generator and the reference rows)."""
+    from forge.evaluate import EVAL_COLUMNS
+
     keys = [c for c in EVAL_COLUMNS if c in rows[0]["metrics"]]
     table = [{"metric": "n", **{r["subject"]: r["n"] for r in rows}}] + \
         [{"metric": k, **{r["subject"]: r["metrics"][k] for r in rows}} for k in keys]

@@ -46,6 +46,9 @@ DEFAULT_N = 1000
 #: the k-NN metrics need k + 2 points per set
 MIN_N = NEAREST_K + 2
 GRID = 36
+#: the report's numbers in the order tables show them (FID, KID and IS only exist with the standard Inception weights)
+EVAL_COLUMNS = ("fd_dlib", "kid_dlib", "precision_dlib", "recall_dlib", "density_dlib", "coverage_dlib", "swd",
+                "face_rate", "leakage", "fid", "kid", "is")
 LIBRARIES = ("torch", "torch-fidelity", "prdc", "dlib-bin", "face-recognition-models", "numpy", "scikit-learn")
 
 

@@ -12,6 +12,8 @@ import torch
 from assay.core.devices import pick_device
 from assay.core.fileio import atomic_write_bytes
 from assay.core.workspace import Workspace
+from forge.conditions import fill_condition, keys_of
+from forge.nets import LatentGenerator
 from forge.sample import DEFAULT_LABELS, Stamper, latent, load_latent_generator, run_subjects, stamper_for
 from forge.stylegan import StyleGenerator, mix_styles
 from forge.grids import tile
@@ -31,15 +33,13 @@ def _stamp(ws: Workspace, rec: Any, cfg: Any, pointer: dict[str, Any], images: t
     return out
 
 
-def mix(ws: Workspace, run: str, rows: Sequence[int], cols: Sequence[int], out: str | Path, *, layer: int = 4,
-        truncation: float = 1.0, labels: str | Sequence[str] = DEFAULT_LABELS, stamper: Stamper | None = None,
-        device: str = "cpu") -> Path:
-    """A style-mixing grid: the top row shows the column seeds, the left column the row seeds; cell (i, j)
-    takes the coarse styles (layers below ``layer``) from row seed i and the fine ones from column seed j."""
-    rec = ws.resolve(run, "runs")
-    g, cfg, pointer = load_latent_generator(Path(rec.path or ""), pick_device(device))
+def mix_grid(g: LatentGenerator, cfg: Any, rows: Sequence[int], cols: Sequence[int], layer: int = 4,
+             truncation: float = 1.0) -> torch.Tensor:
+    """The style-mixing grid's images (len(rows) + 1 rows of len(cols) + 1, row-major, in [-1, 1]): the top row
+    shows the column seeds, the left column the row seeds; cell (i, j) takes the coarse styles (layers below
+    ``layer``) from row seed i and the fine ones from column seed j."""
     if not isinstance(g, StyleGenerator):
-        raise ValueError(f"run {rec.id} ({cfg.model}) has no style layers to mix; train a stylegan or stylegan2")
+        raise ValueError(f"a {cfg.model} run has no style layers to mix; train a stylegan or stylegan2")
     if not rows or not cols:
         raise ValueError("give at least one row seed and one column seed")
     if not 1 <= layer < g.num_ws:
@@ -53,21 +53,41 @@ def mix(ws: Workspace, run: str, rows: Sequence[int], cols: Sequence[int], out: 
         for i in range(len(rows)):
             a = w_rows[i:i + 1].expand(len(cols), -1, -1)
             cells += [g.synthesis(w_rows[i:i + 1]), g.synthesis(mix_styles(a, w_cols, layer))]
+    return torch.cat(cells)
+
+
+def mix(ws: Workspace, run: str, rows: Sequence[int], cols: Sequence[int], out: str | Path, *, layer: int = 4,
+        truncation: float = 1.0, labels: str | Sequence[str] = DEFAULT_LABELS, stamper: Stamper | None = None,
+        device: str = "cpu") -> Path:
+    """Write the :func:`mix_grid` of a StyleGAN run as one stamped image."""
+    rec = ws.resolve(run, "runs")
+    g, cfg, pointer = load_latent_generator(Path(rec.path or ""), pick_device(device))
+    images = mix_grid(g, cfg, rows, cols, layer, truncation)
     what = f"mix rows={list(rows)} cols={list(cols)} layer={layer} psi={truncation}"
-    return _stamp(ws, rec, cfg, pointer, torch.cat(cells), len(cols) + 1, what, Path(out), labels, stamper)
+    return _stamp(ws, rec, cfg, pointer, images, len(cols) + 1, what, Path(out), labels, stamper)
+
+
+def interpolation(g: LatentGenerator, cfg: Any, seeds: Sequence[int], steps: int, truncation: float = 1.0,
+                  given: dict[str, int] | None = None) -> torch.Tensor:
+    """``steps`` images (in [-1, 1]) from seed A's latent 0 to seed B's, by the generator's own interpolation
+    and truncation (in W for StyleGAN, in z otherwise); a conditional run keeps seed A's condition, with the
+    keys in ``given`` fixed."""
+    if len(seeds) != 2 or steps < 2:
+        raise ValueError("give two seeds (--seeds A B) and at least 2 steps")
+    dev = next(g.parameters()).device
+    z_a, z_b = (latent(s, 0, cfg.z_dim)[None].to(dev) for s in seeds)
+    keys = keys_of(cfg.cond_keys)
+    cond = torch.tensor([fill_condition(given or {}, keys, seeds[0], 0)] * steps, device=dev) if keys else None
+    with torch.no_grad():
+        return g.interpolate(z_a, z_b, torch.linspace(0, 1, steps, device=dev), truncation, cond)
 
 
 def interpolate(ws: Workspace, run: str, seeds: Sequence[int], steps: int, out: str | Path, *, truncation: float = 1.0,
                 labels: str | Sequence[str] = DEFAULT_LABELS, stamper: Stamper | None = None,
                 device: str = "cpu") -> Path:
-    """A strip of ``steps`` images from seed A's latent to seed B's (in W for StyleGAN, in z otherwise)."""
-    if len(seeds) != 2 or steps < 2:
-        raise ValueError("give two seeds (--seeds A B) and at least 2 steps")
+    """Write the :func:`interpolation` strip of a run as one stamped image."""
     rec = ws.resolve(run, "runs")
     g, cfg, pointer = load_latent_generator(Path(rec.path or ""), pick_device(device))
-    dev = next(g.parameters()).device
-    z_a, z_b = (latent(s, 0, cfg.z_dim)[None].to(dev) for s in seeds)
-    with torch.no_grad():
-        images = g.interpolate(z_a, z_b, torch.linspace(0, 1, steps, device=dev), truncation)
+    images = interpolation(g, cfg, seeds, steps, truncation)
     what = f"interpolate seeds={list(seeds)} steps={steps} psi={truncation}"
     return _stamp(ws, rec, cfg, pointer, images, steps, what, Path(out), labels, stamper)

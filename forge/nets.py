@@ -29,9 +29,11 @@ class LatentGenerator(nn.Module):
         """Images from latents pulled toward the average latent by ``psi`` (1: untouched, 0: the average)."""
         return self(z * psi, cond)
 
-    def interpolate(self, z_a: torch.Tensor, z_b: torch.Tensor, t: torch.Tensor, psi: float = 1.0) -> torch.Tensor:
-        """Images along the straight line from ``z_a`` to ``z_b`` (1 x Z each) at the fractions ``t``."""
-        return self.truncated(torch.lerp(z_a, z_b, t[:, None]), None, psi)
+    def interpolate(self, z_a: torch.Tensor, z_b: torch.Tensor, t: torch.Tensor, psi: float = 1.0,
+                    cond: torch.Tensor | None = None) -> torch.Tensor:
+        """Images along the straight line from ``z_a`` to ``z_b`` (1 x Z each) at the fractions ``t``
+        (``cond``: one condition row per fraction, for a conditional generator)."""
+        return self.truncated(torch.lerp(z_a, z_b, t[:, None]), cond, psi)
 
 
 def one_hot(cond: torch.Tensor | None, classes: Sequence[int]) -> torch.Tensor | None:

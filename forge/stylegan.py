@@ -287,8 +287,9 @@ class StyleGenerator(LatentGenerator):
         """Truncation in W: w_avg + psi * (w - w_avg)."""
         return self.synthesis(self.styles(z, psi))
 
-    def interpolate(self, z_a: torch.Tensor, z_b: torch.Tensor, t: torch.Tensor, psi: float = 1.0) -> torch.Tensor:
-        """Images along the straight line in W between the styles of ``z_a`` and ``z_b``."""
+    def interpolate(self, z_a: torch.Tensor, z_b: torch.Tensor, t: torch.Tensor, psi: float = 1.0,
+                    cond: torch.Tensor | None = None) -> torch.Tensor:
+        """Images along the straight line in W between the styles of ``z_a`` and ``z_b`` (unconditional)."""
         return self.synthesis(torch.lerp(self.styles(z_a, psi), self.styles(z_b, psi), t[:, None, None]))
 
 

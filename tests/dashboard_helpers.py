@@ -12,17 +12,24 @@ import pyarrow as pa
 from assay import demo
 from assay.core.workspace import Workspace
 from detect_toy import make_fake_set, make_real_set
+from forge_helpers import tiny_faces
 
 
 def build_workspace(root: Path) -> Workspace:
-    """The demo pipeline (20 forge steps), a detector evaluation with robustness, and a saved
-    leave-one-generator-out study on toy up-sampling families."""
+    """A 4-step DCGAN with training-time eval (FD-dlib, face rate at steps 2 and 4) on tiny faces, then the demo
+    pipeline (20 forge steps; consent records, a forge eval report, a StyleGAN 2 run, comply and one revocation),
+    a detector evaluation with robustness, and a saved leave-one-generator-out study on toy up-sampling families."""
     from detect.eval_run import evaluate_sets
     from detect.loo import leave_one_out
     from detect.train import DetectTrainConfig
+    from forge.config import make_config
+    from forge.train import train
 
-    demo.main(["--workspace", str(root), "--steps", "20"])
     ws = Workspace(root)
+    train(ws, tiny_faces(ws, "eval-faces", n=40), make_config(
+        "dcgan", 32, steps=4, batch=8, g_ch=4, d_ch=4, z_dim=16, log_every=1, checkpoint_every=2, sample_every=2,
+        eval_every=2, eval_n=8, threads=1), name="eval-run", progress=False)
+    demo.main(["--workspace", str(root), "--steps", "20"])
     real = ws.resolve("demo-faces").id
     fakes = [r.id for r in ws.catalog.list("samples")]
     evaluate_sets(ws, "demo-spectral", [real], fakes[1:], perturbations=("jpeg75", "blur1"))

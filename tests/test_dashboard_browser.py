@@ -1,6 +1,7 @@
 """`assay dashboard` in a real browser: Debian's Chromium driven by npm's playwright-core.
 
-Visits every page, uploads an image on Scan and waits for its result, and saves a screenshot
+Visits every page, uploads an image on Scan and waits for its result, revokes a consent record on
+Provenance through its confirmation and waits for the takedown queue it opens, and saves a screenshot
 of every page (to tests/output/screenshots, or to ASSAY_SCREENSHOTS, e.g. docs/screenshots for
 the README). `make test` installs Chromium and playwright-core when they are missing; here a
 missing browser fails the test under CI and skips it elsewhere, with the reason.
@@ -22,6 +23,7 @@ from pathlib import Path
 import pytest
 
 from assay.core.imagesets import open_set
+from provenance.consent import Ledger
 
 REPO = Path(__file__).resolve().parents[1]
 BROWSER_DIR = REPO / "tests" / "browser"
@@ -31,12 +33,17 @@ PAGES = [
      "selector": '[data-testid="stGraphVizChart"] svg .node'},
     {"path": "data", "title": "Data", "expect": ["Identity groups", "Sample grid", "faces"],
      "selector": '[data-testid="stImage"] img'},
-    {"path": "forge", "title": "Forge", "expect": ["Curves", "Live sampler", "Interpolation"]},
+    {"path": "forge", "title": "Forge", "expect": ["Quality metrics across runs", "Curves", "Live sampler",
+                                                   "Interpolation", "Style mixing", "Feature spaces"]},
     {"path": "detect", "title": "Detect", "expect": ["Leave-one-generator-out", "Robustness"],
-     "click": "Score the test split", "then": ["Per-sample browser"]},
+     "clicks": [{"click": "Score the test split", "then": ["Per-sample browser"]}]},
     {"path": "scan", "title": "Scan", "expect": ["New scan", "Past scans"], "upload": True,
-     "click": "Scan 1 file(s)", "then": ["P(synthetic)", "done:"]},
-    {"path": "provenance", "title": "Provenance", "expect": ["Inspect a file", "Provenance records"]},
+     "clicks": [{"click": "Scan 1 file(s)", "then": ["P(synthetic)", "done:"]}]},
+    {"path": "provenance", "title": "Provenance",
+     "expect": ["Inspect a file", "Provenance records", "Compliance per regulation profile", "Files x requirements",
+                "Consent ledger", "Takedown queue"],
+     "clicks": [{"click": "Revoke consent...", "then": ["cannot be undone"]},
+                {"click": "Confirm: revoke", "then": ["takedown item(s) opened"]}]},
 ]
 STARTUP_S = 120
 
@@ -84,6 +91,8 @@ def test_every_page_in_chromium_with_an_uploaded_scan(dashboard_ws, tmp_path):
     upload = tmp_path / "upload.png"
     shutil.copyfile(stamped.path(stamped.rows[0]), upload)
     scans_before = len(dashboard_ws.catalog.list("scans"))
+    ledger = Ledger(dashboard_ws)
+    revoked_before = sum(bool(r.revoked_at) for r in ledger.records().values())
 
     port = free_port()
     env = {**os.environ, "PYTHONPATH": str(REPO)}
@@ -109,3 +118,4 @@ def test_every_page_in_chromium_with_an_uploaded_scan(dashboard_ws, tmp_path):
     for p in PAGES:
         assert (shots / f"{p['path']}.png").stat().st_size > 10_000
     assert len(dashboard_ws.catalog.list("scans")) == scans_before + 1  # the uploaded file's scan was recorded
+    assert sum(bool(r.revoked_at) for r in ledger.records().values()) == revoked_before + 1  # revoked once, confirmed

@@ -159,3 +159,23 @@ def test_demo_trains_briefly_and_returns_a_labelled_sample_set(ws) -> None:
     assert len(s) == 64 and {r["family"] for r in s.rows} == {"dcgan"}
     run = ws.resolve(s.record.parents[0])
     assert run.kind == "runs" and run.params["size"] == 32 and run.params["final_step"] == 2
+
+
+def test_interpolation_of_a_conditional_generator_keeps_seed_a_condition() -> None:
+    import torch
+
+    from forge.conditions import fill_condition, keys_of
+    from forge.config import make_config
+    from forge.explore import interpolation
+    from forge.nets import ConvGenerator
+    from forge.sample import latent
+
+    cfg = make_config("cgan", 32, z_dim=16, g_ch=4)
+    keys = keys_of(cfg.cond_keys)
+    g = ConvGenerator(32, 16, 4, classes=[len(k.classes) for k in keys]).eval()
+    strip = interpolation(g, cfg, (1, 2), 4, 0.8, {"gender": 1})
+    cond = fill_condition({"gender": 1}, keys, 1, 0)
+    assert cond[0] == 1
+    with torch.no_grad():
+        first = g.truncated(latent(1, 0, 16)[None], torch.tensor([cond]), 0.8)
+    assert strip.shape == (4, 3, 32, 32) and torch.allclose(strip[:1], first, atol=1e-5)

@@ -1,8 +1,8 @@
-"""Provenance: inspect a file's labels, browse the provenance records, and the consent / compliance / takedown seams."""
+"""Provenance: inspect a file's labels, browse the provenance records, the compliance matrix per regulation profile,
+the consent ledger (with revoke) and the takedown queue."""
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 from typing import Any
 
@@ -10,11 +10,11 @@ import streamlit as st
 
 from dashboard import data_access as da
 from dashboard import uploads
-from dashboard.widgets import empty_state, paged_table, pending, show_table
+from dashboard.compliance_ui import compliance_section
+from dashboard.consent_ui import ledger_section, takedown_section
+from dashboard.widgets import empty_state, paged_table, show_table
 
 RECORD_COLUMNS = ("id", "created_at", "content_id", "source_type", "format", "image_size", "labels", "generator")
-#: the consent ledger's module; the consent section uses it once it is part of provenance
-CONSENT_MODULE = "provenance.consent"
 
 
 @st.cache_data(show_spinner="Verifying...", max_entries=16)
@@ -97,24 +97,12 @@ def records_section(root: str, stamp: da.Stamp, total: int) -> None:
                                                        da.page(root, stamp, "provenance", off, n)], RECORD_COLUMNS)
 
 
-def consent_section(root: str, stamp: da.Stamp, total: int) -> None:
-    """The consent ledger: its records from the catalog; the revoke action comes with the ledger's functions."""
-    st.subheader("Consent ledger")
-    if importlib.util.find_spec(CONSENT_MODULE) is None:
-        pending("Consent ledger", f"provenance's consent ledger (`{CONSENT_MODULE}`) is part of assay")
-    if total:
-        paged_table("consents", total, lambda off, n: da.page(root, stamp, "consents", off, n),
-                    ("id", "name", "status", "created_at", "parents"))
-
-
 def render() -> None:
     st.title("Provenance")
     root, stamp = da.current()
     counts = da.counts(root, stamp)
     inspect_section(root, stamp)
     records_section(root, stamp, counts["provenance"])
-    st.subheader("Compliance per regulation profile")
-    pending("Compliance matrix", "provenance's compliance reports (regulation profiles) are part of assay")
-    consent_section(root, stamp, counts["consents"])
-    st.subheader("Takedown queue")
-    pending("Takedown queue", "the consent ledger's takedown requests are part of assay")
+    compliance_section(root, stamp)
+    ledger_section(root, stamp)
+    takedown_section(root)

@@ -76,7 +76,7 @@ def run_scan(detector_id: str, paths: list[Path], shown_paths: list[str] | None 
     """Scan ``paths`` with progress, record the scan, and show each result while its file still exists."""
     from detect.scan import Scan, ScanOptions
 
-    scan = Scan(da.workspace(), detector_id, ScanOptions(workers=1))
+    scan = Scan(da.writable_workspace(), detector_id, ScanOptions(workers=1))
     bar = st.progress(0.0, text=f"Scanning {len(paths)} file(s)...")
     done = []
     for i, result in enumerate(scan.run(paths)):

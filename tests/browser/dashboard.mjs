@@ -1,9 +1,10 @@
-// Drives the assay dashboard in headless Chromium: every page, a scan of an uploaded image, screenshots.
+// Drives the assay dashboard in headless Chromium: every page, a scan of an uploaded image, a consent revoked
+// through its confirmation, screenshots.
 // Usage: node dashboard.mjs SPEC.json   (written by tests/test_dashboard_browser.py)
 // SPEC: {url, chromium, screenshots, upload, timeout_ms,
-//        pages: [{path, url?, title, expect: [text...], selector?, upload?, click?, then?: [text...]}]}
-// Each page: open it, wait for its title and texts; optionally upload spec.upload, click a button and wait
-// for more texts; then save <screenshots>/<path>.png.
+//        pages: [{path, url?, title, expect: [text...], selector?, upload?, clicks?: [{click, then: [text...]}]}]}
+// Each page: open it, wait for its title and texts; optionally upload spec.upload, then click each button in
+// turn (its name starting with `click`), waiting for its texts; then save <screenshots>/<path>.png.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
@@ -32,9 +33,9 @@ try {
     if (p.selector) await page.locator(p.selector).first().waitFor({ state: "visible", timeout });
     await settled(page);
     if (p.upload) await page.locator('input[type="file"]').first().setInputFiles(spec.upload);
-    if (p.click) {
-      await page.getByRole("button", { name: p.click }).click({ timeout });
-      for (const text of p.then) await visible(page, text);
+    for (const step of p.clicks ?? []) {
+      await page.getByRole("button", { name: step.click }).first().click({ timeout });
+      for (const text of step.then) await visible(page, text);
       await settled(page);
     }
     if (await page.getByText("Page not found").count()) throw new Error(`${p.path}: Streamlit says page not found`);
