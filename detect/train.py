@@ -59,6 +59,26 @@ def build_detector(cfg: DetectTrainConfig) -> Any:
         raise ValueError(f"{cfg.model}: {exc}".replace("__init__() ", "")) from None
 
 
+def training_codecs(data: Assembled, aug: Sequence[str]) -> dict[str, list[int] | None]:
+    """The codecs (and JPEG quality ranges) the training images carried: the encode path, or each
+    class's source formats, widened by the augmentations' ``codecs`` metadata."""
+    from detect.augment import AUGMENTATIONS
+    from detect.data import parse_encode
+    from detect.domain import LOSSLESS
+
+    path = parse_encode(data.encode)
+    if path is not None:
+        found: dict[str, list[int] | None] = {"jpeg": [path[1], path[1]]} if path[0] == "jpeg" else {LOSSLESS: None}
+    else:
+        formats = {i.source_format for items in data.splits.values() for i in items}
+        found = {("jpeg" if f == "jpeg" else LOSSLESS): None for f in formats}
+    for name in aug:
+        for codec, (lo, hi) in AUGMENTATIONS.meta(name).get("codecs", {}).items():
+            have = found.get(codec)
+            found[codec] = [min(lo, have[0]), max(hi, have[1])] if have else ([lo, hi] if codec not in found else None)
+    return found
+
+
 def _arrays(items: Sequence[Item]) -> tuple[list[np.ndarray], np.ndarray, list[str]]:
     return [i.image for i in items], np.array([i.label for i in items], dtype=np.int64), [i.family for i in items]
 
@@ -83,6 +103,11 @@ def fit_and_test(cfg: DetectTrainConfig, data: Assembled, exclude_family: str | 
     fit_s = time.perf_counter() - t0
     det.eval_set = None
     det.calibrate(x_val, y_val, cfg.calibration)
+    from detect.domain import DomainProfile
+
+    x_train, y_train, _ = _arrays(train_items)
+    det.domain = DomainProfile.build([det.view(img) for img in x_train], y_train, training_codecs(data, cfg.aug),
+                                     [img.shape[:2] for img in x_train])
     x_test, y_test, fam_test = _arrays(data.splits["test"])
     report = evaluate(det, x_test, y_test, fam_test, cfg.robustness, progress=True)
     report["trained_on"] = sorted({i.family for i in train_items if i.label == 1})

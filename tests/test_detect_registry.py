@@ -75,7 +75,7 @@ def test_get_params_round_trips_through_save_and_load(tmp_path: Path) -> None:
     det.save(tmp_path / "spectral")
     again = Detector.load(tmp_path / "spectral")
     assert type(again) is type(det) and again.get_params() == det.get_params() == \
-        {"bins": 16, "classifier": "svm", "C": 0.5}
+        {"bins": 16, "classifier": "svm", "C": 0.5, "rescale": True}
     np.testing.assert_allclose(again.predict_proba(x), det.predict_proba(x))
 
 
