@@ -67,6 +67,8 @@ class Scanner:
         point = getattr(detector, "operating_point", None)
         self.threshold = (self.options.threshold if self.options.threshold is not None
                           else float(point["probability"]) if point else DEFAULT_THRESHOLD)
+        #: a calibrated operating point is set on raw scores: compared there, clipped probabilities cannot tie
+        self.raw_threshold = float(point["raw"]) if point and self.options.threshold is None else None
 
     # -- regions ---------------------------------------------------------------
     def _score(self, image: np.ndarray, timing: dict[str, float], codec: dict[str, Any] | None
@@ -84,7 +86,9 @@ class Scanner:
         timing["model"] += t2 - t1
         rows = []
         for k, (r, p) in enumerate(zip(regions, np.asarray(probs, dtype=np.float64))):
-            flagged, why = bool(p >= self.threshold), reasons[k]
+            use_raw = self.raw_threshold is not None and raw is not None
+            flagged = bool(raw[k] >= self.raw_threshold) if use_raw else bool(p >= self.threshold)
+            why = reasons[k]
             verdict = UNCERTAIN if why else SYNTHETIC if flagged else REAL
             rows.append({**r.to_dict(), "probability": float(p), "raw_score": None if raw is None else float(raw[k]),
                          "flagged": flagged and not why, "verdict": verdict,

@@ -15,6 +15,7 @@ import numpy as np
 
 from assay.core.catalog import Record
 from assay.core.config import to_dict
+from assay.core.registry import Registry
 from assay.core.workspace import Workspace
 from detect.base import DETECTORS
 from detect.data import Assembled, Item, assemble, balanced
@@ -29,11 +30,28 @@ class DetectTrainConfig:
     aug: tuple[str, ...] = ()  # names from detect.augment.AUGMENTATIONS
     simulate: tuple[str, ...] = ()  # names from detect.simulate.SIMULATORS
     sim_steps: int = 100
+    sim_stages: tuple[int, ...] = (1,)  # up-sampling stages of the simulators: 1 (x2), 3 (the zoo's x8)
     calibration: str = "temperature"
     encode: str = "auto"
     max_per_set: int | None = None
     robustness: tuple[str, ...] = ()  # perturbations measured on the test split after training
     seed: int = 0
+
+
+#: named training recipes: DetectTrainConfig fields (``assay detect train --preset NAME``)
+PRESETS: Registry[dict[str, Any]] = Registry("training preset")
+PRESETS.register("general")({
+    # NPR on the zoo's x2 and x8 up-samplers of the real photos, both classes re-encoded alike (JPEG
+    # 60-100, random downscale) and flipped; benchmarks/detect_generalisation.py measured the choice
+    "model": "npr", "options": {"tile": 64, "epochs": 8, "batch_size": 32, "width": 32, "max_tiles": 9},
+    "aug": ("reencode", "flip"), "simulate": ("transposed", "nearest", "bilinear"), "sim_stages": (1, 3),
+    "sim_steps": 150, "encode": "jpeg:90",
+})
+
+
+def preset_config(name: str, **overrides: Any) -> DetectTrainConfig:
+    """The preset's config, with fields given explicitly taking precedence."""
+    return DetectTrainConfig(**{**PRESETS.get(name), **overrides})
 
 
 def parse_option(item: str) -> tuple[str, Any]:
@@ -126,7 +144,7 @@ def train(ws: Workspace, cfg: DetectTrainConfig, real: Sequence[str], fake: Sequ
     if name and any(r.name == name for r in ws.catalog.list("detectors")):
         raise ValueError(f"a detector named {name!r} already exists; choose another --name")
     data = assemble(ws, real, fake, max_per_set=cfg.max_per_set, encode=cfg.encode, simulate=cfg.simulate,
-                    sim_steps=cfg.sim_steps, seed=cfg.seed)
+                    sim_steps=cfg.sim_steps, seed=cfg.seed, sim_stages=cfg.sim_stages)
     det, report = fit_and_test(cfg, data)
     report["data"] = data.summary()
     if not is_main_process():
