@@ -48,17 +48,17 @@ def _train_config(model: str, aug: list[str], simulate: bool, simulator: list[st
 
 def _with_preset(ctx: typer.Context, preset: str, cfg: Any) -> Any:
     """The preset's config; options given on the command line override it (detector options merge)."""
-    from click.core import ParameterSource
-
     from detect.train import PRESETS, preset_config
 
     try:
         base = PRESETS.get(preset)
     except ValueError as exc:
         fail(str(exc))
-    given = {p for p in ("model", "aug", "calibration", "encode", "max_per_set", "seed", "sim_steps")
-             if ctx.get_parameter_source(p) is ParameterSource.COMMANDLINE}
-    if ctx.get_parameter_source("simulate") is ParameterSource.COMMANDLINE:
+    def typed(name: str) -> bool:  # typer vendors click: compare the source by name
+        return getattr(ctx.get_parameter_source(name), "name", "") == "COMMANDLINE"
+
+    given = {p for p in ("model", "aug", "calibration", "encode", "max_per_set", "sim_steps") if typed(p)}
+    if typed("simulate") or typed("simulator"):
         given.add("simulate")
     overrides = {k: getattr(cfg, k) for k in given}
     overrides["options"] = {**base.get("options", {}), **cfg.options}

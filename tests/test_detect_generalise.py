@@ -180,12 +180,13 @@ def test_zoo_generators_keep_size_for_every_upsampler() -> None:
 def test_train_preset_general_resolves_the_recipe(toyws) -> None:
     ws, real, _ = toyws
     res = runner.invoke(app, ["-w", str(ws.root), "detect", "train", "--preset", "general", "--real", real,
-                              "--sim-steps", "5", "--set", "epochs=1", "--set", "tile=32", "--name", "gen"])
+                              "--sim-steps", "3", "--set", "epochs=1", "--set", "tile=32", "--name", "gen"])
     assert res.exit_code == 0, res.output
     folder = ws.path_of(ws.resolve("gen"))
     cfg = json.loads((folder / "training.json").read_text())["config"]
     assert cfg["model"] == "npr" and cfg["aug"] == ["reencode", "flip"] and cfg["sim_stages"] == [1, 3]
     assert cfg["options"]["epochs"] == 1 and cfg["options"]["width"] == 32  # given options merge into the preset's
+    assert cfg["sim_steps"] == 3  # and given flags override it
     assert {"simulated-transposed", "simulated-nearest-x8"} <= set(ws.resolve("gen").params["families"])
     domain = json.loads((folder / "domain.json").read_text())
     assert domain["codecs"] == {"jpeg": [60, 100]} and set(domain["features"]) == {"real", "synthetic"}
