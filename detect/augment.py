@@ -54,7 +54,8 @@ def aug_blur(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return gaussian_blur(image, float(rng.uniform(0, 3))) if rng.random() < P else image
 
 
-@AUGMENTATIONS.register("jpeg")
+#: each augmentation's registry metadata names the codecs its output may carry (for the domain profile)
+@AUGMENTATIONS.register("jpeg", codecs={"jpeg": (30, 100)})
 def aug_jpeg(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """JPEG re-encoding, quality uniform in [30, 100]."""
     return jpeg(image, int(rng.integers(30, 101))) if rng.random() < P else image
@@ -72,6 +73,19 @@ def aug_resize_crop(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     y = int(rng.integers(0, out.shape[0] - h + 1))
     x = int(rng.integers(0, out.shape[1] - w + 1))
     return np.ascontiguousarray(out[y:y + h, x:x + w])
+
+
+@AUGMENTATIONS.register("reencode", codecs={"jpeg": (60, 100)})
+def aug_reencode(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """What photos go through in the field: a downscale by 0.5-1 with p = 0.25, then JPEG
+    quality 60-100 with p = 0.8 (else kept lossless). Applied to both classes alike, it teaches
+    traces that survive re-encoding, not the codec of one class."""
+    if rng.random() < 0.25:
+        h, w = image.shape[:2]
+        factor = float(rng.uniform(0.5, 1.0))
+        if min(h, w) * factor >= 32:
+            image = rescale(image, factor)
+    return jpeg(image, int(rng.integers(60, 101))) if rng.random() < 0.8 else image
 
 
 @AUGMENTATIONS.register("flip")

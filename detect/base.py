@@ -27,6 +27,8 @@ Images = Sequence[np.ndarray]
 #: name -> Detector subclass, filled by the modules of detect.detectors
 DETECTORS: Registry[type["Detector"]] = Registry("detector", modules=["detect.detectors"])
 CONFIG_FILE = "detector.json"
+#: the operating point set by ``assay detect calibrate`` on a user's own real photos
+THRESHOLD_FILE = "threshold.json"
 
 
 class Detector(ABC):
@@ -38,6 +40,10 @@ class Detector(ABC):
     """
 
     name: ClassVar[str]
+    #: the training domain (recorded by training; None for a detector fitted by hand)
+    domain: Any = None
+    #: ``{"probability": p, "raw": z, "target_fpr": ...}`` from ``assay detect calibrate``, or None
+    operating_point: dict[str, Any] | None = None
 
     @classmethod
     def param_names(cls) -> list[str]:
@@ -75,20 +81,41 @@ class Detector(ABC):
     def load_state(self, folder: Path) -> None:
         """Read what :meth:`save_state` wrote."""
 
+    def view(self, image: np.ndarray) -> np.ndarray:
+        """The image as the detector looks at it (its own rescaling, where it has one)."""
+        return image
+
     def save(self, folder: str | Path) -> None:
+        from detect.domain import DOMAIN_FILE
+
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         self.save_state(folder)
+        if self.domain is not None:
+            atomic_write_json(folder / DOMAIN_FILE, self.domain.to_dict())
+        if self.operating_point is not None:
+            atomic_write_json(folder / THRESHOLD_FILE, self.operating_point)
         atomic_write_json(folder / CONFIG_FILE, {"detector": self.name, "config": self.get_params()})
 
     @classmethod
     def load(cls, folder: str | Path) -> "Detector":
-        """Rebuild whichever registered detector was saved in ``folder``."""
+        """Rebuild whichever registered detector was saved in ``folder``, with its domain and threshold."""
+        from detect.domain import DOMAIN_FILE, DomainProfile
+
         folder = Path(folder)
         meta = read_json(folder / CONFIG_FILE)
         det = DETECTORS.get(meta["detector"])(**meta["config"])
         det.load_state(folder)
+        if (folder / DOMAIN_FILE).exists():
+            det.domain = DomainProfile.from_dict(read_json(folder / DOMAIN_FILE))
+        if (folder / THRESHOLD_FILE).exists():
+            det.operating_point = read_json(folder / THRESHOLD_FILE)
         return det
+
+    def scores(self, images: Images) -> tuple[np.ndarray, np.ndarray | None]:
+        """(calibrated P(synthetic), raw score or None): the raw score keeps the ranking where the
+        calibrated probability is clipped."""
+        return self.predict_proba(images)[:, 1], None
 
     def predict(self, images: Images, threshold: float = 0.5) -> np.ndarray:
         return (self.predict_proba(images)[:, 1] >= threshold).astype(np.int64)

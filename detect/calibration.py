@@ -3,6 +3,13 @@
 Calibrators are fitted on a held-out split (never the training split) and registered by
 name: ``temperature`` (one scale and one bias on the logit, Platt-style) and ``isotonic``
 (monotone step function). ``none`` is the plain sigmoid.
+
+A validation split that the detector separates perfectly carries no information about how
+sure it may be: an unregularised fit sends the temperature to zero and every probability to
+exactly 0 or 1. Both fitted calibrators therefore use Platt's (1999) smoothed targets,
+(n+ + 1) / (n+ + 2) for a positive and 1 / (n- + 2) for a negative, which keep the fit
+finite, and clip their output to [1 / (n + 2), 1 - 1 / (n + 2)] (n: the validation images
+of the smaller class): n examples cannot support more confidence than that.
 """
 
 from __future__ import annotations
@@ -18,6 +25,19 @@ CALIBRATORS: Registry[type["Calibrator"]] = Registry("calibrator")
 
 def sigmoid(z: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-np.clip(z, -60, 60)))
+
+
+def platt_targets(y: np.ndarray) -> np.ndarray:
+    """Platt's smoothed labels: (n+ + 1) / (n+ + 2) for positives, 1 / (n- + 2) for negatives."""
+    y = np.asarray(y, dtype=np.float64)
+    n_pos, n_neg = float(y.sum()), float(len(y) - y.sum())
+    return np.where(y > 0.5, (n_pos + 1) / (n_pos + 2), 1.0 / (n_neg + 2))
+
+
+def evidence_floor(y: np.ndarray) -> float:
+    """1 / (n + 2), n the smaller class's count: the least P(wrong class) the split can support."""
+    y = np.asarray(y)
+    return 1.0 / (min(int((y == 1).sum()), int((y == 0).sum())) + 2)
 
 
 class Calibrator:
@@ -46,35 +66,39 @@ CALIBRATORS.register("none")(Calibrator)
 
 @CALIBRATORS.register("temperature")
 class TemperatureCalibrator(Calibrator):
-    """p = sigmoid(logit / T + b), T and b by minimum log loss on the held-out split."""
+    """p = sigmoid(logit / T + b), clipped to [floor, 1 - floor]; T and b by minimum log loss
+    against Platt's smoothed targets on the held-out split."""
 
     name = "temperature"
 
     def __init__(self) -> None:
-        self.temperature, self.bias = 1.0, 0.0
+        self.temperature, self.bias, self.floor = 1.0, 0.0, 0.0
 
     def fit(self, logits: np.ndarray, y: np.ndarray) -> "TemperatureCalibrator":
         from scipy.optimize import minimize
 
-        z, t = np.asarray(logits, dtype=np.float64), np.asarray(y, dtype=np.float64)
+        z, t = np.asarray(logits, dtype=np.float64), platt_targets(y)
+        scale = float(np.std(z)) or 1.0  # optimise on standardised logits: same problem, better conditioned
 
         def loss(params: np.ndarray) -> float:
-            p = np.clip(sigmoid(z * params[0] + params[1]), 1e-12, 1 - 1e-12)
+            p = np.clip(sigmoid(z / scale * params[0] + params[1]), 1e-12, 1 - 1e-12)
             return float(-np.mean(t * np.log(p) + (1 - t) * np.log(1 - p)))
 
         res = minimize(loss, np.array([1.0, 0.0]), method="Nelder-Mead", options={"xatol": 1e-6, "fatol": 1e-9})
-        inv_t = max(float(res.x[0]), 1e-6)  # keep the mapping increasing
-        self.temperature, self.bias = 1.0 / inv_t, float(res.x[1])
+        inv_t = max(float(res.x[0]), 1e-6) / scale  # keep the mapping increasing
+        self.temperature, self.bias, self.floor = 1.0 / inv_t, float(res.x[1]), evidence_floor(y)
         return self
 
     def __call__(self, logits: np.ndarray) -> np.ndarray:
-        return sigmoid(np.asarray(logits, dtype=np.float64) / self.temperature + self.bias)
+        p = sigmoid(np.asarray(logits, dtype=np.float64) / self.temperature + self.bias)
+        return np.clip(p, self.floor, 1.0 - self.floor)
 
     def state(self) -> dict[str, Any]:
-        return {"temperature": self.temperature, "bias": self.bias}
+        return {"temperature": self.temperature, "bias": self.bias, "floor": self.floor}
 
     def set_state(self, state: dict[str, Any]) -> None:
         self.temperature, self.bias = float(state["temperature"]), float(state["bias"])
+        self.floor = float(state.get("floor", 0.0))
 
 
 @CALIBRATORS.register("isotonic")
@@ -90,7 +114,9 @@ class IsotonicCalibrator(Calibrator):
     def fit(self, logits: np.ndarray, y: np.ndarray) -> "IsotonicCalibrator":
         from sklearn.isotonic import IsotonicRegression
 
-        iso = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip").fit(np.asarray(logits, float), y)
+        floor = evidence_floor(y)
+        iso = IsotonicRegression(y_min=floor, y_max=1.0 - floor, out_of_bounds="clip")
+        iso.fit(np.asarray(logits, float), platt_targets(y))
         self.x, self.y = iso.X_thresholds_.tolist(), iso.y_thresholds_.tolist()
         return self
 

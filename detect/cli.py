@@ -52,6 +52,26 @@ def _train_config(model: str, aug: list[str], simulate: bool, simulator: list[st
                        calibration=calibration, encode=encode, max_per_set=max_per_set, seed=seed)
 
 
+def _with_preset(ctx: typer.Context, preset: str, cfg: Any) -> Any:
+    """The preset's config; options given on the command line override it (detector options merge)."""
+    from detect.train import PRESETS, preset_config
+
+    try:
+        base = PRESETS.get(preset)
+    except ValueError as exc:
+        fail(str(exc))
+    def typed(name: str) -> bool:  # typer vendors click: compare the source by name
+        return getattr(ctx.get_parameter_source(name), "name", "") == "COMMANDLINE"
+
+    given = {p for p in ("model", "aug", "calibration", "encode", "max_per_set", "sim_steps") if typed(p)}
+    if typed("simulate") or typed("simulator"):
+        given.add("simulate")
+    overrides = {k: getattr(cfg, k) for k in given}
+    overrides["options"] = {**base.get("options", {}), **cfg.options}
+    overrides["seed"] = cfg.seed
+    return preset_config(preset, **overrides)
+
+
 def _write_out(out: Optional[Path], obj: Any) -> None:
     if out is not None:
         from assay.core.fileio import atomic_write_json
@@ -64,9 +84,11 @@ def _write_out(out: Optional[Path], obj: Any) -> None:
 def train_cmd(
     ctx: typer.Context,
     model: str = typer.Option("spectral", "--model", "-m", help=f"Detector: {', '.join(DETECTORS.names())}."),
+    preset: Optional[str] = typer.Option(None, "--preset", help="A training recipe (general: the recommended "
+                                         "detector for GAN faces the suite never made); other options add to it."),
     real: list[str] = REAL_OPT,
     fake: list[str] = FAKE_OPT,
-    aug: list[str] = typer.Option([], "--aug", help="Augmentations: blur, jpeg, resize-crop, flip (or 'wang' = blur,jpeg)."),
+    aug: list[str] = typer.Option([], "--aug", help="Augmentations: blur, jpeg, resize-crop, reencode, flip (or 'wang' = blur,jpeg)."),
     simulate: bool = typer.Option(False, "--simulate", help="Add artifact-simulation fakes made from the real images."),
     simulator: list[str] = SIMULATOR_OPT,
     sim_steps: int = SIM_STEPS_OPT,
@@ -86,6 +108,8 @@ def train_cmd(
     from detect.train import train
 
     cfg = _train_config(model, aug, simulate, simulator, option, calibration, encode, max_per_set, seed, sim_steps)
+    if preset:
+        cfg = _with_preset(ctx, preset, cfg)
     if robustness:
         cfg.robustness = tuple(PERTURBATIONS.names())
     ws = workspace(ctx)
@@ -113,28 +137,43 @@ def train_cmd(
 def eval_cmd(
     ctx: typer.Context,
     detector: str = typer.Argument(..., help="Detector id or name."),
-    real: list[str] = REAL_OPT,
+    real: list[str] = typer.Option([], "--real", help="Real (prepared) set id or name; repeat or comma-separate."),
     fake: list[str] = FAKE_OPT,
+    real_dir: list[Path] = typer.Option([], "--real-dir", help="Folder of real images (recursive); repeatable."),
+    fake_dir: list[Path] = typer.Option([], "--fake-dir", help="Folder of generated images (recursive), one family per folder."),
+    layout_dir: list[Path] = typer.Option([], "--dir", help="Folder in the 0_real/1_fake layout (CNNDetection), "
+                                          "searched recursively; each generator sub-folder is a family."),
     split: str = typer.Option("test", "--split", help="Split of the sets to score: test, val, train or all."),
     robustness: bool = typer.Option(True, "--robustness/--no-robustness", help="Also score JPEG, downscale, blur, crop, metadata strip."),
-    encode: str = ENCODE_OPT,
-    max_per_set: Optional[int] = MAX_PER_SET_OPT,
+    encode: str = typer.Option("auto", "--encode", help="Encode path for both classes: auto, none, png, jpeg[:Q] "
+                               "(folders: auto means none, the images as they are)."),
+    max_per_set: Optional[int] = typer.Option(None, "--max-per-set", help="At most this many images per set or folder."),
     seed: int = typer.Option(0, "--seed", help="Seed of the split assignment (use the training seed)."),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
     out: Optional[Path] = typer.Option(None, "--out", help="Also write the JSON report to this file."),
 ) -> None:
-    """Evaluate a detector: AUC, AP, EER, accuracy, ECE, overall and per generator family."""
+    """Evaluate a detector on sets or folders: AUC, AP, EER, accuracy, ECE, overall and per generator family."""
     from assay.core.catalog import CatalogError
-    from detect.eval_run import evaluate_sets
+    from assay.core.errors import AssayError
+    from detect.eval_run import evaluate_folders, evaluate_sets
     from detect.robustness import PERTURBATIONS
-    from detect.store import NoDetectorError
 
     ws = workspace(ctx)
+    perturbations = PERTURBATIONS.names() if robustness else ()
+    folders = bool(real_dir or fake_dir or layout_dir)
+    if folders and (real or fake):
+        fail("give sets (--real/--fake) or folders (--real-dir/--fake-dir/--dir), not both")
+    if not folders and not real:
+        fail("nothing to evaluate: give --real SET (and --fake SET), or --real-dir/--fake-dir, or --dir")
     try:
-        report = evaluate_sets(ws, detector, _refs(real), _refs(fake), split=split,
-                               perturbations=PERTURBATIONS.names() if robustness else (), encode=encode,
-                               max_per_set=max_per_set, seed=seed)
-    except (CatalogError, ValueError, FileNotFoundError, NoDetectorError) as exc:
+        if folders:
+            report = evaluate_folders(ws, detector, real_dirs=real_dir, fake_dirs=fake_dir, layout_dirs=layout_dir,
+                                      perturbations=perturbations, encode="none" if encode == "auto" else encode,
+                                      max_per_folder=max_per_set, seed=seed)
+        else:
+            report = evaluate_sets(ws, detector, _refs(real), _refs(fake), split=split, perturbations=perturbations,
+                                   encode=encode, max_per_set=max_per_set, seed=seed)
+    except (AssayError, CatalogError, ValueError, FileNotFoundError) as exc:
         fail(str(exc))
     _write_out(out, report)
     if as_json:
@@ -143,7 +182,36 @@ def eval_cmd(
         from detect.evaluate import report_rows
 
         print_table(report_rows(report), ["condition", "family", *TABLE_METRICS],
-                    title=f"{report['detector']} on {split} ({report['data']['encode_path']['real']['re_encoded_as']} encode)")
+                    title=f"{report['detector']} on {report['split']} ({report['data']['encode_path']['real']['re_encoded_as']} encode)")
+
+
+@app.command("calibrate")
+def calibrate_cmd(
+    ctx: typer.Context,
+    detector: str = typer.Argument(..., help="Detector id or name."),
+    real: Path = typer.Option(..., "--real", help="Folder of your own real photos (searched recursively)."),
+    target_fpr: float = typer.Option(0.01, "--target-fpr", help="False-positive rate to keep on such photos."),
+    margin: float = typer.Option(0.25, help="Face crop margin, as in `assay detect scan`."),
+    as_json: bool = typer.Option(False, "--json", help="Print the threshold and its check as JSON."),
+) -> None:
+    """Set the detector's threshold on your own real photos; `assay detect scan` uses it from then on."""
+    from assay.core.errors import AssayError
+    from detect.operating import calibrate_on_folder
+
+    ws = workspace(ctx)
+    if not real.is_dir():
+        fail(f"--real must be a folder of photos, got {real}")
+    try:
+        point = calibrate_on_folder(ws, detector, real, target_fpr, margin=margin)
+    except (AssayError, ValueError) as exc:
+        fail(str(exc))
+    if as_json:
+        print_json(point)
+        return
+    check = "n/a" if point["check_fpr"] is None else f"{point['check_fpr']:.3f}"
+    err.print(f"{point['detector']} ({point['name']}): threshold P(synthetic) >= {point['probability']:.4f} "
+              f"(raw score {point['raw']:.4f}) from {point['n_fit']} photos; false-positive rate on the other "
+              f"{point['n_check']}: {check} (target {target_fpr:g})", highlight=False)
 
 
 @app.command("loo")

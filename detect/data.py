@@ -167,11 +167,12 @@ def _load(ws: Workspace, refs: Sequence[str], label: int, max_per_set: int | Non
 
 def assemble(ws: Workspace, real: Sequence[str], fake: Sequence[str], *, max_per_set: int | None = None,
              encode: str = "auto", simulate: Sequence[str] = (), sim_steps: int = 100, seed: int = 0,
-             require_all_splits: bool = True) -> Assembled:
+             require_all_splits: bool = True, sim_stages: Sequence[int] = (1,)) -> Assembled:
     """Load real and fake sets into group-disjoint splits, add simulated fakes, apply the encode path.
 
-    ``simulate`` names artifact simulators (see :mod:`detect.simulate`): each real image gets
-    one simulated twin in its own split (the auto-encoders are fitted on the train reals).
+    ``simulate`` names artifact simulators (see :mod:`detect.simulate`), built once per entry
+    of ``sim_stages`` (1: the x2 simulator, 3: the zoo's x8 generator): each real image gets
+    one simulated twin in its own split (the networks are fitted on the train reals).
     ``require_all_splits`` (training) checks that every split holds both classes.
     """
     if not real:
@@ -188,7 +189,8 @@ def assemble(ws: Workspace, real: Sequence[str], fake: Sequence[str], *, max_per
         from detect.simulate import simulate as run_simulation
         from detect.simulate import train_simulators
 
-        nets = train_simulators(simulate, [i.image for i in splits["train"] if i.label == 0], sim_steps, seed)
+        fit_on = [i.image for i in splits["train"] if i.label == 0]
+        nets = {k: v for st in sim_stages for k, v in train_simulators(simulate, fit_on, sim_steps, seed, st).items()}
         for split in SPLITS:
             src = [i for i in splits[split] if i.label == 0]
             made = run_simulation([i.image for i in src], nets)

@@ -125,14 +125,6 @@ def score_report(y: np.ndarray, p: np.ndarray, families: Sequence[str],
     return {"overall": compute_metrics(y, p, score=score), "per_family": per_family(y, p, families, score=score)}
 
 
-def _scores(detector: Detector, images: Images) -> tuple[np.ndarray, np.ndarray | None]:
-    """(calibrated P(synthetic), raw logit or None)."""
-    if hasattr(detector, "decision_function") and hasattr(detector, "calibrator"):
-        z = detector.decision_function(images)
-        return detector.calibrator(z), z
-    return detector.predict_proba(images)[:, 1], None
-
-
 def evaluate(detector: Detector, images: Images, y: np.ndarray, families: Sequence[str],
              perturbations: Sequence[str] = (), progress: bool = False) -> dict[str, Any]:
     """Metrics on clean images, then on each named perturbation (see :mod:`detect.robustness`)."""
@@ -141,12 +133,12 @@ def evaluate(detector: Detector, images: Images, y: np.ndarray, families: Sequen
     from detect.robustness import PERTURBATIONS
 
     y = np.asarray(y).astype(int)
-    p, z = _scores(detector, images)
+    p, z = detector.scores(images)
     report = score_report(y, p, families, score=z)
     report["robustness"] = {}
     for name in tqdm(perturbations, desc="robustness", disable=not (progress and perturbations), leave=False):
         fn = PERTURBATIONS.get(name)
-        p, z = _scores(detector, [fn(img) for img in images])
+        p, z = detector.scores([fn(img) for img in images])
         report["robustness"][name] = score_report(y, p, families, score=z)
     return report
 

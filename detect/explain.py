@@ -120,7 +120,7 @@ def spectrum_plot(detector: Any, region: Region) -> np.ndarray:
     fake = getattr(detector, "fake_mean_spectrum", None)
     if fake is not None:
         curves.append(("synthetic mean", np.asarray(fake, dtype=np.float64), (230, 140, 20)))
-    curves.append(("this region", np.asarray(detector.spectrum(region.pixels), dtype=np.float64), (210, 30, 30)))
+    curves.append(("this region", np.asarray(detector.spectrum(detector.view(region.pixels)), dtype=np.float64), (210, 30, 30)))
     side, pw, ph, pad = 256, 420, 256, 36
     canvas = np.full((side + 2 * pad + 30, side + pw + 3 * pad, 3), 255, dtype=np.uint8)
     thumb = region.pixels

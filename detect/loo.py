@@ -41,7 +41,8 @@ def leave_one_out(ws: Workspace, cfg: DetectTrainConfig, real: Sequence[str], fa
     from detect.store import save_detector
 
     data = data or assemble(ws, real, fake, max_per_set=cfg.max_per_set, encode=cfg.encode,
-                            simulate=cfg.simulate, sim_steps=cfg.sim_steps, seed=cfg.seed)
+                            simulate=cfg.simulate, sim_steps=cfg.sim_steps, seed=cfg.seed,
+                            sim_stages=cfg.sim_stages)
     study = f"loo-{secrets.token_hex(4)}"
     matrix: dict[str, dict[str, dict[str, Any]]] = {}
     trained_on: dict[str, list[str]] = {}

@@ -36,14 +36,18 @@ RESULT_SCHEMA = "assay.scan.result/1"
 REPORT_SCHEMA = "assay.scan.report/1"
 REPORT_FILE = "report.json"
 RESULTS_FILE = "results.jsonl"
-SYNTHETIC, REAL = "synthetic", "real"
+#: video frames are decoded from a video codec: out of domain for a detector trained on photos
+VIDEO_CODEC = {"codec": "video", "quality": None}
+SYNTHETIC, REAL, UNCERTAIN = "synthetic", "real", "uncertain"
+#: the threshold when neither the scan nor the detector (``assay detect calibrate``) sets one
+DEFAULT_THRESHOLD = 0.5
 
 
 @dataclass
 class ScanOptions:
     """How files are scanned; saved in the scan's report."""
 
-    threshold: float = 0.5  #: flag a region, frame or file at P(synthetic) >= threshold
+    threshold: float | None = None  #: flag at P(synthetic) >= this; None: the detector's calibrated one, else 0.5
     margin: float = 0.25  #: face crop = face box grown by this fraction of its side on every side
     face_detector: str = "hog"  #: assay.core.faces detector, as in `assay data prepare`
     max_faces: int | None = None  #: score at most this many faces per image or frame (largest first)
@@ -63,22 +67,49 @@ class Scanner:
         self.ws = ws  #: where provenance content ids are looked up
         self.options = options or ScanOptions()
         self.detector_info = detector_info or {"id": None, "name": None, "type": getattr(detector, "name", None)}
+        point = getattr(detector, "operating_point", None)
+        self.threshold = (self.options.threshold if self.options.threshold is not None
+                          else float(point["probability"]) if point else DEFAULT_THRESHOLD)
+        #: a calibrated operating point is set on raw scores: compared there, clipped probabilities cannot tie
+        self.raw_threshold = float(point["raw"]) if point and self.options.threshold is None else None
 
     # -- regions ---------------------------------------------------------------
-    def _score(self, image: np.ndarray, timing: dict[str, float]) -> tuple[list[Region], np.ndarray]:
+    def _score(self, image: np.ndarray, timing: dict[str, float], codec: dict[str, Any] | None
+               ) -> tuple[list[Region], list[dict[str, Any]]]:
+        """The regions of an image and a row per region: scores, domain check and verdict."""
         t0 = time.perf_counter()
         regions = find_regions(image, margin=self.options.margin,
                                face_detector=self.options.face_detector, max_faces=self.options.max_faces)
         t1 = time.perf_counter()
-        probs = np.asarray(self.detector.predict_proba([r.pixels for r in regions]), dtype=np.float64)[:, 1]
+        probs, raw = self.detector.scores([r.pixels for r in regions])
+        domain = getattr(self.detector, "domain", None)
+        reasons = [domain.check(self.detector.view(r.pixels), codec) if domain else None for r in regions]
         t2 = time.perf_counter()
         timing["faces"] += t1 - t0
         timing["model"] += t2 - t1
-        return regions, probs
+        rows = []
+        for k, (r, p) in enumerate(zip(regions, np.asarray(probs, dtype=np.float64))):
+            use_raw = self.raw_threshold is not None and raw is not None
+            flagged = bool(raw[k] >= self.raw_threshold) if use_raw else bool(p >= self.threshold)
+            why = reasons[k]
+            verdict = UNCERTAIN if why else SYNTHETIC if flagged else REAL
+            rows.append({**r.to_dict(), "probability": float(p), "raw_score": None if raw is None else float(raw[k]),
+                         "flagged": flagged and not why, "verdict": verdict,
+                         "domain": {"in_domain": None if why is None else not why, "reasons": why or []}})
+        return regions, rows
 
-    def _region_rows(self, regions: list[Region], probs: np.ndarray) -> list[dict[str, Any]]:
-        thr = self.options.threshold
-        return [{**r.to_dict(), "probability": float(p), "flagged": bool(p >= thr)} for r, p in zip(regions, probs)]
+    @staticmethod
+    def _decide(rows: list[dict[str, Any]]) -> dict[str, Any]:
+        """A frame's or image's verdict from its regions: synthetic when an in-domain region is
+        flagged, else uncertain when a region is out of domain, else real."""
+        top = max(rows, key=lambda r: r["probability"])
+        flagged = any(r["flagged"] for r in rows)
+        uncertain = any(r["verdict"] == UNCERTAIN for r in rows)
+        known = [r["domain"]["in_domain"] for r in rows]
+        reasons = list(dict.fromkeys(x for r in rows for x in r["domain"]["reasons"]))
+        return {"probability": top["probability"], "raw_score": top["raw_score"], "flagged": flagged,
+                "verdict": SYNTHETIC if flagged else UNCERTAIN if uncertain else REAL,
+                "domain": {"in_domain": None if None in known else all(known), "reasons": reasons}}
 
     def _explain(self, index: int, path: Path, tag: str, regions: list[Region]) -> list[str]:
         if not self.options.explain_dir:
@@ -107,7 +138,6 @@ class Scanner:
             body = self._scan_video(path, index, timing) if kind == "video" else self._scan_image(path, index, timing)
             result.update(body)
             result["status"] = "ok"
-            result["verdict"] = SYNTHETIC if result["flagged"] else REAL
         except MediaError as exc:
             result["error"] = str(exc)
         except Exception as exc:  # a detector or decoder failure on one file must not end the scan
@@ -120,28 +150,34 @@ class Scanner:
     def _blank(self, path: Path, kind: str) -> dict[str, Any]:
         return {
             "schema": RESULT_SCHEMA, "path": str(path), "media": kind, "status": "error", "error": None,
-            "verdict": None, "flagged": None, "probability": None, "threshold": self.options.threshold,
+            "verdict": None, "flagged": None, "probability": None, "raw_score": None, "threshold": self.threshold,
+            "domain": {"in_domain": None, "reasons": []},
             "fallback": None, "width": None, "height": None, "faces_found": None, "regions": [],
             "video": None, "explain": [], "detector": self.detector_info,
         }
 
     def _scan_image(self, path: Path, index: int, timing: dict[str, float]) -> dict[str, Any]:
+        from detect.domain import codec_of
+
         t0 = time.perf_counter()
         image = decode(path)
+        try:
+            codec: dict[str, Any] | None = codec_of(path)
+        except Exception:  # decodable but not by Pillow's header reader: no codec check
+            codec = None
         timing["decode"] += time.perf_counter() - t0
-        regions, probs = self._score(image, timing)
-        prob = float(probs.max())
+        regions, rows = self._score(image, timing, codec)
         return {
-            "probability": prob, "flagged": bool(prob >= self.options.threshold),
+            **self._decide(rows),
             "fallback": regions[0].kind == WHOLE_IMAGE, "width": int(image.shape[1]), "height": int(image.shape[0]),
-            "faces_found": sum(r.kind != WHOLE_IMAGE for r in regions), "regions": self._region_rows(regions, probs),
+            "faces_found": sum(r.kind != WHOLE_IMAGE for r in regions), "regions": rows,
             "explain": self._explain(index, path, "", regions),
         }
 
     def _scan_video(self, path: Path, index: int, timing: dict[str, float]) -> dict[str, Any]:
         opts = self.options
         frames: list[dict[str, Any]] = []
-        peak: tuple[float, list[Region], np.ndarray, float] | None = None
+        peak: tuple[float, list[Region], list[dict[str, Any]], float] | None = None
         video = VideoReader(path)
         it = video.frames(opts.frame_every_s, opts.max_frames)
         while True:
@@ -150,28 +186,32 @@ class Scanner:
             timing["decode"] += time.perf_counter() - t0
             if frame is None:
                 break
-            regions, probs = self._score(frame.image, timing)
-            prob = float(probs.max())
-            frames.append({
-                "index": frame.index, "time_s": round(frame.time_s, 4), "probability": prob,
-                "flagged": bool(prob >= opts.threshold), "fallback": regions[0].kind == WHOLE_IMAGE,
-                "regions": self._region_rows(regions, probs),
-            })
-            if peak is None or prob > peak[0]:
-                peak = (prob, regions, probs, frame.time_s)
+            regions, rows = self._score(frame.image, timing, VIDEO_CODEC)
+            decided = self._decide(rows)
+            frames.append({"index": frame.index, "time_s": round(frame.time_s, 4), **decided,
+                           "fallback": regions[0].kind == WHOLE_IMAGE, "regions": rows})
+            if peak is None or decided["probability"] > peak[0]:
+                peak = (decided["probability"], regions, rows, frame.time_s)
         info = video.info
         assert peak is not None  # VideoReader.frames raises when no frame decodes
         frame_probs = np.array([f["probability"] for f in frames])
         n_flagged = int(sum(f["flagged"] for f in frames))
-        # the k-th highest frame probability, k = ceil(fraction * n): >= threshold iff the video is flagged
+        # the k-th highest frame probability, k = ceil(fraction * n); flagged when k frames are flagged
         k = max(1, math.ceil(opts.video_fraction * len(frames) - 1e-9))
-        prob = float(np.sort(frame_probs)[::-1][k - 1])
-        peak_prob, peak_regions, peak_probs, peak_t = peak
+        order = np.argsort(-frame_probs, kind="stable")
+        kth = frames[int(order[k - 1])]
+        flagged = n_flagged >= k
+        uncertain = not flagged and any(f["verdict"] == UNCERTAIN for f in frames)
+        peak_prob, peak_regions, peak_rows, peak_t = peak
+        known = [f["domain"]["in_domain"] for f in frames]
         return {
-            "probability": prob, "flagged": bool(prob >= opts.threshold),
+            "probability": kth["probability"], "raw_score": kth["raw_score"], "flagged": flagged,
+            "verdict": SYNTHETIC if flagged else UNCERTAIN if uncertain else REAL,
+            "domain": {"in_domain": None if None in known else all(known),
+                       "reasons": list(dict.fromkeys(x for f in frames for x in f["domain"]["reasons"]))},
             "fallback": all(f["fallback"] for f in frames), "width": info.width, "height": info.height,
             "faces_found": sum(r.kind != WHOLE_IMAGE for r in peak_regions),
-            "regions": self._region_rows(peak_regions, peak_probs),
+            "regions": peak_rows,
             "video": {
                 "fps": round(info.fps, 4), "frame_count": info.frame_count, "duration_s": round(info.duration_s, 4),
                 "every_s": opts.frame_every_s, "frames_sampled": len(frames), "frames_flagged": n_flagged,
@@ -237,6 +277,7 @@ def summarize(results: Sequence[dict[str, Any]]) -> dict[str, Any]:
     errors = len(results) - len(ok)
     return {
         "files": len(results), "scanned": len(ok), "flagged": len(flagged), "errors": errors,
+        "uncertain": sum(r["verdict"] == UNCERTAIN for r in ok),
         "images": sum(r["media"] == "image" for r in ok), "videos": sum(r["media"] == "video" for r in ok),
         "faces": sum(r["faces_found"] or 0 for r in ok if r["media"] == "image"),
         "fallback": sum(bool(r["fallback"]) for r in ok),
@@ -320,7 +361,7 @@ class Scan:
         }
         atomic_write_json(staging / REPORT_FILE, report)
         params = {**self.summary, "paths": paths, "detector": self.scanner.detector_info["id"],
-                  "threshold": self.options.threshold}
+                  "threshold": self.scanner.threshold}
         parents = [self.detector_record.id] if self.detector_record else []
         rec = self.ws.commit("scans", self.name, staging, params=params, parents=parents)
         errors = [(r["path"], r["error"]) for r in results if r["status"] == "error"]

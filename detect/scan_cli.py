@@ -48,7 +48,8 @@ def scan_command(
     fmt: str = typer.Option("table", "--format", "-f", help="table, json, jsonl or csv."),
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="Write results to this file instead of stdout."),
     explain: Optional[Path] = typer.Option(None, "--explain", help="Write Grad-CAM / spectrum explanations here."),
-    threshold: float = typer.Option(0.5, help="Flag at calibrated P(synthetic) >= this."),
+    threshold: Optional[float] = typer.Option(None, help="Flag at calibrated P(synthetic) >= this "
+                                              "[default: the detector's, from `assay detect calibrate`, else 0.5]."),
     every: float = typer.Option(1.0, "--every", help="Video: seconds between sampled frames."),
     max_frames: int = typer.Option(300, help="Video: most frames sampled per file."),
     video_fraction: float = typer.Option(0.5, help="Video: flagged when this fraction of frames is flagged."),
@@ -119,5 +120,6 @@ def scan_command(
     summary = scan.summary or {}
     where = f"; recorded as {scan.record.id}" if scan.record else ""
     err.print(f"{summary.get('files', 0)} files: {summary.get('flagged', 0)} flagged, "
+              f"{summary.get('uncertain', 0)} uncertain (out of the detector's domain), "
               f"{summary.get('errors', 0)} errors{where}", highlight=False)
     raise typer.Exit(summary.get("exit_code", 2))

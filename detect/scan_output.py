@@ -12,8 +12,8 @@ from assay.core.registry import Registry
 FORMATS: Registry[Callable[[TextIO], "ResultWriter"]] = Registry("scan output format")
 
 #: flat columns of the table and csv formats
-COLUMNS = ("verdict", "probability", "faces", "fallback", "frames", "peak", "c2pa", "c2pa_valid", "c2pa_trust",
-           "source_type", "watermark", "path", "error")
+COLUMNS = ("verdict", "probability", "raw_score", "domain", "faces", "fallback", "frames", "peak", "c2pa",
+           "c2pa_valid", "c2pa_trust", "source_type", "watermark", "path", "error")
 
 
 def flat_row(result: dict[str, Any]) -> dict[str, Any]:
@@ -21,10 +21,13 @@ def flat_row(result: dict[str, Any]) -> dict[str, Any]:
     video = result.get("video") or {}
     prov = result.get("provenance") or {}
     ok = result["status"] == "ok"
-    prob = result.get("probability")
+    prob, raw = result.get("probability"), result.get("raw_score")
+    domain = (result.get("domain") or {}).get("in_domain")
     return {
         "verdict": result["verdict"] if ok else "error",
         "probability": f"{prob:.3f}" if prob is not None else "",
+        "raw_score": f"{raw:.3f}" if raw is not None else "",
+        "domain": "" if domain is None or not ok else "in" if domain else "out",
         "faces": result.get("faces_found") if ok else "",
         "fallback": ("whole image" if result.get("fallback") else "") if ok else "",
         "frames": f"{video['frames_flagged']}/{video['frames_sampled']}" if video else "",
@@ -63,8 +66,8 @@ class ResultWriter:
 class TableWriter(ResultWriter):
     """Aligned text columns, one line per file; the path comes last, then any error reason."""
 
-    widths = {"verdict": 9, "probability": 11, "faces": 5, "fallback": 11, "frames": 7, "peak": 13,
-              "c2pa": 11, "c2pa_valid": 11, "c2pa_trust": 10, "source_type": 23, "watermark": 11}
+    widths = {"verdict": 9, "probability": 11, "raw_score": 9, "domain": 6, "faces": 5, "fallback": 11, "frames": 7,
+              "peak": 13, "c2pa": 11, "c2pa_valid": 11, "c2pa_trust": 10, "source_type": 23, "watermark": 11}
 
     def begin(self) -> None:
         self._emit(self._line({**{c: c.upper() for c in COLUMNS}, "error": ""}))

@@ -15,6 +15,7 @@ import numpy as np
 
 from assay.core.catalog import Record
 from assay.core.config import to_dict
+from assay.core.registry import Registry
 from assay.core.workspace import Workspace
 from detect.base import DETECTORS
 from detect.data import Assembled, Item, assemble, balanced
@@ -29,11 +30,28 @@ class DetectTrainConfig:
     aug: tuple[str, ...] = ()  # names from detect.augment.AUGMENTATIONS
     simulate: tuple[str, ...] = ()  # names from detect.simulate.SIMULATORS
     sim_steps: int = 100
+    sim_stages: tuple[int, ...] = (1,)  # up-sampling stages of the simulators: 1 (x2), 3 (the zoo's x8)
     calibration: str = "temperature"
     encode: str = "auto"
     max_per_set: int | None = None
     robustness: tuple[str, ...] = ()  # perturbations measured on the test split after training
     seed: int = 0
+
+
+#: named training recipes: DetectTrainConfig fields (``assay detect train --preset NAME``)
+PRESETS: Registry[dict[str, Any]] = Registry("training preset")
+PRESETS.register("general")({
+    # NPR on the zoo's x2 and x8 up-samplers of the real photos, both classes re-encoded alike (JPEG
+    # 60-100, random downscale) and flipped; benchmarks/detect_generalisation.py measured the choice
+    "model": "npr", "options": {"tile": 64, "epochs": 8, "batch_size": 32, "width": 32, "max_tiles": 9},
+    "aug": ("reencode", "flip"), "simulate": ("transposed", "nearest", "bilinear"), "sim_stages": (1, 3),
+    "sim_steps": 150, "encode": "jpeg:90",
+})
+
+
+def preset_config(name: str, **overrides: Any) -> DetectTrainConfig:
+    """The preset's config, with fields given explicitly taking precedence."""
+    return DetectTrainConfig(**{**PRESETS.get(name), **overrides})
 
 
 def parse_option(item: str) -> tuple[str, Any]:
@@ -57,6 +75,26 @@ def build_detector(cfg: DetectTrainConfig) -> Any:
         return cls(**options)
     except TypeError as exc:  # an option the detector does not take
         raise ValueError(f"{cfg.model}: {exc}".replace("__init__() ", "")) from None
+
+
+def training_codecs(data: Assembled, aug: Sequence[str]) -> dict[str, list[int] | None]:
+    """The codecs (and JPEG quality ranges) the training images carried: the encode path, or each
+    class's source formats, widened by the augmentations' ``codecs`` metadata."""
+    from detect.augment import AUGMENTATIONS
+    from detect.data import parse_encode
+    from detect.domain import LOSSLESS
+
+    path = parse_encode(data.encode)
+    if path is not None:
+        found: dict[str, list[int] | None] = {"jpeg": [path[1], path[1]]} if path[0] == "jpeg" else {LOSSLESS: None}
+    else:
+        formats = {i.source_format for items in data.splits.values() for i in items}
+        found = {("jpeg" if f == "jpeg" else LOSSLESS): None for f in formats}
+    for name in aug:
+        for codec, (lo, hi) in AUGMENTATIONS.meta(name).get("codecs", {}).items():
+            have = found.get(codec)
+            found[codec] = [min(lo, have[0]), max(hi, have[1])] if have else ([lo, hi] if codec not in found else None)
+    return found
 
 
 def _arrays(items: Sequence[Item]) -> tuple[list[np.ndarray], np.ndarray, list[str]]:
@@ -83,6 +121,11 @@ def fit_and_test(cfg: DetectTrainConfig, data: Assembled, exclude_family: str | 
     fit_s = time.perf_counter() - t0
     det.eval_set = None
     det.calibrate(x_val, y_val, cfg.calibration)
+    from detect.domain import DomainProfile
+
+    x_train, y_train, _ = _arrays(train_items)
+    det.domain = DomainProfile.build([det.view(img) for img in x_train], y_train, training_codecs(data, cfg.aug),
+                                     [img.shape[:2] for img in x_train])
     x_test, y_test, fam_test = _arrays(data.splits["test"])
     report = evaluate(det, x_test, y_test, fam_test, cfg.robustness, progress=True)
     report["trained_on"] = sorted({i.family for i in train_items if i.label == 1})
@@ -101,7 +144,7 @@ def train(ws: Workspace, cfg: DetectTrainConfig, real: Sequence[str], fake: Sequ
     if name and any(r.name == name for r in ws.catalog.list("detectors")):
         raise ValueError(f"a detector named {name!r} already exists; choose another --name")
     data = assemble(ws, real, fake, max_per_set=cfg.max_per_set, encode=cfg.encode, simulate=cfg.simulate,
-                    sim_steps=cfg.sim_steps, seed=cfg.seed)
+                    sim_steps=cfg.sim_steps, seed=cfg.seed, sim_stages=cfg.sim_stages)
     det, report = fit_and_test(cfg, data)
     report["data"] = data.summary()
     if not is_main_process():

@@ -17,6 +17,7 @@ QUICK = {
     "spectral": {},
     "dct": {},
     "npr": {"tile": 32, "epochs": 3, "batch_size": 16},
+    "freqnet": {"tile": 32, "epochs": 4, "batch_size": 16},
     "dct-cnn": {"tile": 32, "epochs": 3, "batch_size": 16},
     "cnn": {"backbone": "test_resnet", "tile": 32, "epochs": 4, "batch_size": 8, "lr": 3e-3},
     "ensemble": {"members": ["spectral", "npr"], "member_configs": {"npr": {"tile": 32, "epochs": 2, "batch_size": 16}}},

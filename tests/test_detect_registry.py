@@ -50,7 +50,7 @@ def test_a_detector_in_a_new_module_is_found_by_name(tmp_path: Path, monkeypatch
 
 
 def test_an_unknown_detector_name_lists_the_known_ones(tmp_path: Path) -> None:
-    known = "cnn, dct, dct-cnn, ensemble, npr, spectral"
+    known = "cnn, dct, dct-cnn, ensemble, freqnet, npr, spectral"
     with pytest.raises(UnknownNameError, match=f"unknown detector 'nope'; known: {known}$"):
         DETECTORS.get("nope")
     with pytest.raises(UnknownNameError, match="unknown detector 'nope'"):
@@ -75,7 +75,7 @@ def test_get_params_round_trips_through_save_and_load(tmp_path: Path) -> None:
     det.save(tmp_path / "spectral")
     again = Detector.load(tmp_path / "spectral")
     assert type(again) is type(det) and again.get_params() == det.get_params() == \
-        {"bins": 16, "classifier": "svm", "C": 0.5}
+        {"bins": 16, "classifier": "svm", "C": 0.5, "rescale": True}
     np.testing.assert_allclose(again.predict_proba(x), det.predict_proba(x))
 
 

@@ -26,8 +26,9 @@ from detect.store import save_detector
 
 RESULT_KEYS = {"schema", "path", "media", "status", "error", "verdict", "flagged", "probability", "threshold",
                "fallback", "width", "height", "faces_found", "regions", "video", "provenance", "explain",
-               "detector", "timing_s"}
-REGION_KEYS = {"kind", "box", "crop_box", "crop_size", "face_score", "probability", "flagged"}
+               "detector", "timing_s", "raw_score", "domain"}
+REGION_KEYS = {"kind", "box", "crop_box", "crop_size", "face_score", "probability", "flagged", "raw_score",
+               "verdict", "domain"}
 VIDEO_KEYS = {"fps", "frame_count", "duration_s", "every_s", "frames_sampled", "frames_flagged",
               "flagged_fraction", "min_flagged_fraction", "peak_probability", "peak_time_s", "frames"}
 PROVENANCE_KEYS = {"checked", "error", "c2pa_present", "c2pa_valid", "c2pa_state", "c2pa_trust", "digital_source_type",

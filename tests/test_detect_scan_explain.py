@@ -36,8 +36,9 @@ def upsampled(seed: int, size: int) -> np.ndarray:
 
 
 def toy_spectral() -> SpectralDetector:
+    """Native-scale spectra: the toy fakes carry their 2x trace at whatever size they are made."""
     images = [smooth(i, 64) for i in range(20)] + [upsampled(100 + i, 64) for i in range(20)]
-    return SpectralDetector(bins=32).fit(images, np.array([0] * 20 + [1] * 20))
+    return SpectralDetector(bins=32, rescale=False).fit(images, np.array([0] * 20 + [1] * 20))
 
 
 def test_spectral_detector_scan_separates_toy_fakes_and_plots_spectra(ws: Workspace, tmp_path: Path) -> None:

@@ -111,7 +111,7 @@ class _AlwaysRng:
 def test_artifact_simulation_keeps_size_and_content() -> None:
     from detect.simulate import SIMULATORS, simulate, train_simulators
 
-    assert SIMULATORS.names() == ["bilinear", "nearest", "transposed"]
+    assert SIMULATORS.names() == ["bilinear", "modconv-skip", "nearest", "pixelshuffle", "transposed"]
     images = real_images(6, 48) + [real_images(1, 37)[0]]
     out = simulate(images, train_simulators(("transposed", "nearest"), images, steps=60))
     assert [f for _, f in out][:2] == ["simulated-transposed", "simulated-nearest"]

@@ -45,8 +45,14 @@ class ScoredDetector(Detector):
     def predict_proba(self, images: Images) -> np.ndarray:
         if len(images) == 0:
             return np.zeros((0, 2))
-        p = self.calibrator(self.decision_function(images))
+        p = self.scores(images)[0]
         return np.stack([1.0 - p, p], axis=1)
+
+    def scores(self, images: Images) -> tuple[np.ndarray, np.ndarray | None]:
+        if len(images) == 0:
+            return np.zeros(0), np.zeros(0)
+        z = self.decision_function(images)
+        return self.calibrator(z), z
 
     def calibrate(self, images: Images, y: np.ndarray, method: str = "temperature") -> Calibrator:
         """Fit the calibrator on a held-out split (not the training images)."""

@@ -1,7 +1,11 @@
 """spectral (Durall et al. 2020): azimuthally averaged log power spectrum + a linear classifier.
 
-The spectrum is taken on the image at its native size (no resizing); radii are in cycles
-per pixel, so crops of different sizes give comparable profiles of ``bins`` values.
+The spectrum is taken on the image at its native size; radii are in cycles per pixel, so
+crops of different sizes give comparable profiles of ``bins`` values. But a photo larger than
+anything seen in training has a different pixel scale (a face spread over more pixels is
+smoother per pixel): with ``rescale`` (the default) a crop whose short side exceeds the
+largest training image's is area-downscaled to that size first, so the detector compares
+like with like and never flags a photo for being large. Smaller crops are never enlarged.
 """
 
 from __future__ import annotations
@@ -50,10 +54,12 @@ class SpectralDetector(ScoredDetector):
 
     name = "spectral"
 
-    def __init__(self, bins: int = 64, classifier: str = "logreg", C: float = 1.0) -> None:
+    def __init__(self, bins: int = 64, classifier: str = "logreg", C: float = 1.0, rescale: bool = True) -> None:
         super().__init__()
-        self.bins, self.classifier, self.C = bins, classifier, C
+        self.bins, self.classifier, self.C, self.rescale = bins, classifier, C, rescale
         self.head = LinearHead(classifier, C)
+        #: the largest short side seen in training: the pixel scale crops are brought down to
+        self.scale: int | None = None
         #: mean spectrum of the real training images (for ``--explain`` plots)
         self.real_mean_spectrum: np.ndarray | None = None
         self.fake_mean_spectrum: np.ndarray | None = None
@@ -62,11 +68,19 @@ class SpectralDetector(ScoredDetector):
         """The ``bins``-long feature vector of one image (what the classifier sees)."""
         return azimuthal_spectrum(image, self.bins)
 
+    def view(self, image: np.ndarray) -> np.ndarray:
+        from detect.scale import downscale_to
+
+        return downscale_to(image, self.scale) if self.rescale and self.scale else image
+
     def features(self, images: Images) -> np.ndarray:
-        return np.stack([self.spectrum(img) for img in images]) if len(images) else np.zeros((0, self.bins))
+        if not len(images):
+            return np.zeros((0, self.bins))
+        return np.stack([self.spectrum(self.view(img)) for img in images])
 
     def fit(self, images: Images, y: np.ndarray) -> "SpectralDetector":
         y = check_fit_input(images, y)
+        self.scale = int(max(min(img.shape[:2]) for img in images))
         X = self.features(self._augmented(images, seed=0))
         self.head.fit(X, y)
         self.real_mean_spectrum = X[y == 0].mean(axis=0)
@@ -83,7 +97,8 @@ class SpectralDetector(ScoredDetector):
 
         self.head.save(folder / WEIGHTS)
         with atomic_path(folder / "spectra.safetensors") as tmp:
-            save_file({"real_mean": self.real_mean_spectrum, "fake_mean": self.fake_mean_spectrum}, str(tmp))
+            save_file({"real_mean": self.real_mean_spectrum, "fake_mean": self.fake_mean_spectrum,
+                       "scale": np.array([self.scale or 0])}, str(tmp))
 
     def load_weights(self, folder: Path) -> None:
         from safetensors.numpy import load_file
@@ -91,3 +106,4 @@ class SpectralDetector(ScoredDetector):
         self.head.load(folder / WEIGHTS)
         spectra = load_file(str(folder / "spectra.safetensors"))
         self.real_mean_spectrum, self.fake_mean_spectrum = spectra["real_mean"], spectra["fake_mean"]
+        self.scale = int(spectra["scale"][0]) if "scale" in spectra and spectra["scale"][0] else None
