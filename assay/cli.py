@@ -37,9 +37,12 @@ def root(
     ctx: typer.Context,
     workspace_root: Optional[Path] = typer.Option(
         None, "--workspace", "-w", envvar="ASSAY_WORKSPACE", help="Workspace folder [default: ./assay-workspace]"),
+    catalog_url: Optional[str] = typer.Option(
+        None, "--catalog-url", envvar="ASSAY_CATALOG_URL", show_envvar=True,
+        help="Catalog elsewhere than the workspace's SQLite file, e.g. postgresql://user@host/db (assay[postgres])."),
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version."),
 ) -> None:
-    ctx.obj = {"workspace_root": workspace_root}
+    ctx.obj = {"workspace_root": workspace_root, "catalog_url": catalog_url}
 
 
 @catalog_app.command("list")

@@ -8,11 +8,13 @@ server database is another backend behind the same protocol.
 
 from __future__ import annotations
 
+import importlib
 import secrets
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterable, Literal, Mapping, Protocol, Sequence
+from urllib.parse import urlsplit
 
 from assay.core.errors import CatalogError
 
@@ -37,6 +39,15 @@ INDEXED_PARAMS: tuple[str, ...] = ("content_id", "pixel_sha256", "file_sha256", 
 
 #: how :meth:`CatalogBackend.related` follows the lineage from an artefact
 Direction = Literal["children", "descendants", "ancestors"]
+
+
+#: catalog URL scheme -> "module:function" opening it as ``function(url, read_only)``; the backend's
+#: module (and its driver) is imported only when its scheme is used
+BACKENDS: dict[str, str] = {
+    "sqlite": "assay.core.catalog_sqlite:open_url",
+    "postgresql": "assay.core.catalog_postgres:open_postgres",
+    "postgres": "assay.core.catalog_postgres:open_postgres",
+}
 
 
 def now() -> str:
@@ -247,3 +258,12 @@ class Catalog:
 
     def rejects(self, artefact_id: str) -> list[dict[str, str]]:
         return self.backend.rejects(artefact_id)
+
+
+def open_catalog(url: str, read_only: bool = False) -> Catalog:
+    """The catalog at ``url`` (``sqlite:///path`` or ``postgresql://...``), by its scheme in :data:`BACKENDS`."""
+    scheme = urlsplit(url).scheme
+    if scheme not in BACKENDS:
+        raise CatalogError(f"unknown catalog URL scheme {scheme!r}; expected one of: {', '.join(BACKENDS)}")
+    module, function = BACKENDS[scheme].split(":")
+    return getattr(importlib.import_module(module), function)(url, read_only=read_only)

@@ -13,6 +13,7 @@ import json
 import sqlite3
 from pathlib import Path
 from typing import Callable, Iterator, Mapping, Sequence
+from urllib.parse import unquote, urlsplit
 
 from assay.core.catalog import INDEXED_PARAMS, KINDS, Catalog, Direction, Record, duplicate, kind_of, missing
 from assay.core.errors import CatalogError
@@ -36,6 +37,20 @@ def _add_status(kind: str) -> str:
 
 COLUMNS = "id, name, created_at, params, parents, path, status"
 
+#: migration 3 without its backfill (standard SQL; the backfill's JSON functions are SQLite's)
+PARAM_INDEX = (
+    "CREATE VIEW artefacts AS "
+    + " UNION ALL ".join(f"SELECT '{k}' AS kind, {COLUMNS} FROM {k}" for k in KINDS)
+    + """;
+    CREATE TABLE param_index (
+        artefact TEXT NOT NULL,
+        key TEXT NOT NULL,
+        value TEXT NOT NULL,
+        PRIMARY KEY (artefact, key)
+    );
+    CREATE INDEX param_index_key_value ON param_index(key, value);"""
+)
+
 #: Numbered migrations; ``PRAGMA user_version`` records how many have run. Append only.
 MIGRATIONS: list[str] = [
     # 1: one table per artefact kind, plus a lineage edge table for "what was made from X".
@@ -55,16 +70,7 @@ MIGRATIONS: list[str] = [
     CREATE INDEX rejects_artefact ON rejects(artefact);""",
     # 3: every kind in one view (cross-kind reads are one query), and an index of the
     # INDEXED_PARAMS, backfilled from the rows already there.
-    "CREATE VIEW artefacts AS "
-    + " UNION ALL ".join(f"SELECT '{k}' AS kind, {COLUMNS} FROM {k}" for k in KINDS)
-    + """;
-    CREATE TABLE param_index (
-        artefact TEXT NOT NULL,
-        key TEXT NOT NULL,
-        value TEXT NOT NULL,
-        PRIMARY KEY (artefact, key)
-    );
-    CREATE INDEX param_index_key_value ON param_index(key, value);"""
+    PARAM_INDEX
     + "".join(f"""
     INSERT INTO param_index (artefact, key, value)
         SELECT id, '{key}', json_extract(params, '$.{key}') FROM artefacts
@@ -278,3 +284,8 @@ class SqliteBackend:
 def open_sqlite(db_path: str | Path, read_only: bool = False, migrate_to: int = SCHEMA_VERSION) -> Catalog:
     """The catalog in the SQLite file ``db_path`` (see :class:`SqliteBackend`)."""
     return Catalog(SqliteBackend(db_path, read_only, migrate_to))
+
+
+def open_url(url: str, read_only: bool = False) -> Catalog:
+    """The catalog at ``sqlite:///absolute/path`` (or ``sqlite:relative/path``)."""
+    return open_sqlite(unquote(urlsplit(url).path), read_only)
