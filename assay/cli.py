@@ -9,7 +9,7 @@ import typer
 
 from assay import __version__
 from assay.core.catalog import KINDS
-from assay.core.clitools import AssayGroup, print_json, print_table, workspace
+from assay.core.clitools import AssayGroup, err, print_json, print_table, workspace
 from data.cli import app as data_app
 from dashboard.cli import app as dashboard_app
 from detect.cli import app as detect_app
@@ -75,6 +75,32 @@ def catalog_show(
         print_json([row])
     else:
         print_table([{"field": k, "value": v} for k, v in row.items()], ["field", "value"], title=rec.id)
+
+
+@catalog_app.command("export")
+def catalog_export(
+    ctx: typer.Context,
+    out: Path = typer.Argument(..., help="JSON-lines file to write (a header line, then one row per artefact)."),
+) -> None:
+    """Write the workspace's catalog to a file, for `assay catalog import` into another backend."""
+    from assay.core.fileio import atomic_write_jsonl
+
+    cat = workspace(ctx, read_only=True).catalog
+    atomic_write_jsonl(out, cat.export())
+    err.print(f"exported {cat.backend.location} to {out}", highlight=False)
+
+
+@catalog_app.command("import")
+def catalog_import(
+    ctx: typer.Context,
+    src: Path = typer.Argument(..., exists=True, dir_okay=False, help="A file written by `assay catalog export`."),
+) -> None:
+    """Add an exported catalog's rows to this workspace's catalog (e.g. one on PostgreSQL), all or none."""
+    from assay.core.fileio import read_jsonl
+
+    cat = workspace(ctx).catalog
+    count = cat.import_rows(read_jsonl(src))
+    err.print(f"imported {count} artefacts into {cat.backend.location}", highlight=False)
 
 
 app.add_typer(data_app, name="data")

@@ -510,3 +510,74 @@ def test_scan_and_verify_read_the_catalog_of_a_read_only_workspace(tmp_path, sql
     assert report["checks"]["soft_binding"]["status"] == "pass"
     assert sql_log["uris"] and all(u.endswith("?mode=ro") for u in sql_log["uris"])
     assert _fingerprint(root) == before
+
+
+# -- PostgreSQL specifics and moving between backends --------------------------------
+def test_postgres_url_password_is_never_shown(pg_server, tmp_path, capsys):
+    url = pg_server.create_database()
+    password = url.split(":")[2].split("@")[0]
+    ws = Workspace(tmp_path / "ws", catalog_url=url)
+    rec = ws.catalog.add("datasets", "faces")
+    shown = CliRunner().invoke(app, ["--workspace", str(ws.root), "--catalog-url", url, "catalog", "export",
+                                     str(tmp_path / "cat.jsonl")])
+    wrong = url.replace(password, "not-the-password")
+    with pytest.raises(CatalogError, match="cannot open catalog") as refused:
+        open_catalog(wrong)
+    texts = [repr(ws.catalog), repr(ws.catalog.backend), ws.catalog.backend.location, shown.output,
+             (tmp_path / "cat.jsonl").read_text(), str(refused.value)]
+    assert shown.exit_code == 0 and rec.id in texts[4]
+    assert all(password not in t and "not-the-password" not in t for t in texts)
+    assert ":***@127.0.0.1" in ws.catalog.backend.location
+
+
+def test_postgres_read_only_refuses_writes_in_the_database_too(pg_server, tmp_path):
+    import psycopg
+
+    url = pg_server.create_database()
+    Workspace(tmp_path / "ws", catalog_url=url).catalog.add("datasets", "faces")
+    ro = Workspace(tmp_path / "ws", read_only=True, catalog_url=url)
+    assert [r.name for r in ro.catalog.list()] == ["faces"]
+    with pytest.raises(CatalogError, match="is open read-only"):
+        ro.catalog.add("datasets", "more")
+    with pytest.raises(psycopg.errors.ReadOnlySqlTransaction), ro.catalog.backend._transaction() as cur:
+        cur.execute("INSERT INTO lineage (child, parent) VALUES ('a', 'b')")
+    _old_catalog(old := pg_server.create_database())
+    with pytest.raises(CatalogError, match="has schema 2, older than this assay .* read-only"):
+        open_catalog(old, read_only=True)
+
+
+def test_postgres_without_psycopg_says_what_to_install(monkeypatch):
+    from assay.core import catalog_postgres
+
+    monkeypatch.setattr(catalog_postgres, "psycopg", None)
+    with pytest.raises(CatalogError, match=r"install assay\[postgres\]"):
+        open_catalog("postgresql://nobody@127.0.0.1:1/none")
+    with pytest.raises(CatalogError, match="unknown catalog URL scheme 'mysql'"):
+        open_catalog("mysql://x/y")
+
+
+def test_export_import_moves_a_catalog_between_backends(pg_server, tmp_path):
+    root = tmp_path / "ws"
+    ids = _sample_workspace(root)
+    smp = Workspace(root).catalog.add("samples", "s", {"run_id": ids["run"]}, parents=[ids["run"], ids["ds"]])
+    url = pg_server.create_database()
+    runner = CliRunner()
+
+    def cli(*args: str, catalog: str | None = None):
+        result = runner.invoke(app, ["--workspace", str(root), *(["--catalog-url", catalog] if catalog else []), *args])
+        assert result.exit_code == 0, result.output
+        return result
+
+    cli("catalog", "export", str(tmp_path / "a.jsonl"))
+    cli("catalog", "import", str(tmp_path / "a.jsonl"), catalog=url)
+    cli("catalog", "export", str(tmp_path / "b.jsonl"), catalog=url)
+    cli("catalog", "import", str(tmp_path / "b.jsonl"), catalog=f"sqlite://{tmp_path / 'back.sqlite'}")
+    lines = [(tmp_path / "a.jsonl").read_text().splitlines(), (tmp_path / "b.jsonl").read_text().splitlines()]
+    assert lines[0][1:] == lines[1][1:] and len(lines[0]) == 4           # same rows, times and rejects
+    for cat in (open_catalog(url), open_sqlite(tmp_path / "back.sqlite")):
+        assert [r.id for r in cat.ancestors(smp.id)] == [ids["ds"], ids["run"]]
+        assert [r.id for r in cat.find(run_id=ids["run"])] == [smp.id]
+        assert cat.rejects(ids["ds"])[0]["reason"] == "empty file (0 bytes)"
+    again = runner.invoke(app, ["--workspace", str(root), "--catalog-url", url, "catalog", "import",
+                                str(tmp_path / "a.jsonl")])
+    assert again.exit_code == 2 and "already exists" in again.output and len(open_catalog(url).list()) == 3

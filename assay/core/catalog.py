@@ -13,7 +13,7 @@ import secrets
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable, Iterable, Literal, Mapping, Protocol, Sequence
+from typing import Any, Callable, Iterable, Iterator, Literal, Mapping, Protocol, Sequence
 from urllib.parse import urlsplit
 
 from assay.core.errors import CatalogError
@@ -29,6 +29,8 @@ KINDS: dict[str, str] = {
     "consents": "cons",
 }
 PREFIX_TO_KIND = {v: k for k, v in KINDS.items()}
+#: the first line of `assay catalog export`'s JSON lines
+EXPORT_SCHEMA = "assay.catalog.export/1"
 #: random bytes in a new id (hex digits after the prefix). With 4 bytes two of 100,000 rows of
 #: one kind shared an id more often than not (the birthday bound); 6 bytes make it about 2e-5.
 ID_BYTES = 6
@@ -258,6 +260,31 @@ class Catalog:
 
     def rejects(self, artefact_id: str) -> list[dict[str, str]]:
         return self.backend.rejects(artefact_id)
+
+    # -- moving between backends ---------------------------------------------------
+    def export(self) -> Iterator[dict[str, Any]]:
+        """Every row with its rejects, oldest first, after a header line: what :meth:`import_rows` reads."""
+        yield {"schema": EXPORT_SCHEMA, "version": self.version, "from": self.backend.location}
+        for rec in self.list():
+            yield {"record": rec.to_dict(), "rejects": self.rejects(rec.id)}
+
+    def import_rows(self, rows: Iterable[Mapping[str, Any]]) -> int:
+        """Add the rows of an :meth:`export` (ids, names, times and lineage kept), all in one
+        transaction; a name or id already here refuses them all. Returns the number of rows."""
+        lines = iter(rows)
+        header = next(lines, {})
+        if header.get("schema") != EXPORT_SCHEMA:
+            raise CatalogError(f"not an assay catalog export: expected a first line with schema {EXPORT_SCHEMA!r}")
+        records, rejects = [], []
+        for line in lines:
+            rec = Record(**line["record"])
+            check_kind(rec.kind)
+            records.append(rec)
+            rejects += [(rec.id, r["source"], r["reason"], r["created_at"]) for r in line.get("rejects", ())]
+        self.backend.insert(records)
+        if rejects:
+            self.backend.add_rejects(rejects)
+        return len(records)
 
 
 def open_catalog(url: str, read_only: bool = False) -> Catalog:
