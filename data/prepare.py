@@ -6,11 +6,8 @@ resumes where it stopped; the manifest and the catalog row appear only when all 
 
 from __future__ import annotations
 
-import multiprocessing
-from collections import Counter
-import os
 import time
-from concurrent.futures import ProcessPoolExecutor
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -20,6 +17,7 @@ import numpy as np
 from assay.core import faces
 from assay.core.catalog import CatalogError, Record
 from assay.core.config import to_dict
+from assay.core.engines import Engine
 from assay.core.errors import AssayError
 from assay.core.fileio import append_jsonl, atomic_write_bytes, atomic_write_jsonl, read_jsonl
 from assay.core.imageio import MAX_PIXELS, ImageError, decode, encode, iter_image_files, pixel_sha256
@@ -173,18 +171,21 @@ def process_file(path: Path, root: Path, layout: str, cfg: PrepareConfig, out_di
         return done({"status": "rejected", "reason": f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"})
 
 
-def _worker(args: tuple[str, str, str, PrepareConfig, str]) -> dict[str, Any]:
-    path, root, layout, cfg, out_dir = args
-    return process_file(Path(path), Path(root), layout, cfg, Path(out_dir))
+@dataclass(frozen=True)
+class PrepareTask:
+    """Preparing files as a batch job (:class:`assay.core.engines.Task`): item = {path}."""
 
+    root: str
+    layout: str
+    cfg: PrepareConfig
+    out_dir: str
+    wants_gpu = False
 
-def _run(tasks: list[tuple[str, str, str, PrepareConfig, str]], workers: int) -> Iterator[dict[str, Any]]:
-    if workers <= 1 or len(tasks) < 2:
-        yield from map(_worker, tasks)
-        return
-    ctx = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
-        yield from pool.map(_worker, tasks, chunksize=4)
+    def setup(self) -> None:
+        """Nothing to load: dlib's models load on first use in each worker."""
+
+    def __call__(self, item: dict[str, Any]) -> dict[str, Any]:
+        return process_file(Path(item["path"]), Path(self.root), self.layout, self.cfg, Path(self.out_dir))
 
 
 def prepare(
@@ -193,11 +194,14 @@ def prepare(
     name: str,
     cfg: PrepareConfig = PrepareConfig(),
     progress: Callable[[int, int, int], None] | None = None,
+    engine: Engine | None = None,
 ) -> PrepareResult:
     """Prepare the photos under ``src`` as data set ``name`` in ``ws``.
 
     ``progress(done, kept, rejected)`` is called after each file. Files already in the
-    journal of an interrupted run with this name are not redone.
+    journal of an interrupted run with this name are not redone. ``engine`` runs the files
+    (default: this machine's processes, ``cfg.workers`` of them); on a Ray cluster of several
+    machines the source and the workspace must be on a file system every node reads.
     """
     cfg.validate()
     src = Path(src)
@@ -226,12 +230,12 @@ def prepare(
         rel = str(path.relative_to(root))
         prior = entries.get(rel)
         if prior is None or prior.get("key") != _source_key(path):
-            todo.append((str(path), str(root), layout, cfg, str(staging)))
+            todo.append({"path": str(path)})
     kept = sum(1 for e in entries.values() if e["status"] == "kept")
     rejected = len(entries) - kept
-    workers = cfg.workers or os.cpu_count() or 1
     done = len(entries)
-    for entry in _run(todo, workers):
+    task = PrepareTask(str(root), layout, cfg, str(staging))
+    for entry in (engine or Engine(workers=cfg.workers)).map(task, todo):
         append_jsonl(journal, entry)
         entries[entry["source"]] = entry
         if entry["status"] == "kept":

@@ -9,8 +9,6 @@ its JSON report in the scan's artefact folder.
 from __future__ import annotations
 
 import math
-import multiprocessing
-import os
 import secrets
 import sys
 import time
@@ -21,6 +19,7 @@ from typing import Any, Iterator, Sequence
 import numpy as np
 
 from assay.core.catalog import CatalogError, Record
+from assay.core.engines import Engine
 from assay.core.fileio import append_jsonl, atomic_write_json, atomic_write_jsonl, read_jsonl
 from assay.core.imageio import ImageError, decode
 from assay.core.workspace import Workspace
@@ -48,7 +47,9 @@ class ScanOptions:
     max_frames: int | None = 300  #: video: stop after this many sampled frames
     video_fraction: float = 0.5  #: video: flagged when at least this fraction of sampled frames is flagged
     explain_dir: str | None = None  #: write explanation images here
-    workers: int = 0  #: processes scanning files in parallel (0: every core on CPU, one process with CUDA)
+    workers: int = 0  #: processes (or Ray actors) scanning in parallel (0: every core on CPU, one process with CUDA)
+    engine: str = "local"  #: where the files are scanned: assay.core.engines.ENGINES (local, ray)
+    address: str | None = None  #: the Ray cluster's address (None: a new one on this machine)
 
 
 class Scanner:
@@ -179,50 +180,27 @@ class Scanner:
         }
 
 
-# -- process pool: each worker holds its own Scanner --------------------------------
-_WORKER: Scanner | None = None
+# -- engines: each worker (process or Ray actor) holds its own Scanner -----------------
+@dataclass
+class ScanTask:
+    """Scanning as a batch job (:class:`assay.core.engines.Task`): item = {index, path, problem}."""
+
+    scanner: Scanner
+    wants_gpu = True
+
+    def setup(self) -> None:
+        """Nothing to load: the scanner arrives with its detector."""
+
+    def __call__(self, item: dict[str, Any]) -> dict[str, Any]:
+        return self.scanner.scan_file(item["path"], item["index"], item["problem"])
 
 
-def _init_worker(scanner: Scanner) -> None:
-    global _WORKER
-    import torch
-
-    torch.set_num_threads(1)
-    _WORKER = scanner
-
-
-def _scan_in_worker(job: tuple[int, str, str | None]) -> dict[str, Any]:
-    assert _WORKER is not None
-    index, path, problem = job
-    return _WORKER.scan_file(path, index, problem)
-
-
-def resolve_workers(workers: int) -> int:
-    """``workers``, or for 0: every core on CPU, and one process (feeding the GPU) where CUDA is present."""
-    if workers > 0:
-        return workers
-    import torch
-
-    return 1 if torch.cuda.is_available() else (os.cpu_count() or 1)
-
-
-def scan_files(scanner: Scanner, jobs: Sequence[tuple[Path, str | None]], workers: int = 0) -> Iterator[dict[str, Any]]:
-    """Results in input order, from this process or from a pool of ``workers`` processes (0: see
-    :func:`resolve_workers`). Each pool process runs torch on one thread: dlib's face finding is
-    single-threaded too, and several one-thread processes use the cores better than one process
-    whose torch threads wait on each other."""
-    workers = resolve_workers(workers)
-    if workers <= 1 or len(jobs) <= 1:
-        for i, (path, problem) in enumerate(jobs):
-            yield scanner.scan_file(path, i, problem)
-        return
-    import torch
-
-    # fork is quick and shares the loaded detector; CUDA cannot be used in a forked child
-    fork = "fork" in multiprocessing.get_all_start_methods() and not torch.cuda.is_available()
-    ctx = multiprocessing.get_context("fork" if fork else "spawn")
-    with ctx.Pool(min(workers, len(jobs)), initializer=_init_worker, initargs=(scanner,)) as pool:
-        yield from pool.imap(_scan_in_worker, [(i, str(p), q) for i, (p, q) in enumerate(jobs)], chunksize=1)
+def scan_files(scanner: Scanner, jobs: Sequence[tuple[Path, str | None]], engine: Engine = Engine()
+               ) -> Iterator[dict[str, Any]]:
+    """Results in input order, from the ``engine`` (the local one: this process or a pool of
+    ``engine.workers`` processes, 0 for every core, one process with CUDA)."""
+    items = [{"index": i, "path": str(p), "problem": q} for i, (p, q) in enumerate(jobs)]
+    yield from engine.map(ScanTask(scanner), items)
 
 
 def summarize(results: Sequence[dict[str, Any]]) -> dict[str, Any]:
@@ -296,7 +274,8 @@ class Scan:
         results = [done[str(p)] for p, _ in jobs if str(p) in done]
         yield from results
         todo = [(p, q) for p, q in jobs if str(p) not in done]
-        for result in scan_files(self.scanner, todo, self.options.workers):
+        engine = Engine(self.options.engine, self.options.workers, self.options.address)
+        for result in scan_files(self.scanner, todo, engine):
             if staging is not None:
                 append_jsonl(staging / RESULTS_FILE, result)
             results.append(result)

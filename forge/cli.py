@@ -81,15 +81,23 @@ def sample_cmd(
     labels: str = typer.Option("visible,watermark,xmp,c2pa", "--labels",
                                help="Labels stamped at birth (at least one). c2pa,xmp leave the pixels untouched: "
                                     "use that for detector training sets."),
+    engine: str = typer.Option("local", "--engine", help="local (this machine) or ray (batches sharded over a Ray "
+                                                         "cluster by latent index; assay[ray])."),
+    workers: int = typer.Option(1, "--workers", "-j", help="Processes or Ray actors generating (1: this process; "
+                                                           "0: every core, or every CPU/GPU of the cluster)."),
+    address: Optional[str] = typer.Option(None, "--address", help="--engine ray: the cluster's address (default: a new local one)."),
 ) -> None:
     """Write a labelled synthetic sample set from a run, every image stamped at birth; prints the sample set id."""
     from assay.core.catalog import CatalogError
+    from assay.core.engines import ENGINES, Engine
     from forge.sample import sample
 
+    if engine not in ENGINES:
+        fail(f"--engine must be one of {', '.join(ENGINES)}, got {engine!r}")
     ws = workspace(ctx)
     try:
         set_id = sample(ws, run, n, seed=seed, truncation=truncation, condition=condition, fmt=fmt, name=name,
-                        labels=labels, device=device)
+                        labels=labels, device=device, engine=Engine(engine, workers, address))
     except (ValueError, FileNotFoundError, CatalogError) as exc:
         fail(str(exc), 1)
     err.print(f"sample set {set_id}: {ws.resolve(set_id).path}")

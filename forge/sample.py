@@ -8,7 +8,9 @@ set never exists unlabelled.
 
 from __future__ import annotations
 
+import base64
 import hashlib
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, Sequence
 
@@ -17,6 +19,7 @@ import torch
 
 from assay.core.config import from_dict
 from assay.core.devices import pick_device
+from assay.core.engines import Engine
 from assay.core.fileio import read_json
 from assay.core.imageio import pixel_sha256
 from assay.core.imagesets import ImageSetWriter
@@ -59,30 +62,67 @@ def latent(seed: int, index: int, z_dim: int) -> torch.Tensor:
     return torch.randn(z_dim, generator=g)
 
 
-def load_generator(run_dir: Path, device: torch.device) -> tuple[torch.nn.Module, GanConfig, dict[str, Any]]:
-    """The sampling generator of a run's latest checkpoint (EMA weights when the run kept them), in eval mode."""
+def run_info(run_dir: Path) -> tuple[GanConfig, dict[str, Any]]:
+    """A run's saved config, and its latest checkpoint's pointer with the run's data set id."""
     saved = read_json(run_dir / CONFIG)
-    cfg = from_dict(GanConfig, saved)
     pointer = checkpoint.latest(run_dir)
     if pointer is None:
         raise FileNotFoundError(f"run folder {run_dir} has no checkpoint to sample from")
+    return from_dict(GanConfig, saved), {**pointer, "dataset": saved.get("dataset")}
+
+
+def load_generator(run_dir: Path, device: torch.device) -> tuple[torch.nn.Module, GanConfig, dict[str, Any]]:
+    """The sampling generator of a run's latest checkpoint (EMA weights when the run kept them), in eval mode."""
+    cfg, pointer = run_info(run_dir)
     models, _ = checkpoint.load(run_dir, pointer, map_location=device, with_optimizer=False)
     g = GENERATORS.create(cfg.generator, cfg, [k.n for k in keys_of(cfg.cond_keys)])
     g.load_state_dict(models.get("EMA", models["G"]))
-    return g.to(device).eval(), cfg, {**pointer, "dataset": saved.get("dataset")}
+    return g.to(device).eval(), cfg, pointer
+
+
+@dataclass
+class SampleTask:
+    """Generating as a batch job (:class:`assay.core.engines.Task`): item = {start, stop}, the latent
+    indices of one batch; result = its images (uint8, base64) and conditions. Every batch has
+    SAMPLE_BATCH latents whatever ``stop`` is, so any sharding of the batches gives the same pixels."""
+
+    run_dir: str
+    seed: int
+    truncation: float
+    given: dict[str, int]
+    device: str
+    wants_gpu = True
+
+    def setup(self) -> None:
+        self.dev = pick_device(self.device)
+        self.g, self.cfg, _ = load_generator(Path(self.run_dir), self.dev)
+        self.keys = keys_of(self.cfg.cond_keys)
+
+    def __call__(self, item: dict[str, Any]) -> dict[str, Any]:
+        idx = list(range(item["start"], item["start"] + SAMPLE_BATCH))
+        z = torch.stack([latent(self.seed, i, self.cfg.z_dim) for i in idx]) * self.truncation
+        conds = [fill_condition(self.given, self.keys, self.seed, i) for i in idx] if self.keys else None
+        with torch.no_grad():
+            out = self.g(z.to(self.dev), torch.tensor(conds, device=self.dev) if conds else None)
+        images = np.ascontiguousarray(to_uint8(out)[: item["stop"] - item["start"]])
+        return {"start": item["start"], "stop": item["stop"], "shape": list(images.shape),
+                "pixels": base64.b64encode(images.tobytes()).decode("ascii"),
+                "conds": conds[: len(images)] if conds else None}
 
 
 def sample(ws: Workspace, run: str, n: int, *, seed: int = 0, truncation: float = 1.0,
            condition: Sequence[str] | dict[str, Any] | None = None, fmt: str = "png", name: str | None = None,
            labels: str | Sequence[str] = DEFAULT_LABELS, stamper: Stamper | None = None, device: str = "cpu",
-           progress: bool = True) -> str:
+           progress: bool = True, engine: Engine | None = None) -> str:
     """Generate ``n`` images from a run into a new sample set; returns its id.
 
     Every image is stamped at birth: by ``stamper`` when given, else by provenance's birth
     stamper with ``labels`` (some of visible, watermark, xmp, c2pa; at least one).
     ``truncation`` (psi in (0, 1]) scales latents toward the mean latent (0). ``condition`` fixes
     some or all condition keys of a conditional run (e.g. ``["gender=female", "age=30"]``); the
-    others are drawn per image from (seed, latent index).
+    others are drawn per image from (seed, latent index). ``engine`` generates the batches
+    (default: this process; ``Engine("ray", ...)`` shards them by latent index range over a Ray
+    cluster, with the same pixels on the same device); stamping and writing stay here.
     """
     from tqdm import tqdm
 
@@ -103,8 +143,8 @@ def sample(ws: Workspace, run: str, n: int, *, seed: int = 0, truncation: float 
     rec = ws.resolve(run, "runs")
     if rec.status != "ready":
         raise ValueError(f"run {rec.id} is {rec.status}, not ready")
-    dev = pick_device(device)
-    g, cfg, pointer = load_generator(Path(rec.path or ""), dev)
+    pick_device(device)  # an unknown or absent device is refused here, before any work
+    cfg, pointer = run_info(Path(rec.path or ""))
     keys = keys_of(cfg.cond_keys)
     given = parse_condition(condition, keys)
     sha = pointer["weights_sha256"]
@@ -113,18 +153,13 @@ def sample(ws: Workspace, run: str, n: int, *, seed: int = 0, truncation: float 
     if any(r.name == name for r in ws.catalog.list("samples")):
         raise ValueError(f"a sample set named {name!r} already exists; pass another name")
     writer = ImageSetWriter(ws, "samples", name)
+    task = SampleTask(str(rec.path), seed, truncation, given, device)
+    batches = [{"start": start, "stop": min(start + SAMPLE_BATCH, n)} for start in range(0, n, SAMPLE_BATCH)]
     with tqdm(total=n, desc=f"sampling {rec.id}", unit="img", disable=not progress) as bar:
-        for start in range(0, n, SAMPLE_BATCH):
-            idx = list(range(start, start + SAMPLE_BATCH))           # full batches: same shapes, same pixels
-            z = torch.stack([latent(seed, i, cfg.z_dim) for i in idx]) * truncation
-            conds = [fill_condition(given, keys, seed, i) for i in idx] if keys else None
-            with torch.no_grad():
-                out = g(z.to(dev), torch.tensor(conds, device=dev) if conds else None)
-            images = to_uint8(out)
-            for j, i in enumerate(idx):
-                if i >= n:
-                    break
-                cond = describe(conds[j], keys) if conds else None
+        for batch in (engine or Engine(workers=1)).map(task, batches):
+            images = np.frombuffer(base64.b64decode(batch["pixels"]), np.uint8).reshape(batch["shape"])
+            for j, i in enumerate(range(batch["start"], batch["stop"])):
+                cond = describe(batch["conds"][j], keys) if batch["conds"] else None
                 meta = {"family": cfg.model, "run_id": rec.id, "checkpoint_sha256": sha, "seed": seed,
                         "latent_index": i, "condition": cond, "size": cfg.size}
                 row = {**meta, "label": "synthetic", "split": split_of(i), "sha256": pixel_sha256(images[j]),

@@ -8,7 +8,6 @@ server database is another backend behind the same protocol.
 
 from __future__ import annotations
 
-import importlib
 import secrets
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
@@ -17,6 +16,7 @@ from typing import Any, Callable, Iterable, Iterator, Literal, Mapping, Protocol
 from urllib.parse import urlsplit
 
 from assay.core.errors import CatalogError
+from assay.core.registry import load_entry
 
 #: artefact kind -> id prefix. The kind is also the table name.
 KINDS: dict[str, str] = {
@@ -289,8 +289,4 @@ class Catalog:
 
 def open_catalog(url: str, read_only: bool = False) -> Catalog:
     """The catalog at ``url`` (``sqlite:///path`` or ``postgresql://...``), by its scheme in :data:`BACKENDS`."""
-    scheme = urlsplit(url).scheme
-    if scheme not in BACKENDS:
-        raise CatalogError(f"unknown catalog URL scheme {scheme!r}; expected one of: {', '.join(BACKENDS)}")
-    module, function = BACKENDS[scheme].split(":")
-    return getattr(importlib.import_module(module), function)(url, read_only=read_only)
+    return load_entry(BACKENDS, urlsplit(url).scheme, "catalog URL scheme")(url, read_only=read_only)

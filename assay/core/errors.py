@@ -36,3 +36,7 @@ class VideoError(MediaError, ValueError):
 
 class ModelError(AssayError, RuntimeError):
     """A model (pretrained face model, detector, generator) that cannot be loaded or run."""
+
+
+class MissingExtraError(AssayError, ImportError):
+    """An optional dependency a chosen feature needs is not installed; the message names the extra."""
