@@ -59,7 +59,8 @@ def run_ray(task: Task, items: Sequence[dict[str, Any]], engine: Engine) -> Iter
     context.enable_progress_bars = False
     dataset = ray.data.from_items([{"item": json.dumps(item)} for item in items])
     results = dataset.map_batches(_Actor, fn_constructor_args=(task,), batch_size=BATCH, batch_format="numpy",
-                                  concurrency=min(actors, len(items)), num_gpus=1 if gpus else 0,
+                                  compute=ray.data.ActorPoolStrategy(size=min(actors, len(items))),
+                                  num_gpus=1 if gpus else 0,
                                   num_cpus=0 if gpus else 1)
     for row in results.iter_rows():
         yield json.loads(row["result"])
