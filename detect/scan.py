@@ -8,19 +8,20 @@ its JSON report in the scan's artefact folder.
 
 from __future__ import annotations
 
+import json
 import math
 import secrets
 import sys
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any, Iterable, Iterator, Sequence
 
 import numpy as np
 
 from assay.core.catalog import CatalogError, Record
 from assay.core.engines import Engine
-from assay.core.fileio import append_jsonl, atomic_write_json, atomic_write_jsonl, read_jsonl
+from assay.core.fileio import append_jsonl, atomic_path, atomic_write_jsonl, read_jsonl
 from assay.core.imageio import ImageError, decode
 from assay.core.workspace import Workspace
 from detect.base import Detector
@@ -203,18 +204,40 @@ def scan_files(scanner: Scanner, jobs: Sequence[tuple[Path, str | None]], engine
     yield from engine.map(ScanTask(scanner), items)
 
 
-def summarize(results: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    """Counts of a scan's results, and the exit code they mean (0 clean, 1 flagged, 2 errors only)."""
-    ok = [r for r in results if r["status"] == "ok"]
-    flagged = [r for r in ok if r["flagged"]]
-    errors = len(results) - len(ok)
-    return {
-        "files": len(results), "scanned": len(ok), "flagged": len(flagged), "errors": errors,
-        "images": sum(r["media"] == "image" for r in ok), "videos": sum(r["media"] == "video" for r in ok),
-        "faces": sum(r["faces_found"] or 0 for r in ok if r["media"] == "image"),
-        "fallback": sum(bool(r["fallback"]) for r in ok),
-        "exit_code": exit_code(len(flagged), errors),
-    }
+class Tally:
+    """A scan's counts, kept as the results come, so that a scan of any size holds no results in memory."""
+
+    def __init__(self) -> None:
+        self.counts = dict.fromkeys(("files", "scanned", "flagged", "errors", "images", "videos", "faces", "fallback"), 0)
+        self.errors: list[tuple[str, str]] = []  #: (path, reason) of the files that could not be scanned
+        self.provenance_checked = False
+
+    def add(self, r: dict[str, Any]) -> None:
+        c = self.counts
+        c["files"] += 1
+        self.provenance_checked |= r["provenance"].get("checked") is True
+        if r["status"] != "ok":
+            c["errors"] += 1
+            self.errors.append((r["path"], r["error"]))
+            return
+        c["scanned"] += 1
+        c["flagged"] += bool(r["flagged"])
+        c["images"] += r["media"] == "image"
+        c["videos"] += r["media"] == "video"
+        c["faces"] += (r["faces_found"] or 0) if r["media"] == "image" else 0
+        c["fallback"] += bool(r["fallback"])
+
+    def summary(self) -> dict[str, Any]:
+        """Counts of the results so far, and the exit code they mean (0 clean, 1 flagged, 2 errors only)."""
+        return {**self.counts, "exit_code": exit_code(self.counts["flagged"], self.counts["errors"])}
+
+
+def summarize(results: Iterable[dict[str, Any]]) -> dict[str, Any]:
+    """Counts of a scan's results, and the exit code they mean (see :class:`Tally`)."""
+    tally = Tally()
+    for r in results:
+        tally.add(r)
+    return tally.summary()
 
 
 def exit_code(flagged: int, errors: int) -> int:
@@ -268,39 +291,48 @@ class Scan:
         done: dict[str, dict[str, Any]] = {}
         if staging is not None and self.resume:
             done = {r["path"]: r for r in read_jsonl(staging / RESULTS_FILE)}
-            atomic_write_jsonl(staging / RESULTS_FILE, done.values())  # drops a torn last line
-        elif staging is not None:
-            (staging / RESULTS_FILE).unlink(missing_ok=True)
-        results = [done[str(p)] for p, _ in jobs if str(p) in done]
-        yield from results
+        resumed = [done[str(p)] for p, _ in jobs if str(p) in done]
+        if staging is not None:  # the journal holds exactly the results yielded, in order (a torn line dropped)
+            atomic_write_jsonl(staging / RESULTS_FILE, resumed)
         todo = [(p, q) for p, q in jobs if str(p) not in done]
+        tally = Tally()
+        for result in resumed:
+            tally.add(result)
+            yield result
         engine = Engine(self.options.engine, self.options.workers, self.options.address)
         for result in scan_files(self.scanner, todo, engine):
             if staging is not None:
                 append_jsonl(staging / RESULTS_FILE, result)
-            results.append(result)
+            tally.add(result)
             yield result
-        self.summary = summarize(results)
+        self.summary = tally.summary()
         if staging is not None:
-            self.record = self._commit(staging, results, [str(p) for p in paths], recursive)
+            self.record = self._commit(staging, tally, [str(p) for p in paths], recursive)
 
-    def _commit(self, staging: Path, results: list[dict[str, Any]], paths: list[str], recursive: bool) -> Record:
+    def _commit(self, staging: Path, tally: Tally, paths: list[str], recursive: bool) -> Record:
         assert self.summary is not None
-        report = {
+        head = {
             "schema": REPORT_SCHEMA, "name": self.name, "paths": paths, "recursive": recursive,
             "detector": self.scanner.detector_info, "options": asdict(self.options), "summary": self.summary,
-            "provenance_checked": any(r["provenance"].get("checked") is True for r in results),
-            "results": results,
+            "provenance_checked": tally.provenance_checked,
         }
-        atomic_write_json(staging / REPORT_FILE, report)
+        _write_report(staging / REPORT_FILE, head, staging / RESULTS_FILE)
         params = {**self.summary, "paths": paths, "detector": self.scanner.detector_info["id"],
                   "threshold": self.options.threshold}
         parents = [self.detector_record.id] if self.detector_record else []
         rec = self.ws.commit("scans", self.name, staging, params=params, parents=parents)
-        errors = [(r["path"], r["error"]) for r in results if r["status"] == "error"]
-        if errors:
-            self.ws.catalog.add_rejects(rec.id, errors)
+        if tally.errors:
+            self.ws.catalog.add_rejects(rec.id, tally.errors)
         return rec
+
+
+def _write_report(path: Path, head: dict[str, Any], journal: Path) -> None:
+    """The report: ``head`` with ``results`` copied line by line from the journal (never all in memory)."""
+    with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8") as out, open(journal, encoding="utf-8") as lines:
+        out.write(json.dumps(head, sort_keys=True, default=str)[:-1] + ', "results": [\n')
+        for i, line in enumerate(lines):
+            out.write(("," if i else "") + line)
+        out.write("]}\n")
 
 
 def scan_paths(ws: Workspace, paths: Sequence[str | Path], detector: Detector | str | None = None,
