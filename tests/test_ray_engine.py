@@ -44,15 +44,16 @@ def ray_address():
             pytest.fail("Ray is not installed; CI runs the ray engine's tests (`make test` installs assay[ray])")
         pytest.skip("Ray not installed (pip install assay[ray])")
     temp = tempfile.mkdtemp(prefix="ray", dir="/tmp")  # short: Ray's socket paths must fit in 107 bytes
-    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
-    os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))
-    ray.init(num_cpus=2, num_gpus=0, include_dashboard=False, _node_ip_address="127.0.0.1", _temp_dir=temp,
-             log_to_driver=False)
-    try:
-        yield ray.get_runtime_context().gcs_address
-    finally:
-        ray.shutdown()
-        shutil.rmtree(temp, ignore_errors=True)
+    with pytest.MonkeyPatch.context() as env:  # the workers inherit the environment: this checkout first
+        env.setenv("RAY_USAGE_STATS_ENABLED", "0")
+        env.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])))
+        ray.init(num_cpus=2, num_gpus=0, include_dashboard=False, _node_ip_address="127.0.0.1", _temp_dir=temp,
+                 log_to_driver=False)
+        try:
+            yield ray.get_runtime_context().gcs_address
+        finally:
+            ray.shutdown()
+            shutil.rmtree(temp, ignore_errors=True)
 
 
 def _images(folder: Path, n: int) -> Path:
