@@ -5,7 +5,9 @@ BIN := $(VENV)/bin
 DATA ?=
 WS ?= assay-workspace
 
-.PHONY: demo test install postgres-server clean
+BROWSER_DIR := tests/browser
+
+.PHONY: demo test install postgres-server browser clean
 
 $(BIN)/assay: pyproject.toml
 	@command -v $(PY) >/dev/null 2>&1 || { echo "need $(PY) (set PY=...)"; exit 2; }
@@ -26,9 +28,19 @@ postgres-server:
 demo: install
 	ASSAY_WORKSPACE=$(WS) $(BIN)/python -m assay.demo $(if $(DATA),--data "$(DATA)",)
 
-test: install postgres-server
+# what the dashboard's browser test needs: Debian's Chromium, node and npm's playwright-core; a failure here is
+# reported and the browser test then fails with the reason (under CI) instead of stopping make
+browser:
+	@{ command -v node && command -v npm; } >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq nodejs npm; } \
+		|| echo "could not install nodejs/npm; the dashboard browser test will say so"
+	@test -x /usr/bin/chromium || { apt-get update -qq && apt-get install -y -qq chromium; } \
+		|| echo "could not install chromium; the dashboard browser test will say so"
+	@test -d $(BROWSER_DIR)/node_modules/playwright-core || npm install --prefix $(BROWSER_DIR) --no-audit --no-fund \
+		|| echo "could not install playwright-core; the dashboard browser test will say so"
+
+test: install postgres-server browser
 	$(BIN)/lint-imports
 	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -q
 
 clean:
-	rm -rf $(VENV) $(WS)
+	rm -rf $(VENV) $(WS) $(BROWSER_DIR)/node_modules tests/output

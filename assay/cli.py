@@ -11,7 +11,7 @@ from assay import __version__
 from assay.core.catalog import KINDS
 from assay.core.clitools import AssayGroup, err, print_json, print_table, workspace
 from data.cli import app as data_app
-from dashboard.cli import app as dashboard_app
+from dashboard.cli import dashboard
 from detect.cli import app as detect_app
 from forge.cli import app as forge_app
 from provenance.cli import app as provenance_app
@@ -107,7 +107,7 @@ app.add_typer(data_app, name="data")
 app.add_typer(forge_app, name="forge")
 app.add_typer(detect_app, name="detect")
 app.add_typer(provenance_app, name="provenance")
-app.add_typer(dashboard_app, name="dashboard")
+app.command("dashboard")(dashboard)
 app.add_typer(catalog_app, name="catalog")
 
 

@@ -9,6 +9,7 @@ import numpy as np
 
 from assay.core.catalog import CatalogError
 from assay.core.clitools import err, say
+from assay.core.fileio import atomic_write_text
 from assay.core.imageio import save
 from data.prepare import PrepareConfig, prepare
 from assay.core.workspace import Workspace
@@ -29,6 +30,14 @@ def toy_faces(folder: Path) -> Path:
     return folder
 
 
+def toy_subjects(folder: Path) -> Path:
+    """A consent file linking the toy faces to ten demo subjects (ten files each)."""
+    path = folder / "demo-subjects.csv"
+    rows = [f"subj-demo{d},lfw_subset_0{d}*.png" for d in range(10)]
+    atomic_write_text(path, "subject_id,files\n" + "\n".join(rows) + "\n")
+    return path
+
+
 def stage_data(ws: Workspace, data: Path | None) -> str:
     name = "demo-faces"
     try:
@@ -39,17 +48,27 @@ def stage_data(ws: Workspace, data: Path | None) -> str:
         pass
     if data is None:
         say("data", TOY_NOTE)
-        src, cfg = toy_faces(ws.root / "toy-lfw-subset"), PrepareConfig(size=32, align="center")
+        src = toy_faces(ws.root / "toy-lfw-subset")
+        cfg = PrepareConfig(size=32, align="center", consent_file=str(toy_subjects(ws.root)))
     else:
-        src, cfg = data, PrepareConfig(size=32, align="dlib")
-    say("data", f"assay data prepare {src} --out {name} --size {cfg.size} --align {cfg.align}")
+        src, cfg = data, PrepareConfig(size=32, align="dlib", subjects_from_layout=True)
+    link = f"--consent {cfg.consent_file}" if cfg.consent_file else "--subjects-from-layout"
+    say("data", f"assay data prepare {src} --out {name} --size {cfg.size} --align {cfg.align} {link}")
     result = prepare(ws, src, name, cfg)
     if result.record is None:
         raise SystemExit(f"nothing usable in {src}: all {result.rejected} files were skipped")
     p = result.record.params
     say("data", f"{result.kept} faces kept, {result.rejected} skipped; splits {p['splits']}; "
-              f"layout {p['layout']}; {p['identities']} identity groups")
+              f"layout {p['layout']}; {p['identities']} identity groups; {len(p['subjects'])} subjects linked")
     return result.record.id
+
+
+def stage_consent(ws: Workspace, dataset: str) -> None:
+    from provenance.consent_demo import grant_demo_consent
+
+    added = grant_demo_consent(ws, dataset)
+    say("consent", f"demo consent records (training, generation, editing, publication) for {added} subjects; "
+                   "forge refuses to train on subjects without one")
 
 
 def stage_forge(ws: Workspace, dataset: str, steps: int | None = None) -> tuple[str, str]:
@@ -64,6 +83,8 @@ def stage_forge(ws: Workspace, dataset: str, steps: int | None = None) -> tuple[
     say("forge", "a second set from the same run with metadata labels only (C2PA, XMP; pixels untouched) "
                  "trains the detector, so that it learns the generator rather than the visible mark")
     training = sample(ws, rec.params["run_id"], 100, seed=1, labels="c2pa,xmp")
+    grid = forge_demo.stylegan(ws, dataset, steps=min(steps, forge_demo.STYLEGAN_STEPS) if steps else None)
+    say("forge", f"style-mixing grid (coarse styles from the row seeds, fine from the column seeds): {grid}")
     return stamped, training
 
 
@@ -84,6 +105,16 @@ def stage_provenance(ws: Workspace, stamped: str) -> None:
     provenance_demo.run(ws, [samples.path(r) for r in samples.rows[:3]])
 
 
+def stage_comply(ws: Workspace, dataset: str, stamped: str) -> None:
+    from assay.core.imagesets import open_set
+    from provenance import consent_demo
+
+    samples = open_set(ws, stamped)
+    say("consent", "assay provenance comply on three samples with every regulation profile, then one subject "
+                   "withdraws consent")
+    consent_demo.run(ws, dataset, [samples.path(r) for r in samples.rows[:3]])
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--data", type=Path, default=None, help="folder of face photos (default: the offline toy set)")
@@ -93,10 +124,13 @@ def main(argv: list[str] | None = None) -> None:
     ws = Workspace(args.workspace)
     err.print(f"workspace: {ws.root.resolve()}")
     dataset = stage_data(ws, args.data)
+    stage_consent(ws, dataset)
     stamped, training_fakes = stage_forge(ws, dataset, args.steps)
     stage_detect(ws, dataset, training_fakes, stamped)
     stage_provenance(ws, stamped)
-    err.print("done: see `assay catalog list` for everything the demo made")
+    stage_comply(ws, dataset, stamped)
+    err.print("done: see `assay catalog list` for everything the demo made; review it in the dashboard with")
+    err.print(f"  assay --workspace {ws.root.resolve()} dashboard", markup=False, highlight=False)
 
 
 if __name__ == "__main__":

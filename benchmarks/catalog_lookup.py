@@ -36,7 +36,8 @@ from benchmarks.scan_throughput import toy_fit  # noqa: E402
 from detect.scan import scan_paths  # noqa: E402
 from provenance.keys import ensure_keys, workspace_trust_anchors  # noqa: E402
 from provenance.payload import random_content_id  # noqa: E402
-from provenance.stamp import find_by_content_id, stamp_file  # noqa: E402
+from provenance.records import find_by_content_id  # noqa: E402
+from provenance.stamp import stamp_file  # noqa: E402
 from provenance.verify import verify_file  # noqa: E402
 
 #: records added per bulk insert
@@ -105,8 +106,6 @@ def main() -> None:
     ap.add_argument("--old-repeat", type=int, default=3, help="timings of the old full-decode lookup per size")
     ap.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "catalog_lookup.json")
     args = ap.parse_args()
-
-    import detect.detectors  # noqa: F401  (fills the registry)
 
     sources = sorted(args.data.glob("*.jpg"))[: args.files]
     if not sources:

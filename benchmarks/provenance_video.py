@@ -28,7 +28,7 @@ from assay.core.imageio import decode  # noqa: E402
 from provenance import video, watermark  # noqa: E402
 from provenance.keys import SigningIdentity, keygen  # noqa: E402
 from provenance.payload import encode_payload, sample_content_id  # noqa: E402
-from provenance.stamp import StampOptions  # noqa: E402
+from provenance.stamping import StampOptions  # noqa: E402
 from provenance.verify import verify_file  # noqa: E402
 from provenance.videostamp import VIDEO_MARGINS, check_video_mark, decode_mp4, stamp_clip  # noqa: E402
 

@@ -28,6 +28,10 @@ def prepare_cmd(
     engine: str = typer.Option("local", "--engine", help="local (this machine's processes) or ray (a Ray cluster; assay[ray])."),
     address: Optional[str] = typer.Option(None, "--address", help="--engine ray: the cluster's address (default: a new local one)."),
     no_embed: bool = typer.Option(False, "--no-embed", help="Skip face embeddings (identity clustering then falls back to one group per image)."),
+    consent: Optional[Path] = typer.Option(None, "--consent", help="CSV/JSON linking faces to subject ids (columns subject_id "
+                                                         "or identity, and identity or files globs)."),
+    subjects_from_layout: bool = typer.Option(False, "--subjects-from-layout",
+                                              help="Each layout identity is a subject (keyed hash of its name)."),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
 ) -> None:
     """Find, align, deduplicate, label and split the faces under SRC into a new data set."""
@@ -43,7 +47,8 @@ def prepare_cmd(
     try:
         fractions = tuple(float(x) for x in split.split(","))
         cfg = PrepareConfig(size=size, align=align, detector=detector, no_face=no_face, layout=layout,
-                            fractions=fractions, seed=seed, workers=workers, embed=not no_embed)  # type: ignore[arg-type]
+                            fractions=fractions, seed=seed, workers=workers, embed=not no_embed,  # type: ignore[arg-type]
+                            consent_file=str(consent) if consent else None, subjects_from_layout=subjects_from_layout)
         cfg.validate()
     except ValueError as exc:
         fail(str(exc))
@@ -62,14 +67,18 @@ def prepare_cmd(
     bar.close()
     for r in result.rejects:
         err.print(f"skipped {r['source']}: {r['reason']}", highlight=False, markup=False)
+    params = result.record.params if result.record else {}
     summary = {"id": result.record.id if result.record else None, "name": out, "kept": result.kept,
-               "rejected": result.rejected, "layout": result.layout,
-               "splits": result.record.params["splits"] if result.record else {}}
+               "rejected": result.rejected, "layout": result.layout, "splits": params.get("splits", {})}
+    if "subjects" in params:
+        summary.update(subjects=len(params["subjects"]), unlinked_faces=params["unlinked_faces"])
     if as_json:
         print_json(summary)
     elif result.record:
         err.print(f"[green]data set {out} ({result.record.id}):[/] {result.kept} faces kept, {result.rejected} skipped; "
-                  f"layout {result.layout}; splits {summary['splits']}", highlight=False)
+                  f"layout {result.layout}; splits {summary['splits']}"
+                  + (f"; {summary['subjects']} subjects, {summary['unlinked_faces']} faces unlinked" if "subjects" in summary
+                     else ""), highlight=False)
     if result.record and result.record.params["largest_identity_group"] > max(10, 0.2 * result.kept):
         err.print(f"[yellow]warning:[/] one identity group holds {result.record.params['largest_identity_group']} of "
                   f"{result.kept} faces, so the splits are far from their fractions", highlight=False)

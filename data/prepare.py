@@ -20,11 +20,13 @@ from assay.core.config import to_dict
 from assay.core.engines import Engine
 from assay.core.errors import AssayError
 from assay.core.fileio import append_jsonl, atomic_write_bytes, atomic_write_jsonl, read_jsonl
-from assay.core.imageio import MAX_PIXELS, ImageError, decode, encode, iter_image_files, pixel_sha256
+from assay.core.imageio import MAX_PIXELS, ImageError, decode, encode, pixel_sha256
+from assay.core.media import IMAGE_EXTS, iter_media
 from assay.core.imagesets import MANIFEST
 from assay.core.workspace import Workspace
 from data.layouts import LAYOUTS, LabelError, guess_layout
 from data.splits import assign_splits, cluster_identities
+from data.subjects import SubjectLinker, linker_from_file
 
 SIZES = (32, 64, 128, 256)
 ALIGNS = ("dlib", "center", "none")
@@ -48,6 +50,8 @@ class PrepareConfig:
     max_pixels: int = MAX_PIXELS
     workers: int = 0  # 0: all cores
     embed: bool = True  # compute dlib face embeddings (identity clustering, leakage, consent)
+    consent_file: str | None = None  # CSV/JSON linking faces to subject ids (see data/subjects.py)
+    subjects_from_layout: bool = False  # each layout identity is a subject (keyed hash of its name)
 
     def validate(self) -> None:
         checks = [
@@ -56,6 +60,7 @@ class PrepareConfig:
             (self.detector in faces.FACE_DETECTORS, f"--detector must be one of {faces.FACE_DETECTORS}, got {self.detector!r}"),
             (self.no_face in NO_FACE, f"--no-face must be one of {NO_FACE}, got {self.no_face!r}"),
             (self.layout == "auto" or self.layout in LAYOUTS, f"--layout must be auto or one of {LAYOUTS.names()}"),
+            (not (self.consent_file and self.subjects_from_layout), "--consent and --subjects-from-layout exclude each other"),
         ]
         for ok, message in checks:
             if not ok:
@@ -213,13 +218,18 @@ def prepare(
         existing = None
     if existing is not None:
         raise CatalogError(f"a data set named {name!r} already exists ({existing.id}); choose another --out")
+    linker = None
+    if cfg.consent_file:
+        linker = linker_from_file(ws.root, cfg.consent_file)
+    elif cfg.subjects_from_layout:
+        linker = SubjectLinker(ws.root, from_layout=True)
 
     staging = ws.staging_dir("datasets", name)
     (staging / "images").mkdir(exist_ok=True)
     journal = staging / JOURNAL
     entries = {e["source"]: e for e in read_jsonl(journal)}
 
-    listed = list(iter_image_files(src))
+    listed = list(iter_media([src], recursive=True, exts=IMAGE_EXTS))
     root = src if src.is_dir() else src.parent
     walk_rejects = [{"source": _relative(p, root), "reason": why} for p, why in listed if why]
     files = [p for p, why in listed if not why]
@@ -246,7 +256,8 @@ def prepare(
         if progress:
             progress(done, kept, rejected)
 
-    return _finish(ws, name, src, cfg, layout, staging, [entries[str(p.relative_to(root))] for p in files], walk_rejects)
+    return _finish(ws, name, src, cfg, layout, staging, [entries[str(p.relative_to(root))] for p in files], walk_rejects,
+                   linker)
 
 
 def _relative(path: Path, root: Path) -> str:
@@ -257,8 +268,9 @@ def _relative(path: Path, root: Path) -> str:
 
 
 def _finish(ws: Workspace, name: str, src: Path, cfg: PrepareConfig, layout: str, staging: Path,
-            entries: list[dict[str, Any]], walk_rejects: list[dict[str, str]]) -> PrepareResult:
-    """Deduplicate, split by identity, write manifest and rejects report, register."""
+            entries: list[dict[str, Any]], walk_rejects: list[dict[str, str]],
+            linker: SubjectLinker | None = None) -> PrepareResult:
+    """Deduplicate, link subjects, split by identity, write manifest and rejects report, register."""
     timings = dict.fromkeys(STAGES, 0.0)
     for e in entries:
         for k, v in e.get("times", {}).items():
@@ -274,6 +286,9 @@ def _finish(ws: Workspace, name: str, src: Path, cfg: PrepareConfig, layout: str
         first_of[row["source_sha256"]] = row["source"]
         rows.append(dict(row))
 
+    if linker is not None:
+        for row in rows:
+            row["subject_id"] = linker.subject_of(row)
     _identity_groups(rows)
     for row, split in zip(rows, assign_splits([r["group"] for r in rows], cfg.fractions, cfg.seed)):
         row["split"] = split
@@ -288,6 +303,9 @@ def _finish(ws: Workspace, name: str, src: Path, cfg: PrepareConfig, layout: str
     params = {**to_dict(cfg), "source": str(src.resolve()), "layout": layout, "count": len(rows),
               "rejected": len(rejects), "splits": counts, "identities": len(group_sizes),
               "largest_identity_group": max(group_sizes.values())}
+    if linker is not None:
+        params["subjects"] = sorted({r["subject_id"] for r in rows if r["subject_id"]})
+        params["unlinked_faces"] = sum(1 for r in rows if not r["subject_id"])
     rec = ws.commit("datasets", name, staging, params)
     ws.catalog.add_rejects(rec.id, [(r["source"], r["reason"]) for r in rejects])
     return PrepareResult(rec, len(rows), len(rejects), rejects, timings, layout)

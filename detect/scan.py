@@ -21,11 +21,13 @@ import numpy as np
 
 from assay.core.catalog import CatalogError, Record
 from assay.core.engines import Engine
-from assay.core.fileio import append_jsonl, atomic_path, atomic_write_jsonl, read_jsonl
-from assay.core.imageio import ImageError, decode
+from assay.core.errors import MediaError
+from assay.core.fileio import append_jsonl, atomic_path, atomic_write_jsonl, read_json, read_jsonl
+from assay.core.imageio import decode
+from assay.core.media import iter_media, media_kind
+from assay.core.videoio import VideoReader
 from assay.core.workspace import Workspace
 from detect.base import Detector
-from detect.media import MediaError, Video, iter_media, media_kind
 from detect.regions import WHOLE_IMAGE, Region, find_regions
 from detect.signals import provenance_signals
 
@@ -107,7 +109,7 @@ class Scanner:
             result.update(body)
             result["status"] = "ok"
             result["verdict"] = SYNTHETIC if result["flagged"] else REAL
-        except (ImageError, MediaError) as exc:
+        except MediaError as exc:
             result["error"] = str(exc)
         except Exception as exc:  # a detector or decoder failure on one file must not end the scan
             result["error"] = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else 'failed'}"
@@ -141,25 +143,25 @@ class Scanner:
         opts = self.options
         frames: list[dict[str, Any]] = []
         peak: tuple[float, list[Region], np.ndarray, float] | None = None
-        with Video(path) as video:
-            it = video.frames(opts.frame_every_s, opts.max_frames)
-            while True:
-                t0 = time.perf_counter()
-                frame = next(it, None)
-                timing["decode"] += time.perf_counter() - t0
-                if frame is None:
-                    break
-                regions, probs = self._score(frame.image, timing)
-                prob = float(probs.max())
-                frames.append({
-                    "index": frame.index, "time_s": round(frame.time_s, 4), "probability": prob,
-                    "flagged": bool(prob >= opts.threshold), "fallback": regions[0].kind == WHOLE_IMAGE,
-                    "regions": self._region_rows(regions, probs),
-                })
-                if peak is None or prob > peak[0]:
-                    peak = (prob, regions, probs, frame.time_s)
-            info = video.info
-        assert peak is not None  # Video.frames raises when no frame decodes
+        video = VideoReader(path)
+        it = video.frames(opts.frame_every_s, opts.max_frames)
+        while True:
+            t0 = time.perf_counter()
+            frame = next(it, None)
+            timing["decode"] += time.perf_counter() - t0
+            if frame is None:
+                break
+            regions, probs = self._score(frame.image, timing)
+            prob = float(probs.max())
+            frames.append({
+                "index": frame.index, "time_s": round(frame.time_s, 4), "probability": prob,
+                "flagged": bool(prob >= opts.threshold), "fallback": regions[0].kind == WHOLE_IMAGE,
+                "regions": self._region_rows(regions, probs),
+            })
+            if peak is None or prob > peak[0]:
+                peak = (prob, regions, probs, frame.time_s)
+        info = video.info
+        assert peak is not None  # VideoReader.frames raises when no frame decodes
         frame_probs = np.array([f["probability"] for f in frames])
         n_flagged = int(sum(f["flagged"] for f in frames))
         # the k-th highest frame probability, k = ceil(fraction * n): >= threshold iff the video is flagged
@@ -286,7 +288,7 @@ class Scan:
 
     def run_jobs(self, jobs: Sequence[tuple[Path, str | None]], paths: Sequence[str | Path],
                  recursive: bool = False) -> Iterator[dict[str, Any]]:
-        """Like :meth:`run` for (path, problem) pairs already found with :func:`detect.media.iter_media`."""
+        """Like :meth:`run` for (path, problem) pairs already found with :func:`assay.core.media.iter_media`."""
         staging = self.ws.staging_dir("scans", self.name) if self.save else None
         done: dict[str, dict[str, Any]] = {}
         if staging is not None and self.resume:
@@ -348,7 +350,5 @@ def scan_paths(ws: Workspace, paths: Sequence[str | Path], detector: Detector | 
 
 def load_report(ws: Workspace, ref: str) -> dict[str, Any]:
     """A recorded scan's JSON report, by scan id or name."""
-    from assay.core.fileio import read_json
-
     rec = ws.resolve(ref, "scans")
     return read_json(ws.path_of(rec) / REPORT_FILE)

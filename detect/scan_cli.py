@@ -52,7 +52,7 @@ def scan_command(
     """Scan images and videos for GAN faces. Exit 0: nothing flagged, 1: something flagged, 2: errors only."""
     from tqdm import tqdm
 
-    from detect.media import iter_media
+    from assay.core.media import iter_media
     from detect.scan import Scan, ScanOptions
     from detect.scan_output import FORMATS
 

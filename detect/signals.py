@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from assay.core.workspace import Workspace
+from provenance.keys import workspace_trust_anchors
+from provenance.verify import verify_file
 
 VALID_STATES = ("Valid", "Trusted")
 
@@ -24,9 +26,6 @@ def provenance_signals(path: str | Path, ws: Workspace | None = None) -> dict[st
     ``watermark_payload`` (the decoded content id, or None), ``watermark_status``, and
     ``record_id`` / ``found_via`` when the content id is in the workspace's catalog.
     """
-    from provenance.keys import workspace_trust_anchors
-    from provenance.verify import verify_file
-
     report = verify_file(path, ws, workspace_trust_anchors(ws) if ws is not None else None)
     c2pa = report.get("c2pa") or {}
     mark = report.get("watermark") or {}

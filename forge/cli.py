@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import List, Optional
+from typing import List, Optional, Tuple
 
 import typer
 
@@ -73,7 +73,8 @@ def sample_cmd(
     run: str = typer.Argument(..., help="Run id or name."),
     n: int = typer.Option(64, "--n", help="Number of images."),
     seed: int = typer.Option(0, "--seed", help="Latent seed: same seed and checkpoint give the same pixels."),
-    truncation: float = typer.Option(1.0, "--truncation", help="psi in (0, 1]: scale latents toward the mean."),
+    truncation: float = typer.Option(1.0, "--truncation", help="psi in [0, 1]: pull latents toward the average "
+                                                               "(w for StyleGAN, z = 0 otherwise)."),
     condition: List[str] = typer.Option([], "--condition", help="key=value for a conditional run, e.g. gender=female."),
     fmt: str = typer.Option("png", "--format", help="png or jpg."),
     name: Optional[str] = typer.Option(None, "--name", help="Sample set name (default: from run, seed, n, checkpoint)."),
@@ -102,3 +103,86 @@ def sample_cmd(
         fail(str(exc), 1)
     err.print(f"sample set {set_id}: {ws.resolve(set_id).path}")
     out.print(set_id)
+
+
+LABELS_HELP = "Labels stamped at birth (at least one of visible, watermark, xmp, c2pa)."
+
+
+@app.command("mix")
+def mix_cmd(
+    ctx: typer.Context,
+    run: str = typer.Argument(..., help="StyleGAN run id or name."),
+    rows: str = typer.Option(..., "--rows", help="Row seeds (coarse styles), comma-separated: 1,2,3."),
+    cols: str = typer.Option(..., "--cols", help="Column seeds (fine styles), comma-separated."),
+    layer: int = typer.Option(4, "--layer", help="First style layer taken from the column seed."),
+    truncation: float = typer.Option(1.0, "--truncation", help="psi in [0, 1]."),
+    out_path: str = typer.Option("mix.png", "--out", help="Output image (png or jpg)."),
+    labels: str = typer.Option("visible,watermark,xmp,c2pa", "--labels", help=LABELS_HELP),
+    device: str = typer.Option("cpu", "--device", help="cpu, cuda or auto."),
+) -> None:
+    """Write a style-mixing grid of a StyleGAN run, stamped at birth; prints its path."""
+    from forge.explore import mix
+
+    ws = workspace(ctx)
+    try:
+        path = mix(ws, run, _seeds(rows), _seeds(cols), out_path, layer=layer, truncation=truncation,
+                   labels=labels, device=device)
+    except (ValueError, FileNotFoundError) as exc:
+        fail(str(exc), 1)
+    out.print(str(path))
+
+
+@app.command("interpolate")
+def interpolate_cmd(
+    ctx: typer.Context,
+    run: str = typer.Argument(..., help="Run id or name."),
+    seeds: Tuple[int, int] = typer.Option(..., "--seeds", help="The two end seeds: --seeds A B."),
+    steps: int = typer.Option(8, "--steps", help="Images in the strip."),
+    truncation: float = typer.Option(1.0, "--truncation", help="psi in [0, 1]."),
+    out_path: str = typer.Option("interpolate.png", "--out", help="Output image (png or jpg)."),
+    labels: str = typer.Option("visible,watermark,xmp,c2pa", "--labels", help=LABELS_HELP),
+    device: str = typer.Option("cpu", "--device", help="cpu, cuda or auto."),
+) -> None:
+    """Write a latent interpolation strip between two seeds (in W for StyleGAN), stamped at birth; prints its path."""
+    from forge.explore import interpolate
+
+    ws = workspace(ctx)
+    try:
+        path = interpolate(ws, run, seeds, steps, out_path, truncation=truncation, labels=labels, device=device)
+    except (ValueError, FileNotFoundError) as exc:
+        fail(str(exc), 1)
+    out.print(str(path))
+
+
+@app.command("upscale")
+def upscale_cmd(
+    ctx: typer.Context,
+    run: str = typer.Argument(..., help="SRGAN run id or name."),
+    images: List[str] = typer.Argument(..., help="Image files (png, jpg, webp)."),
+    out_dir: str = typer.Option(..., "--out", help="Output folder."),
+    labels: str = typer.Option("visible,watermark,xmp,c2pa", "--labels", help=LABELS_HELP),
+    device: str = typer.Option("cpu", "--device", help="cpu, cuda or auto."),
+    subject: List[str] = typer.Option([], "--subject", help="Subject id of the person the photos show (repeatable); "
+                                                           "their editing consent is required."),
+) -> None:
+    """Upscale face images x4 with an SRGAN run; outputs are stamped as AI edits of their parents."""
+    from forge.upscale import upscale
+
+    ws = workspace(ctx)
+    try:
+        written, failed = upscale(ws, run, images, out_dir, labels=labels, device=device, subjects=subject)
+    except (ValueError, FileNotFoundError) as exc:
+        fail(str(exc), 1)
+    for source, reason in failed:
+        err.print(f"{source}: {reason}")
+    for path in written:
+        out.print(str(path))
+    if failed:
+        raise typer.Exit(1)
+
+
+def _seeds(text: str) -> list[int]:
+    try:
+        return [int(s) for s in text.split(",") if s.strip()]
+    except ValueError:
+        fail(f"seeds must be comma-separated integers, got {text!r}", 2)

@@ -3,11 +3,22 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterable
+from typing import Any, Iterable, Sequence
+
+from torch import nn
 
 from assay.core.config import override
+from forge.conditions import CONDITIONS
+from forge.diffaug import AUGMENTS
+from forge.families import FAMILIES
+from forge.inputs import INPUTS
+from forge.layers import NORMS
+from forge.losses import LOSSES
+from forge.models import DISCRIMINATORS, GENERATORS, build
+from forge.optim import OPTIMIZERS
+from forge.stylegan import RGB_OUTPUTS, STYLES
 
-SIZES = (32, 64, 128)
+SIZES = (32, 64, 128, 256)
 
 
 @dataclass
@@ -27,6 +38,18 @@ class GanConfig:
     d_ch: int = 64
     g_norm: str = "batch"              # NORMS registry: batch | layer | none
     d_norm: str = "batch"
+    inputs: str = "latent"             # INPUTS registry: what G is fed (latent | style | lowres)
+    # StyleGAN
+    width: float = 1.0                 # StyleGAN feature maps: min(16384 / res, 512) x width
+    mapping_layers: int = 8
+    style: str = "modulated"           # STYLES registry: adain (StyleGAN 1) | modulated (StyleGAN 2)
+    g_arch: str = "skip"               # RGB_OUTPUTS registry: progressive | skip
+    mixing: float = 0.0                # style mixing regularisation: probability of a second latent
+    grow: int = 0                      # progressive growing: steps per fade-in and per stable phase (0 = off)
+    grow_from: int = 8                 # progressive growing: first resolution
+    # SRGAN
+    sr_factor: int = 4                 # upscaling factor; G sees size / sr_factor px
+    sr_blocks: int = 16                # SRResNet residual blocks
     # conditioning (conditional GAN): label keys read from the manifest rows' ``labels``
     cond_keys: tuple[str, ...] = ()
     projection: bool = False           # projection discriminator (Miyato 2018) instead of input concatenation
@@ -38,10 +61,17 @@ class GanConfig:
     beta1: float = 0.5
     beta2: float = 0.999
     n_critic: int = 1                  # discriminator steps per generator step
+    adv_weight: float = 1.0            # weight of the adversarial G loss (SRGAN: 1e-3)
     # regularisers (active when their strength is > 0)
     clip: float = 0.0                  # WGAN weight clipping to [-clip, clip]
     gp_lambda: float = 0.0             # WGAN-GP gradient penalty on interpolates
     r1_gamma: float = 0.0              # R1 penalty on real data
+    r1_every: int = 1                  # lazy R1: every k-th step, scaled by k
+    pl_weight: float = 0.0             # path length regularisation of G (StyleGAN 2)
+    pl_every: int = 4
+    pixel_weight: float = 0.0          # content loss: pixel MSE to the real image (SRGAN)
+    perceptual_weight: float = 0.0     # content loss: feature MSE (VGG19 with vgg_weights, else D's features)
+    vgg_weights: str = ""              # local VGG19 weights file for the perceptual loss (nothing is downloaded)
     # stabilisers
     spectral_norm: bool = False
     mbdisc: int = 0                    # minibatch discrimination: number of kernels (0 = off)
@@ -71,13 +101,18 @@ class GanConfig:
         if self.size not in SIZES:
             raise ValueError(f"size must be one of {SIZES}, got {self.size}")
         for key in ("steps", "batch", "z_dim", "g_ch", "d_ch", "n_critic", "log_every", "sample_every",
-                    "checkpoint_every", "snapshot_every", "grid", "keep_checkpoints"):
+                    "checkpoint_every", "snapshot_every", "grid", "keep_checkpoints", "r1_every", "pl_every",
+                    "mapping_layers", "sr_factor", "sr_blocks"):
             if getattr(self, key) < 1:
                 raise ValueError(f"{key} must be >= 1, got {getattr(self, key)}")
         if self.unroll < 0 or self.mbdisc < 0:
             raise ValueError("unroll and mbdisc must be >= 0")
         if self.projection and not self.cond_keys:
             raise ValueError("projection=true needs cond_keys (e.g. cond_keys=gender,age,race)")
+        if self.width <= 0 or not 0 <= self.mixing <= 1 or self.grow < 0:
+            raise ValueError("width must be > 0, mixing in [0, 1] and grow >= 0")
+        if self.grow and (self.grow_from not in (4, 8, 16, 32, 64, 128) or self.grow_from >= self.size):
+            raise ValueError(f"grow_from must be a power of 2 from 4 below size {self.size}, got {self.grow_from}")
         if self.device not in ("auto", "cpu", "cuda"):
             raise ValueError(f"device must be auto, cpu or cuda, got {self.device!r}")
         self._check_names()
@@ -85,17 +120,13 @@ class GanConfig:
 
     def _check_names(self) -> None:
         """Every registry name the config uses exists (a KeyError listing the known names otherwise)."""
-        from forge.conditions import CONDITIONS
-        from forge.diffaug import AUGMENTS
-        from forge.layers import NORMS
-        from forge.losses import LOSSES
-        from forge.nets import DISCRIMINATORS, GENERATORS
-        from forge.optim import OPTIMIZERS
-
         GENERATORS.get(self.generator)
         DISCRIMINATORS.get(self.discriminator)
         NORMS.get(self.g_norm)
         NORMS.get(self.d_norm)
+        INPUTS.get(self.inputs)
+        STYLES.get(self.style)
+        RGB_OUTPUTS.get(self.g_arch)
         LOSSES.get(self.loss)
         OPTIMIZERS.get(self.optimizer)
         for name in self.cond_keys:
@@ -103,11 +134,29 @@ class GanConfig:
         for name in filter(None, (s.strip() for s in self.diffaug.split(","))):
             AUGMENTS.get(name)
 
+    def g_options(self, classes: Sequence[int] = ()) -> dict[str, Any]:
+        """The keyword arguments a generator may take (each takes those its signature names)."""
+        return dict(size=self.size, z_dim=self.z_dim, ch=self.g_ch, norm=self.g_norm, classes=tuple(classes),
+                    width=self.width, mapping_layers=self.mapping_layers, style=self.style, arch=self.g_arch,
+                    factor=self.sr_factor, blocks=self.sr_blocks)
+
+    def d_options(self, classes: Sequence[int] = ()) -> dict[str, Any]:
+        """The keyword arguments a discriminator may take."""
+        return dict(size=self.size, ch=self.d_ch, norm=self.d_norm, classes=tuple(classes), projection=self.projection,
+                    spectral_norm=self.spectral_norm, mbstd=self.mbstd, mbdisc=self.mbdisc,
+                    mbdisc_dim=self.mbdisc_dim, width=self.width)
+
+    def input_options(self, classes: Sequence[int] = ()) -> dict[str, Any]:
+        """The keyword arguments of the generator-input maker."""
+        return dict(z_dim=self.z_dim, classes=tuple(classes), mixing=self.mixing, factor=self.sr_factor)
+
+    def networks(self, classes: Sequence[int] = ()) -> tuple[nn.Module, nn.Module]:
+        """The run's generator and discriminator, freshly initialised."""
+        return build(self.generator, self.g_options(classes), self.discriminator, self.d_options(classes))
+
 
 def make_config(model: str, size: int | None = None, sets: Iterable[str] = (), **fields) -> GanConfig:
     """A family preset with ``fields`` and ``key=value`` strings applied on top, validated."""
-    from forge.families import FAMILIES
-
     cfg = GanConfig(model=model, **FAMILIES.get(model)())
     if size is not None:
         fields["size"] = size

@@ -14,7 +14,7 @@ from assay.core.imageio import ImageError, decode
 from forge.conditions import ConditionKey, row_indices
 
 
-def _resize(img: np.ndarray, size: int) -> np.ndarray:
+def resize(img: np.ndarray, size: int) -> np.ndarray:
     if img.shape[0] == size and img.shape[1] == size:
         return img
     import cv2
@@ -63,7 +63,7 @@ class FaceBatches:
         return len(self.rejects)
 
     def _decode(self, row: dict[str, Any]) -> np.ndarray:
-        return _resize(decode(self.imageset.path(row)), self.size)
+        return resize(decode(self.imageset.path(row)), self.size)
 
     def _try_decode(self, row: dict[str, Any]) -> np.ndarray | str:
         try:

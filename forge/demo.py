@@ -1,16 +1,20 @@
-"""The forge part of ``make demo``: a short DCGAN run at 32 px and a labelled sample set from it."""
+"""The forge part of ``make demo``: a short DCGAN run at 32 px and a labelled sample set from it, and a
+tiny StyleGAN 2 trained for a few steps with a style-mixing grid from it."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Sequence
 
 from assay.core.clitools import say
 from assay.core.workspace import Workspace
 from forge.config import make_config
+from forge.explore import mix
 from forge.sample import DEFAULT_LABELS, sample
 from forge.train import train
 
 DEMO_STEPS = 300
+STYLEGAN_STEPS = 20
 
 
 def run(ws: Workspace, dataset: str, *, steps: int | None = None, labels: Sequence[str] = DEFAULT_LABELS) -> str:
@@ -24,3 +28,16 @@ def run(ws: Workspace, dataset: str, *, steps: int | None = None, labels: Sequen
     run_id = train(ws, dataset, cfg)
     say("forge", f"run {run_id}; assay forge sample {run_id} --n 64")
     return sample(ws, run_id, 64, seed=0, labels=labels)
+
+
+def stylegan(ws: Workspace, dataset: str, *, steps: int | None = None) -> Path:
+    """Train a tiny StyleGAN 2 (width 1/32, 32 px) for a few steps and write a 3 x 4 style-mixing grid into the
+    workspace; returns its path. A few steps make blobs, not faces: it shows the commands, not the quality."""
+    cfg = make_config("stylegan2", 32, steps=steps or STYLEGAN_STEPS, batch=16, width=1 / 32, z_dim=64,
+                      mapping_layers=4, sample_every=10, checkpoint_every=10, threads=1)
+    say("forge", f"assay forge train --model stylegan2 --data {dataset} --size 32 --steps {cfg.steps} "
+                 "--set width=0.03125 (demo settings)")
+    run_id = train(ws, dataset, cfg)
+    out = ws.root / "stylegan-mix.png"
+    say("forge", f"assay forge mix {run_id} --rows 1,2,3 --cols 4,5,6,7 --out {out}")
+    return mix(ws, run_id, [1, 2, 3], [4, 5, 6, 7], out)

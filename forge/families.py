@@ -50,6 +50,37 @@ def cgan() -> dict[str, Any]:
     return {**dcgan(), "cond_keys": ("gender", "age", "race")}
 
 
+def _stylegan_common() -> dict[str, Any]:
+    return dict(generator="style", inputs="style", z_dim=512, mapping_layers=8, mbstd=True, mixing=0.9,
+                loss="nonsaturating", optimizer="adam", beta1=0.0, beta2=0.99, ema=0.999, g_norm="none",
+                d_norm="none")
+
+
+@FAMILIES.register("stylegan", paper="Karras et al. 2019",
+                   summary="mapping network, AdaIN styles, per-layer noise, progressive growing with fade-in "
+                           "(grow steps per phase from 8 px), style mixing, R1, EMA; width=... scales it")
+def stylegan() -> dict[str, Any]:
+    return {**_stylegan_common(), "discriminator": "progressive", "style": "adain", "g_arch": "progressive",
+            "grow": 100, "grow_from": 8, "lr_g": 1e-3, "lr_d": 1e-3, "r1_gamma": 10.0}
+
+
+@FAMILIES.register("stylegan2", paper="Karras et al. 2020",
+                   summary="weight modulation/demodulation, skip generator, residual D, lazy R1 (every 16), "
+                           "style mixing, EMA; path length with pl_weight=2; width=... scales it")
+def stylegan2() -> dict[str, Any]:
+    return {**_stylegan_common(), "discriminator": "resnet", "style": "modulated", "g_arch": "skip",
+            "lr_g": 2e-3, "lr_d": 2e-3, "r1_gamma": 1.0, "r1_every": 16}
+
+
+@FAMILIES.register("srgan", paper="Ledig et al. 2017",
+                   summary="x4 face super-resolution: SRResNet G fed size/4 px, VGG-style D, pixel MSE + feature "
+                           "loss (D features; VGG19 with vgg_weights=FILE) + 1e-3 adversarial")
+def srgan() -> dict[str, Any]:
+    return dict(generator="srresnet", discriminator="vgg", inputs="lowres", g_ch=64, d_ch=64, sr_factor=4,
+                sr_blocks=16, loss="nonsaturating", optimizer="adam", lr_g=1e-4, lr_d=1e-4, beta1=0.9,
+                beta2=0.999, adv_weight=1e-3, pixel_weight=1.0, perceptual_weight=0.006)
+
+
 for _name, _assign, _paper in [
     ("spectral-norm", "spectral_norm=true", "Miyato et al. 2018: D weights divided by their top singular value"),
     ("minibatch-discrimination", "mbdisc=16", "Salimans et al. 2016: learned-tensor layer comparing samples in a batch"),
@@ -58,6 +89,8 @@ for _name, _assign, _paper in [
     ("r1", "r1_gamma=10", "Mescheder et al. 2018: gradient penalty on real data"),
     ("diffaugment", "diffaug=color,translation,cutout", "Zhao et al. 2020: the same differentiable augmentation on real and fake"),
     ("ttur", "lr_g=1e-4 lr_d=4e-4", "Heusel et al. 2017: two-timescale learning rates"),
+    ("path-length", "pl_weight=2", "Karras et al. 2020: path length regularisation of G (lazy, every 4 steps)"),
+    ("style-mixing", "mixing=0.9", "Karras et al. 2019: a second latent's styles from a random layer on"),
     ("ema", "ema=0.999", "exponential moving average of G weights, used for sampling"),
     ("hinge", "loss=hinge", "hinge loss"),
     ("least-squares", "loss=least_squares", "Mao et al. 2017: least-squares loss"),

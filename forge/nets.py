@@ -1,8 +1,9 @@
-"""Generators and discriminators of the GAN family, built by name from the config.
+"""The network registries and the classic generators and discriminators (MLP, DCGAN).
 
-Every network takes ``(x, cond)`` where ``cond`` is an N x K tensor of class indices (or None
-for unconditional runs) and works at 32, 64 and 128 px. Discriminators return N raw scores
-(logits); a vanilla D's sigmoid is folded into its loss for numerical safety.
+Networks are built by name from explicit keyword arguments (``forge.models.build``). Latent
+generators take ``(z, cond)`` where ``cond`` is an N x K tensor of class indices (or None for
+unconditional runs); discriminators take ``(x, cond)`` and return N raw scores (logits); a
+vanilla D's sigmoid is folded into its loss for numerical safety.
 """
 
 from __future__ import annotations
@@ -15,11 +16,22 @@ import torch.nn.functional as F
 from torch import nn
 
 from assay.core.registry import Registry
-from forge.config import GanConfig
 from forge.layers import NORMS, MinibatchDiscrimination, MinibatchStdDev, apply_spectral_norm
 
 GENERATORS: Registry[Callable[..., nn.Module]] = Registry("generator")
 DISCRIMINATORS: Registry[Callable[..., nn.Module]] = Registry("discriminator")
+
+
+class LatentGenerator(nn.Module):
+    """A generator of images from latents ``z``: truncation and interpolation are its own methods."""
+
+    def truncated(self, z: torch.Tensor, cond: torch.Tensor | None, psi: float) -> torch.Tensor:
+        """Images from latents pulled toward the average latent by ``psi`` (1: untouched, 0: the average)."""
+        return self(z * psi, cond)
+
+    def interpolate(self, z_a: torch.Tensor, z_b: torch.Tensor, t: torch.Tensor, psi: float = 1.0) -> torch.Tensor:
+        """Images along the straight line from ``z_a`` to ``z_b`` (1 x Z each) at the fractions ``t``."""
+        return self.truncated(torch.lerp(z_a, z_b, t[:, None]), None, psi)
 
 
 def one_hot(cond: torch.Tensor | None, classes: Sequence[int]) -> torch.Tensor | None:
@@ -33,24 +45,26 @@ def _width(base: int, level: int) -> int:
     return base * min(8, 2 ** level)
 
 
-class ConvGenerator(nn.Module):
+class ConvGenerator(LatentGenerator):
     """DCGAN generator: z (+ one-hot condition) -> 4x4 by a transposed conv, then stride-2 transposed
     convs doubling the size, norm + ReLU between, tanh out."""
 
-    def __init__(self, cfg: GanConfig, classes: Sequence[int] = ()) -> None:
+    def __init__(self, size: int, z_dim: int = 100, ch: int = 64, norm: str = "batch",
+                 classes: Sequence[int] = ()) -> None:
         super().__init__()
-        self.classes, self.z_dim = tuple(classes), cfg.z_dim
-        n_up = int(math.log2(cfg.size)) - 2
-        in_dim = cfg.z_dim + sum(self.classes)
+        self.classes, self.z_dim = tuple(classes), z_dim
+        n_up = int(math.log2(size)) - 2
+        in_dim = z_dim + sum(self.classes)
         layers: list[nn.Module] = []
-        ch = _width(cfg.g_ch, n_up - 1)
-        layers += [nn.ConvTranspose2d(in_dim, ch, 4, 1, 0, bias=False), NORMS.create(cfg.g_norm, ch), nn.ReLU(True)]
+        width = _width(ch, n_up - 1)
+        layers += [nn.ConvTranspose2d(in_dim, width, 4, 1, 0, bias=False), NORMS.create(norm, width), nn.ReLU(True)]
         for level in range(n_up - 2, -1, -1):
-            nxt = _width(cfg.g_ch, level)
-            layers += [nn.ConvTranspose2d(ch, nxt, 4, 2, 1, bias=False), NORMS.create(cfg.g_norm, nxt), nn.ReLU(True)]
-            ch = nxt
-        layers += [nn.ConvTranspose2d(ch, 3, 4, 2, 1), nn.Tanh()]
+            nxt = _width(ch, level)
+            layers += [nn.ConvTranspose2d(width, nxt, 4, 2, 1, bias=False), NORMS.create(norm, nxt), nn.ReLU(True)]
+            width = nxt
+        layers += [nn.ConvTranspose2d(width, 3, 4, 2, 1), nn.Tanh()]
         self.net = nn.Sequential(*layers)
+        init_weights(self)
 
     def forward(self, z: torch.Tensor, cond: torch.Tensor | None = None) -> torch.Tensor:
         c = one_hot(cond, self.classes)
@@ -63,29 +77,32 @@ class ConvDiscriminator(nn.Module):
     norm from the second layer on; a 4x4 conv gives the score. Options: minibatch stddev channel,
     minibatch discrimination before the score, condition by input concatenation or projection."""
 
-    def __init__(self, cfg: GanConfig, classes: Sequence[int] = ()) -> None:
+    def __init__(self, size: int, ch: int = 64, norm: str = "batch", classes: Sequence[int] = (),
+                 projection: bool = False, spectral_norm: bool = False, mbstd: bool = False, mbdisc: int = 0,
+                 mbdisc_dim: int = 8) -> None:
         super().__init__()
-        self.classes, self.projection = tuple(classes), cfg.projection
-        n_down = int(math.log2(cfg.size)) - 2
-        in_ch = 3 + (sum(self.classes) if self.classes and not cfg.projection else 0)
-        layers: list[nn.Module] = [nn.Conv2d(in_ch, cfg.d_ch, 4, 2, 1), nn.LeakyReLU(0.2, True)]
-        ch = cfg.d_ch
+        self.classes, self.projection = tuple(classes), projection
+        n_down = int(math.log2(size)) - 2
+        in_ch = 3 + (sum(self.classes) if self.classes and not projection else 0)
+        layers: list[nn.Module] = [nn.Conv2d(in_ch, ch, 4, 2, 1), nn.LeakyReLU(0.2, True)]
+        width = ch
         for level in range(1, n_down):
-            nxt = _width(cfg.d_ch, level)
-            layers += [nn.Conv2d(ch, nxt, 4, 2, 1, bias=False), NORMS.create(cfg.d_norm, nxt), nn.LeakyReLU(0.2, True)]
-            ch = nxt
+            nxt = _width(ch, level)
+            layers += [nn.Conv2d(width, nxt, 4, 2, 1, bias=False), NORMS.create(norm, nxt), nn.LeakyReLU(0.2, True)]
+            width = nxt
         self.features = nn.Sequential(*layers)
-        self.mbstd = MinibatchStdDev() if cfg.mbstd else None
-        ch_out = ch + (1 if cfg.mbstd else 0)
-        if cfg.mbdisc:
-            self.mbdisc: nn.Module | None = MinibatchDiscrimination(ch_out * 16, cfg.mbdisc, cfg.mbdisc_dim)
-            self.score: nn.Module = nn.Linear(ch_out * 16 + cfg.mbdisc, 1)
+        self.mbstd = MinibatchStdDev() if mbstd else None
+        ch_out = width + (1 if mbstd else 0)
+        if mbdisc:
+            self.mbdisc: nn.Module | None = MinibatchDiscrimination(ch_out * 16, mbdisc, mbdisc_dim)
+            self.score: nn.Module = nn.Linear(ch_out * 16 + mbdisc, 1)
         else:
             self.mbdisc = None
             self.score = nn.Conv2d(ch_out, 1, 4, 1, 0)
-        self.embed = nn.Embedding(sum(self.classes), ch) if self.classes and cfg.projection else None
-        if cfg.spectral_norm:
+        self.embed = nn.Embedding(sum(self.classes), width) if self.classes and projection else None
+        if spectral_norm:
             apply_spectral_norm(self)
+        init_weights(self)
 
     def forward(self, x: torch.Tensor, cond: torch.Tensor | None = None) -> torch.Tensor:
         if self.classes and not self.projection:
@@ -110,18 +127,19 @@ def _projection(embed: nn.Embedding, cond: torch.Tensor, classes: Sequence[int],
     return (e.to(h.dtype) * h).sum(1)
 
 
-class MLPGenerator(nn.Module):
+class MLPGenerator(LatentGenerator):
     """Goodfellow 2014 style generator: fully connected ReLU layers, tanh out, reshaped to an image."""
 
-    def __init__(self, cfg: GanConfig, classes: Sequence[int] = ()) -> None:
+    def __init__(self, size: int, z_dim: int = 100, ch: int = 64, classes: Sequence[int] = ()) -> None:
         super().__init__()
-        self.classes, self.size, self.z_dim = tuple(classes), cfg.size, cfg.z_dim
-        w = cfg.g_ch * 4
+        self.classes, self.size, self.z_dim = tuple(classes), size, z_dim
+        w = ch * 4
         self.net = nn.Sequential(
-            nn.Linear(cfg.z_dim + sum(self.classes), w), nn.ReLU(True),
+            nn.Linear(z_dim + sum(self.classes), w), nn.ReLU(True),
             nn.Linear(w, w * 2), nn.ReLU(True),
             nn.Linear(w * 2, w * 4), nn.ReLU(True),
-            nn.Linear(w * 4, 3 * cfg.size * cfg.size), nn.Tanh())
+            nn.Linear(w * 4, 3 * size * size), nn.Tanh())
+        init_weights(self)
 
     def forward(self, z: torch.Tensor, cond: torch.Tensor | None = None) -> torch.Tensor:
         c = one_hot(cond, self.classes)
@@ -133,20 +151,22 @@ class MLPDiscriminator(nn.Module):
     """Goodfellow 2014 style discriminator: fully connected LeakyReLU layers to one score, with the
     same minibatch and conditioning options as the conv discriminator."""
 
-    def __init__(self, cfg: GanConfig, classes: Sequence[int] = ()) -> None:
+    def __init__(self, size: int, ch: int = 64, classes: Sequence[int] = (), projection: bool = False,
+                 spectral_norm: bool = False, mbstd: bool = False, mbdisc: int = 0, mbdisc_dim: int = 8) -> None:
         super().__init__()
-        self.classes, self.projection = tuple(classes), cfg.projection
-        w = cfg.d_ch * 4
-        in_dim = 3 * cfg.size * cfg.size + (sum(self.classes) if self.classes and not cfg.projection else 0)
+        self.classes, self.projection = tuple(classes), projection
+        w = ch * 4
+        in_dim = 3 * size * size + (sum(self.classes) if self.classes and not projection else 0)
         self.features = nn.Sequential(nn.Linear(in_dim, w * 2), nn.LeakyReLU(0.2, True),
                                       nn.Linear(w * 2, w), nn.LeakyReLU(0.2, True))
-        self.mbstd = cfg.mbstd
-        feat = w + (1 if cfg.mbstd else 0)
-        self.mbdisc = MinibatchDiscrimination(feat, cfg.mbdisc, cfg.mbdisc_dim) if cfg.mbdisc else None
-        self.score = nn.Linear(feat + cfg.mbdisc, 1)
-        self.embed = nn.Embedding(sum(self.classes), w) if self.classes and cfg.projection else None
-        if cfg.spectral_norm:
+        self.mbstd = mbstd
+        feat = w + (1 if mbstd else 0)
+        self.mbdisc = MinibatchDiscrimination(feat, mbdisc, mbdisc_dim) if mbdisc else None
+        self.score = nn.Linear(feat + mbdisc, 1)
+        self.embed = nn.Embedding(sum(self.classes), w) if self.classes and projection else None
+        if spectral_norm:
             apply_spectral_norm(self)
+        init_weights(self)
 
     def forward(self, x: torch.Tensor, cond: torch.Tensor | None = None) -> torch.Tensor:
         x = x.flatten(1)
@@ -182,12 +202,3 @@ GENERATORS.register("conv")(ConvGenerator)
 GENERATORS.register("mlp")(MLPGenerator)
 DISCRIMINATORS.register("conv")(ConvDiscriminator)
 DISCRIMINATORS.register("mlp")(MLPDiscriminator)
-
-
-def build(cfg: GanConfig, classes: Sequence[int] = ()) -> tuple[nn.Module, nn.Module]:
-    """The generator and discriminator of a config, initialised."""
-    g = GENERATORS.create(cfg.generator, cfg, classes)
-    d = DISCRIMINATORS.create(cfg.discriminator, cfg, classes)
-    init_weights(g)
-    init_weights(d)
-    return g, d

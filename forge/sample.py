@@ -28,8 +28,12 @@ from forge import checkpoint
 from forge.conditions import describe, fill_condition, keys_of, parse_condition
 from forge.config import GanConfig
 from forge.data import to_uint8
-from forge.nets import GENERATORS
+from forge.models import GENERATORS, LatentGenerator, construct
+from forge.schedule import lod_at, set_lod
 from forge.train import CONFIG
+from provenance.birth import make_birth_stamper
+from provenance.policy import dataset_subjects, require_consent
+from provenance.stamping import StampOptions, parse_labels
 
 FORMATS = ("png", "jpg")
 SAMPLE_BATCH = 32
@@ -62,22 +66,29 @@ def latent(seed: int, index: int, z_dim: int) -> torch.Tensor:
     return torch.randn(z_dim, generator=g)
 
 
-def run_info(run_dir: Path) -> tuple[GanConfig, dict[str, Any]]:
-    """A run's saved config, and its latest checkpoint's pointer with the run's data set id."""
+def load_generator(run_dir: Path, device: torch.device) -> tuple[torch.nn.Module, GanConfig, dict[str, Any]]:
+    """The sampling generator of a run's latest checkpoint (EMA weights when the run kept them), in eval mode,
+    at the level of detail its resolution schedule had reached."""
     saved = read_json(run_dir / CONFIG)
+    cfg = from_dict(GanConfig, saved)
     pointer = checkpoint.latest(run_dir)
     if pointer is None:
         raise FileNotFoundError(f"run folder {run_dir} has no checkpoint to sample from")
-    return from_dict(GanConfig, saved), {**pointer, "dataset": saved.get("dataset")}
-
-
-def load_generator(run_dir: Path, device: torch.device) -> tuple[torch.nn.Module, GanConfig, dict[str, Any]]:
-    """The sampling generator of a run's latest checkpoint (EMA weights when the run kept them), in eval mode."""
-    cfg, pointer = run_info(run_dir)
     models, _ = checkpoint.load(run_dir, pointer, map_location=device, with_optimizer=False)
-    g = GENERATORS.create(cfg.generator, cfg, [k.n for k in keys_of(cfg.cond_keys)])
+    g = construct(GENERATORS, cfg.generator, cfg.g_options([k.n for k in keys_of(cfg.cond_keys)]))
     g.load_state_dict(models.get("EMA", models["G"]))
-    return g.to(device).eval(), cfg, pointer
+    if cfg.grow:
+        set_lod([g], lod_at(pointer["step"], cfg.size, cfg.grow, cfg.grow_from))
+    return g.to(device).eval(), cfg, {**pointer, "dataset": saved.get("dataset")}
+
+
+def load_latent_generator(run_dir: Path, device: torch.device) -> tuple[LatentGenerator, GanConfig, dict[str, Any]]:
+    """:func:`load_generator` for commands that draw latents; a ValueError for an image-to-image run."""
+    g, cfg, pointer = load_generator(run_dir, device)
+    if not isinstance(g, LatentGenerator):
+        raise ValueError(f"a {cfg.model} run turns images into images, not latents into images; "
+                         f"use `assay forge upscale`")
+    return g, cfg, pointer
 
 
 @dataclass
@@ -95,19 +106,41 @@ class SampleTask:
 
     def setup(self) -> None:
         self.dev = pick_device(self.device)
-        self.g, self.cfg, _ = load_generator(Path(self.run_dir), self.dev)
+        self.g, self.cfg, _ = load_latent_generator(Path(self.run_dir), self.dev)
         self.keys = keys_of(self.cfg.cond_keys)
 
     def __call__(self, item: dict[str, Any]) -> dict[str, Any]:
         idx = list(range(item["start"], item["start"] + SAMPLE_BATCH))
-        z = torch.stack([latent(self.seed, i, self.cfg.z_dim) for i in idx]) * self.truncation
+        z = torch.stack([latent(self.seed, i, self.cfg.z_dim) for i in idx])
         conds = [fill_condition(self.given, self.keys, self.seed, i) for i in idx] if self.keys else None
         with torch.no_grad():
-            out = self.g(z.to(self.dev), torch.tensor(conds, device=self.dev) if conds else None)
+            out = self.g.truncated(z.to(self.dev), torch.tensor(conds, device=self.dev) if conds else None,
+                                   self.truncation)
         images = np.ascontiguousarray(to_uint8(out)[: item["stop"] - item["start"]])
         return {"start": item["start"], "stop": item["stop"], "shape": list(images.shape),
                 "pixels": base64.b64encode(images.tobytes()).decode("ascii"),
                 "conds": conds[: len(images)] if conds else None}
+
+
+def run_subjects(ws: Workspace, pointer: dict[str, Any]) -> list[str]:
+    """The subjects whose faces trained the checkpoint ``pointer`` names (from its data set)."""
+    return dataset_subjects(ws, pointer["dataset"]) if pointer.get("dataset") else []
+
+
+def stamper_for(ws: Workspace, labels: str | Sequence[str], stamper: Stamper | None, subjects: Sequence[str],
+                scope: str, what: str) -> Stamper:
+    """Require the ``subjects``' consent for ``scope`` (refused or warned, by the workspace's
+    policy), then return ``stamper`` or, when None, provenance's birth stamper with ``labels``
+    (at least one), whose manifests reference that consent."""
+    consent = require_consent(ws, subjects, scope, what=what)
+    if stamper is not None:
+        return stamper
+    chosen = parse_labels(labels)
+    if not chosen:
+        raise ValueError(f"output is always labelled: give at least one of {', '.join(DEFAULT_LABELS)}")
+    options = StampOptions(extra_assertions=[consent.assertion()], catalog_params=consent.catalog_params()) \
+        if consent.records else None
+    return make_birth_stamper(ws, chosen, options=options)
 
 
 def sample(ws: Workspace, run: str, n: int, *, seed: int = 0, truncation: float = 1.0,
@@ -118,7 +151,8 @@ def sample(ws: Workspace, run: str, n: int, *, seed: int = 0, truncation: float 
 
     Every image is stamped at birth: by ``stamper`` when given, else by provenance's birth
     stamper with ``labels`` (some of visible, watermark, xmp, c2pa; at least one).
-    ``truncation`` (psi in (0, 1]) scales latents toward the mean latent (0). ``condition`` fixes
+    ``truncation`` (psi in [0, 1]) pulls latents toward the average one, as the generator defines it
+    (z toward 0; w toward the tracked average w for StyleGAN). ``condition`` fixes
     some or all condition keys of a conditional run (e.g. ``["gender=female", "age=30"]``); the
     others are drawn per image from (seed, latent index). ``engine`` generates the batches
     (default: this process; ``Engine("ray", ...)`` shards them by latent index range over a Ray
@@ -130,21 +164,13 @@ def sample(ws: Workspace, run: str, n: int, *, seed: int = 0, truncation: float 
         raise ValueError(f"format must be one of {FORMATS}, got {fmt!r}")
     if n < 1:
         raise ValueError(f"n must be >= 1, got {n}")
-    if not 0 < truncation <= 1:
-        raise ValueError(f"truncation must be in (0, 1], got {truncation}")
-    if stamper is None:
-        from provenance.birth import make_birth_stamper
-        from provenance.stamp import parse_labels
-
-        chosen = parse_labels(labels)
-        if not chosen:
-            raise ValueError(f"a sample set is always labelled: give at least one of {', '.join(DEFAULT_LABELS)}")
-        stamper = make_birth_stamper(ws, chosen)
+    if not 0 <= truncation <= 1:
+        raise ValueError(f"truncation must be in [0, 1], got {truncation}")
     rec = ws.resolve(run, "runs")
     if rec.status != "ready":
         raise ValueError(f"run {rec.id} is {rec.status}, not ready")
-    pick_device(device)  # an unknown or absent device is refused here, before any work
-    cfg, pointer = run_info(Path(rec.path or ""))
+    _, cfg, pointer = load_latent_generator(Path(rec.path or ""), pick_device(device))  # refuses what cannot sample
+    stamper = stamper_for(ws, labels, stamper, run_subjects(ws, pointer), "generation", f"sampling {rec.id}")
     keys = keys_of(cfg.cond_keys)
     given = parse_condition(condition, keys)
     sha = pointer["weights_sha256"]

@@ -1,8 +1,10 @@
 """The one training loop for every GAN family.
 
-A family contributes networks (``forge.nets``), a loss (``forge.losses``) and regularisers
-(``forge.regularizers``); stabilisers are config switches. Each step: ``n_critic`` D updates,
-then one G update (optionally against an unrolled D), then EMA. All randomness of a step comes
+A family contributes networks (``forge.models``, built from keyword arguments), what its generator
+is fed (``forge.inputs``), a loss (``forge.losses``) and regularisers on either side
+(``forge.regularizers``); stabilisers are config switches, and a resolution schedule
+(``forge.schedule``) grows the networks progressively. Each step: ``n_critic`` D updates, then
+one G update (optionally against an unrolled D), then EMA. All randomness of a step comes
 from a generator seeded by (seed, step, rank), so a resumed run follows the uninterrupted curve
 bit for bit and each torchrun rank draws its own share of the data.
 """
@@ -16,6 +18,7 @@ import time
 from pathlib import Path
 from typing import Any, Sequence
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -31,10 +34,13 @@ from forge.config import GanConfig
 from forge.data import FaceBatches, to_float, to_uint8
 from forge.diffaug import policy
 from forge.health import TrainingError, diversity, finite
+from forge.inputs import INPUTS, Inputs, to_device
 from forge.losses import LOSSES
-from forge.nets import build
+from forge.models import construct
 from forge.optim import OPTIMIZERS
-from forge.regularizers import active
+from forge.regularizers import GContext, active
+from forge.schedule import blend, check_growable, lod_at, set_lod
+from provenance.policy import dataset_subjects, require_consent
 
 CONFIG = "config.json"
 METRICS = "metrics.jsonl"
@@ -52,7 +58,9 @@ class GANTrainer:
         self.cfg, self.dist = cfg, dist
         self.device = device or pick_device(cfg.device)
         torch.manual_seed(cfg.seed)
-        g, d = build(cfg, classes)
+        g, d = cfg.networks(classes)
+        if cfg.grow:
+            check_growable((g, d))
         fmt = memory_format(self.device)
         self.g_net = g.to(self.device, memory_format=fmt)
         self.d_net = d.to(self.device, memory_format=fmt)
@@ -62,10 +70,13 @@ class GANTrainer:
         self.g_fwd = torch.compile(self.g_net) if cfg.compile else self.g_net
         self.d_fwd = torch.compile(self.d_net) if cfg.compile else self.d_net
         make_opt = OPTIMIZERS.get(cfg.optimizer)
-        self.opt_g = make_opt(self.g_net.parameters(), cfg.lr_g, cfg)
-        self.opt_d = make_opt(self.d_net.parameters(), cfg.lr_d, cfg)
+        self.opt_g = make_opt(self.g_net.parameters(), cfg.lr_g, (cfg.beta1, cfg.beta2))
+        self.opt_d = make_opt(self.d_net.parameters(), cfg.lr_d, (cfg.beta1, cfg.beta2))
         self.loss = LOSSES.get(cfg.loss)
-        self.regs = active(cfg)
+        self.inputs = construct(INPUTS, cfg.inputs, cfg.input_options(classes))
+        self.regs = active(to_dict(cfg))
+        self.d_regs = [r for r in self.regs if r.side == "D"]
+        self.g_regs = [r for r in self.regs if r.side == "G"]
         self.augment = policy(cfg.diffaug)
         self.step = 0
         self.backed_off = False
@@ -79,19 +90,17 @@ class GANTrainer:
         real = to_float(images.to(self.device, non_blocking=True)).contiguous(memory_format=fmt)
         return real, (cond.to(self.device) if cond is not None else None)
 
-    def _latents(self, n: int, gen: torch.Generator) -> torch.Tensor:
-        return torch.randn(n, self.cfg.z_dim, generator=gen, device=gen.device).to(self.device)
-
     def _aug(self, x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
         return self.augment(x, gen) if self.augment is not None else x
 
     def d_update(self, real: torch.Tensor, cond: torch.Tensor | None, gen: torch.Generator,
                  measure: bool = False, keep_fake: bool = False) -> dict[str, float | torch.Tensor]:
         """One discriminator update on a real batch and a fresh fake batch. With ``keep_fake`` the fake
-        batch keeps its graph and is returned as ``"fake"`` for the G update (one G forward per step)."""
+        batch keeps its graph and is returned as ``"fake"`` with its ``"inputs"`` for the G update (one G
+        forward per step)."""
+        inputs = self.inputs(real, cond, gen)
         with torch.set_grad_enabled(keep_fake), self.autocast():
-            fake = self.G(self._latents(real.shape[0], gen), cond) if keep_fake else \
-                self.g_fwd(self._latents(real.shape[0], gen), cond)
+            fake = self.G(**inputs) if keep_fake else self.g_fwd(**inputs)
         real_a, fake_a = self._aug(real, gen), self._aug(fake.detach().to(real.dtype), gen)
         with self.autocast():
             r, f = self.D(real_a, cond), self.D(fake_a, cond)
@@ -99,27 +108,31 @@ class GANTrainer:
         out: dict[str, float | torch.Tensor] = {"d_loss": loss.detach()}
         total = loss
         critic = (lambda x: self.d_fwd(x, cond).float())
-        for reg in self.regs:
+        for reg in self.d_regs:
+            if not reg.due(self.step):
+                continue
             with self.autocast():
                 pen = reg.penalty(critic, real_a, fake_a, gen)
             if pen is not None:
-                total = total + pen
+                total = total + pen * reg.every
                 out[type(reg).__name__] = pen.detach()
         self.opt_d.zero_grad(set_to_none=True)
         total.backward()
         if measure:
             out["grad_norm_d"] = _grad_norm(self.d_net)
         self.opt_d.step()
-        for reg in self.regs:
+        for reg in self.d_regs:
             reg.after_step(self.d_net)
         if keep_fake:
-            out["fake"] = fake
+            out["fake"], out["inputs"] = fake, inputs
         return out
 
     def g_update(self, real: torch.Tensor, cond: torch.Tensor | None, gen: torch.Generator,
-                 measure: bool = False, fake: torch.Tensor | None = None) -> dict[str, float | torch.Tensor]:
-        """One generator update (on ``fake`` when the D update kept it, else on a fresh batch); with
-        ``unroll`` = k, against D after k look-ahead updates, then D is restored."""
+                 measure: bool = False, fake: torch.Tensor | None = None,
+                 inputs: Inputs | None = None) -> dict[str, float | torch.Tensor]:
+        """One generator update (on ``fake`` made from ``inputs`` when the D update kept them, else on a
+        fresh batch) plus the G-side regularisers; with ``unroll`` = k, against D after k look-ahead
+        updates, then D is restored."""
         saved = None
         if self.cfg.unroll:
             saved = copy.deepcopy((self.d_net.state_dict(), self.opt_d.state_dict()))
@@ -128,15 +141,24 @@ class GANTrainer:
         self.d_net.requires_grad_(False)
         try:
             with self.autocast():
-                if fake is None:
-                    fake = self.G(self._latents(real.shape[0], gen), cond)
+                if fake is None or inputs is None:
+                    inputs = self.inputs(real, cond, gen)
+                    fake = self.G(**inputs)
                 f = self.d_fwd(self._aug(fake, gen), cond)
-            loss = self.loss.g(f.float())
+            loss = self.loss.g(f.float()) * self.cfg.adv_weight
+            out: dict[str, float | torch.Tensor] = {"g_loss": loss.detach()}
+            total = loss
+            ctx = GContext(self.g_net, self.d_net, inputs, fake, real, gen)
+            for reg in self.g_regs:
+                if reg.due(self.step):
+                    with self.autocast():
+                        pen = reg.g_penalty(ctx)
+                    total = total + pen * reg.every
+                    out[type(reg).__name__] = pen.detach()
             self.opt_g.zero_grad(set_to_none=True)
-            loss.backward()
+            total.backward()
         finally:
             self.d_net.requires_grad_(True)
-        out: dict[str, float | torch.Tensor] = {"g_loss": loss.detach()}
         if measure:
             out["grad_norm_g"] = _grad_norm(self.g_net)
         self.opt_g.step()
@@ -158,15 +180,29 @@ class GANTrainer:
         """Run step ``self.step`` (n_critic D updates, one G update) and advance the counter."""
         cfg, rank, world = self.cfg, self.dist.rank, self.dist.world
         gen = torch.Generator(device=self.device).manual_seed(step_seed(cfg.seed, self.step, rank))
+        lod = self.lod()
+        if cfg.grow:
+            set_lod(self.growing(), lod)
         logs: dict[str, Any] = {}
         reuse = cfg.n_critic == 1 and not cfg.unroll        # the D update's fakes serve the G update
         for i in range(cfg.n_critic):
             idx = data.indices(cfg.seed, self.step * cfg.n_critic + i, cfg.batch, rank, world)
             real, cond = self._prepare(*data.batch(idx))
+            real = blend(real, lod)
             logs.update(self.d_update(real, cond, gen, measure and i == cfg.n_critic - 1, keep_fake=reuse))
-        logs.update(self.g_update(real, cond, gen, measure, fake=logs.pop("fake", None)))
+        logs.update(self.g_update(real, cond, gen, measure, fake=logs.pop("fake", None), inputs=logs.pop("inputs", None)))
         self.step += 1
+        if cfg.grow:
+            logs["lod"] = lod
         return {k: float(v) for k, v in logs.items()}
+
+    def lod(self) -> float:
+        """The level of detail of the current step under the run's resolution schedule."""
+        return lod_at(self.step, self.cfg.size, self.cfg.grow, self.cfg.grow_from)
+
+    def growing(self) -> list[nn.Module]:
+        """The networks the resolution schedule acts on."""
+        return [self.g_net, self.d_net] + ([self.ema] if self.ema is not None else [])
 
     # -- state ---------------------------------------------------------------------------------
     def models(self) -> dict[str, dict[str, torch.Tensor]]:
@@ -177,7 +213,7 @@ class GANTrainer:
 
     def optim_state(self) -> dict[str, Any]:
         return {"G": self.opt_g.state_dict(), "D": self.opt_d.state_dict(), "step": self.step,
-                "backed_off": self.backed_off}
+                "backed_off": self.backed_off, "regs": {type(r).__name__: r.state_dict() for r in self.regs}}
 
     def load(self, models: dict[str, dict[str, torch.Tensor]], optim: dict[str, Any]) -> None:
         self.g_net.load_state_dict(models["G"])
@@ -188,6 +224,8 @@ class GANTrainer:
         self.opt_d.load_state_dict(optim["D"])
         self.step = int(optim["step"])
         self.backed_off = bool(optim.get("backed_off", False))
+        for reg in self.regs:
+            reg.load_state_dict(optim.get("regs", {}).get(type(reg).__name__, {}))
 
     def snapshot(self) -> tuple[dict, dict]:
         """An in-memory copy of the current state (the last good state for health recovery)."""
@@ -202,14 +240,14 @@ class GANTrainer:
                 group["lr"] *= factor
 
     @torch.no_grad()
-    def generate(self, z: torch.Tensor, cond: torch.Tensor | None) -> torch.Tensor:
-        """Images from the sampling generator (EMA when on) in eval mode."""
+    def generate(self, inputs: Inputs) -> torch.Tensor:
+        """Images from the sampling generator (EMA when on) in eval mode, at the current level of detail."""
         net = self.ema if self.ema is not None else self.g_net
         was = net.training
         net.eval()
         try:
             with self.autocast():
-                return net(z.to(self.device), None if cond is None else cond.to(self.device)).float()
+                return net(**to_device(inputs, self.device)).float()
         finally:
             net.train(was)
 
@@ -219,23 +257,18 @@ def _grad_norm(module: nn.Module) -> torch.Tensor:
     return torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(g.float()) for g in grads]))
 
 
-def fixed_inputs(cfg: GanConfig, classes: Sequence[int]) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """The fixed latent batch (and conditions, cycling through classes) used for every progress grid."""
-    g = torch.Generator().manual_seed(cfg.seed + 7919)
-    z = torch.randn(cfg.grid, cfg.z_dim, generator=g)
-    if not classes:
-        return z, None
-    cond = torch.stack([torch.arange(cfg.grid) % n for n in classes], dim=1)
-    return z, cond
+def tile(images: torch.Tensor, nrow: int | None = None) -> np.ndarray:
+    """H x W x 3 uint8 grid of N x 3 x S x S images in [-1, 1], ``nrow`` per row (default: square-ish)."""
+    from torchvision.utils import make_grid
+
+    cols = nrow or max(1, int(len(images) ** 0.5))
+    grid = make_grid(images.float().cpu(), nrow=cols, padding=2, normalize=False, pad_value=-1)
+    return to_uint8(grid[None])[0]
 
 
 def grid_image(images: torch.Tensor) -> bytes:
     """PNG bytes of a square-ish grid of N x 3 x S x S images in [-1, 1]."""
-    from torchvision.utils import make_grid
-
-    cols = max(1, int(len(images) ** 0.5))
-    grid = make_grid(images.float().cpu(), nrow=cols, padding=2, normalize=False, pad_value=-1)
-    return encode(to_uint8(grid[None])[0], "png")
+    return encode(tile(images), "png")
 
 
 # -- the run ---------------------------------------------------------------------------------------
@@ -247,6 +280,7 @@ def train(ws: Workspace, dataset: str, cfg: GanConfig, *, name: str | None = Non
     dist = setup(device)
     device = dist.device(device)
     ds = open_set(ws, dataset)
+    _require_training_consent(ws, ds.record.id)
     run_id = broadcast(ws.catalog.new_id("runs") if dist.is_main else None, dist)
     run_dir = ws.artefact_dir("runs", run_id)
     if dist.is_main:
@@ -256,6 +290,11 @@ def train(ws: Workspace, dataset: str, cfg: GanConfig, *, name: str | None = Non
         run_dir.mkdir(parents=True, exist_ok=True)
         atomic_write_json(run_dir / CONFIG, params)
     return _run(ws, run_id, run_dir, ds, cfg, dist, device, None, progress)
+
+
+def _require_training_consent(ws: Workspace, dataset_id: str) -> None:
+    """Refuse (or warn, by the workspace's consent policy) training on faces of subjects without training consent."""
+    require_consent(ws, dataset_subjects(ws, dataset_id), "training", what=f"training on {dataset_id}")
 
 
 def resume(ws: Workspace, run: str, *, sets: Sequence[str] = (), steps: int | None = None,
@@ -273,6 +312,7 @@ def resume(ws: Workspace, run: str, *, sets: Sequence[str] = (), steps: int | No
     if pointer is None:
         raise TrainingError(f"run {rec.id} has no checkpoint to resume from")
     ds = open_set(ws, saved["dataset"])
+    _require_training_consent(ws, ds.record.id)
     if dist.is_main:
         atomic_write_json(run_dir / CONFIG, {**to_dict(cfg), "dataset": ds.record.id})
         kept = [r for r in read_jsonl(run_dir / METRICS) if r.get("step", 0) <= pointer["step"]]
@@ -291,7 +331,7 @@ def _run(ws: Workspace, run_id: str, run_dir: Path, ds: Any, cfg: GanConfig, dis
         trainer = GANTrainer(cfg, [k.n for k in keys], device, dist)
         if pointer is not None:
             trainer.load(*checkpoint.load(run_dir, pointer, map_location=device))
-        final = _loop(trainer, data, run_dir, [k.n for k in keys], progress)
+        final = _loop(trainer, data, run_dir, progress)
     except BaseException as exc:
         if dist.is_main:
             ws.catalog.update(run_id, params={"error": str(exc).splitlines()[0] if str(exc) else type(exc).__name__},
@@ -311,12 +351,11 @@ class Loop:
 
     ``run_until(n)`` trains up to step n; ``finish()`` writes the final grid and checkpoint."""
 
-    def __init__(self, t: GANTrainer, data: FaceBatches, run_dir: Path, classes: Sequence[int],
-                 progress: bool) -> None:
+    def __init__(self, t: GANTrainer, data: FaceBatches, run_dir: Path, progress: bool) -> None:
         from tqdm import tqdm
 
         self.t, self.data, self.run_dir, self.main = t, data, run_dir, t.dist.is_main
-        self.z_fixed, self.c_fixed = fixed_inputs(t.cfg, classes)
+        self.fixed = t.inputs.fixed(t.cfg.grid, t.cfg.seed, data)
         self.good = t.snapshot()
         self.peak = max((r["diversity"] for r in read_jsonl(run_dir / METRICS) if "diversity" in r), default=0.0)
         self.pointer = checkpoint.latest(run_dir) if t.step else None
@@ -370,7 +409,7 @@ class Loop:
                            f"the learning rates to {t.lrs()}", file=sys.stderr)
 
     def _grid(self) -> None:
-        self.peak = _grid(self.t, self.run_dir, self.z_fixed, self.c_fixed, self.bar, self.peak)
+        self.peak = _grid(self.t, self.run_dir, self.fixed, self.bar, self.peak)
 
     def _checkpoint(self) -> None:
         t = self.t
@@ -390,9 +429,9 @@ class Loop:
         return self.pointer
 
 
-def _loop(t: GANTrainer, data: FaceBatches, run_dir: Path, classes: Sequence[int], progress: bool) -> dict[str, Any]:
+def _loop(t: GANTrainer, data: FaceBatches, run_dir: Path, progress: bool) -> dict[str, Any]:
     """Train until ``cfg.steps``; returns the last checkpoint's pointer."""
-    loop = Loop(t, data, run_dir, classes, progress)
+    loop = Loop(t, data, run_dir, progress)
     try:
         loop.run_until(t.cfg.steps)
     finally:
@@ -400,12 +439,12 @@ def _loop(t: GANTrainer, data: FaceBatches, run_dir: Path, classes: Sequence[int
     return loop.finish()
 
 
-def _grid(t: GANTrainer, run_dir: Path, z: torch.Tensor, cond: torch.Tensor | None, bar: Any, peak: float) -> float:
+def _grid(t: GANTrainer, run_dir: Path, inputs: Inputs, bar: Any, peak: float) -> float:
     """Save the fixed-latent grid and check the batch's diversity against its peak so far (collapse
     monitor); returns the new peak."""
     from assay.core.fileio import atomic_write_bytes
 
-    images = t.generate(z, cond)
+    images = t.generate(inputs)
     atomic_write_bytes(run_dir / "grids" / f"step-{t.step:07d}.png", grid_image(images))
     score = diversity(images)
     row: dict[str, Any] = {"step": t.step, "diversity": score}

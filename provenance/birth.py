@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any, Callable
 
 import numpy as np
@@ -9,7 +10,9 @@ import numpy as np
 from assay.core.workspace import Workspace
 from provenance.keys import SigningIdentity, ensure_keys
 from provenance.payload import sample_content_id
-from provenance.stamp import LABELS, StampOptions, add_record, parse_labels, stamp_pixels
+from provenance.imagestamp import stamp_pixels
+from provenance.records import add_record
+from provenance.stamping import LABELS, StampOptions, parse_labels
 
 #: GAN families whose output is an AI edit of a real input (c2pa.edited) rather than a creation
 EDIT_FAMILIES = frozenset({"srgan", "esrgan"})
@@ -30,8 +33,6 @@ def make_birth_stamper(ws: Workspace, labels: tuple[str, ...] | str = LABELS, si
     With "c2pa" among the labels and no ``signer``, the workspace's keygen identity is used
     (made on first use, so a synthetic set is never left unsigned for want of keys).
     """
-    from dataclasses import replace
-
     chosen = parse_labels(labels)
     options = replace(options or StampOptions(), labels=chosen)
     if "c2pa" in chosen and signer is None:

@@ -3,28 +3,19 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 import typer
 
 from assay.core.clitools import err, fail, print_json, print_table, workspace
+from assay.core.workspace import Workspace
 
-app = typer.Typer(help="C2PA manifests, visible and invisible AI labels, verification.", no_args_is_help=True)
+from provenance.consent_cli import consent_app, takedowns_app
 
-
-def _expand(paths: list[Path]) -> list[Path]:
-    """Files as given; folders replaced by the image and video files under them (sorted)."""
-    from assay.core.imageio import iter_image_files
-    from provenance.video import is_video_path
-
-    out: list[Path] = []
-    for path in paths:
-        if path.is_dir():
-            found = [p for p, _ in iter_image_files(path)] + [p for p in path.rglob("*") if is_video_path(p)]
-            out += sorted(found)
-        else:
-            out.append(path)
-    return out
+app = typer.Typer(help="C2PA manifests, visible and invisible AI labels, verification, consent, compliance.",
+                  no_args_is_help=True)
+app.add_typer(consent_app, name="consent")
+app.add_typer(takedowns_app, name="takedowns")
 
 
 @app.command()
@@ -63,7 +54,12 @@ def _identity(ctx: typer.Context, cert: Optional[Path], key: Optional[Path], tsa
 def stamp(
     ctx: typer.Context,
     files: list[Path] = typer.Argument(..., help="Images (PNG, JPEG, WebP), videos (MP4, MOV, AVI, WebM) or folders."),
-    labels: str = typer.Option("c2pa,xmp,visible,watermark", help="Labels to apply, comma separated."),
+    labels: Optional[str] = typer.Option(None, help="Labels to apply, comma separated \\[default: all, or what "
+                                                    "--profile needs]."),
+    profile: list[str] = typer.Option([], "--profile", help="Regulation profile(s): apply exactly the labels they "
+                                                           "need; refuse without the consent they need."),
+    subject: list[str] = typer.Option([], "--subject", help="Subject id(s) whose face the file shows: their consent "
+                                                           "is checked and referenced in the manifest."),
     out: Path = typer.Option(Path("stamped"), "--out", help="Output folder (inputs are never overwritten)."),
     fmt: Optional[str] = typer.Option(None, "--format", help="Output format png|jpg|webp \\[default: the input's]."),
     source_type: str = typer.Option("created", help="created (generated) or edited (AI edit of --parent)."),
@@ -87,20 +83,25 @@ def stamp(
 
     from tqdm import tqdm
 
-    from assay.core.imageio import ImageError
+    from assay.core.errors import MediaError
+    from assay.core.media import iter_media
     from provenance.keys import SigningError
-    from provenance.stamp import FORMATS, StampOptions, output_path, parse_labels, stamp_file
+    from provenance.stamp import output_path, stamp_file
+    from provenance.stamping import FORMATS, LABELS, StampOptions, parse_labels
     from provenance.visible import MarkStyle
 
     ws = workspace(ctx)
+    if profile and labels:
+        fail("--profile decides the labels; give --labels or --profile, not both")
+    profile_labels, consent_fields = _consent(ws, profile, subject, source_type)
     try:
-        chosen = parse_labels(labels)
+        chosen = profile_labels if profile else parse_labels(labels or ",".join(LABELS))
         if mark_seconds is not None and mark_seconds < 2:
             raise ValueError("--mark-seconds must be at least 2 (the mark shows in a video's first 2 seconds)")
         options = StampOptions(labels=chosen, watermark_method=watermark_method, thumbnail=thumbnail,
                                video_mark_seconds=mark_seconds,
                                mark=MarkStyle(text=text, font=str(font) if font else None, position=position,
-                                              height_frac=height))
+                                              height_frac=height), **consent_fields)
         if height < 0.05:
             raise ValueError("--height must be at least 0.05 (GB 45438: 5 % of the shorter side)")
         identity = _identity(ctx, cert, key, tsa_url) if "c2pa" in chosen else None
@@ -114,18 +115,20 @@ def stamp(
         fail(f"--source-type must be created or edited, got {source_type!r}")
     if (source_type == "edited") != (parent is not None):
         fail("--source-type edited needs --parent (the original photo), and --parent needs --source-type edited")
-    sources = _expand(files)
+    sources = list(iter_media(files, recursive=True))
     rows, failed = [], 0
-    for src in tqdm(sources, desc="stamp", unit="file", disable=len(sources) < 2, file=sys.stderr):
+    for src, problem in tqdm(sources, desc="stamp", unit="file", disable=len(sources) < 2, file=sys.stderr):
         dest = output_path(src, out, fmt.lower().lstrip(".").replace("jpeg", "jpg") if fmt else None)
         try:
+            if problem:
+                raise MediaError(problem)
             if dest.resolve() == src.resolve():
                 raise ValueError("output would overwrite the input; choose another --out")
             result, record_id = stamp_file(src, dest, identity, options, ws, source_type, parent)
             rows.append({"file": str(src), "out": str(dest), "content_id": result.content_id,
                          "labels": ",".join(result.labels_applied), "record": record_id,
                          "note": "; ".join(result.labels_skipped.values())})
-        except (ImageError, ValueError, SigningError, OSError) as exc:
+        except (MediaError, ValueError, SigningError, OSError) as exc:
             failed += 1
             rows.append({"file": str(src), "out": None, "content_id": None, "labels": "", "record": None,
                          "note": f"error: {' '.join(str(exc).split())}"})
@@ -137,6 +140,56 @@ def stamp(
         raise typer.Exit(1)
 
 
+def _consent(ws: Workspace, profiles: list[str], subjects: list[str], source_type: str
+             ) -> tuple[tuple[str, ...], dict[str, Any]]:
+    """(labels the profiles need, StampOptions fields carrying the subjects' checked consent)."""
+    from provenance.compliance import get_profiles, stamp_plan
+    from provenance.policy import require_consent
+
+    labels, scopes = stamp_plan(get_profiles(profiles), source_type) if profiles else ((), [])
+    if scopes and not subjects:
+        fail(f"profile(s) {', '.join(profiles)} need {', '.join(scopes)} consent of the person shown: pass --subject")
+    if not subjects:
+        return labels, {}
+    scopes = scopes or ["editing" if source_type == "edited" else "generation"]
+    found = [require_consent(ws, subjects, scope, what=f"stamping ({scope})") for scope in scopes]
+    return labels, {"extra_assertions": [found[0].assertion()], "catalog_params": found[0].catalog_params()}
+
+
+@app.command()
+def comply(
+    ctx: typer.Context,
+    files: list[Path] = typer.Argument(..., help="Files or folders to check."),
+    profile: list[str] = typer.Option(..., "--profile", help="Regulation profile name (or .json path); repeatable."),
+    output_format: str = typer.Option("table", "--format", help="table or json."),
+    trust: list[Path] = typer.Option([], "--trust", help="PEM trust anchor(s) \\[default: the workspace dev CA]."),
+) -> None:
+    """Which requirement of which regulation each file meets: pass / fail / n/a with the reason (exit 1 on a fail)."""
+    from assay.core.media import iter_media
+    from provenance.compliance import comply as run_comply, get_profiles
+    from provenance.keys import workspace_trust_anchors
+    from provenance.verify import error_result, verify_file
+
+    if output_format not in ("table", "json"):
+        fail(f"--format must be table or json, got {output_format!r}")
+    chosen = get_profiles(profile)
+    ws = workspace(ctx)
+    missing = [str(p) for p in trust if not p.is_file()]
+    if missing:
+        fail(f"trust anchor file not found: {', '.join(missing)}")
+    pem = "".join(p.read_text() for p in trust) or workspace_trust_anchors(ws)
+    report = run_comply([error_result(f, problem) if problem else verify_file(f, ws, pem)
+                         for f, problem in iter_media(files, recursive=True)], chosen)
+    if output_format == "json":
+        print_json(report)
+    else:
+        print_table(report["rows"], ["file", "profile", "requirement", "cites", "status", "reason"], title="compliance")
+        print_table(report["summary"], ["profile", "version", "applies_from", "in_force", "files", "passed", "failed"],
+                    title="summary")
+    if not report["ok"]:
+        raise typer.Exit(1)
+
+
 @app.command()
 def lookup(
     ctx: typer.Context,
@@ -145,7 +198,7 @@ def lookup(
 ) -> None:
     """Find the provenance records carrying a content id (the soft binding, by hand)."""
     from provenance.payload import check_content_id
-    from provenance.stamp import find_by_content_id
+    from provenance.records import find_by_content_id
 
     try:
         cid = check_content_id(content_id)
@@ -177,8 +230,9 @@ def verify(
 
     from tqdm import tqdm
 
+    from assay.core.media import iter_media
     from provenance.keys import workspace_trust_anchors
-    from provenance.verify import verify_file
+    from provenance.verify import error_result, required_checks, verify_file
 
     if output_format not in ("table", "json"):
         fail(f"--format must be table or json, got {output_format!r}")
@@ -189,9 +243,11 @@ def verify(
     pem = "".join(p.read_text() for p in trust) or (workspace_trust_anchors(ws) if ws is not None else None)
     required = tuple(s.strip() for s in require.split(",") if s.strip())
     try:
-        paths = _expand(files)
-        results = [verify_file(f, ws, pem, required)
-                   for f in tqdm(paths, desc="verify", unit="file", disable=len(paths) < 2, file=sys.stderr)]
+        required_checks(required)
+        paths = list(iter_media(files, recursive=True))
+        results = [error_result(f, problem) if problem else verify_file(f, ws, pem, required)
+                   for f, problem in tqdm(paths, desc="verify", unit="file", disable=len(paths) < 2,
+                                          file=sys.stderr)]
     except ValueError as exc:
         fail(str(exc))
     if output_format == "json":

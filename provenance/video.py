@@ -1,4 +1,4 @@
-"""Video files for labelling: frames in and out through OpenCV, and MP4's XMP box.
+"""Video files for labelling: MP4 written through OpenCV, whole clips in memory, and MP4's XMP box.
 
 Stamped video is written as MP4 with the ``mp4v`` (MPEG-4 Part 2) codec, the one this
 OpenCV build can write without network codecs (``avc1``/H.264 has no encoder here). The
@@ -9,7 +9,6 @@ puts XMP in MP4; the box is appended after the existing boxes, so no sample offs
 
 from __future__ import annotations
 
-import os
 import struct
 import tempfile
 from dataclasses import dataclass
@@ -19,9 +18,9 @@ from typing import Iterable, Iterator
 import numpy as np
 
 from assay.core.errors import VideoError
+from assay.core.media import VIDEO_EXTS
+from assay.core.videoio import VideoReader
 
-#: suffixes read as video (OpenCV decodes them); stamped output is always MP4
-VIDEO_SUFFIXES = frozenset({".mp4", ".mov", ".avi", ".webm"})
 FOURCC = "mp4v"
 XMP_UUID = bytes.fromhex("BE7ACFCB97A942E89C71999491E3AFAC")
 #: the frames verify decodes at most (watermark averaging and the mark check need the start only)
@@ -37,94 +36,21 @@ class Clip:
     total_frames: int
 
 
-def is_video_path(path: str | Path) -> bool:
-    return Path(path).suffix.lower() in VIDEO_SUFFIXES
-
-
 def video_format(data: bytes, path: str | Path) -> str | None:
     """"mp4" when the bytes start with an ISO BMFF ``ftyp`` box, else the video suffix (without the dot), else None."""
     if data[4:8] == b"ftyp":
         return "mp4"
     suffix = Path(path).suffix.lower()
-    return suffix[1:] if suffix in VIDEO_SUFFIXES else None
-
-
-class VideoReader:
-    """Frames of a video file, decoded one at a time (RGB); opening checks that a first frame decodes.
-
-    :meth:`frames` yields H x W x 3 uint8 frames, a fresh pass each call. Raises
-    :class:`VideoError` with a one-line reason.
-    """
-
-    def __init__(self, path: str | Path) -> None:
-        self.path = Path(path)
-        try:
-            size = self.path.stat().st_size
-        except OSError as exc:
-            raise VideoError(f"unreadable: {exc.strerror or exc}") from None
-        if self.path.is_dir():
-            raise VideoError("is a directory")
-        if size == 0:
-            raise VideoError("empty file (0 bytes)")
-        cap = self._open()
-        try:
-            self.fps = float(cap.get(_cv2().CAP_PROP_FPS) or 0.0)
-            stated = int(cap.get(_cv2().CAP_PROP_FRAME_COUNT) or 0)
-            ok, first = cap.read()
-        finally:
-            cap.release()
-        if not self.fps > 0:
-            raise VideoError("video states no frame rate")
-        if not ok:
-            raise VideoError("no decodable frames (truncated or corrupt video)")
-        self.height, self.width = first.shape[:2]
-        self.frame_count = max(stated, 1)
-
-    def _open(self):
-        cv2 = _cv2()
-        # FFmpeg's own log lines (e.g. on a corrupt stream) would interleave with the results; the reason says it
-        os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
-        level = cv2.utils.logging.getLogLevel()
-        cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
-        try:
-            cap = cv2.VideoCapture(str(self.path), cv2.CAP_FFMPEG)
-        finally:
-            cv2.utils.logging.setLogLevel(level)
-        if not cap.isOpened():
-            raise VideoError("not a readable video (OpenCV cannot open it)")
-        return cap
-
-    def frames(self, limit: int | None = None) -> Iterator[np.ndarray]:
-        """The frames in order (the first ``limit`` when given)."""
-        cap = self._open()
-        try:
-            n = 0
-            while limit is None or n < limit:
-                ok, bgr = cap.read()
-                if not ok:
-                    return
-                if bgr.shape[:2] != (self.height, self.width):
-                    raise VideoError(f"frame {n} changes size mid-stream")
-                n += 1
-                yield np.ascontiguousarray(bgr[..., ::-1])
-        finally:
-            cap.release()
-
-
-
-def _cv2():
-    import cv2
-
-    return cv2
+    return suffix[1:] if suffix in VIDEO_EXTS else None
 
 
 def read_clip(path: str | Path, max_seconds: float | None = None) -> Clip:
     """Decode a video's frames into memory (the first ``max_seconds`` when given). Raises :class:`VideoError`."""
     reader = VideoReader(path)
-    limit = None if max_seconds is None else max(1, int(round(max_seconds * reader.fps)))
-    frames = np.stack(list(reader.frames(limit)))
-    total = max(reader.frame_count, len(frames)) if limit is not None else len(frames)
-    return Clip(frames, reader.fps, total)
+    limit = None if max_seconds is None else max(1, int(round(max_seconds * reader.info.fps)))
+    frames = np.stack(list(reader.pixels(limit)))
+    total = max(reader.info.frame_count, len(frames)) if limit is not None else len(frames)
+    return Clip(frames, reader.info.fps, total)
 
 
 def write_mp4(frames: Iterable[np.ndarray], fps: float, path: str | Path) -> int:
@@ -132,7 +58,8 @@ def write_mp4(frames: Iterable[np.ndarray], fps: float, path: str | Path) -> int
 
     Raises :class:`VideoError` when OpenCV cannot write it or there are no frames.
     """
-    cv2 = _cv2()
+    import cv2  # heavy: only loaded when video is written
+
     writer = None
     n = 0
     try:

@@ -20,19 +20,21 @@ from __future__ import annotations
 import hashlib
 import math
 import os
+import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping
 
 import numpy as np
+from tqdm import tqdm
 
-from assay.core.fileio import atomic_write_bytes
-from assay.core.workspace import Workspace
-from provenance import implicit, manifest, video, visible, watermark
+from assay.core.errors import VideoError
+from assay.core.videoio import VideoReader
+from provenance import video, visible, watermark
 from provenance.keys import SigningIdentity
 from provenance.payload import encode_payload
-from provenance.stamp import StampOptions, StampResult, add_record, new_record
+from provenance.stamping import StampOptions, StampResult, new_record, parent_ingredient, seal
 
 #: a re-startable stream of RGB frames (the watermark search may need several passes)
 FrameSource = Callable[[], Iterator[np.ndarray]]
@@ -75,7 +77,7 @@ def stamp_clip(clip: video.Clip, identity: SigningIdentity | None, options: Stam
     """Label frames held in memory and return signed MP4 bytes (see the module text for the order).
 
     Raises :class:`SigningError` when C2PA is asked for and cannot be signed (no unsigned
-    bytes come back), :class:`video.VideoError` when the frames cannot be encoded.
+    bytes come back), :class:`VideoError` when the frames cannot be encoded.
     """
     h, w = clip.frames.shape[1:3]
     return stamp_frames(lambda: iter(clip.frames), clip.fps, (w, h), identity, options, content_id, source_type,
@@ -91,13 +93,9 @@ def stamp_frames(source: FrameSource, fps: float, size: tuple[int, int], identit
     ``progress_total`` (the expected frame count) shows a progress bar on stderr for each
     encode pass of clips of ``PROGRESS_MIN_FRAMES`` frames or more.
     """
-    import sys
-
-    from tqdm import tqdm
-
     options = options or StampOptions()
     record = new_record(options, identity, content_id, source_type, generator, size, "mp4")
-    content_id, created, generator = record["content_id"], record["created"], record["generator"]
+    content_id = record["content_id"]
     w, h = size
     mark_limit = mark_frame_limit(fps, options.video_mark_seconds)
     applied: list[str] = []
@@ -132,25 +130,8 @@ def stamp_frames(source: FrameSource, fps: float, size: tuple[int, int], identit
             applied.append("watermark")
         else:
             skipped["watermark"] = record["watermark"]["reason"]
-    fields = None
-    if "xmp" in options.labels:
-        fields = implicit.label_fields(options.provider, options.system_name, options.system_version, created,
-                                       content_id, manifest.SOURCE_TYPES[source_type])
-        data = video.add_xmp_box(data, implicit.build_xmp(fields))
-        record["xmp"] = fields
-        applied.append("xmp")
-    if "c2pa" in options.labels:
-        labels_assertion = {k: record[k] for k in ("visible", "watermark", "created", "image_size", "video")
-                            if k in record}
-        if fields is not None:
-            labels_assertion["implicit"] = fields
-        labels_assertion["labels"] = applied + ["c2pa"]
-        definition = manifest.build_definition(content_id, title or f"{content_id}.mp4", source_type, generator,
-                                               labels_assertion, options.training_mining, options.extra_assertions)
-        data = manifest.sign_bytes(data, "mp4", definition, identity, parent, options.thumbnail)  # type: ignore[arg-type]
-        applied.append("c2pa")
-    record["labels"] = applied
-    return StampResult(data, "mp4", content_id, applied, skipped, record, back.pixel_sha256)
+    return seal(lambda xmp: video.add_xmp_box(data, xmp) if xmp else data, record, applied, skipped,
+                back.pixel_sha256, options, identity, parent, title)
 
 
 @dataclass
@@ -166,17 +147,17 @@ def _encode_and_read_back(frames: Iterator[np.ndarray], fps: float, path: Path,
                           wm: watermark.WatermarkMethod | None = None) -> _ReadBack:
     """Encode ``frames`` to ``path``, then decode it: the hash equals ``pixel_sha256`` of the stacked frames."""
     n = video.write_mp4(frames, fps, path)
-    reader = video.VideoReader(path)
-    digest = hashlib.sha256(repr(((n, reader.height, reader.width, 3), "uint8")).encode())
+    reader = VideoReader(path)
+    digest = hashlib.sha256(repr(((n, reader.info.height, reader.info.width, 3), "uint8")).encode())
     total, count = None, 0
-    for frame in reader.frames():
+    for frame in reader.pixels():
         digest.update(frame.tobytes())
         count += 1
         if wm is not None:
             soft = wm.soft_bits(frame)
             total = soft if total is None else total + soft
     if count != n:
-        raise video.VideoError(f"the encoded video decodes to {count} frames, {n} were written")
+        raise VideoError(f"the encoded video decodes to {count} frames, {n} were written")
     return _ReadBack(n, digest.hexdigest(), None if total is None else total / n)
 
 
@@ -215,29 +196,20 @@ def _watermark_and_encode(labelled: Callable[..., Iterator[np.ndarray]], fps: fl
     return back, {**base, "status": "embedded", "margin": margin, "decoded_margin": round(room, 3)}
 
 
-def stamp_video_file(src: Path, out: Path, identity: SigningIdentity | None, options: StampOptions | None = None,
-                     ws: Workspace | None = None, source_type: str = "created", parent: Path | None = None,
-                     generator: dict[str, Any] | None = None) -> tuple[StampResult, str | None]:
-    """Stamp one video (MP4, MOV, AVI or WebM in; MP4 out), written atomically after signing.
+def stamp_video(src: Path, out: Path, identity: SigningIdentity | None, options: StampOptions | None = None,
+                source_type: str = "created", parent: Path | None = None,
+                generator: dict[str, Any] | None = None) -> StampResult:
+    """Stamp one video (MP4, MOV, AVI or WebM in; MP4 bytes out, for ``out``, which the caller writes).
 
-    Frames are streamed from ``src``. Returns the result and the provenance record id
-    (None without a workspace). Raises :class:`video.VideoError` for unreadable input,
+    Frames are streamed from ``src``. Raises :class:`VideoError` for unreadable input,
     :class:`SigningError` when signing fails.
     """
     if out.suffix.lower() != ".mp4":
         raise ValueError(f"stamped video is written as .mp4, not {out.suffix!r}")
-    reader = video.VideoReader(src)
-    parent_data = None
-    if parent is not None:
-        parent_fmt = "mp4" if video.is_video_path(parent) else parent.suffix.lower().lstrip(".").replace("jpeg", "jpg")
-        manifest.mime_of(parent_fmt)
-        parent_data = (parent.read_bytes(), parent_fmt)
-    result = stamp_frames(reader.frames, reader.fps, (reader.width, reader.height), identity, options,
-                          source_type=source_type, generator=generator, parent=parent_data, title=out.name,
-                          progress_total=reader.frame_count)
-    atomic_write_bytes(out, result.data)
-    record_id = add_record(ws, result, out, source=str(src)) if ws is not None else None
-    return result, record_id
+    reader = VideoReader(src)
+    return stamp_frames(reader.pixels, reader.info.fps, (reader.info.width, reader.info.height), identity, options,
+                        source_type=source_type, generator=generator, parent=parent_ingredient(parent),
+                        title=out.name, progress_total=reader.info.frame_count)
 
 
 def mark_sample_frames(n_frames: int, fps: float) -> list[int]:
@@ -285,15 +257,15 @@ class VideoScan:
         return int(self.info["frames"])
 
 
-def scan_video(reader: video.VideoReader, method_name: str,
+def scan_video(reader: VideoReader, method_name: str,
                max_seconds: float = video.MAX_VERIFY_SECONDS) -> VideoScan:
     """Decode the first ``max_seconds``: average the watermark statistic, keep the frames the mark check needs."""
     wm = watermark.method(method_name)
-    limit = max(1, round(max_seconds * reader.fps))
-    wanted = set(mark_sample_frames(reader.frame_count, reader.fps))
+    limit = max(1, round(max_seconds * reader.info.fps))
+    wanted = set(mark_sample_frames(reader.info.frame_count, reader.info.fps))
     samples: dict[int, np.ndarray] = {}
     total, small, n = None, None, 0
-    for n, frame in enumerate(reader.frames(limit), 1):
+    for n, frame in enumerate(reader.pixels(limit), 1):
         if n - 1 in wanted:
             samples[n - 1] = frame
         if small is None:
@@ -302,12 +274,12 @@ def scan_video(reader: video.VideoReader, method_name: str,
                 total = soft if total is None else total + soft
             except watermark.TooSmall as exc:
                 small = f"too small for a watermark: {exc}"
-    frames = n if n < limit else max(reader.frame_count, n)
-    needed = mark_sample_frames(frames, reader.fps)
+    frames = n if n < limit else max(reader.info.frame_count, n)
+    needed = mark_sample_frames(frames, reader.info.fps)
     if not set(needed) <= samples.keys():  # the container's frame count was wrong: fetch the right ones
-        samples = {i: f for i, f in enumerate(reader.frames(max(needed) + 1)) if i in needed}
+        samples = {i: f for i, f in enumerate(reader.pixels(max(needed) + 1)) if i in needed}
     reading = (watermark.WatermarkReading("too_small", method_name, reason=small) if small is not None
                else watermark.reading_from_soft(total / n, method_name))
-    info = {"fps": round(reader.fps, 3), "frames": frames, "duration_s": round(frames / reader.fps, 3),
-            "width": reader.width, "height": reader.height, "frames_decoded": n}
+    info = {"fps": round(reader.info.fps, 3), "frames": frames, "duration_s": round(frames / reader.info.fps, 3),
+            "width": reader.info.width, "height": reader.info.height, "frames_decoded": n}
     return VideoScan(info, reading, samples)

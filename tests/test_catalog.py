@@ -15,8 +15,11 @@ from assay.cli import app
 from assay.core import catalog_sqlite
 from assay.core.catalog import INDEXED_PARAMS, CatalogError, open_catalog
 from assay.core.catalog_sqlite import SCHEMA_VERSION, open_sqlite
+from assay.core.errors import UnknownNameError
 from assay.core.workspace import CATALOG_FILE, Workspace
-from provenance.stamp import StampOptions, find_by_content_id, stamp_file
+from provenance.records import find_by_content_id
+from provenance.stamp import stamp_file
+from provenance.stamping import StampOptions
 
 REPO = Path(__file__).resolve().parents[1]
 BACKENDS = ["sqlite", "postgresql"]
@@ -149,11 +152,12 @@ def test_old_workspace_is_migrated(catalog_url):
     assert old.version == 1
     raw_sql(catalog_url, "INSERT INTO datasets (id, name, created_at) VALUES ('ds-0000abcd', 'old', '2025-01-01')")
     cat = open_catalog(catalog_url)
-    assert cat.version == SCHEMA_VERSION == 3
+    assert cat.version == SCHEMA_VERSION == 5
     rec = cat.get("old")
     assert rec.status == "ready" and rec.params == {}
     cat.add_rejects(rec.id, [("x", "y")])
     assert cat.rejects(rec.id)[0]["source"] == "x"
+    assert cat.append_ledger({"type": "note"})["seq"] == 1  # migration 4 (with its triggers) ran
 
 
 @pytest.mark.parametrize("read_only", [False, True])
@@ -480,7 +484,6 @@ def test_read_only_mount(tmp_path):
 def test_scan_and_verify_read_the_catalog_of_a_read_only_workspace(tmp_path, sql_log):
     import numpy as np
 
-    import detect.detectors  # noqa: F401  (fills the registry)
     from assay.core.imageio import save
     from detect.base import DETECTORS
     from detect.scan import scan_paths
@@ -510,6 +513,25 @@ def test_scan_and_verify_read_the_catalog_of_a_read_only_workspace(tmp_path, sql
     assert report["checks"]["soft_binding"]["status"] == "pass"
     assert sql_log["uris"] and all(u.endswith("?mode=ro") for u in sql_log["uris"])
     assert _fingerprint(root) == before
+
+
+def test_the_ledger_is_append_only_on_every_backend(ws, catalog_url):
+    first = ws.catalog.append_ledger({"type": "grant"})
+    second = ws.catalog.append_ledger({"type": "revoke"}, ("consents", "cons-0000000a", {"subject": "s"}))
+    assert [r["seq"] for r in ws.catalog.ledger()] == [1, 2] and second["prev_hash"] == first["hash"]
+    assert ws.catalog.get("cons-0000000a").params["ledger_seq"] == 2
+    for sql in ("UPDATE ledger SET entry = '{}'", "DELETE FROM ledger"):
+        with pytest.raises(Exception, match="append-only"):
+            raw_sql(catalog_url, sql)
+    assert ws.catalog.ledger()[0] == first
+
+
+def test_count_and_page_newest_first(ws):
+    ids = [ws.catalog.add("provenance", f"p{i}").id for i in range(5)]
+    assert ws.catalog.count("provenance") == 5
+    assert ws.catalog.count("runs") == 0
+    assert [r.id for r in ws.catalog.page("provenance", 0, 2)] == ids[::-1][:2]
+    assert [r.id for r in ws.catalog.page("provenance", 4, 10)] == ids[:1]
 
 
 # -- PostgreSQL specifics and moving between backends --------------------------------
@@ -552,7 +574,7 @@ def test_postgres_without_psycopg_says_what_to_install(monkeypatch):
     monkeypatch.setattr(catalog_postgres, "psycopg", None)
     with pytest.raises(CatalogError, match=r"install assay\[postgres\]"):
         open_catalog("postgresql://nobody@127.0.0.1:1/none")
-    with pytest.raises(CatalogError, match="unknown catalog URL scheme 'mysql'"):
+    with pytest.raises(UnknownNameError, match="unknown catalog URL scheme 'mysql'; known: sqlite, postgresql"):
         open_catalog("mysql://x/y")
 
 
@@ -560,6 +582,7 @@ def test_export_import_moves_a_catalog_between_backends(pg_server, tmp_path):
     root = tmp_path / "ws"
     ids = _sample_workspace(root)
     smp = Workspace(root).catalog.add("samples", "s", {"run_id": ids["run"]}, parents=[ids["run"], ids["ds"]])
+    grant = Workspace(root).catalog.append_ledger({"type": "grant", "subject": "s1"}, ("consents", "cons-00000001", {}))
     url = pg_server.create_database()
     runner = CliRunner()
 
@@ -573,11 +596,12 @@ def test_export_import_moves_a_catalog_between_backends(pg_server, tmp_path):
     cli("catalog", "export", str(tmp_path / "b.jsonl"), catalog=url)
     cli("catalog", "import", str(tmp_path / "b.jsonl"), catalog=f"sqlite://{tmp_path / 'back.sqlite'}")
     lines = [(tmp_path / "a.jsonl").read_text().splitlines(), (tmp_path / "b.jsonl").read_text().splitlines()]
-    assert lines[0][1:] == lines[1][1:] and len(lines[0]) == 4           # same rows, times and rejects
+    assert lines[0][1:] == lines[1][1:] and len(lines[0]) == 6           # same rows, times, rejects and ledger
     for cat in (open_catalog(url), open_sqlite(tmp_path / "back.sqlite")):
+        assert cat.ledger() == [grant] and cat.get("cons-00000001").params["ledger_hash"] == grant["hash"]
         assert [r.id for r in cat.ancestors(smp.id)] == [ids["ds"], ids["run"]]
         assert [r.id for r in cat.find(run_id=ids["run"])] == [smp.id]
         assert cat.rejects(ids["ds"])[0]["reason"] == "empty file (0 bytes)"
     again = runner.invoke(app, ["--workspace", str(root), "--catalog-url", url, "catalog", "import",
                                 str(tmp_path / "a.jsonl")])
-    assert again.exit_code == 2 and "already exists" in again.output and len(open_catalog(url).list()) == 3
+    assert again.exit_code == 2 and "already exists" in again.output and len(open_catalog(url).list()) == 4

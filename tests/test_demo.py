@@ -8,10 +8,15 @@ def test_demo_runs_the_whole_pipeline_offline(tmp_path, capsys):
     demo.main(["--workspace", str(tmp_path / "ws"), "--steps", "20"])
     captured = capsys.readouterr()
     assert "toy set" in captured.err
+    assert f"assay --workspace {(tmp_path / 'ws').resolve()} dashboard" in captured.err
     ws = Workspace(tmp_path / "ws")
     counts = {kind: len(ws.catalog.list(kind)) for kind in ("datasets", "runs", "samples", "detectors", "scans")}
-    assert counts == {"datasets": 1, "runs": 1, "samples": 2, "detectors": 1, "scans": 1}
-    assert len(ws.catalog.list("provenance")) == 164  # 64 stamped with every label + 100 with metadata labels
+    assert counts == {"datasets": 1, "runs": 2, "samples": 2, "detectors": 1, "scans": 1}   # runs: DCGAN, StyleGAN 2
+    # 64 stamped with every label + 100 with metadata labels + the style-mixing grid
+    assert len(ws.catalog.list("provenance")) == 165
+    assert (ws.root / "stylegan-mix.png").stat().st_size > 0
     assert "trainedAlgorithmicMedia" in captured.out  # scan shows the manifest beside the detector's verdict
     assert "re-saved with Pillow" in captured.out
     assert "found through the watermark" in captured.out  # soft binding after the manifest was stripped
+    assert "compliance summary" in captured.out and "takedown list: 172 items" in captured.out
+    assert len(ws.catalog.list("consents")) == 10  # one demo record per demo subject

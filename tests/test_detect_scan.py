@@ -16,9 +16,10 @@ from typer.testing import CliRunner
 from assay.cli import app
 from assay.core.fileio import atomic_write_json, read_json
 from assay.core.imageio import save
+from assay.core.media import iter_media
+from assay.core.videoio import VideoReader
 from assay.core.workspace import Workspace
 from detect.base import DETECTORS, Detector, Images
-from detect.media import Video, iter_media
 from detect.regions import FACE, WHOLE_IMAGE, crop_box
 from detect.scan import REPORT_FILE, RESULT_SCHEMA, Scanner, ScanOptions, exit_code, load_report, scan_paths
 from detect.store import save_detector
@@ -145,9 +146,9 @@ def test_iter_media_finds_images_and_videos_and_reports_missing(media: dict[str,
 
 
 def test_video_frames_are_sampled_at_the_rate(media: dict[str, Path]) -> None:
-    with Video(media["folder"] / "f_clip.mp4") as video:
-        assert video.info.fps == pytest.approx(10.0)
-        times = [f.time_s for f in video.frames(every_s=0.5)]
+    video = VideoReader(media["folder"] / "f_clip.mp4")
+    assert video.info.fps == pytest.approx(10.0)
+    times = [f.time_s for f in video.frames(every_s=0.5)]
     assert times == pytest.approx([0.0, 0.5, 1.0, 1.5, 2.0, 2.5])
 
 

@@ -7,7 +7,6 @@ import torch
 
 from assay.core.errors import UnknownNameError
 from forge.config import make_config
-from forge.nets import build
 
 torch.set_num_threads(1)
 
@@ -16,7 +15,7 @@ torch.set_num_threads(1)
 @pytest.mark.parametrize("model", ["vanilla", "dcgan", "wgan-gp", "cgan"])
 def test_output_shapes(model: str, size: int) -> None:
     cfg = make_config(model, size, g_ch=4, d_ch=4, z_dim=16)
-    g, d = build(cfg, [2, 6, 5] if cfg.cond_keys else [])
+    g, d = cfg.networks([2, 6, 5] if cfg.cond_keys else [])
     cond = torch.tensor([[0, 1, 2], [1, 5, 4], [1, 0, 0]]) if cfg.cond_keys else None
     x = g(torch.randn(3, 16), cond)
     assert x.shape == (3, 3, size, size)
@@ -26,7 +25,7 @@ def test_output_shapes(model: str, size: int) -> None:
 
 def test_spectral_norm_brings_top_singular_value_to_one() -> None:
     cfg = make_config("dcgan", 32, sets=["spectral_norm=true", "d_norm=none"], d_ch=8)
-    _, d = build(cfg)
+    _, d = cfg.networks()
     with torch.no_grad():
         d.features[0].parametrizations.weight.original.mul_(25.0)   # far from 1 before normalising
         for _ in range(200):                                      # one power iteration per forward
@@ -51,8 +50,8 @@ def test_minibatch_discrimination_sees_an_identical_batch(model: str) -> None:
     same = varied[:1].repeat(6, 1, 1, 1)
     on = make_config(model, 32, sets=["mbdisc=8", "d_norm=none"], d_ch=8)
     off = make_config(model, 32, sets=["d_norm=none"], d_ch=8)
-    _, d_on = build(on)
-    _, d_off = build(off)
+    _, d_on = on.networks()
+    _, d_off = off.networks()
     with torch.no_grad():
         d_on.mbdisc.T.normal_(0, 0.05)
     assert _score_of_first(d_off, varied) == pytest.approx(_score_of_first(d_off, same), abs=1e-5)
@@ -71,7 +70,7 @@ def test_minibatch_stddev_adds_the_batch_spread() -> None:
 
 def test_projection_discriminator_depends_on_the_label() -> None:
     cfg = make_config("cgan", 32, sets=["projection=true"], d_ch=8)
-    _, d = build(cfg, [2, 6, 5])
+    _, d = cfg.networks([2, 6, 5])
     d.eval()
     x = torch.randn(2, 3, 32, 32)
     with torch.no_grad():
@@ -84,8 +83,8 @@ def test_projection_discriminator_depends_on_the_label() -> None:
 def test_bad_size_is_refused_with_a_reason() -> None:
     with pytest.raises(ValueError, match="size must be one of"):
         make_config("dcgan", 48)
-    with pytest.raises(UnknownNameError, match="unknown GAN family 'stylegan'"):
-        make_config("stylegan", 32)
+    with pytest.raises(UnknownNameError, match="unknown GAN family 'stylegan3'"):
+        make_config("stylegan3", 32)
 
 
 def test_condition_values_as_prepare_writes_them_or_as_numbers() -> None:

@@ -7,6 +7,7 @@ import math
 import pytest
 import torch
 
+from assay.core.config import to_dict
 from forge.config import make_config
 from forge.diffaug import policy
 from forge.losses import LOSSES
@@ -53,10 +54,10 @@ def test_weight_clipping_keeps_weights_in_range() -> None:
 
 
 def test_family_presets_turn_on_their_regularisers() -> None:
-    assert [type(r).__name__ for r in active(make_config("wgan"))] == ["WeightClipping"]
-    assert [type(r).__name__ for r in active(make_config("wgan-gp"))] == ["GradientPenalty"]
-    assert active(make_config("dcgan")) == []
-    assert [type(r).__name__ for r in active(make_config("dcgan", sets=["r1_gamma=10"]))] == ["R1"]
+    assert [type(r).__name__ for r in active(to_dict(make_config("wgan")))] == ["WeightClipping"]
+    assert [type(r).__name__ for r in active(to_dict(make_config("wgan-gp")))] == ["GradientPenalty"]
+    assert active(to_dict(make_config("dcgan"))) == []
+    assert [type(r).__name__ for r in active(to_dict(make_config("dcgan", sets=["r1_gamma=10"])))] == ["R1"]
 
 
 @pytest.mark.parametrize("name,real,fake,d,g", [

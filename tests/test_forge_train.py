@@ -156,7 +156,7 @@ def test_collapse_monitor_warns_when_diversity_falls(ws, tmp_path: Path) -> None
             self.lines.append(s)
     bar = Bar()
     z = torch.randn(8, 16)
-    peak = _grid(t, tmp_path, z, None, bar, peak=0.5)
+    peak = _grid(t, tmp_path, {"z": z, "cond": None}, bar, peak=0.5)
     assert peak == 0.5
     (row,) = read_jsonl(tmp_path / "metrics.jsonl")
     assert row["event"] == "collapse_warning" and row["diversity"] < 1e-6

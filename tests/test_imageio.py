@@ -8,7 +8,8 @@ import pytest
 from PIL import Image
 
 from assay.core import imageio
-from assay.core.imageio import ImageError, decode, iter_image_files, pixel_sha256
+from assay.core.imageio import ImageError, decode, pixel_sha256
+from assay.core.media import IMAGE_EXTS, iter_media
 
 
 def _bytes(img: Image.Image, fmt: str, **kw) -> bytes:
@@ -100,11 +101,11 @@ def test_walk_finds_images_and_survives_folder_loops(tmp_path):
     for rel in ["a.JPG", "x/b.png", "x/y/c.webp", "x/notes.txt"]:
         (tmp_path / rel).write_bytes(b"")
     os.symlink(tmp_path / "x", tmp_path / "x" / "y" / "back")
-    found = list(iter_image_files(tmp_path))
+    found = list(iter_media([tmp_path], recursive=True, exts=IMAGE_EXTS))
     names = [p.name for p, why in found if why is None]
     assert names == ["a.JPG", "b.png", "c.webp"]
     assert [why for _, why in found if why] == ["symlink loop"]
-    assert [p.name for p, _ in iter_image_files(tmp_path, recursive=False)] == ["a.JPG"]
+    assert [p.name for p, _ in iter_media([tmp_path], exts=IMAGE_EXTS)] == ["a.JPG"]
 
 
 def test_encode_round_trip_and_unknown_format():

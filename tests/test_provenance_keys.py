@@ -104,7 +104,8 @@ def test_private_key_reaches_no_output(tmp_path: Path, keys: dict[str, str], ws)
 def test_callback_signer_signs_without_a_key_file(keys: dict[str, str]) -> None:
     from cryptography.hazmat.primitives import hashes, serialization
 
-    from provenance.stamp import StampOptions, stamp_pixels
+    from provenance.imagestamp import stamp_pixels
+    from provenance.stamping import StampOptions
 
     key = serialization.load_pem_private_key(Path(keys["key"]).read_bytes(), None)
     calls = []

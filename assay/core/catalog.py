@@ -8,6 +8,8 @@ server database is another backend behind the same protocol.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import secrets
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
@@ -41,6 +43,16 @@ INDEXED_PARAMS: tuple[str, ...] = ("content_id", "pixel_sha256", "file_sha256", 
 
 #: how :meth:`CatalogBackend.related` follows the lineage from an artefact
 Direction = Literal["children", "descendants", "ancestors"]
+
+#: the ``prev_hash`` of the first ledger entry
+GENESIS = "0" * 64
+
+
+def chain_hash(prev_hash: str, seq: int, created_at: str, entry: dict[str, Any]) -> str:
+    """SHA-256 linking a ledger entry to the one before it (canonical JSON, so re-reading gives the same hash)."""
+    body = json.dumps({"seq": seq, "created_at": created_at, "entry": entry}, sort_keys=True, separators=(",", ":"),
+                      default=str)
+    return hashlib.sha256(f"{prev_hash}\n{body}".encode()).hexdigest()
 
 
 #: catalog URL scheme -> "module:function" opening it as ``function(url, read_only)``; the backend's
@@ -137,6 +149,25 @@ class CatalogBackend(Protocol):
     def rejects(self, artefact_id: str) -> list[dict[str, str]]:
         """An artefact's rejects as {source, reason, created_at}, in the order they were added."""
 
+    def count(self, kind: str) -> int:
+        """How many rows of ``kind`` the store holds."""
+
+    def page(self, kind: str, offset: int, limit: int) -> list[Record]:
+        """``limit`` rows of ``kind`` from ``offset``, newest first (latest insert first among equal times)."""
+
+    def append_ledger(self, entry: dict[str, Any], created_at: str, artefact: Record | None) -> dict[str, Any]:
+        """Append ``entry`` to the hash-chained, append-only ledger (see :func:`chain_hash`) and
+        return the stored row; ``artefact`` (its params completed with ``ledger_seq`` and
+        ``ledger_hash``) is inserted in the same transaction."""
+
+    def ledger(self) -> list[dict[str, Any]]:
+        """Every ledger row (seq, created_at, entry, prev_hash, hash), oldest first, as stored."""
+
+    def load(self, records: Sequence[Record], rejects: Sequence[tuple[str, str, str, str]],
+             ledger: Sequence[Mapping[str, Any]]) -> None:
+        """Add exported rows, their rejects and ledger rows as they were stored (ids, times and
+        hashes kept), all or none: what ``assay catalog import`` does."""
+
 
 class Catalog:
     """The catalog of a workspace, over any :class:`CatalogBackend`."""
@@ -204,7 +235,25 @@ class Catalog:
         stamp = now()
         self.backend.add_rejects([(artefact_id, str(s), str(r), stamp) for s, r in rejects])
 
+    def append_ledger(self, entry: dict[str, Any], artefact: tuple[str, str, dict[str, Any]] | None = None
+                      ) -> dict[str, Any]:
+        """Append ``entry`` to the hash-chained ledger; returns the stored row (seq, created_at, entry, hashes).
+
+        ``artefact`` = (kind, id, params) adds that catalog row in the same transaction, its
+        params completed with the entry's ``ledger_seq`` and ``ledger_hash``.
+        """
+        stamp = now()
+        rec = None
+        if artefact is not None:
+            kind, artefact_id, params = artefact
+            rec = Record(artefact_id, check_kind(kind), artefact_id, stamp, dict(params))
+        return self.backend.append_ledger(entry, stamp, rec)
+
     # -- reads -------------------------------------------------------------------
+    def ledger(self) -> list[dict[str, Any]]:
+        """Every ledger row, oldest first, as stored (verification recomputes the hashes)."""
+        return self.backend.ledger()
+
     def get(self, ref: str, kind: str | None = None) -> Record:
         """Find an artefact by id or by name (optionally only of one kind)."""
         kinds = [check_kind(kind)] if kind else list(KINDS)
@@ -261,29 +310,42 @@ class Catalog:
     def rejects(self, artefact_id: str) -> list[dict[str, str]]:
         return self.backend.rejects(artefact_id)
 
+    def count(self, kind: str) -> int:
+        """How many artefacts of one kind the catalog holds."""
+        return self.backend.count(check_kind(kind))
+
+    def page(self, kind: str, offset: int = 0, limit: int = 50) -> list[Record]:
+        """One page of a kind's rows, newest first: what a paginated table reads."""
+        return self.backend.page(check_kind(kind), max(0, offset), max(0, limit))
+
     # -- moving between backends ---------------------------------------------------
     def export(self) -> Iterator[dict[str, Any]]:
-        """Every row with its rejects, oldest first, after a header line: what :meth:`import_rows` reads."""
+        """A header line, every row with its rejects (oldest first), then the ledger's rows as
+        stored: what :meth:`import_rows` reads."""
         yield {"schema": EXPORT_SCHEMA, "version": self.version, "from": self.backend.location}
         for rec in self.list():
             yield {"record": rec.to_dict(), "rejects": self.rejects(rec.id)}
+        for row in self.ledger():
+            yield {"ledger": row}
 
     def import_rows(self, rows: Iterable[Mapping[str, Any]]) -> int:
-        """Add the rows of an :meth:`export` (ids, names, times and lineage kept), all in one
-        transaction; a name or id already here refuses them all. Returns the number of rows."""
+        """Add the rows of an :meth:`export` (ids, names, times, lineage and the ledger's hashes
+        kept), all in one transaction; a name or id already here refuses them all. Returns the
+        number of artefacts."""
         lines = iter(rows)
         header = next(lines, {})
         if header.get("schema") != EXPORT_SCHEMA:
             raise CatalogError(f"not an assay catalog export: expected a first line with schema {EXPORT_SCHEMA!r}")
-        records, rejects = [], []
+        records, rejects, ledger = [], [], []
         for line in lines:
+            if "ledger" in line:
+                ledger.append(line["ledger"])
+                continue
             rec = Record(**line["record"])
             check_kind(rec.kind)
             records.append(rec)
             rejects += [(rec.id, r["source"], r["reason"], r["created_at"]) for r in line.get("rejects", ())]
-        self.backend.insert(records)
-        if rejects:
-            self.backend.add_rejects(rejects)
+        self.backend.load(records, rejects, ledger)
         return len(records)
 
 

@@ -19,7 +19,8 @@ import threading
 from typing import Any, Callable, Iterator, Mapping, Sequence
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from assay.core.catalog import INDEXED_PARAMS, Catalog, Direction, Record, duplicate, kind_of, missing
+from assay.core.catalog import (GENESIS, INDEXED_PARAMS, KINDS, Catalog, Direction, Record, chain_hash, duplicate,
+                                kind_of, missing)
 from assay.core.catalog_sqlite import COLUMNS, MIGRATIONS as SQLITE_MIGRATIONS, PARAM_INDEX
 from assay.core.errors import CatalogError
 
@@ -38,6 +39,18 @@ _OWN: dict[int, str] = {
     INSERT INTO param_index (artefact, key, value)
         SELECT id, '{key}', params::jsonb ->> '{key}' FROM artefacts
         WHERE jsonb_typeof(params::jsonb -> '{key}') = 'string';""" for key in INDEXED_PARAMS),
+    # the ledger's append-only triggers in PL/pgSQL (TRUNCATE refused too)
+    4: SQLITE_MIGRATIONS[3].split("CREATE TRIGGER", 1)[0] + """
+    CREATE FUNCTION ledger_append_only() RETURNS trigger LANGUAGE plpgsql AS
+        $$ BEGIN RAISE EXCEPTION 'the ledger is append-only'; END $$;
+    CREATE TRIGGER ledger_no_change BEFORE UPDATE OR DELETE ON ledger
+        FOR EACH ROW EXECUTE FUNCTION ledger_append_only();
+    CREATE TRIGGER ledger_no_truncate BEFORE TRUNCATE ON ledger
+        FOR EACH STATEMENT EXECUTE FUNCTION ledger_append_only();""",
+    # newest-first pages: SQLite breaks ties of created_at by rowid, here by an insertion sequence
+    5: "".join(f"""
+    ALTER TABLE {k} ADD COLUMN seq BIGSERIAL;
+    CREATE INDEX {k}_created ON {k}(created_at COLLATE "C", seq);""" for k in KINDS),
 }
 MIGRATIONS: list[str] = [_OWN.get(n, sql) for n, sql in enumerate(SQLITE_MIGRATIONS, start=1)]
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -184,29 +197,66 @@ class PostgresBackend:
                 for key, value in r.indexed():
                     copy.write_row((r.id, key, value))
 
-    def insert(self, records: Sequence[Record]) -> None:
+    @classmethod
+    def _insert(cls, cur: Any, records: Sequence[Record]) -> None:
+        """Rows, lineage and index by COPY; parents must exist (earlier in ``records`` or stored)."""
         batch = {r.id for r in records}
         parents = list(dict.fromkeys(p for r in records for p in r.parents if p not in batch))
+        if parents:
+            found = {row["id"] for row in cur.execute("SELECT id FROM artefacts WHERE id = ANY(%s)", (parents,))}
+            for parent in parents:
+                if parent not in found:
+                    raise missing(parent)
+        for kind in dict.fromkeys(r.kind for r in records):
+            with cur.copy(f"COPY {kind} ({COLUMNS}) FROM STDIN") as copy:
+                for r in records:
+                    if r.kind == kind:
+                        copy.write_row((r.id, r.name, r.created_at, json.dumps(r.params, default=str),
+                                        json.dumps(r.parents), r.path, r.status))
+        with cur.copy("COPY lineage (child, parent) FROM STDIN") as copy:
+            for r in records:
+                for p in r.parents:
+                    copy.write_row((r.id, p))
+        cls._index(cur, records)
+
+    @contextlib.contextmanager
+    def _adding(self, records: Sequence[Record]) -> Iterator[Any]:
+        """A write transaction adding ``records``; a name the unique constraints refuse is the usual error."""
         try:
             with self._write() as cur:
-                if parents:
-                    found = {row["id"] for row in cur.execute("SELECT id FROM artefacts WHERE id = ANY(%s)", (parents,))}
-                    for parent in parents:
-                        if parent not in found:
-                            raise missing(parent)
-                for kind in dict.fromkeys(r.kind for r in records):
-                    with cur.copy(f"COPY {kind} ({COLUMNS}) FROM STDIN") as copy:
-                        for r in records:
-                            if r.kind == kind:
-                                copy.write_row((r.id, r.name, r.created_at, json.dumps(r.params, default=str),
-                                                json.dumps(r.parents), r.path, r.status))
-                with cur.copy("COPY lineage (child, parent) FROM STDIN") as copy:
-                    for r in records:
-                        for p in r.parents:
-                            copy.write_row((r.id, p))
-                self._index(cur, records)
+                yield cur
         except psycopg.errors.UniqueViolation as exc:
             raise self._duplicate(records, exc) from None
+
+    def insert(self, records: Sequence[Record]) -> None:
+        with self._adding(records) as cur:
+            self._insert(cur, records)
+
+    def load(self, records: Sequence[Record], rejects: Sequence[tuple[str, str, str, str]],
+             ledger: Sequence[Mapping[str, Any]]) -> None:
+        with self._adding(records) as cur:
+            self._insert(cur, records)
+            with cur.copy("COPY rejects (artefact, source, reason, created_at) FROM STDIN") as copy:
+                for row in rejects:
+                    copy.write_row(row)
+            with cur.copy("COPY ledger (seq, created_at, entry, prev_hash, hash) FROM STDIN") as copy:
+                for row in ledger:
+                    copy.write_row((row["seq"], row["created_at"], json.dumps(row["entry"], sort_keys=True, default=str),
+                                    row["prev_hash"], row["hash"]))
+
+    def append_ledger(self, entry: dict[str, Any], created_at: str, artefact: Record | None) -> dict[str, Any]:
+        records = [artefact] if artefact is not None else []
+        with self._adding(records) as cur:
+            cur.execute("LOCK TABLE ledger IN SHARE ROW EXCLUSIVE MODE")  # one appender at a time; readers go on
+            last = cur.execute("SELECT seq, hash FROM ledger ORDER BY seq DESC LIMIT 1").fetchone()
+            seq, prev = (last["seq"] + 1, last["hash"]) if last else (1, GENESIS)
+            digest = chain_hash(prev, seq, created_at, entry)
+            cur.execute("INSERT INTO ledger (seq, created_at, entry, prev_hash, hash) VALUES (%s, %s, %s, %s, %s)",
+                        (seq, created_at, json.dumps(entry, sort_keys=True, default=str), prev, digest))
+            if artefact is not None:
+                artefact.params.update(ledger_seq=seq, ledger_hash=digest)
+                self._insert(cur, records)
+        return {"seq": seq, "created_at": created_at, "entry": entry, "prev_hash": prev, "hash": digest}
 
     def _duplicate(self, records: Sequence[Record], exc: Exception) -> CatalogError:
         """The error for a batch the unique constraints refused: the first name already taken."""
@@ -262,6 +312,21 @@ class PostgresBackend:
         sql = f"{_RELATED[direction]} SELECT * FROM artefacts WHERE id IN (SELECT id FROM linked){_ORDER}"
         with self._transaction() as cur:
             return [_record(r) for r in cur.execute(sql, (artefact_id,))]
+
+    def count(self, kind: str) -> int:
+        with self._transaction() as cur:
+            return int(cur.execute(f"SELECT COUNT(*) AS n FROM {kind}").fetchone()["n"])
+
+    def page(self, kind: str, offset: int, limit: int) -> list[Record]:
+        sql = (f"SELECT '{kind}' AS kind, {COLUMNS} FROM {kind} ORDER BY created_at COLLATE \"C\" DESC, seq DESC "
+               "LIMIT %s OFFSET %s")
+        with self._transaction() as cur:
+            return [_record(r) for r in cur.execute(sql, (limit, offset))]
+
+    def ledger(self) -> list[dict[str, Any]]:
+        with self._transaction() as cur:
+            rows = cur.execute("SELECT seq, created_at, entry, prev_hash, hash FROM ledger ORDER BY seq").fetchall()
+        return [{**r, "entry": json.loads(r["entry"])} for r in rows]
 
     def rejects(self, artefact_id: str) -> list[dict[str, str]]:
         with self._transaction() as cur:

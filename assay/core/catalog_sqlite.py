@@ -12,10 +12,11 @@ import contextlib
 import json
 import sqlite3
 from pathlib import Path
-from typing import Callable, Iterator, Mapping, Sequence
+from typing import Any, Callable, Iterator, Mapping, Sequence
 from urllib.parse import unquote, urlsplit
 
-from assay.core.catalog import INDEXED_PARAMS, KINDS, Catalog, Direction, Record, duplicate, kind_of, missing
+from assay.core.catalog import (GENESIS, INDEXED_PARAMS, KINDS, Catalog, Direction, Record, chain_hash, duplicate,
+                                kind_of, missing)
 from assay.core.errors import CatalogError
 
 
@@ -75,6 +76,19 @@ MIGRATIONS: list[str] = [
     INSERT INTO param_index (artefact, key, value)
         SELECT id, '{key}', json_extract(params, '$.{key}') FROM artefacts
         WHERE json_type(params, '$.{key}') = 'text';""" for key in INDEXED_PARAMS),
+    # 4: an append-only, hash-chained ledger (consent grants, revocations, takedowns); triggers refuse edits.
+    """
+    CREATE TABLE ledger (
+        seq INTEGER PRIMARY KEY,
+        created_at TEXT NOT NULL,
+        entry TEXT NOT NULL,
+        prev_hash TEXT NOT NULL,
+        hash TEXT NOT NULL UNIQUE
+    );
+    CREATE TRIGGER ledger_no_update BEFORE UPDATE ON ledger BEGIN SELECT RAISE(ABORT, 'the ledger is append-only'); END;
+    CREATE TRIGGER ledger_no_delete BEFORE DELETE ON ledger BEGIN SELECT RAISE(ABORT, 'the ledger is append-only'); END;""",
+    # 5: newest-first pages of a kind (the dashboard's tables) read an index, not a sort of every row.
+    "".join(f"CREATE INDEX {k}_created ON {k}(created_at);" for k in KINDS),
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -91,6 +105,17 @@ _RELATED: dict[str, str] = {
 _ORDER = " ORDER BY created_at, id"
 #: SQLite's extended result codes (low byte) meaning "this file cannot be written or its WAL files made here"
 _UNWRITABLE = (sqlite3.SQLITE_READONLY, sqlite3.SQLITE_CANTOPEN)
+
+
+def _statements(script: str) -> Iterator[str]:
+    """The statements of a migration script (a trigger body's ``;`` does not end its statement)."""
+    buf = ""
+    for piece in script.split(";"):
+        buf += piece + ";"
+        if sqlite3.complete_statement(buf):
+            if buf.strip(" \n;"):
+                yield buf
+            buf = ""
 
 
 def _marks(values: Sequence[object]) -> str:
@@ -193,9 +218,8 @@ class SqliteBackend:
                     current = int(conn.execute("PRAGMA user_version").fetchone()[0])  # another process may have run them
                     self._check_not_newer(current)
                     for number in range(current + 1, to + 1):
-                        for statement in MIGRATIONS[number - 1].split(";"):
-                            if statement.strip():
-                                conn.execute(statement)
+                        for statement in _statements(MIGRATIONS[number - 1]):
+                            conn.execute(statement)
                         conn.execute(f"PRAGMA user_version = {number}")
         except sqlite3.OperationalError as exc:
             if not _unwritable(exc):
@@ -209,23 +233,55 @@ class SqliteBackend:
         conn.executemany("INSERT INTO param_index (artefact, key, value) VALUES (?, ?, ?)",
                          [(r.id, k, v) for r in records for k, v in r.indexed()])
 
-    def insert(self, records: Sequence[Record]) -> None:
+    @staticmethod
+    def _check_parents(conn: sqlite3.Connection, records: Sequence[Record]) -> None:
         batch = {r.id for r in records}
-        parents = {p for r in records for p in r.parents if p not in batch}
+        for parent in dict.fromkeys(p for r in records for p in r.parents if p not in batch):
+            if conn.execute(f"SELECT 1 FROM {kind_of(parent)} WHERE id = ?", (parent,)).fetchone() is None:
+                raise missing(parent)
+
+    def insert(self, records: Sequence[Record]) -> None:
         with self._write() as conn:
-            for parent in parents:
-                if conn.execute(f"SELECT 1 FROM {kind_of(parent)} WHERE id = ?", (parent,)).fetchone() is None:
-                    raise missing(parent)
-            for r in records:
-                try:
-                    conn.execute(f"INSERT INTO {r.kind} ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                                 (r.id, r.name, r.created_at, json.dumps(r.params, default=str),
-                                  json.dumps(r.parents), r.path, r.status))
-                except sqlite3.IntegrityError:
-                    raise duplicate(r.kind, r.name) from None
-            conn.executemany("INSERT INTO lineage (child, parent) VALUES (?, ?)",
-                             [(r.id, p) for r in records for p in r.parents])
-            self._index(conn, records)
+            self._check_parents(conn, records)
+            self._insert(conn, records)
+
+    def load(self, records: Sequence[Record], rejects: Sequence[tuple[str, str, str, str]],
+             ledger: Sequence[Mapping[str, Any]]) -> None:
+        with self._write() as conn:
+            self._check_parents(conn, records)
+            self._insert(conn, records)
+            conn.executemany("INSERT INTO rejects (artefact, source, reason, created_at) VALUES (?, ?, ?, ?)", rejects)
+            try:
+                conn.executemany("INSERT INTO ledger (seq, created_at, entry, prev_hash, hash) VALUES (?, ?, ?, ?, ?)",
+                                 [(r["seq"], r["created_at"], json.dumps(r["entry"], sort_keys=True, default=str),
+                                   r["prev_hash"], r["hash"]) for r in ledger])
+            except sqlite3.IntegrityError as exc:
+                raise CatalogError(f"catalog {self.path} refused the ledger: {exc}") from None
+
+    @classmethod
+    def _insert(cls, conn: sqlite3.Connection, records: Sequence[Record]) -> None:
+        for r in records:
+            try:
+                conn.execute(f"INSERT INTO {r.kind} ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                             (r.id, r.name, r.created_at, json.dumps(r.params, default=str),
+                              json.dumps(r.parents), r.path, r.status))
+            except sqlite3.IntegrityError:
+                raise duplicate(r.kind, r.name) from None
+        conn.executemany("INSERT INTO lineage (child, parent) VALUES (?, ?)",
+                         [(r.id, p) for r in records for p in r.parents])
+        cls._index(conn, records)
+
+    def append_ledger(self, entry: dict[str, Any], created_at: str, artefact: Record | None) -> dict[str, Any]:
+        with self._write() as conn:
+            last = conn.execute("SELECT seq, hash FROM ledger ORDER BY seq DESC LIMIT 1").fetchone()
+            seq, prev = (last["seq"] + 1, last["hash"]) if last else (1, GENESIS)
+            digest = chain_hash(prev, seq, created_at, entry)
+            conn.execute("INSERT INTO ledger (seq, created_at, entry, prev_hash, hash) VALUES (?, ?, ?, ?, ?)",
+                         (seq, created_at, json.dumps(entry, sort_keys=True, default=str), prev, digest))
+            if artefact is not None:
+                artefact.params.update(ledger_seq=seq, ledger_hash=digest)
+                self._insert(conn, [artefact])
+        return {"seq": seq, "created_at": created_at, "entry": entry, "prev_hash": prev, "hash": digest}
 
     def modify(self, artefact_id: str, change: Callable[[Record], None]) -> Record:
         with self._write() as conn:
@@ -273,6 +329,21 @@ class SqliteBackend:
         sql = f"{_RELATED[direction]} SELECT * FROM artefacts WHERE id IN (SELECT id FROM linked){_ORDER}"
         with self._connect() as conn:
             return [_record(r) for r in conn.execute(sql, (artefact_id,))]
+
+    def count(self, kind: str) -> int:
+        with self._connect() as conn:
+            return int(conn.execute(f"SELECT COUNT(*) FROM {kind}").fetchone()[0])
+
+    def page(self, kind: str, offset: int, limit: int) -> list[Record]:
+        sql = (f"SELECT '{kind}' AS kind, {COLUMNS} FROM {kind} ORDER BY created_at DESC, rowid DESC "
+               "LIMIT ? OFFSET ?")
+        with self._connect() as conn:
+            return [_record(r) for r in conn.execute(sql, (limit, offset))]
+
+    def ledger(self) -> list[dict[str, Any]]:
+        with self._connect() as conn:
+            rows = conn.execute("SELECT seq, created_at, entry, prev_hash, hash FROM ledger ORDER BY seq").fetchall()
+        return [{**dict(r), "entry": json.loads(r["entry"])} for r in rows]
 
     def rejects(self, artefact_id: str) -> list[dict[str, str]]:
         with self._connect() as conn:

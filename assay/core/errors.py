@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+import errno
+
 
 class AssayError(Exception):
     """Base of every deliberate assay error; ``str()`` is a one-line reason."""
@@ -36,6 +38,22 @@ class VideoError(MediaError, ValueError):
 
 class ModelError(AssayError, RuntimeError):
     """A model (pretrained face model, detector, generator) that cannot be loaded or run."""
+
+
+def oserror_reason(exc: OSError) -> str:
+    """A one-line reason for an OSError met while reading an input file or folder."""
+    if exc.errno == errno.ELOOP:
+        return "symlink loop"
+    if exc.errno in (errno.EACCES, errno.EPERM):
+        return "unreadable: permission denied"
+    if exc.errno == errno.ENOENT:
+        return "missing file (broken link?)"
+    if exc.errno == errno.EISDIR:
+        return "is a directory"
+    text = str(exc)
+    if "truncated" in text.lower():
+        return "truncated image data"
+    return f"unreadable: {text.splitlines()[0] if text else type(exc).__name__}"
 
 
 class MissingExtraError(AssayError, ImportError):

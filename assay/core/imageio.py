@@ -2,37 +2,19 @@
 
 from __future__ import annotations
 
-import errno
 import hashlib
 import io
-import os
 import warnings
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from assay.core.errors import ImageError
+from assay.core.errors import ImageError, oserror_reason
+from assay.core.fileio import atomic_write_bytes
 
-IMAGE_EXTS = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff"})
 #: default decode limit; larger images are refused as possible decompression bombs
 MAX_PIXELS = 64_000_000
-
-
-def _reason_for_oserror(exc: OSError) -> str:
-    if exc.errno == errno.ELOOP:
-        return "symlink loop"
-    if exc.errno in (errno.EACCES, errno.EPERM):
-        return "unreadable: permission denied"
-    if exc.errno == errno.ENOENT:
-        return "missing file (broken link?)"
-    if exc.errno == errno.EISDIR:
-        return "is a directory"
-    text = str(exc)
-    if "truncated" in text.lower():
-        return "truncated image data"
-    return f"unreadable: {text.splitlines()[0] if text else type(exc).__name__}"
 
 
 def to_rgb8(img: Image.Image) -> np.ndarray:
@@ -67,7 +49,7 @@ def decode(data: bytes | Path | str, max_pixels: int = MAX_PIXELS) -> np.ndarray
                 raise ImageError("is a directory")
             raw = path.read_bytes()
         except OSError as exc:
-            raise ImageError(_reason_for_oserror(exc)) from None
+            raise ImageError(oserror_reason(exc)) from None
     else:
         raw = bytes(data)
     if not raw:
@@ -89,7 +71,7 @@ def decode(data: bytes | Path | str, max_pixels: int = MAX_PIXELS) -> np.ndarray
     except UnidentifiedImageError:
         raise ImageError("not an image (unrecognised format)") from None
     except OSError as exc:
-        raise ImageError(_reason_for_oserror(exc)) from None
+        raise ImageError(oserror_reason(exc)) from None
     except (ValueError, SyntaxError, EOFError) as exc:
         raise ImageError(f"corrupt image: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
 
@@ -116,51 +98,5 @@ def encode(arr: np.ndarray, fmt: str = "png", quality: int = 95) -> bytes:
 
 def save(arr: np.ndarray, path: str | Path, quality: int = 95) -> None:
     """Atomically write an image; the format follows the file suffix."""
-    from assay.core.fileio import atomic_write_bytes
-
     atomic_write_bytes(path, encode(arr, Path(path).suffix.lstrip(".") or "png", quality))
 
-
-def iter_image_files(root: str | Path, recursive: bool = True,
-                     exts: frozenset[str] = IMAGE_EXTS) -> Iterator[tuple[Path, str | None]]:
-    """Yield (path, problem) for files under ``root`` whose suffix is in ``exts`` (default: images), sorted.
-
-    Symlinked folders are followed once; a folder that links back into itself is yielded
-    with the problem ``"symlink loop"`` instead of being walked forever.
-    """
-    root = Path(root)
-    if root.is_file() or (root.is_symlink() and not root.is_dir()):
-        yield root, None
-        return
-    seen: set[tuple[int, int]] = set()
-
-    def walk(folder: Path) -> Iterator[tuple[Path, str | None]]:
-        try:
-            st = folder.stat()
-        except OSError as exc:
-            yield folder, _reason_for_oserror(exc)
-            return
-        key = (st.st_dev, st.st_ino)
-        if key in seen:
-            yield folder, "symlink loop"
-            return
-        seen.add(key)
-        try:
-            entries = sorted(os.scandir(folder), key=lambda e: e.name)
-        except OSError as exc:
-            yield folder, _reason_for_oserror(exc)
-            return
-        for entry in entries:
-            path = Path(entry.path)
-            try:
-                is_dir = entry.is_dir(follow_symlinks=True)
-            except OSError as exc:
-                yield path, _reason_for_oserror(exc)
-                continue
-            if is_dir:
-                if recursive:
-                    yield from walk(path)
-            elif path.suffix.lower() in exts:
-                yield path, None
-
-    yield from walk(root)

@@ -64,6 +64,11 @@ class Registry(Generic[T]):
         self.get(name)
         return self._meta[name]
 
+    def ordered(self) -> list[str]:
+        """Registered names in the order they were registered (for registries whose order matters)."""
+        self._load()
+        return list(self._items)
+
     def names(self, pattern: str = "*") -> list[str]:
         """Registered names matching a shell-style pattern, sorted."""
         self._load()

@@ -1,0 +1,130 @@
+"""Forge: GAN runs, their curves and grids, the live sampler and interpolation."""
+
+from __future__ import annotations
+
+import dataclasses
+import statistics
+from typing import Any
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+
+from dashboard import data_access as da
+from dashboard import live_sampler
+from dashboard.widgets import empty_state, pending, pick, show_table
+from forge.config import GanConfig
+from forge.families import FAMILIES
+
+#: config fields that are stabiliser switches (see `assay forge presets`); shown when they differ from the family
+SWITCH_FIELDS = ("loss", "spectral_norm", "mbdisc", "mbstd", "unroll", "r1_gamma", "gp_lambda", "clip", "diffaug",
+                 "lr_g", "lr_d", "ema", "projection", "n_critic")
+LOSSES = ("d_loss", "g_loss")
+
+
+def switches(params: dict[str, Any]) -> dict[str, Any]:
+    """The switch settings of a run that differ from its family's preset."""
+    defaults = {f.name: f.default for f in dataclasses.fields(GanConfig)}
+    preset = {**defaults, **(FAMILIES.get(params["model"])() if params.get("model") in FAMILIES.names() else {})}
+    return {k: params[k] for k in SWITCH_FIELDS if k in params and params[k] != preset.get(k)}
+
+
+def speed(metrics: list[dict[str, Any]]) -> float | None:
+    rates = [m["images_per_s"] for m in metrics if "images_per_s" in m]
+    return statistics.median(rates) if rates else None
+
+
+def curve_chart(metrics: list[dict[str, Any]], fields: tuple[str, ...], title: str) -> alt.Chart:
+    frame = pd.DataFrame([{"step": m["step"], "series": f, "value": m[f]} for m in metrics for f in fields if f in m])
+    return alt.Chart(frame, title=title).mark_line().encode(
+        x="step:Q", y=alt.Y("value:Q", title=None), color="series:N", tooltip=["step", "series", "value"])
+
+
+def runs_table(root: str, stamp: da.Stamp, runs: list[dict[str, Any]]) -> None:
+    rows = []
+    for r in runs:
+        metrics = da.run_metrics(root, stamp, r["path"]) if r["path"] else []
+        rows.append({"id": r["id"], "name": r["name"], "family": r["params"].get("model"), "status": r["status"],
+                     "size": r["params"].get("size"), "step": r["params"].get("final_step"),
+                     "switches": switches(r["params"]), "images/s": speed(metrics), "error": r["params"].get("error")})
+    show_table(rows)
+
+
+def condition_inputs(keys: list[Any], key: str) -> dict[str, int]:
+    """A select box per condition key of a conditional run ("any" leaves it drawn per image)."""
+    given: dict[str, int] = {}
+    for col, k in zip(st.columns(len(keys)) if keys else [], keys):
+        choice = col.selectbox(k.name, ("any", *k.classes), key=f"{key}-{k.name}")
+        if choice != "any":
+            given[k.name] = k.classes.index(choice)
+    return given
+
+
+def sampler(run: dict[str, Any]) -> None:
+    st.subheader("Live sampler")
+    sha = run["params"].get("checkpoint_sha256", "")
+    _, _, keys = live_sampler.generator(run["path"], sha)
+    c = st.columns(3)
+    seed = c[0].number_input("Seed", 0, 2**31 - 1, 0, key="forge-seed")
+    truncation = c[1].slider("Truncation (psi)", 0.05, 1.0, 1.0, 0.05, key="forge-psi")
+    n = c[2].slider("Images", 1, 32, 8, key="forge-n")
+    given = condition_inputs(keys, "forge-cond")
+    images = live_sampler.sample_images(run["path"], sha, int(seed), n, truncation, given)
+    st.image(images, width=96, caption=[f"seed {seed} #{i}" for i in range(n)])
+    st.caption("Previews, not stamped and not saved. Saving makes a sample set stamped at birth like "
+               "`assay forge sample`.")
+    if st.button("Save as a sample set", key="forge-save"):
+        from forge.sample import sample
+
+        condition = {k.name: k.classes[given[k.name]] for k in keys if k.name in given}
+        with st.spinner(f"Sampling {n} images into a new sample set..."):
+            set_id = sample(da.workspace(), run["id"], n, seed=int(seed), truncation=truncation,
+                            condition=condition or None, progress=False)
+        st.success(f"Saved sample set {set_id}")
+
+    st.subheader("Interpolation")
+    c = st.columns(3)
+    a = c[0].number_input("From seed", 0, 2**31 - 1, 0, key="forge-ia")
+    b = c[1].number_input("To seed", 0, 2**31 - 1, 1, key="forge-ib")
+    steps = c[2].slider("Steps", 3, 16, 8, key="forge-is")
+    st.image(live_sampler.interpolate(run["path"], sha, (int(a), int(b)), steps, truncation, given), width=96)
+    pending("Style mixing", "a StyleGAN run is in the workspace (StyleGAN support in forge)")
+
+
+def render() -> None:
+    st.title("Forge")
+    root, stamp = da.current()
+    runs = da.records(root, stamp, "runs")
+    if not runs:
+        empty_state("GAN runs", "assay forge train --model dcgan --data SET --size 64")
+        return
+    st.subheader("Runs")
+    runs_table(root, stamp, runs)
+    pending("Quality metrics across runs (with reference rows)", "forge's evaluation metrics are recorded in the runs")
+
+    run = pick("Run", runs, "forge-run")
+    metrics = da.run_metrics(root, stamp, run["path"]) if run["path"] else []
+    st.subheader("Curves")
+    if any(f in m for m in metrics for f in LOSSES):
+        st.altair_chart(curve_chart(metrics, LOSSES, "losses"), width="stretch")
+        if any("diversity" in m for m in metrics):
+            st.altair_chart(curve_chart(metrics, ("diversity",), "fixed-batch diversity"), width="stretch")
+        events = [m for m in metrics if "event" in m]
+        if events:
+            show_table(events, ["step", "event"])
+    else:
+        st.info(f"Run {run['id']} has logged no losses yet (every `log_every` steps).")
+
+    st.subheader("Sample grids across checkpoints")
+    grids = da.run_grids(run["path"]) if run["path"] else []
+    if grids:
+        steps = [s for s, _ in grids]
+        step = st.select_slider("Step", steps, value=steps[-1], key="forge-grid") if len(steps) > 1 else steps[0]
+        st.image(dict(grids)[step], caption=f"step {step}", width=320)
+    else:
+        st.info(f"Run {run['id']} has no sample grid yet (one every `sample_every` steps and at the end).")
+
+    if run["status"] == "ready" and run["params"].get("checkpoint_sha256"):
+        sampler(run)
+    else:
+        st.info(f"Run {run['id']} is {run['status']}: the live sampler needs a finished run.")

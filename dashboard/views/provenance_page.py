@@ -1,0 +1,120 @@
+"""Provenance: inspect a file's labels, browse the provenance records, and the consent / compliance / takedown seams."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+from typing import Any
+
+import streamlit as st
+
+from dashboard import data_access as da
+from dashboard import uploads
+from dashboard.widgets import empty_state, paged_table, pending, show_table
+
+RECORD_COLUMNS = ("id", "created_at", "content_id", "source_type", "format", "image_size", "labels", "generator")
+#: the consent ledger's module; the consent section uses it once it is part of provenance
+CONSENT_MODULE = "provenance.consent"
+
+
+@st.cache_data(show_spinner="Verifying...", max_entries=16)
+def inspect(root: str, stamp: da.Stamp, path: str) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """verify's report on one file and its C2PA manifest store (None without one)."""
+    from provenance import manifest
+    from provenance.keys import workspace_trust_anchors
+    from provenance.verify import verify_file
+
+    ws = da.open_workspace(root)
+    anchors = workspace_trust_anchors(ws)
+    report = verify_file(path, ws, anchors)
+    store = None
+    if report["format"] in manifest.MIME and (report.get("c2pa") or {}).get("present"):
+        try:
+            store = manifest.read_manifest(Path(path).read_bytes(), report["format"], anchors)
+        except Exception as exc:  # verify has already reported the unreadable manifest as a failed check
+            store = {"unreadable": str(exc)}
+    return report, store
+
+
+def show_inspection(report: dict[str, Any], store: dict[str, Any] | None) -> None:
+    if report["error"]:
+        st.error(report["error"])
+        return
+    c2pa = report.get("c2pa") or {}
+    checks = report.get("checks") or {}
+    trusted = (checks.get("c2pa_trusted") or {}).get("status")
+    cols = st.columns(4)
+    cols[0].metric("C2PA validation", c2pa.get("validation_state") or "no manifest")
+    cols[1].metric("Trust", {"pass": "trusted", "fail": "not trusted"}.get(trusted or "", "n/a"))
+    cols[2].metric("Watermark", (report.get("watermark") or {}).get("content_id") or "none")
+    cols[3].metric("Visible label", (checks.get("visible_mark") or {}).get("status", "n/a"))
+    signer = c2pa.get("signer") or {}
+    st.markdown(f"**Signer**: {signer.get('issuer') or signer.get('common_name') or signer or 'none'}  \n"
+                f"**digitalSourceType**: {c2pa.get('digital_source_type') or 'none'}  \n"
+                f"**Content id**: {report.get('content_id') or 'none'}")
+    show_table([{"check": k, **v} for k, v in checks.items()], ["check", "status", "reason"])
+    left, right = st.columns(2)
+    left.markdown("Implicit label fields (GB 45438, SB 942)" + (f", from the {report['implicit_from']}"
+                                                                 if report.get("implicit_from") else ""))
+    left.json(report.get("xmp") or {}, expanded=2)
+    right.markdown("Watermark payload and the record it leads to" + (f" (via the {report['found_via']})"
+                                                                   if report.get("found_via") else ""))
+    right.json({"watermark": report.get("watermark"), "record": report.get("record")}, expanded=1)
+    st.markdown("C2PA manifest store")
+    if store:
+        st.json(store, expanded=2)
+    else:
+        st.caption("No C2PA manifest in this file.")
+
+
+def inspect_section(root: str, stamp: da.Stamp) -> None:
+    st.subheader("Inspect a file")
+    upload = st.file_uploader("An image or video", key="prov-upload")
+    typed = st.text_input("or a path (absolute, or relative to the workspace)", key="prov-path")
+    if upload is not None:
+        data = upload.getvalue()
+        try:
+            suffix = uploads.check(upload.name, data)
+        except ValueError as exc:
+            st.error(str(exc))
+            return
+        with uploads.saved([(upload.name, data, suffix)]) as paths:
+            show_inspection(*inspect(root, stamp, str(paths[0])))
+    elif typed.strip():
+        path = Path(typed.strip()) if Path(typed.strip()).is_absolute() else Path(root) / typed.strip()
+        if not path.is_file():
+            st.error(f"{typed.strip()}: no such file")
+            return
+        show_inspection(*inspect(root, stamp, str(path)))
+
+
+def records_section(root: str, stamp: da.Stamp, total: int) -> None:
+    st.subheader("Provenance records")
+    if not total:
+        empty_state("provenance records", "assay provenance stamp FILES")
+        return
+    paged_table("prov-records", total, lambda off, n: [{**r, **r["params"]} for r in
+                                                       da.page(root, stamp, "provenance", off, n)], RECORD_COLUMNS)
+
+
+def consent_section(root: str, stamp: da.Stamp, total: int) -> None:
+    """The consent ledger: its records from the catalog; the revoke action comes with the ledger's functions."""
+    st.subheader("Consent ledger")
+    if importlib.util.find_spec(CONSENT_MODULE) is None:
+        pending("Consent ledger", f"provenance's consent ledger (`{CONSENT_MODULE}`) is part of assay")
+    if total:
+        paged_table("consents", total, lambda off, n: da.page(root, stamp, "consents", off, n),
+                    ("id", "name", "status", "created_at", "parents"))
+
+
+def render() -> None:
+    st.title("Provenance")
+    root, stamp = da.current()
+    counts = da.counts(root, stamp)
+    inspect_section(root, stamp)
+    records_section(root, stamp, counts["provenance"])
+    st.subheader("Compliance per regulation profile")
+    pending("Compliance matrix", "provenance's compliance reports (regulation profiles) are part of assay")
+    consent_section(root, stamp, counts["consents"])
+    st.subheader("Takedown queue")
+    pending("Takedown queue", "the consent ledger's takedown requests are part of assay")

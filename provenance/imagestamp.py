@@ -1,0 +1,80 @@
+"""Stamping images: the visible mark and the watermark on the pixels, encoded with the XMP, then signed."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image, PngImagePlugin
+
+from assay.core.imageio import decode, pixel_sha256
+from provenance import implicit, visible, watermark
+from provenance.keys import SigningIdentity
+from provenance.stamping import FORMATS, StampOptions, StampResult, new_record, parent_ingredient, seal
+
+
+def _encode(rgb: np.ndarray, fmt: str, xmp: bytes | None, quality: int) -> bytes:
+    buf = io.BytesIO()
+    img = Image.fromarray(rgb)
+    if fmt == "png":
+        info = PngImagePlugin.PngInfo()
+        if xmp:
+            info.add_itxt(implicit.PNG_XMP_KEY, xmp.decode("utf-8"), zip=False)
+        img.save(buf, format="PNG", pnginfo=info, compress_level=6)
+    elif fmt in ("jpg", "webp"):
+        kwargs: dict[str, Any] = {"quality": quality}
+        if xmp:
+            kwargs["xmp"] = xmp
+        img.save(buf, format="JPEG" if fmt == "jpg" else "WEBP", **kwargs)
+    else:
+        raise ValueError(f"unsupported format {fmt!r}; expected png, jpg or webp")
+    return buf.getvalue()
+
+
+def stamp_pixels(rgb: np.ndarray, fmt: str, identity: SigningIdentity | None, options: StampOptions | None = None,
+                 content_id: str | None = None, source_type: str = "created", generator: dict[str, Any] | None = None,
+                 parent: tuple[bytes, str] | None = None, title: str | None = None) -> StampResult:
+    """Label ``rgb`` and encode it as ``fmt`` ("png", "jpg" or "webp").
+
+    ``source_type`` is "created" (generated) or "edited" (an AI edit of ``parent``,
+    given as (bytes, format)). Raises :class:`SigningError` when C2PA is asked for and
+    cannot be signed: no unsigned bytes come back in place of signed ones.
+    """
+    options = options or StampOptions()
+    fmt = FORMATS.get("." + fmt.lower().lstrip("."), fmt.lower())
+    record = new_record(options, identity, content_id, source_type, generator, (rgb.shape[1], rgb.shape[0]), fmt)
+    applied: list[str] = []
+    skipped: dict[str, str] = {}
+    pixels = np.ascontiguousarray(rgb, dtype=np.uint8)
+    if "visible" in options.labels:
+        pixels, record["visible"] = visible.apply_mark(pixels, options.mark)
+        applied.append("visible")
+    if "watermark" in options.labels:
+        wm = watermark.method(options.watermark_method, pixels.shape)
+        try:
+            pixels = watermark.embed_id(pixels, record["content_id"], wm.name)
+            record["watermark"] = {"status": "embedded", "method": wm.name, "min_side": wm.min_side}
+            applied.append("watermark")
+        except watermark.TooSmall as exc:
+            reason = f"too small for a watermark: {exc}"
+            record["watermark"] = {"status": "too_small", "method": wm.name, "min_side": wm.min_side, "reason": reason}
+            skipped["watermark"] = reason
+    return seal(lambda xmp: _encode(pixels, fmt, xmp, options.quality), record, applied, skipped,
+                pixel_sha256(pixels), options, identity, parent, title)
+
+
+def stamp_image(src: Path, out: Path, identity: SigningIdentity | None, options: StampOptions | None = None,
+                source_type: str = "created", parent: Path | None = None,
+                generator: dict[str, Any] | None = None) -> StampResult:
+    """Stamp the image at ``src`` in the format ``out``'s suffix names (the caller writes it).
+
+    Raises ``assay.core.imageio.ImageError`` for an unreadable image, ``ValueError`` for an
+    output suffix that is not png, jpg or webp.
+    """
+    fmt = FORMATS.get(out.suffix.lower())
+    if fmt is None:
+        raise ValueError(f"cannot write {out.suffix!r}; expected one of {', '.join(sorted(FORMATS))}")
+    return stamp_pixels(decode(src), fmt, identity, options, source_type=source_type, generator=generator,
+                        parent=parent_ingredient(parent), title=out.name)

@@ -1,0 +1,68 @@
+"""A filled workspace for the dashboard tests, made with the library's own functions, and AppTest helpers."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+
+from assay import demo
+from assay.core.workspace import Workspace
+from detect_toy import make_fake_set, make_real_set
+
+
+def build_workspace(root: Path) -> Workspace:
+    """The demo pipeline (20 forge steps), a detector evaluation with robustness, and a saved
+    leave-one-generator-out study on toy up-sampling families."""
+    from detect.eval_run import evaluate_sets
+    from detect.loo import leave_one_out
+    from detect.train import DetectTrainConfig
+
+    demo.main(["--workspace", str(root), "--steps", "20"])
+    ws = Workspace(root)
+    real = ws.resolve("demo-faces").id
+    fakes = [r.id for r in ws.catalog.list("samples")]
+    evaluate_sets(ws, "demo-spectral", [real], fakes[1:], perturbations=("jpeg75", "blur1"))
+    toy_real = make_real_set(ws, "toy-real", n=30)
+    toy_fakes = [make_fake_set(ws, fam, n=20, seed=i + 1) for i, fam in enumerate(("nearest", "bilinear"))]
+    leave_one_out(ws, DetectTrainConfig(model="spectral"), [toy_real], toy_fakes, save=True)
+    return ws
+
+
+def render_page(name: str) -> None:
+    """The AppTest script: render one dashboard page by its url path."""
+    from dashboard.app import PAGES
+
+    dict((path, render) for _, path, _, render in PAGES)[name]()
+
+
+def charts(at: Any) -> list[tuple[dict[str, Any], list[pd.DataFrame]]]:
+    """Every Altair chart on the page: (Vega-Lite spec, its data frames)."""
+    out = []
+    for chart in at.get("vega_lite_chart"):
+        frames = [pa.ipc.open_stream(d.data.data).read_all().to_pandas() for d in chart.proto.datasets]
+        out.append((json.loads(chart.proto.spec), frames))
+    return out
+
+
+def chart_title(spec: dict[str, Any]) -> str | None:
+    """A chart's title, also for layered charts (where Altair puts it in a layer)."""
+    return spec.get("title") or next((layer["title"] for layer in spec.get("layer", []) if layer.get("title")), None)
+
+
+def chart_titled(at: Any, title: str) -> pd.DataFrame:
+    """The data of the chart with this title (its first data set)."""
+    found = [frames[0] for spec, frames in charts(at) if chart_title(spec) == title]
+    assert found, f"no chart titled {title!r}: {[chart_title(s) for s, _ in charts(at)]}"
+    return found[0]
+
+
+def texts(at: Any) -> str:
+    """All markdown, info, success, caption and metric text on the page, joined."""
+    parts = [e.value for kind in ("markdown", "info", "success", "warning", "error", "caption", "title", "subheader")
+             for e in at.get(kind)]
+    parts += [f"{m.label}={m.value}" for m in at.metric]
+    return "\n".join(str(p) for p in parts)

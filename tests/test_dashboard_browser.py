@@ -1,0 +1,111 @@
+"""`assay dashboard` in a real browser: Debian's Chromium driven by npm's playwright-core.
+
+Visits every page, uploads an image on Scan and waits for its result, and saves a screenshot
+of every page (to tests/output/screenshots, or to ASSAY_SCREENSHOTS, e.g. docs/screenshots for
+the README). `make test` installs Chromium and playwright-core when they are missing; here a
+missing browser fails the test under CI and skips it elsewhere, with the reason.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from assay.core.imagesets import open_set
+
+REPO = Path(__file__).resolve().parents[1]
+BROWSER_DIR = REPO / "tests" / "browser"
+CHROMIUM = Path("/usr/bin/chromium")
+PAGES = [
+    {"path": "overview", "url": "", "title": "Overview", "expect": ["Recent activity", "Lineage", "provenance"],
+     "selector": '[data-testid="stGraphVizChart"] svg .node'},
+    {"path": "data", "title": "Data", "expect": ["Identity groups", "Sample grid", "faces"],
+     "selector": '[data-testid="stImage"] img'},
+    {"path": "forge", "title": "Forge", "expect": ["Curves", "Live sampler", "Interpolation"]},
+    {"path": "detect", "title": "Detect", "expect": ["Leave-one-generator-out", "Robustness"],
+     "click": "Score the test split", "then": ["Per-sample browser"]},
+    {"path": "scan", "title": "Scan", "expect": ["New scan", "Past scans"], "upload": True,
+     "click": "Scan 1 file(s)", "then": ["P(synthetic)", "done:"]},
+    {"path": "provenance", "title": "Provenance", "expect": ["Inspect a file", "Provenance records"]},
+]
+STARTUP_S = 120
+
+
+def browser_missing() -> str | None:
+    """Why the browser test cannot run here, or None."""
+    if not CHROMIUM.exists():
+        return f"{CHROMIUM} not found (apt-get install chromium; `make test` does it)"
+    if shutil.which("node") is None:
+        return "node not found (apt-get install nodejs npm; `make test` does it)"
+    if not (BROWSER_DIR / "node_modules" / "playwright-core").is_dir():
+        return f"playwright-core not installed (npm install --prefix {BROWSER_DIR}; `make test` does it)"
+    return None
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_healthy(url: str, proc: subprocess.Popen, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(f"assay dashboard exited with {proc.returncode}")
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=5) as reply:
+                if reply.read() == b"ok":
+                    return
+        except OSError:
+            time.sleep(0.2)  # polling the health endpoint, not waiting for a result
+    raise AssertionError(f"assay dashboard not healthy at {url} after {timeout} s")
+
+
+def test_every_page_in_chromium_with_an_uploaded_scan(dashboard_ws, tmp_path):
+    reason = browser_missing()
+    if reason:
+        if os.environ.get("CI"):
+            pytest.fail(f"browser test cannot run: {reason}")
+        pytest.skip(reason)
+    shots = Path(os.environ.get("ASSAY_SCREENSHOTS") or REPO / "tests" / "output" / "screenshots")
+    shots.mkdir(parents=True, exist_ok=True)
+    stamped = open_set(dashboard_ws, dashboard_ws.catalog.list("samples")[0].id)
+    upload = tmp_path / "upload.png"
+    shutil.copyfile(stamped.path(stamped.rows[0]), upload)
+    scans_before = len(dashboard_ws.catalog.list("scans"))
+
+    port = free_port()
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    proc = subprocess.Popen([sys.executable, "-m", "assay", "--workspace", str(dashboard_ws.root), "dashboard",
+                             "--port", str(port)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            env=env, start_new_session=True)
+    try:
+        first = proc.stdout.readline()
+        url = f"http://127.0.0.1:{port}"
+        assert first.startswith(f"dashboard: {url}"), first
+        wait_healthy(url, proc, STARTUP_S)
+        spec = {"url": url, "chromium": str(CHROMIUM), "screenshots": str(shots), "upload": str(upload),
+                "timeout_ms": 180_000, "pages": PAGES}
+        (tmp_path / "spec.json").write_text(json.dumps(spec))
+        run = subprocess.run(["node", str(BROWSER_DIR / "dashboard.mjs"), str(tmp_path / "spec.json")],
+                             capture_output=True, text=True, timeout=900)
+        assert run.returncode == 0, run.stderr[-3000:]
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=60)
+    visited = json.loads(run.stdout.strip().splitlines()[-1])
+    assert [v["page"] for v in visited] == [p["path"] for p in PAGES]
+    for p in PAGES:
+        assert (shots / f"{p['path']}.png").stat().st_size > 10_000
+    assert len(dashboard_ws.catalog.list("scans")) == scans_before + 1  # the uploaded file's scan was recorded
