@@ -14,6 +14,8 @@ from assay.core.imageio import save
 from data.prepare import PrepareConfig, prepare
 from assay.core.workspace import Workspace
 
+#: images per forge eval row in the demo (the toy set holds out about 20)
+DEMO_EVAL_N = 16
 TOY_NOTE = ("toy set: the 100 grayscale 25x25 faces of scikit-image's LFW subset, shipped offline; "
             "fine for trying the commands, far too small for meaningful models (run `make demo DATA=folder`)")
 
@@ -76,8 +78,15 @@ def stage_forge(ws: Workspace, dataset: str, steps: int | None = None) -> tuple[
     from forge import demo as forge_demo
     from forge.sample import sample
 
+    from forge.cli import print_eval_table
+    from forge.evaluate import evaluate
+
     stamped = forge_demo.run(ws, dataset, steps=steps)
     rec = ws.resolve(stamped)
+    run_id = rec.params["run_id"]
+    say("forge", f"assay forge eval {run_id} --n {DEMO_EVAL_N}: too few images for stable numbers; it shows the "
+                 "report with its reference rows (real vs real: the floor; one repeated image: a collapsed generator)")
+    print_eval_table(evaluate(ws, run_id, n=DEMO_EVAL_N))
     say("forge", f"sample set {rec.name} ({stamped}): {rec.params['count']} faces, each stamped at birth "
                  "(visible mark, watermark, XMP, signed C2PA manifest)")
     say("forge", "a second set from the same run with metadata labels only (C2PA, XMP; pixels untouched) "

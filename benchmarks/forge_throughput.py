@@ -45,9 +45,9 @@ from forge.train import GANTrainer, Loop  # noqa: E402
 SHARED = REPO.parent / "shared" / "data" / "utkface"
 
 
-def _prepare(ws: Workspace, images: int, size: int) -> tuple[str, str]:
+def _prepare(ws: Workspace, images: int, size: int, holdout: int = 0) -> tuple[str, str]:
     """A prepared set of UTKFace faces (labels parsed as ``assay data prepare`` does) or, without the
-    data, smooth random images."""
+    data, smooth random images; with ``holdout`` = k, every k-th image is in the ``val`` split."""
     import cv2
 
     from assay.core.imageio import decode
@@ -71,7 +71,8 @@ def _prepare(ws: Workspace, images: int, size: int) -> tuple[str, str]:
             age = int(rng.integers(1, 90))
             labels = {"age": age, "gender": UTKFACE_GENDERS[i % 2], "race": UTKFACE_RACES[i % 5],
                       "age_bucket": age_bucket(age)}
-        writer.add(img, {"label": "real", "split": "train", "labels": labels}, f"{i:06d}.png")
+        split = "val" if holdout and i % holdout == 0 else "train"
+        writer.add(img, {"label": "real", "split": split, "labels": labels}, f"{i:06d}.png")
     return writer.commit({"size": size}).id, source
 
 

@@ -14,28 +14,29 @@ import torch
 
 from forge.conditions import ConditionKey, fill_condition, keys_of
 from forge.data import to_uint8
-from forge.sample import latent, load_generator
+from forge.sample import latent, load_latent_generator
 
 
 @st.cache_resource(show_spinner="Loading the generator...", max_entries=4)
 def generator(run_path: str, checkpoint_sha256: str) -> tuple[torch.nn.Module, int, list[ConditionKey]]:
     """(eval-mode generator, z_dim, condition keys) of a run's latest checkpoint, on the CPU."""
-    g, cfg, _ = load_generator(Path(run_path), torch.device("cpu"))
+    g, cfg, _ = load_latent_generator(Path(run_path), torch.device("cpu"))
     return g, cfg.z_dim, keys_of(cfg.cond_keys)
 
 
-def _generate(g: torch.nn.Module, z: torch.Tensor, conds: list[list[int]] | None) -> list[np.ndarray]:
+def _generate(g: torch.nn.Module, z: torch.Tensor, conds: list[list[int]] | None, truncation: float
+              ) -> list[np.ndarray]:
     with torch.no_grad():
-        return list(to_uint8(g(z, torch.tensor(conds) if conds else None)))
+        return list(to_uint8(g.truncated(z, torch.tensor(conds) if conds else None, truncation)))
 
 
 def sample_images(run_path: str, checkpoint_sha256: str, seed: int, n: int, truncation: float,
                   given: dict[str, int]) -> list[np.ndarray]:
     """Images 0..n-1 of (seed), with the latents and conditions ``assay forge sample`` would use."""
     g, z_dim, keys = generator(run_path, checkpoint_sha256)
-    z = torch.stack([latent(seed, i, z_dim) for i in range(n)]) * truncation
+    z = torch.stack([latent(seed, i, z_dim) for i in range(n)])
     conds = [fill_condition(given, keys, seed, i) for i in range(n)] if keys else None
-    return _generate(g, z, conds)
+    return _generate(g, z, conds, truncation)
 
 
 def interpolate(run_path: str, checkpoint_sha256: str, seeds: tuple[int, int], steps: int, truncation: float,
@@ -50,4 +51,4 @@ def interpolate(run_path: str, checkpoint_sha256: str, seeds: tuple[int, int], s
     else:
         z = torch.stack([(torch.sin((1 - t) * omega) * a + torch.sin(t * omega) * b) / torch.sin(omega) for t in ts])
     conds = [fill_condition(given, keys, seeds[0], 0)] * steps if keys else None
-    return _generate(g, z.float() * truncation, conds)
+    return _generate(g, z.float(), conds, truncation)

@@ -13,9 +13,14 @@ import torch
 
 from assay.core.fileio import atomic_path, atomic_write_bytes, atomic_write_json, read_json, sha256_file
 
+#: a run folder: its resolved config and its metrics log, beside ``checkpoints/``
+CONFIG = "config.json"
+METRICS = "metrics.jsonl"
 WEIGHTS = "weights.safetensors"
 OPTIMIZER = "optimizer.pt"
 LATEST = "latest.json"
+BEST = "best.json"
+CHECKPOINTS = ("latest", "best")
 
 
 def _flat(models: dict[str, dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
@@ -34,26 +39,49 @@ def split(tensors: dict[str, torch.Tensor]) -> dict[str, dict[str, torch.Tensor]
 def save(run_dir: Path, step: int, models: dict[str, dict[str, torch.Tensor]], optim: dict[str, Any],
          meta: dict[str, str], keep: int = 2) -> dict[str, Any]:
     """Write one checkpoint and point ``latest.json`` at it; keep the newest ``keep``. Returns the pointer."""
-    from safetensors.torch import save_file
-
     root = run_dir / "checkpoints"
     folder = root / f"step-{step:07d}"
-    folder.mkdir(parents=True, exist_ok=True)
-    with atomic_path(folder / WEIGHTS) as tmp:
-        save_file(_flat(models), str(tmp), metadata={k: str(v) for k, v in meta.items()})
+    sha = _write_weights(folder, models, meta)
     buf = io.BytesIO()
     torch.save(optim, buf)
     atomic_write_bytes(folder / OPTIMIZER, buf.getvalue())
-    pointer = {"step": step, "dir": folder.name, "weights_sha256": sha256_file(folder / WEIGHTS)}
+    pointer = {"step": step, "dir": folder.name, "weights_sha256": sha}
     atomic_write_json(root / LATEST, pointer)
     for old in sorted(p for p in root.glob("step-*") if p.is_dir())[:-keep]:
         shutil.rmtree(old, ignore_errors=True)
     return pointer
 
 
+def save_best(run_dir: Path, step: int, models: dict[str, dict[str, torch.Tensor]], meta: dict[str, str],
+              score: dict[str, float]) -> dict[str, Any]:
+    """Keep the weights of the best checkpoint so far (by an eval ``score``) in ``checkpoints/best/``,
+    outside the rotation; ``best.json`` (written last) points at them. Returns the pointer."""
+    root = run_dir / "checkpoints"
+    sha = _write_weights(root / "best", models, meta)
+    pointer = {"step": step, "dir": "best", "weights_sha256": sha, **score}
+    atomic_write_json(root / BEST, pointer)
+    return pointer
+
+
+def _write_weights(folder: Path, models: dict[str, dict[str, torch.Tensor]], meta: dict[str, str]) -> str:
+    from safetensors.torch import save_file
+
+    folder.mkdir(parents=True, exist_ok=True)
+    with atomic_path(folder / WEIGHTS) as tmp:
+        save_file(_flat(models), str(tmp), metadata={k: str(v) for k, v in meta.items()})
+    return sha256_file(folder / WEIGHTS)
+
+
 def latest(run_dir: Path) -> dict[str, Any] | None:
     """The pointer to the newest complete checkpoint, or None."""
-    path = run_dir / "checkpoints" / LATEST
+    return pointer_of(run_dir, "latest")
+
+
+def pointer_of(run_dir: Path, which: str = "latest") -> dict[str, Any] | None:
+    """The pointer to the ``latest`` checkpoint or the ``best`` one by the training-time eval, or None."""
+    if which not in CHECKPOINTS:
+        raise ValueError(f"checkpoint must be one of {CHECKPOINTS}, got {which!r}")
+    path = run_dir / "checkpoints" / (LATEST if which == "latest" else BEST)
     return read_json(path) if path.exists() else None
 
 

@@ -82,6 +82,8 @@ def sample_cmd(
     labels: str = typer.Option("visible,watermark,xmp,c2pa", "--labels",
                                help="Labels stamped at birth (at least one). c2pa,xmp leave the pixels untouched: "
                                     "use that for detector training sets."),
+    which: str = typer.Option("latest", "--checkpoint",
+                              help="latest, or best: the lowest FD-dlib of the training-time eval (eval_every)."),
     engine: str = typer.Option("local", "--engine", help="local (this machine) or ray (batches sharded over a Ray "
                                                          "cluster by latent index; assay[ray])."),
     workers: int = typer.Option(1, "--workers", "-j", help="Processes or Ray actors generating (1: this process; "
@@ -98,7 +100,8 @@ def sample_cmd(
     ws = workspace(ctx)
     try:
         set_id = sample(ws, run, n, seed=seed, truncation=truncation, condition=condition, fmt=fmt, name=name,
-                        labels=labels, device=device, engine=Engine(engine, workers, address))
+                        labels=labels, device=device, which_checkpoint=which,
+                        engine=Engine(engine, workers, address))
     except (ValueError, FileNotFoundError, CatalogError) as exc:
         fail(str(exc), 1)
     err.print(f"sample set {set_id}: {ws.resolve(set_id).path}")
@@ -186,3 +189,56 @@ def _seeds(text: str) -> list[int]:
         return [int(s) for s in text.split(",") if s.strip()]
     except ValueError:
         fail(f"seeds must be comma-separated integers, got {text!r}", 2)
+
+
+#: columns of the eval table, in order, where the report has them
+EVAL_COLUMNS = ("fd_dlib", "kid_dlib", "precision_dlib", "recall_dlib", "density_dlib", "coverage_dlib", "swd",
+                "face_rate", "leakage", "fid", "kid", "is")
+
+
+@app.command("eval")
+def eval_cmd(
+    ctx: typer.Context,
+    target: str = typer.Argument(..., help="Run or sample set (id or name)."),
+    n: int = typer.Option(1000, "--n", help="Images per row (fewer if the reference or held-out split is smaller)."),
+    against: Optional[str] = typer.Option(None, "--against", help="Reference SET:split (default: the training set's train split)."),
+    metrics: Optional[str] = typer.Option(None, "--metrics", help="Comma-separated metric names (default: all but "
+                                          "fid,kid,is, which need --inception-weights)."),
+    inception_weights: Optional[str] = typer.Option(None, "--inception-weights",
+                                                    help="The standard pt_inception-2015-12-05 weights file (hash checked)."),
+    which: str = typer.Option("latest", "--checkpoint", help="For a run: latest or best."),
+    seed: int = typer.Option(0, "--seed", help="Latents and reference subsets."),
+    device: str = typer.Option("cpu", "--device", help="cpu, cuda or auto (generation only)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the report rows as JSON."),
+) -> None:
+    """Sample-quality metrics of a run or sample set, beside real-vs-real and degenerate reference rows."""
+    from assay.core.catalog import CatalogError
+    from assay.core.errors import AssayError
+    from forge.evaluate import evaluate
+    from forge.metrics import DEFAULT_METRICS
+
+    ws = workspace(ctx)
+    names = [m.strip() for m in metrics.split(",") if m.strip()] if metrics else DEFAULT_METRICS
+    try:
+        rows = evaluate(ws, target, n=n, metrics=names,
+                        against=against, seed=seed, inception_weights=inception_weights, which_checkpoint=which,
+                        device=device)
+    except (AssayError, ValueError, FileNotFoundError, CatalogError) as exc:
+        fail(str(exc), 1)
+    if as_json:
+        print_json(rows)
+        return
+    print_eval_table(rows)
+
+
+def print_eval_table(rows: list[dict]) -> None:
+    """The report as one table: a line per metric, a column per row (generator and the reference rows)."""
+    keys = [c for c in EVAL_COLUMNS if c in rows[0]["metrics"]]
+    table = [{"metric": "n", **{r["subject"]: r["n"] for r in rows}}] + \
+        [{"metric": k, **{r["subject"]: r["metrics"][k] for r in rows}} for k in keys]
+    head = rows[0]
+    print_table(table, ["metric"] + [r["subject"] for r in rows],
+                title=f"forge eval {head['target']} against {head['against']} "
+                      f"(held out: {','.join(head['heldout'])}; {head['size']} px)")
+    out.print("FD-dlib/KID-dlib/precision/recall/density/coverage: dlib 128-d face embedding; KID and SWD x 1e3; "
+              "FID/KID/IS only with the standard Inception weights.")

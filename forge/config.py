@@ -90,6 +90,8 @@ class GanConfig:
     checkpoint_every: int = 200
     keep_checkpoints: int = 2
     grid: int = 36                     # images in each progress grid (fixed latents)
+    eval_every: int = 0                # FD-dlib and face rate every K steps on rank 0 (0 = off); keeps the best checkpoint
+    eval_n: int = 256                  # samples (and training images) for that eval
     # devices
     device: str = "auto"               # auto | cpu | cuda
     compile: bool = False              # torch.compile the networks (CUDA)
@@ -105,8 +107,10 @@ class GanConfig:
                     "mapping_layers", "sr_factor", "sr_blocks"):
             if getattr(self, key) < 1:
                 raise ValueError(f"{key} must be >= 1, got {getattr(self, key)}")
-        if self.unroll < 0 or self.mbdisc < 0:
-            raise ValueError("unroll and mbdisc must be >= 0")
+        if self.unroll < 0 or self.mbdisc < 0 or self.eval_every < 0:
+            raise ValueError("unroll, mbdisc and eval_every must be >= 0")
+        if self.eval_every and self.eval_n < 2:
+            raise ValueError(f"eval_n must be >= 2, got {self.eval_n}")
         if self.projection and not self.cond_keys:
             raise ValueError("projection=true needs cond_keys (e.g. cond_keys=gender,age,race)")
         if self.width <= 0 or not 0 <= self.mixing <= 1 or self.grow < 0:

@@ -14,7 +14,7 @@ from assay.core.fileio import atomic_write_bytes
 from assay.core.workspace import Workspace
 from forge.sample import DEFAULT_LABELS, Stamper, latent, load_latent_generator, run_subjects, stamper_for
 from forge.stylegan import StyleGenerator, mix_styles
-from forge.train import tile
+from forge.grids import tile
 
 
 def _stamp(ws: Workspace, rec: Any, cfg: Any, pointer: dict[str, Any], images: torch.Tensor, nrow: int, what: str,

@@ -12,7 +12,7 @@ import base64
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol, Sequence
+from typing import Any, Iterator, Protocol, Sequence
 
 import numpy as np
 import torch
@@ -30,7 +30,6 @@ from forge.config import GanConfig
 from forge.data import to_uint8
 from forge.models import GENERATORS, LatentGenerator, construct
 from forge.schedule import lod_at, set_lod
-from forge.train import CONFIG
 from provenance.birth import make_birth_stamper
 from provenance.policy import dataset_subjects, require_consent
 from provenance.stamping import StampOptions, parse_labels
@@ -66,14 +65,17 @@ def latent(seed: int, index: int, z_dim: int) -> torch.Tensor:
     return torch.randn(z_dim, generator=g)
 
 
-def load_generator(run_dir: Path, device: torch.device) -> tuple[torch.nn.Module, GanConfig, dict[str, Any]]:
-    """The sampling generator of a run's latest checkpoint (EMA weights when the run kept them), in eval mode,
-    at the level of detail its resolution schedule had reached."""
-    saved = read_json(run_dir / CONFIG)
+def load_generator(run_dir: Path, device: torch.device,
+                   which: str = "latest") -> tuple[torch.nn.Module, GanConfig, dict[str, Any]]:
+    """The sampling generator of a run's ``latest`` checkpoint or its ``best`` one by the training-time eval
+    (EMA weights when the run kept them), in eval mode, at the level of detail its resolution schedule had
+    reached."""
+    saved = read_json(run_dir / checkpoint.CONFIG)
     cfg = from_dict(GanConfig, saved)
-    pointer = checkpoint.latest(run_dir)
+    pointer = checkpoint.pointer_of(run_dir, which)
     if pointer is None:
-        raise FileNotFoundError(f"run folder {run_dir} has no checkpoint to sample from")
+        hint = " (train with --set eval_every=K to keep the best one)" if which == "best" else ""
+        raise FileNotFoundError(f"run folder {run_dir} has no {which} checkpoint to sample from{hint}")
     models, _ = checkpoint.load(run_dir, pointer, map_location=device, with_optimizer=False)
     g = construct(GENERATORS, cfg.generator, cfg.g_options([k.n for k in keys_of(cfg.cond_keys)]))
     g.load_state_dict(models.get("EMA", models["G"]))
@@ -82,44 +84,14 @@ def load_generator(run_dir: Path, device: torch.device) -> tuple[torch.nn.Module
     return g.to(device).eval(), cfg, {**pointer, "dataset": saved.get("dataset")}
 
 
-def load_latent_generator(run_dir: Path, device: torch.device) -> tuple[LatentGenerator, GanConfig, dict[str, Any]]:
+def load_latent_generator(run_dir: Path, device: torch.device,
+                          which: str = "latest") -> tuple[LatentGenerator, GanConfig, dict[str, Any]]:
     """:func:`load_generator` for commands that draw latents; a ValueError for an image-to-image run."""
-    g, cfg, pointer = load_generator(run_dir, device)
+    g, cfg, pointer = load_generator(run_dir, device, which)
     if not isinstance(g, LatentGenerator):
         raise ValueError(f"a {cfg.model} run turns images into images, not latents into images; "
                          f"use `assay forge upscale`")
     return g, cfg, pointer
-
-
-@dataclass
-class SampleTask:
-    """Generating as a batch job (:class:`assay.core.engines.Task`): item = {start, stop}, the latent
-    indices of one batch; result = its images (uint8, base64) and conditions. Every batch has
-    SAMPLE_BATCH latents whatever ``stop`` is, so any sharding of the batches gives the same pixels."""
-
-    run_dir: str
-    seed: int
-    truncation: float
-    given: dict[str, int]
-    device: str
-    wants_gpu = True
-
-    def setup(self) -> None:
-        self.dev = pick_device(self.device)
-        self.g, self.cfg, _ = load_latent_generator(Path(self.run_dir), self.dev)
-        self.keys = keys_of(self.cfg.cond_keys)
-
-    def __call__(self, item: dict[str, Any]) -> dict[str, Any]:
-        idx = list(range(item["start"], item["start"] + SAMPLE_BATCH))
-        z = torch.stack([latent(self.seed, i, self.cfg.z_dim) for i in idx])
-        conds = [fill_condition(self.given, self.keys, self.seed, i) for i in idx] if self.keys else None
-        with torch.no_grad():
-            out = self.g.truncated(z.to(self.dev), torch.tensor(conds, device=self.dev) if conds else None,
-                                   self.truncation)
-        images = np.ascontiguousarray(to_uint8(out)[: item["stop"] - item["start"]])
-        return {"start": item["start"], "stop": item["stop"], "shape": list(images.shape),
-                "pixels": base64.b64encode(images.tobytes()).decode("ascii"),
-                "conds": conds[: len(images)] if conds else None}
 
 
 def run_subjects(ws: Workspace, pointer: dict[str, Any]) -> list[str]:
@@ -143,14 +115,63 @@ def stamper_for(ws: Workspace, labels: str | Sequence[str], stamper: Stamper | N
     return make_birth_stamper(ws, chosen, options=options)
 
 
+def generate_batch(g: LatentGenerator, cfg: GanConfig, start: int, stop: int, seed: int = 0,
+                   truncation: float = 1.0, given: dict[str, int] | None = None
+                   ) -> tuple[np.ndarray, list[list[int]] | None]:
+    """The images (N x H x W x 3 uint8) and condition indices (or None) of latents ``start`` to
+    ``stop - 1``: always a full batch of :data:`SAMPLE_BATCH` latents from ``start``, cut at ``stop``,
+    so the same latent gets the same pixels however the batches are shared out."""
+    keys = keys_of(cfg.cond_keys)
+    dev = next(g.parameters()).device
+    idx = list(range(start, start + SAMPLE_BATCH))
+    z = torch.stack([latent(seed, i, cfg.z_dim) for i in idx])
+    conds = [fill_condition(given or {}, keys, seed, i) for i in idx] if keys else None
+    with torch.no_grad():
+        out = g.truncated(z.to(dev), torch.tensor(conds, device=dev) if conds else None, truncation)
+    return to_uint8(out)[: stop - start], conds[: stop - start] if conds else None
+
+
+def generate(g: LatentGenerator, cfg: GanConfig, n: int, seed: int = 0, truncation: float = 1.0,
+             given: dict[str, int] | None = None) -> Iterator[tuple[int, np.ndarray, list[int] | None]]:
+    """(latent index, H x W x 3 uint8 image, condition indices or None) for latents 0..n-1 of ``seed``."""
+    for start in range(0, n, SAMPLE_BATCH):
+        images, conds = generate_batch(g, cfg, start, min(start + SAMPLE_BATCH, n), seed, truncation, given)
+        for j, image in enumerate(images):
+            yield start + j, image, conds[j] if conds else None
+
+
+@dataclass
+class SampleTask:
+    """Generating as a batch job (:class:`assay.core.engines.Task`): item = {start, stop}, the latent
+    indices of one batch (:func:`generate_batch`); result = its images (uint8, base64) and conditions."""
+
+    run_dir: str
+    which: str
+    seed: int
+    truncation: float
+    given: dict[str, int]
+    device: str
+    wants_gpu = True
+
+    def setup(self) -> None:
+        self.g, self.cfg, _ = load_latent_generator(Path(self.run_dir), pick_device(self.device), self.which)
+
+    def __call__(self, item: dict[str, Any]) -> dict[str, Any]:
+        images, conds = generate_batch(self.g, self.cfg, item["start"], item["stop"], self.seed, self.truncation,
+                                       self.given)
+        return {"start": item["start"], "stop": item["stop"], "shape": list(images.shape), "conds": conds,
+                "pixels": base64.b64encode(np.ascontiguousarray(images).tobytes()).decode("ascii")}
+
+
 def sample(ws: Workspace, run: str, n: int, *, seed: int = 0, truncation: float = 1.0,
            condition: Sequence[str] | dict[str, Any] | None = None, fmt: str = "png", name: str | None = None,
            labels: str | Sequence[str] = DEFAULT_LABELS, stamper: Stamper | None = None, device: str = "cpu",
-           progress: bool = True, engine: Engine | None = None) -> str:
+           which_checkpoint: str = "latest", progress: bool = True, engine: Engine | None = None) -> str:
     """Generate ``n`` images from a run into a new sample set; returns its id.
 
     Every image is stamped at birth: by ``stamper`` when given, else by provenance's birth
-    stamper with ``labels`` (some of visible, watermark, xmp, c2pa; at least one).
+    stamper with ``labels`` (some of visible, watermark, xmp, c2pa; at least one). ``which_checkpoint`` is
+    ``latest`` or ``best`` (the best by the training-time eval, ``eval_every``).
     ``truncation`` (psi in [0, 1]) pulls latents toward the average one, as the generator defines it
     (z toward 0; w toward the tracked average w for StyleGAN). ``condition`` fixes
     some or all condition keys of a conditional run (e.g. ``["gender=female", "age=30"]``); the
@@ -169,7 +190,7 @@ def sample(ws: Workspace, run: str, n: int, *, seed: int = 0, truncation: float 
     rec = ws.resolve(run, "runs")
     if rec.status != "ready":
         raise ValueError(f"run {rec.id} is {rec.status}, not ready")
-    _, cfg, pointer = load_latent_generator(Path(rec.path or ""), pick_device(device))  # refuses what cannot sample
+    _, cfg, pointer = load_latent_generator(Path(rec.path or ""), pick_device(device), which_checkpoint)
     stamper = stamper_for(ws, labels, stamper, run_subjects(ws, pointer), "generation", f"sampling {rec.id}")
     keys = keys_of(cfg.cond_keys)
     given = parse_condition(condition, keys)
@@ -179,21 +200,23 @@ def sample(ws: Workspace, run: str, n: int, *, seed: int = 0, truncation: float 
     if any(r.name == name for r in ws.catalog.list("samples")):
         raise ValueError(f"a sample set named {name!r} already exists; pass another name")
     writer = ImageSetWriter(ws, "samples", name)
-    task = SampleTask(str(rec.path), seed, truncation, given, device)
+    task = SampleTask(str(rec.path), which_checkpoint, seed, truncation, given, device)
     batches = [{"start": start, "stop": min(start + SAMPLE_BATCH, n)} for start in range(0, n, SAMPLE_BATCH)]
     with tqdm(total=n, desc=f"sampling {rec.id}", unit="img", disable=not progress) as bar:
         for batch in (engine or Engine(workers=1)).map(task, batches):
             images = np.frombuffer(base64.b64decode(batch["pixels"]), np.uint8).reshape(batch["shape"])
-            for j, i in enumerate(range(batch["start"], batch["stop"])):
+            for j, image in enumerate(images):
+                i = batch["start"] + j
                 cond = describe(batch["conds"][j], keys) if batch["conds"] else None
                 meta = {"family": cfg.model, "run_id": rec.id, "checkpoint_sha256": sha, "seed": seed,
                         "latent_index": i, "condition": cond, "size": cfg.size}
-                row = {**meta, "label": "synthetic", "split": split_of(i), "sha256": pixel_sha256(images[j]),
+                row = {**meta, "label": "synthetic", "split": split_of(i), "sha256": pixel_sha256(image),
                        "truncation": truncation, "format": fmt}
-                data, extra = stamper(images[j], fmt, dict(meta))
+                data, extra = stamper(image, fmt, dict(meta))
                 writer.add_bytes(data, {**row, **extra}, f"{i:06d}.{fmt}")
                 bar.update(1)
     params = {"run_id": rec.id, "family": cfg.model, "checkpoint_sha256": sha, "checkpoint_step": pointer["step"],
+              "checkpoint": which_checkpoint,
               "seed": seed, "n": n, "truncation": truncation, "condition": describe_given(given, keys),
               "format": fmt, "size": cfg.size}
     parents = [rec.id] + ([pointer["dataset"]] if pointer.get("dataset") else [])

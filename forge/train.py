@@ -24,8 +24,7 @@ from torch import nn
 
 from assay.core.config import from_dict, override, to_dict
 from assay.core.devices import Dist, autocast, broadcast, memory_format, pick_device, setup, wrap
-from assay.core.fileio import append_jsonl, atomic_write_json, atomic_write_jsonl, read_json, read_jsonl
-from assay.core.imageio import encode
+from assay.core.fileio import append_jsonl, atomic_write_bytes, atomic_write_json, atomic_write_jsonl, read_json, read_jsonl
 from assay.core.imagesets import open_set
 from assay.core.workspace import Workspace
 from forge import checkpoint
@@ -33,6 +32,8 @@ from forge.conditions import keys_of
 from forge.config import GanConfig
 from forge.data import FaceBatches, to_float, to_uint8
 from forge.diffaug import policy
+from forge.evaluate import TrainingEval
+from forge.grids import grid_image
 from forge.health import TrainingError, diversity, finite
 from forge.inputs import INPUTS, Inputs, to_device
 from forge.losses import LOSSES
@@ -42,8 +43,6 @@ from forge.regularizers import GContext, active
 from forge.schedule import blend, check_growable, lod_at, set_lod
 from provenance.policy import dataset_subjects, require_consent
 
-CONFIG = "config.json"
-METRICS = "metrics.jsonl"
 
 
 def step_seed(seed: int, step: int, rank: int) -> int:
@@ -257,20 +256,6 @@ def _grad_norm(module: nn.Module) -> torch.Tensor:
     return torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(g.float()) for g in grads]))
 
 
-def tile(images: torch.Tensor, nrow: int | None = None) -> np.ndarray:
-    """H x W x 3 uint8 grid of N x 3 x S x S images in [-1, 1], ``nrow`` per row (default: square-ish)."""
-    from torchvision.utils import make_grid
-
-    cols = nrow or max(1, int(len(images) ** 0.5))
-    grid = make_grid(images.float().cpu(), nrow=cols, padding=2, normalize=False, pad_value=-1)
-    return to_uint8(grid[None])[0]
-
-
-def grid_image(images: torch.Tensor) -> bytes:
-    """PNG bytes of a square-ish grid of N x 3 x S x S images in [-1, 1]."""
-    return encode(tile(images), "png")
-
-
 # -- the run ---------------------------------------------------------------------------------------
 def train(ws: Workspace, dataset: str, cfg: GanConfig, *, name: str | None = None,
           progress: bool = True) -> str:
@@ -288,7 +273,7 @@ def train(ws: Workspace, dataset: str, cfg: GanConfig, *, name: str | None = Non
         ws.catalog.add("runs", name or run_id, params, [ds.record.id], path=run_dir, status="running",
                        artefact_id=run_id)
         run_dir.mkdir(parents=True, exist_ok=True)
-        atomic_write_json(run_dir / CONFIG, params)
+        atomic_write_json(run_dir / checkpoint.CONFIG, params)
     return _run(ws, run_id, run_dir, ds, cfg, dist, device, None, progress)
 
 
@@ -302,7 +287,7 @@ def resume(ws: Workspace, run: str, *, sets: Sequence[str] = (), steps: int | No
     """Continue a run from its latest checkpoint (``steps`` or ``sets`` may raise the step count)."""
     rec = ws.resolve(run, "runs")
     run_dir = Path(rec.path or "")
-    saved = read_json(run_dir / CONFIG)
+    saved = read_json(run_dir / checkpoint.CONFIG)
     cfg = from_dict(GanConfig, saved)
     cfg = override(cfg, [*sets, *([f"steps={steps}"] if steps is not None else [])]).validate()
     device = pick_device(cfg.device)
@@ -314,9 +299,9 @@ def resume(ws: Workspace, run: str, *, sets: Sequence[str] = (), steps: int | No
     ds = open_set(ws, saved["dataset"])
     _require_training_consent(ws, ds.record.id)
     if dist.is_main:
-        atomic_write_json(run_dir / CONFIG, {**to_dict(cfg), "dataset": ds.record.id})
-        kept = [r for r in read_jsonl(run_dir / METRICS) if r.get("step", 0) <= pointer["step"]]
-        atomic_write_jsonl(run_dir / METRICS, kept)
+        atomic_write_json(run_dir / checkpoint.CONFIG, {**to_dict(cfg), "dataset": ds.record.id})
+        kept = [r for r in read_jsonl(run_dir / checkpoint.METRICS) if r.get("step", 0) <= pointer["step"]]
+        atomic_write_jsonl(run_dir / checkpoint.METRICS, kept)
         ws.catalog.update(rec.id, params={"steps": cfg.steps}, status="running")
     return _run(ws, rec.id, run_dir, ds, cfg, dist, device, pointer, progress)
 
@@ -357,11 +342,14 @@ class Loop:
         self.t, self.data, self.run_dir, self.main = t, data, run_dir, t.dist.is_main
         self.fixed = t.inputs.fixed(t.cfg.grid, t.cfg.seed, data)
         self.good = t.snapshot()
-        self.peak = max((r["diversity"] for r in read_jsonl(run_dir / METRICS) if "diversity" in r), default=0.0)
+        self.peak = max((r["diversity"] for r in read_jsonl(run_dir / checkpoint.METRICS) if "diversity" in r), default=0.0)
         self.pointer = checkpoint.latest(run_dir) if t.step else None
         self.images_per_step = t.cfg.batch * t.cfg.n_critic * t.dist.world
         self.bar = tqdm(total=t.cfg.steps, initial=t.step, disable=not progress or not self.main,
                         desc=f"{t.cfg.model} {t.cfg.size}px", unit="step", dynamic_ncols=True, file=sys.stderr)
+        self.evaluator = None
+        if t.cfg.eval_every and self.main:
+            self.evaluator = TrainingEval(t, data)
 
     def run_until(self, steps: int) -> None:
         t, cfg, run_dir = self.t, self.t.cfg, self.run_dir
@@ -379,7 +367,7 @@ class Loop:
             if self.main and measure:
                 now = time.perf_counter()
                 row = {"step": t.step, **logs, **t.lrs(), "images_per_s": since * self.images_per_step / (now - tick)}
-                append_jsonl(run_dir / METRICS, row)
+                append_jsonl(run_dir / checkpoint.METRICS, row)
                 self.bar.set_postfix(d=f"{logs['d_loss']:.3f}", g=f"{logs['g_loss']:.3f}",
                                      img_s=f"{row['images_per_s']:.0f}")
                 tick, since = time.perf_counter(), 0
@@ -387,6 +375,8 @@ class Loop:
                 self._grid()
             if t.step % cfg.checkpoint_every == 0:
                 self._checkpoint()
+            if self.evaluator is not None and t.step % cfg.eval_every == 0:
+                self.evaluator(t, run_dir, self.bar)
             self.bar.update(t.step - self.bar.n)
 
     def _recover(self, step: int, logs: dict[str, float]) -> None:
@@ -403,7 +393,7 @@ class Loop:
         t.step = step + 1
         if self.main:
             restored = self.good[1]["step"]
-            append_jsonl(self.run_dir / METRICS, {"step": t.step, "event": "nonfinite_loss",
+            append_jsonl(self.run_dir / checkpoint.METRICS, {"step": t.step, "event": "nonfinite_loss",
                                                   "restored_step": restored, **t.lrs()})
             self.bar.write(f"warning: non-finite loss at step {step}; restored step {restored} and lowered "
                            f"the learning rates to {t.lrs()}", file=sys.stderr)
@@ -442,8 +432,6 @@ def _loop(t: GANTrainer, data: FaceBatches, run_dir: Path, progress: bool) -> di
 def _grid(t: GANTrainer, run_dir: Path, inputs: Inputs, bar: Any, peak: float) -> float:
     """Save the fixed-latent grid and check the batch's diversity against its peak so far (collapse
     monitor); returns the new peak."""
-    from assay.core.fileio import atomic_write_bytes
-
     images = t.generate(inputs)
     atomic_write_bytes(run_dir / "grids" / f"step-{t.step:07d}.png", grid_image(images))
     score = diversity(images)
@@ -452,5 +440,5 @@ def _grid(t: GANTrainer, run_dir: Path, inputs: Inputs, bar: Any, peak: float) -
         row["event"] = "collapse_warning"
         bar.write(f"warning: possible mode collapse at step {t.step}: fixed-batch diversity {score:.4f} "
                   f"fell below {t.cfg.collapse_ratio} x its peak {peak:.4f}", file=sys.stderr)
-    append_jsonl(run_dir / METRICS, row)
+    append_jsonl(run_dir / checkpoint.METRICS, row)
     return max(peak, score)

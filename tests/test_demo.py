@@ -9,6 +9,7 @@ def test_demo_runs_the_whole_pipeline_offline(tmp_path, capsys):
     captured = capsys.readouterr()
     assert "toy set" in captured.err
     assert f"assay --workspace {(tmp_path / 'ws').resolve()} dashboard" in captured.err
+    assert "real-vs-real" in captured.out and "degenerate" in captured.out  # the eval table with its reference rows
     ws = Workspace(tmp_path / "ws")
     counts = {kind: len(ws.catalog.list(kind)) for kind in ("datasets", "runs", "samples", "detectors", "scans")}
     assert counts == {"datasets": 1, "runs": 2, "samples": 2, "detectors": 1, "scans": 1}   # runs: DCGAN, StyleGAN 2

@@ -1,0 +1,119 @@
+"""Sample quality of every forge family under the same wall-clock training budget, with the reference rows.
+
+Every family registered in ``forge.families.FAMILIES`` is trained on the same UTKFace subset at 64 px
+(file-level split: every 5th image held out) for ``--budget-s`` seconds: a 3-step timing sizes the
+step count, the actual training time is reported. Then ``forge.evaluate.evaluate`` measures each run
+with every default metric on ``--n`` samples against ``--n`` training images, beside the real-vs-real
+and degenerate rows (the same for every family), and the cost of each metric per 1,000 images
+(features and math, measured on the generator rows). One sample grid per family goes to
+``benchmarks/figures/``.
+
+    .venv/bin/python benchmarks/forge_quality.py                                  # 2-core CPU: ~15 min
+    .venv/bin/python benchmarks/forge_quality.py --device cuda --budget-s 300 --n 2000 --images 12000 --width 64
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "benchmarks"))
+
+import torch  # noqa: E402
+
+from assay.core.imagesets import open_set  # noqa: E402
+from assay.core.workspace import Workspace  # noqa: E402
+from forge.conditions import keys_of  # noqa: E402
+from forge.config import make_config  # noqa: E402
+from forge.data import FaceBatches  # noqa: E402
+from forge.evaluate import evaluate  # noqa: E402
+from forge.families import FAMILIES  # noqa: E402
+from forge.metrics import DEFAULT_METRICS  # noqa: E402
+from forge.train import GANTrainer, train  # noqa: E402
+from forge_throughput import _prepare  # noqa: E402
+
+COLUMNS = ("fd_dlib", "kid_dlib", "precision_dlib", "recall_dlib", "density_dlib", "coverage_dlib", "swd",
+           "face_rate", "leakage")
+
+
+def steps_for(family: str, args: argparse.Namespace, ws: Workspace, dataset: str) -> tuple[int, float]:
+    """Steps that fill the budget, from the time of 3 steps after 1 warm-up step; and the seconds per step."""
+    cfg = make_config(family, 64, **settings(args))
+    keys = keys_of(cfg.cond_keys)
+    data = FaceBatches(open_set(ws, dataset), 64, keys)
+    t = GANTrainer(cfg, [k.n for k in keys])
+    t.train_step(data)
+    start = time.perf_counter()
+    for _ in range(3):
+        t.train_step(data)
+    per_step = (time.perf_counter() - start) / 3
+    return max(10, int(args.budget_s / per_step)), per_step
+
+
+def settings(args: argparse.Namespace) -> dict:
+    return dict(batch=args.batch, g_ch=args.width, d_ch=args.width, device=args.device, threads=args.threads)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--budget-s", type=float, default=60, help="training wall-clock seconds per family")
+    p.add_argument("--n", type=int, default=200, help="images per eval row")
+    p.add_argument("--images", type=int, default=1000, help="UTKFace images in the prepared set")
+    p.add_argument("--batch", type=int, default=32)
+    p.add_argument("--width", type=int, default=32, help="g_ch and d_ch")
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--families", default=",".join(FAMILIES.names()))
+    p.add_argument("--out", default=str(REPO / "benchmarks" / "results" / "forge_quality.json"))
+    p.add_argument("--figures", default=str(REPO / "benchmarks" / "figures"))
+    args = p.parse_args()
+    torch.set_num_threads(args.threads)
+    figures = Path(args.figures)
+    figures.mkdir(parents=True, exist_ok=True)
+    results, refs = [], {}
+    with tempfile.TemporaryDirectory() as tmp:
+        ws = Workspace(tmp)
+        dataset, source = _prepare(ws, args.images, 64, holdout=5)
+        for fam in args.families.split(","):
+            steps, per_step = steps_for(fam, args, ws, dataset)
+            cfg = make_config(fam, 64, steps=steps, checkpoint_every=steps, sample_every=steps, **settings(args))
+            start = time.perf_counter()
+            run = train(ws, dataset, cfg, progress=False)
+            trained_s = time.perf_counter() - start
+            rows = evaluate(ws, run, n=args.n, metrics=DEFAULT_METRICS, device=args.device, progress=False)
+            gen = rows[0]
+            refs = {r["subject"]: r["metrics"] for r in rows[1:]}
+            run_dir = Path(ws.resolve(run).path)
+            shutil.copy(run_dir / "eval" / f"grid-step-{steps:07d}.png", figures / f"forge_quality_{fam}.png")
+            res = {"family": fam, "steps": steps, "train_s": trained_s, "step_s": per_step,
+                   "metrics": {k: v for k, v in gen["metrics"].items() if k != "leakage_worst"},
+                   "leakage_worst": gen["metrics"]["leakage_worst"][:3], "seconds": gen["seconds"], "n": gen["n"]}
+            results.append(res)
+            print(f"{fam:8s} {steps:5d} steps in {trained_s:5.0f} s  " +
+                  "  ".join(f"{k} {res['metrics'][k]:.4g}" for k in COLUMNS), flush=True)
+        versions = gen["versions"]
+    for label, m in refs.items():
+        print(f"{label:12s} " + "  ".join(f"{k} {m[k]:.4g}" for k in COLUMNS))
+    n = results[0]["n"]
+    cost = {k: sum(r["seconds"][k] for r in results) / len(results) / n * 1000 for k in results[0]["seconds"]}
+    print("seconds per 1,000 images: " + ", ".join(f"{k} {v:.1f}" for k, v in cost.items()))
+    report = {"benchmark": "forge_quality", "budget_s": args.budget_s, "n": n, "size": 64, "batch": args.batch,
+              "width": args.width, "threads": args.threads, "device": args.device, "data": source,
+              "machine": platform.platform(), "cpus": os.cpu_count(), "load_average": os.getloadavg(),
+              "versions": versions, "families": results, "references": refs, "cost_per_1000": cost}
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps(report, indent=2, default=str) + "\n")
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
