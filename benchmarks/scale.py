@@ -11,11 +11,13 @@ Three parts (``--parts``, default all):
   PostgreSQL) up to each of ``--rows`` (capped by ``--max-rows``), then rates of lookups by
   id (``get``) and by content id (``find``) on 500 random rows; SQLite in a temporary
   folder, PostgreSQL on a throwaway server on the loopback (``tests/pg_server.py``).
+- ``journal``: appending (and fsyncing) 3,000 result lines of a real scan result's size to a
+  scan journal, as the driver does once per file.
 - ``memory``: a Ray scan (not recorded) of ``--memory-files`` tiny PNGs each (16 x 16,
   written once to a temporary folder), each size in a fresh driver process: the driver's
   peak resident memory, and files/s.
 
-    python benchmarks/scale.py [--parts scan,catalog,memory] [--files 200] [--workers 2] [--repeat 2]
+    python benchmarks/scale.py [--parts scan,catalog,journal,memory] [--files 200] [--workers 2] [--repeat 2]
         [--rows 1000,100000,1000000] [--max-rows 1000000] [--memory-files 1000,10000,100000]
 """
 
@@ -175,12 +177,28 @@ def bench_memory(args: argparse.Namespace, address: str) -> list[dict[str, Any]]
     return out
 
 
-PARTS: dict[str, Callable[..., Any]] = {"scan": bench_scan, "catalog": bench_catalog, "memory": bench_memory}
+def bench_journal(args: argparse.Namespace) -> dict[str, Any]:
+    from assay.core.fileio import append_jsonl
+
+    row = {"schema": "assay.scan.result/1", "path": "/data/uploads/2026/11/30/" + "x" * 40 + ".jpg",
+           "regions": [{"box": [10, 20, 110, 120], "probability": 0.25, "flagged": False}] * 2, "pad": "x" * 900}
+    journal = Path(tempfile.mkdtemp()) / "results.jsonl"
+    start = time.perf_counter()
+    for _ in range(3000):
+        append_jsonl(journal, row)
+    wall = time.perf_counter() - start
+    out = {"lines": 3000, "bytes_per_line": len(json.dumps(row)) + 1, "ms_per_line": round(1000 * wall / 3000, 3)}
+    print(out, flush=True)
+    return out
+
+
+PARTS: dict[str, Callable[..., Any]] = {"scan": bench_scan, "catalog": bench_catalog, "journal": bench_journal,
+                                        "memory": bench_memory}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--parts", default="scan,catalog,memory")
+    parser.add_argument("--parts", default="scan,catalog,journal,memory")
     parser.add_argument("--files", type=int, default=200)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--repeat", type=int, default=2)
@@ -195,7 +213,7 @@ def main() -> None:
                                            "load_avg_start": os.getloadavg()}}
     for part in parts:
         start = time.perf_counter()
-        results[part] = PARTS[part](args) if part == "catalog" else PARTS[part](args, address)
+        results[part] = PARTS[part](args) if part in ("catalog", "journal") else PARTS[part](args, address)
         results[part + "_seconds"] = round(time.perf_counter() - start, 1)
     results["machine"]["load_avg_end"] = os.getloadavg()
     results["machine"]["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
