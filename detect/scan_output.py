@@ -12,7 +12,7 @@ from assay.core.registry import Registry
 FORMATS: Registry[Callable[[TextIO], "ResultWriter"]] = Registry("scan output format")
 
 #: flat columns of the table and csv formats
-COLUMNS = ("verdict", "probability", "faces", "fallback", "frames", "peak", "c2pa", "c2pa_valid",
+COLUMNS = ("verdict", "probability", "faces", "fallback", "frames", "peak", "c2pa", "c2pa_valid", "c2pa_trust",
            "source_type", "watermark", "path", "error")
 
 
@@ -31,6 +31,7 @@ def flat_row(result: dict[str, Any]) -> dict[str, Any]:
         "peak": f"{video['peak_probability']:.3f}@{video['peak_time_s']:g}s" if video else "",
         "c2pa": prov.get("c2pa_present", ""),
         "c2pa_valid": prov.get("c2pa_valid", ""),
+        "c2pa_trust": prov.get("c2pa_trust") or "",
         "source_type": prov.get("digital_source_type", ""),
         "watermark": prov.get("watermark_payload", ""),
         "path": result["path"],
@@ -63,7 +64,7 @@ class TableWriter(ResultWriter):
     """Aligned text columns, one line per file; the path comes last, then any error reason."""
 
     widths = {"verdict": 9, "probability": 11, "faces": 5, "fallback": 11, "frames": 7, "peak": 13,
-              "c2pa": 11, "c2pa_valid": 11, "source_type": 23, "watermark": 11}
+              "c2pa": 11, "c2pa_valid": 11, "c2pa_trust": 10, "source_type": 23, "watermark": 11}
 
     def begin(self) -> None:
         self._emit(self._line({**{c: c.upper() for c in COLUMNS}, "error": ""}))

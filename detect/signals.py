@@ -22,7 +22,8 @@ def provenance_signals(path: str | Path, ws: Workspace | None = None) -> dict[st
     Read with :func:`provenance.verify.verify_file` (trusting the workspace's development
     CA when it has one). Keys: ``checked`` (false only when the verifier could not read the
     file: ``error`` says why), ``c2pa_present``, ``c2pa_valid`` (None without a manifest),
-    ``c2pa_state`` (the manifest's validation state), ``digital_source_type``,
+    ``c2pa_state`` (the manifest's validation state), ``c2pa_trust`` (``trusted``, ``untrusted``:
+    valid signature from a signer no trust anchor issued, ``invalid`` or ``absent``), ``digital_source_type``,
     ``watermark_payload`` (the decoded content id, or None), ``watermark_status``, and
     ``record_id`` / ``found_via`` when the content id is in the workspace's catalog.
     """
@@ -36,6 +37,7 @@ def provenance_signals(path: str | Path, ws: Workspace | None = None) -> dict[st
         "c2pa_present": present,
         "c2pa_valid": c2pa.get("validation_state") in VALID_STATES if present else None,
         "c2pa_state": c2pa.get("validation_state"),
+        "c2pa_trust": c2pa.get("trust"),
         "digital_source_type": c2pa.get("digital_source_type"),
         "watermark_payload": mark.get("content_id"),
         "watermark_status": mark.get("status"),

@@ -15,6 +15,7 @@ from assay.core.workspace import Workspace
 from forge.sample import DEFAULT_LABELS, Stamper, latent, load_latent_generator, run_subjects, stamper_for
 from forge.stylegan import StyleGenerator, mix_styles
 from forge.grids import tile
+from provenance.birth import publish
 
 
 def _stamp(ws: Workspace, rec: Any, cfg: Any, pointer: dict[str, Any], images: torch.Tensor, nrow: int, what: str,
@@ -24,8 +25,9 @@ def _stamp(ws: Workspace, rec: Any, cfg: Any, pointer: dict[str, Any], images: t
     key = int.from_bytes(hashlib.sha256(what.encode()).digest()[:4], "big")
     meta = {"family": cfg.model, "run_id": rec.id, "checkpoint_sha256": pointer["weights_sha256"], "seed": key,
             "latent_index": 0, "condition": None, "size": cfg.size}
-    data, _ = stamp(tile(images, nrow), out.suffix.lstrip(".").lower() or "png", meta)
+    data, row = stamp(tile(images, nrow), out.suffix.lstrip(".").lower() or "png", meta)
     atomic_write_bytes(out, data)
+    publish(ws, [row])
     return out
 
 

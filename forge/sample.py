@@ -30,7 +30,7 @@ from forge.config import GanConfig
 from forge.data import to_uint8
 from forge.models import GENERATORS, LatentGenerator, construct
 from forge.schedule import lod_at, set_lod
-from provenance.birth import make_birth_stamper
+from provenance.birth import make_birth_stamper, publish
 from provenance.policy import dataset_subjects, require_consent
 from provenance.stamping import StampOptions, parse_labels
 
@@ -220,7 +220,9 @@ def sample(ws: Workspace, run: str, n: int, *, seed: int = 0, truncation: float 
               "seed": seed, "n": n, "truncation": truncation, "condition": describe_given(given, keys),
               "format": fmt, "size": cfg.size}
     parents = [rec.id] + ([pointer["dataset"]] if pointer.get("dataset") else [])
-    return writer.commit(params, parents).id
+    set_id = writer.commit(params, parents).id
+    publish(ws, writer.rows)  # the images exist now: their provenance records become ready
+    return set_id
 
 
 def describe_given(given: dict[str, int], keys: Sequence[Any]) -> dict[str, Any] | None:

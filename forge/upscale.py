@@ -18,6 +18,7 @@ from assay.core.workspace import Workspace
 from forge.data import FaceBatches, resize, to_float, to_uint8
 from forge.sample import DEFAULT_LABELS, Stamper, load_generator, stamper_for
 from forge.srgan import SRResNet, bicubic_up, downsample
+from provenance.birth import publish
 from provenance.stamping import FORMATS
 
 
@@ -59,9 +60,10 @@ def upscale(ws: Workspace, run: str, images: Sequence[str | Path], out_dir: str 
         key = int.from_bytes(hashlib.sha256(parent).digest()[:4], "big")
         meta = {"family": cfg.model, "run_id": rec.id, "checkpoint_sha256": pointer["weights_sha256"], "seed": key,
                 "latent_index": 0, "condition": None, "size": cfg.size, "parent": (parent, fmt)}
-        data, _ = stamp(pixels, "png", meta)
+        data, row = stamp(pixels, "png", meta)
         target = out / f"{path.stem}-x{cfg.sr_factor}.png"
         atomic_write_bytes(target, data)
+        publish(ws, [row])
         written.append(target)
     return written, failed
 

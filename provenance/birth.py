@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import sys
 from dataclasses import replace
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
 import numpy as np
 
@@ -11,7 +12,9 @@ from assay.core.workspace import Workspace
 from provenance.keys import SigningIdentity, ensure_keys
 from provenance.payload import sample_content_id
 from provenance.imagestamp import stamp_pixels
-from provenance.records import add_record
+from provenance.records import READY, add_record, set_status
+from provenance.secret import ensure_secret
+from provenance.settings import load_settings
 from provenance.stamping import LABELS, StampOptions, parse_labels
 
 #: GAN families whose output is an AI edit of a real input (c2pa.edited) rather than a creation
@@ -32,13 +35,19 @@ def make_birth_stamper(ws: Workspace, labels: tuple[str, ...] | str = LABELS, si
     = (bytes, format) to have it recorded as the edited parent ingredient.
     With "c2pa" among the labels and no ``signer``, the workspace's keygen identity is used
     (made on first use, so a synthetic set is never left unsigned for want of keys).
+    The producer id and timestamp authority come from the workspace's settings
+    (:mod:`provenance.settings`); the SB 942 system is the generator: its family, and its
+    run and checkpoint as the version. Records stay pending until :func:`publish`.
     """
     chosen = parse_labels(labels)
-    options = replace(options or StampOptions(), labels=chosen)
+    settings = load_settings(ws)
+    options = replace(options or StampOptions(), labels=chosen, provider=settings.provider, secret=ensure_secret(ws))
     if "c2pa" in chosen and signer is None:
-        signer = ensure_keys(ws)
+        signer = ensure_keys(ws, settings.tsa_url)
     if signer is not None:
         signer.check()
+        if signer.timestamp_note():
+            print(f"warning: {signer.timestamp_note()}", file=sys.stderr)
 
     def stamp(pixels: np.ndarray, fmt: str, meta: dict[str, Any]) -> tuple[bytes, dict[str, Any]]:
         content_id = sample_content_id(str(meta.get("checkpoint_sha256", "")), int(meta.get("seed", 0)),
@@ -48,7 +57,9 @@ def make_birth_stamper(ws: Workspace, labels: tuple[str, ...] | str = LABELS, si
                      "latent_index": meta.get("latent_index"), "checkpoint_sha256": meta.get("checkpoint_sha256"),
                      "condition": meta.get("condition")}
         source_type = "edited" if family in EDIT_FAMILIES and meta.get("parent") else "created"
-        result = stamp_pixels(pixels, fmt, signer, options, content_id=content_id, source_type=source_type,
+        system = replace(options, system_name=str(family), system_version=f"run {meta.get('run_id')} checkpoint "
+                                                                          f"{str(meta.get('checkpoint_sha256'))[:16]}")
+        result = stamp_pixels(pixels, fmt, signer, system, content_id=content_id, source_type=source_type,
                               generator=generator, parent=meta.get("parent"), title=f"{content_id}.{fmt}")
         parents = [meta["run_id"]] if meta.get("run_id") else []
         record_id = add_record(ws, result, None, parents=parents, source=f"forge:{family}")
@@ -58,3 +69,8 @@ def make_birth_stamper(ws: Workspace, labels: tuple[str, ...] | str = LABELS, si
         return result.data, extra
 
     return stamp
+
+
+def publish(ws: Workspace, rows: Iterable[dict[str, Any]]) -> None:
+    """Make the provenance records of stamped rows (their ``provenance_id``) ready, once their files are committed."""
+    set_status(ws, [r["provenance_id"] for r in rows if r.get("provenance_id")], READY)

@@ -4,7 +4,8 @@ A check is registered with :func:`check`, with the media kinds it applies to, wh
 (names in :data:`NEEDS`) and the label it belongs to (for ``require``). The registry fills
 itself on first use from the modules that hold the checks: :mod:`provenance.label_checks`
 (manifest, signature, trust, data hash, source type, implicit fields, visible mark,
-watermark, soft binding) and :mod:`provenance.consent_checks`. A need the file lacks (no
+watermark, soft binding), :mod:`provenance.trust_checks` (timestamp, record match,
+ReservedCode1) and :mod:`provenance.consent_checks`. A need the file lacks (no
 manifest, no workspace) gives the check its "absent" or "fail" without calling it.
 """
 
@@ -21,7 +22,8 @@ CheckResult = dict[str, str]
 Check = Callable[[Evidence], CheckResult]
 #: check name -> check; meta: ``media`` (kinds it applies to), ``needs`` (names in NEEDS), ``label`` (or None)
 VERIFY_CHECKS: Registry[Check] = Registry("verify check",
-                                          modules=["provenance.label_checks", "provenance.consent_checks"])
+                                          modules=["provenance.label_checks", "provenance.trust_checks",
+                                                   "provenance.consent_checks"])
 #: need -> what a check gets instead of running when the file lacks it (None: the file has it)
 NEEDS: Registry[Callable[[Evidence], CheckResult | None]] = Registry("verify need")
 NO_MANIFEST = "no C2PA manifest (never signed, or stripped by a re-save)"

@@ -25,7 +25,7 @@ def keygen(
     organization: str = typer.Option("assay development", help="Organization in the certificates' subject."),
     common_name: str = typer.Option("assay signer", help="Common name of the signing certificate."),
     days: int = typer.Option(365, help="Validity of the signing certificate in days."),
-    force: bool = typer.Option(False, "--force", help="Replace existing keys."),
+    force: bool = typer.Option(False, "--force", help="Replace existing keys (the old CA stays a trust anchor)."),
 ) -> None:
     """Make a development CA and an ES256 signing certificate (key files mode 0600)."""
     from provenance.keys import SigningError, default_keys_dir, keygen as make_keys
@@ -38,6 +38,9 @@ def keygen(
     print_table([{"file": k, "path": v} for k, v in paths.items()], ["file", "path"], title="keys written")
     err.print(f"`assay provenance verify` trusts {paths['ca']} in this workspace; elsewhere pass it with --trust "
               "(it is a development CA, not a public trust anchor).", highlight=False)
+    if "retired_ca" in paths:
+        err.print(f"warning: keys rotated; the previous CA is kept as a trust anchor in {paths['retired_ca']} so files "
+                  "signed before still verify (pass it with --trust elsewhere)", highlight=False)
 
 
 def _identity(ctx: typer.Context, cert: Optional[Path], key: Optional[Path], tsa_url: Optional[str]):
@@ -74,7 +77,15 @@ def stamp(
                                          help="Watermark method: auto (by image size)|ssgrid|ssgrid-small|dwtDctSvd."),
     cert: Optional[Path] = typer.Option(None, help="PEM certificate chain, leaf first \\[default: keygen's]."),
     key: Optional[Path] = typer.Option(None, help="PEM private key of the leaf \\[default: keygen's]."),
-    tsa_url: Optional[str] = typer.Option(None, help="RFC 3161 timestamp authority URL."),
+    tsa_url: Optional[str] = typer.Option(None, help="RFC 3161 timestamp authority URL \\[default: tsa_url in "
+                                                     "<workspace>/provenance.json]."),
+    provider: Optional[str] = typer.Option(None, help="Producer / provider id (GB 45438, SB 942) \\[default: "
+                                                      "provenance.json's, else assay]."),
+    system_name: Optional[str] = typer.Option(None, help="AI system name (SB 942) \\[default: provenance.json's]."),
+    system_version: Optional[str] = typer.Option(None, help="AI system version (SB 942) \\[default: "
+                                                            "provenance.json's]."),
+    overwrite: bool = typer.Option(False, help="Replace existing outputs (their records are retired) instead of "
+                                               "skipping the ones this workspace stamped."),
     thumbnail: bool = typer.Option(False, help="Embed a thumbnail in the manifest (about 250 KB)."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON rows instead of a table."),
 ) -> None:
@@ -86,7 +97,9 @@ def stamp(
     from assay.core.errors import MediaError
     from assay.core.media import iter_media
     from provenance.keys import SigningError
-    from provenance.stamp import output_path, stamp_file
+    from provenance.secret import ensure_secret
+    from provenance.settings import load_settings
+    from provenance.stamp import OutputExists, output_path, stamp_to
     from provenance.stamping import FORMATS, LABELS, StampOptions, parse_labels
     from provenance.visible import MarkStyle
 
@@ -95,20 +108,26 @@ def stamp(
         fail("--profile decides the labels; give --labels or --profile, not both")
     profile_labels, consent_fields = _consent(ws, profile, subject, source_type)
     try:
+        settings = load_settings(ws, provider=provider, system_name=system_name, system_version=system_version,
+                                 tsa_url=tsa_url)
         chosen = profile_labels if profile else parse_labels(labels or ",".join(LABELS))
         if mark_seconds is not None and mark_seconds < 2:
             raise ValueError("--mark-seconds must be at least 2 (the mark shows in a video's first 2 seconds)")
         options = StampOptions(labels=chosen, watermark_method=watermark_method, thumbnail=thumbnail,
-                               video_mark_seconds=mark_seconds,
+                               video_mark_seconds=mark_seconds, provider=settings.provider,
+                               system_name=settings.system_name, system_version=settings.system_version,
+                               secret=ensure_secret(ws),
                                mark=MarkStyle(text=text, font=str(font) if font else None, position=position,
                                               height_frac=height), **consent_fields)
         if height < 0.05:
             raise ValueError("--height must be at least 0.05 (GB 45438: 5 % of the shorter side)")
-        identity = _identity(ctx, cert, key, tsa_url) if "c2pa" in chosen else None
+        identity = _identity(ctx, cert, key, settings.tsa_url) if "c2pa" in chosen else None
         if identity is not None:
             identity.check()
     except (ValueError, SigningError) as exc:
         fail(str(exc))
+    if identity is not None and identity.timestamp_note():
+        err.print(f"warning: {identity.timestamp_note()}", highlight=False)
     if fmt and "." + fmt.lower().lstrip(".") not in FORMATS:
         fail(f"--format must be png, jpg or webp, got {fmt!r}")
     if source_type not in ("created", "edited"):
@@ -124,11 +143,15 @@ def stamp(
                 raise MediaError(problem)
             if dest.resolve() == src.resolve():
                 raise ValueError("output would overwrite the input; choose another --out")
-            result, record_id = stamp_file(src, dest, identity, options, ws, source_type, parent)
+            result, record_id = stamp_to(src, dest, identity, options, ws, source_type, parent, overwrite)
+            if result is None:
+                rows.append({"file": str(src), "out": str(dest), "content_id": None, "labels": "", "record": record_id,
+                             "note": "skipped: already stamped (--overwrite replaces it)"})
+                continue
             rows.append({"file": str(src), "out": str(dest), "content_id": result.content_id,
                          "labels": ",".join(result.labels_applied), "record": record_id,
                          "note": "; ".join(result.labels_skipped.values())})
-        except (MediaError, ValueError, SigningError, OSError) as exc:
+        except (MediaError, ValueError, SigningError, OSError, OutputExists) as exc:
             failed += 1
             rows.append({"file": str(src), "out": None, "content_id": None, "labels": "", "record": None,
                          "note": f"error: {' '.join(str(exc).split())}"})

@@ -14,12 +14,13 @@ from typing import Any
 import numpy as np
 
 from assay.core.errors import MediaError, oserror_reason
-from assay.core.imageio import decode
+from assay.core.imageio import decode, pixel_sha256
 from assay.core.media import media_kind
 from assay.core.videoio import VideoReader
 from assay.core.workspace import Workspace
 from provenance import implicit, manifest, video, watermark
-from provenance.records import find_by_content_ids
+from provenance.records import READY, find_by_content_ids
+from provenance.secret import WorkspaceSecret, workspace_secret
 from provenance.stamping import FORMATS
 from provenance.videostamp import VideoScan, scan_video
 
@@ -46,6 +47,7 @@ class Evidence:
     found_via: str | None  #: which content id found it: "manifest", "watermark" or "xmp"
     rgb: np.ndarray | None = None  #: image pixels
     scan: VideoScan | None = None  #: video: the decoded start
+    secret: WorkspaceSecret | None = field(default=None, repr=False)  #: the workspace's, when it has one
     #: what checks derive from the evidence and share (e.g. the consent inputs), made once per file
     memo: dict[str, Any] = field(default_factory=dict)
 
@@ -57,6 +59,15 @@ class Evidence:
     def content_id(self) -> str | None:
         """The manifest's content id, else the watermark's."""
         return self.manifest_id or self.reading.content_id
+
+    @property
+    def pixel_sha256(self) -> str | None:
+        """sha256 of the image's decoded pixels (None for video), computed once."""
+        if self.rgb is None:
+            return None
+        if "pixel_sha256" not in self.memo:
+            self.memo["pixel_sha256"] = pixel_sha256(self.rgb)
+        return self.memo["pixel_sha256"]
 
     def recorded(self, label: str) -> dict[str, Any]:
         """What stamping recorded for ``label`` ("visible", "watermark"): from the manifest, else the catalog record."""
@@ -87,14 +98,19 @@ def _read_manifest(data: bytes, fmt: str | None, trust_anchors: str | None) -> t
 
 
 def _lookup(ws: Workspace | None, candidates: list[tuple[str | None, str]]) -> tuple[dict[str, Any] | None, str | None]:
-    """The newest record of the first candidate id (in order) the catalog holds, and how it was found: one lookup."""
+    """The newest record of the first candidate id (in order) the catalog holds, and how it was found: one lookup.
+
+    A ready record is preferred; a pending (batch never committed) or retired (replaced)
+    one is returned only when the id has no ready record, and soft binding says so.
+    """
     ids = [cid for cid, _ in candidates if cid]
     if ws is None or not ids:
         return None, None
     hits = find_by_content_ids(ws, ids)
     for cid, via in candidates:
         if cid and hits[cid]:
-            return hits[cid][-1], via
+            ready = [r for r in hits[cid] if r["status"] == READY]
+            return (ready or hits[cid])[-1], via
     return None, None
 
 
@@ -120,16 +136,18 @@ def gather(path: Path, ws: Workspace | None = None, trust_anchors: str | None = 
     if not found and isinstance(labels.get("implicit"), dict):
         found, implicit_from = labels["implicit"], "manifest"
 
+    secret = workspace_secret(ws)
+    key = secret.watermark_key if secret is not None else None
     method = (labels.get("watermark") or {}).get("method") or watermark.choose(
         watermark.AUTO, None if rgb is None else rgb.shape)
-    scan = scan_video(reader, method) if reader is not None else None
-    reading = scan.reading if scan is not None else watermark.read_id(rgb, method)
+    scan = scan_video(reader, method, key) if reader is not None else None
+    reading = scan.reading if scan is not None else watermark.read_id(rgb, method, key)
 
     xmp_id = (found.get("sb942") or {}).get("ContentID") or (found.get("gb45438") or {}).get("ProduceID")
     record, found_via = _lookup(ws, [(labels.get("content_id"), "manifest"), (reading.content_id, "watermark"),
                                      (xmp_id, "xmp")])
     return Evidence(path, kind, fmt, ws, store, manifest_error, labels, found, implicit_from if found else None,
-                    reading, record, found_via, rgb, scan)
+                    reading, record, found_via, rgb, scan, secret)
 
 
 def c2pa_summary(ev: Evidence) -> dict[str, Any]:

@@ -12,7 +12,10 @@ from PIL import Image, PngImagePlugin
 from assay.core.imageio import decode, pixel_sha256
 from provenance import implicit, visible, watermark
 from provenance.keys import SigningIdentity
-from provenance.stamping import FORMATS, StampOptions, StampResult, new_record, parent_ingredient, seal
+from provenance.payload import encode_payload
+from provenance.phash import phash
+from provenance.stamping import (FORMATS, StampOptions, StampResult, new_record, parent_ingredient, seal,
+                                 watermark_key)
 
 
 def _encode(rgb: np.ndarray, fmt: str, xmp: bytes | None, quality: int) -> bytes:
@@ -51,18 +54,42 @@ def stamp_pixels(rgb: np.ndarray, fmt: str, identity: SigningIdentity | None, op
     if "visible" in options.labels:
         pixels, record["visible"] = visible.apply_mark(pixels, options.mark)
         applied.append("visible")
+    decoded = _decoded(pixels, fmt, options.quality)
     if "watermark" in options.labels:
-        wm = watermark.method(options.watermark_method, pixels.shape)
-        try:
-            pixels = watermark.embed_id(pixels, record["content_id"], wm.name)
-            record["watermark"] = {"status": "embedded", "method": wm.name, "min_side": wm.min_side}
+        marked, record["watermark"] = _watermark(pixels, fmt, record["content_id"], options)
+        if record["watermark"]["status"] == "embedded":
+            pixels, decoded = marked
             applied.append("watermark")
-        except watermark.TooSmall as exc:
-            reason = f"too small for a watermark: {exc}"
-            record["watermark"] = {"status": "too_small", "method": wm.name, "min_side": wm.min_side, "reason": reason}
-            skipped["watermark"] = reason
+        else:
+            skipped["watermark"] = record["watermark"]["reason"]
+    record["phash"] = phash(decoded)
     return seal(lambda xmp: _encode(pixels, fmt, xmp, options.quality), record, applied, skipped,
-                pixel_sha256(pixels), options, identity, parent, title)
+                pixel_sha256(decoded), options, identity, parent, title)
+
+
+def _decoded(rgb: np.ndarray, fmt: str, quality: int) -> np.ndarray:
+    """The pixels a decoder gets from ``rgb`` written as ``fmt`` (the same array for lossless PNG)."""
+    return rgb if fmt == "png" else decode(_encode(rgb, fmt, None, quality))
+
+
+def _watermark(rgb: np.ndarray, fmt: str, content_id: str, options: StampOptions
+               ) -> tuple[tuple[np.ndarray, np.ndarray] | None, dict[str, Any]]:
+    """Embed the id, then read it back from the pixels as written: ((pixels, decoded), record entry) when it
+    decodes, (None, entry with status ``too_small`` or ``not_decodable`` and the reason) when not."""
+    key = watermark_key(options)
+    wm = watermark.method(options.watermark_method, rgb.shape, key)
+    entry: dict[str, Any] = {"method": wm.name, "min_side": wm.min_side}
+    try:
+        marked = wm.embed(rgb, encode_payload(content_id))
+    except watermark.TooSmall as exc:
+        return None, {**entry, "status": "too_small", "reason": f"too small for a watermark: {exc}"}
+    decoded = _decoded(marked, fmt, options.quality)
+    back = watermark.read_id(decoded, wm.name, key)
+    if back.content_id != content_id:
+        got = back.reason if back.content_id is None else f"it reads {back.content_id}"
+        reason = f"the watermark does not decode after embedding ({got}), so it is not claimed"
+        return None, {**entry, "status": "not_decodable", "reason": reason}
+    return (marked, decoded), {**entry, "status": "embedded"}
 
 
 def stamp_image(src: Path, out: Path, identity: SigningIdentity | None, options: StampOptions | None = None,

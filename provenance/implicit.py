@@ -7,7 +7,11 @@ implementations: one ``TC260:AIGC`` property (namespace ``http://www.tc260.org.c
 holding a JSON object. Doubts, noted because the standard's own text was not at hand:
 the value "1" for Label ("AI-generated"; "2"/"3" for possibly/suspected) and the use of
 the reserved codes as integrity digests are taken from those implementations, not from
-the standard itself.
+the standard itself. ``ReservedCode1`` is a keyed hash (the workspace secret,
+:mod:`provenance.secret`) of the content id, the decoded pixels and the producer, so only
+the producer can make one that verifies; empty when stamped without a secret. The
+propagator fields (``ContentPropagator``, ``PropagateID``, ``ReservedCode2``) are left empty
+at creation, for whoever passes the file on.
 
 SB 942 (California AI Transparency Act) asks for a latent disclosure carrying the
 provider's name, the system's name and version, the time of creation and a unique id;
@@ -17,7 +21,6 @@ there is no normative field naming, so they are written in this suite's namespac
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 import xml.etree.ElementTree as ET
@@ -35,23 +38,11 @@ GB45438_REQUIRED = ("Label", "ContentProducer", "ProduceID")
 PNG_XMP_KEY = "XML:com.adobe.xmp"
 
 
-def _digest(*parts: str) -> str:
-    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:32]
-
-
 def label_fields(provider: str, system_name: str, system_version: str, created: str, content_id: str,
-                 digital_source_type: str, propagator: str | None = None) -> dict[str, Any]:
-    """The GB 45438 and SB 942 fields for one file."""
-    propagator = propagator if propagator is not None else provider
-    gb = {
-        "Label": "1",
-        "ContentProducer": provider,
-        "ProduceID": content_id,
-        "ReservedCode1": _digest(provider, content_id),
-        "ContentPropagator": propagator,
-        "PropagateID": content_id if propagator else "",
-        "ReservedCode2": _digest(propagator, content_id) if propagator else "",
-    }
+                 digital_source_type: str, reserved_code1: str = "") -> dict[str, Any]:
+    """The GB 45438 and SB 942 fields for one file at creation (propagator fields empty)."""
+    gb = {"Label": "1", "ContentProducer": provider, "ProduceID": content_id, "ReservedCode1": reserved_code1,
+          "ContentPropagator": "", "PropagateID": "", "ReservedCode2": ""}
     sb = {"Provider": provider, "SystemName": system_name, "SystemVersion": system_version, "CreateDate": created,
           "ContentID": content_id}
     return {"gb45438": gb, "sb942": sb, "digital_source_type": digital_source_type}

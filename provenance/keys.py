@@ -13,12 +13,16 @@ from pathlib import Path
 from typing import Callable
 
 from assay.core.errors import AssayError
-from assay.core.fileio import atomic_path, atomic_write_bytes
+from assay.core.fileio import atomic_write_bytes
 
 KEY_FILE = "signer.key"
 CHAIN_FILE = "signer-chain.pem"
 CA_FILE = "dev-ca.pem"
 CA_KEY_FILE = "dev-ca.key"
+#: where ``keygen --force`` keeps the CAs it replaced: still trust anchors for files signed before
+RETIRED_DIR = "retired"
+#: mode of every file holding a secret (private keys, the workspace secret), whatever the umask
+SECRET_MODE = 0o600
 
 
 def default_keys_dir(ws) -> Path:
@@ -26,10 +30,15 @@ def default_keys_dir(ws) -> Path:
     return Path(ws.root) / "keys"
 
 
+def trust_anchor_files(keys_dir: Path) -> list[Path]:
+    """The development CA in ``keys_dir`` and the CAs rotation retired, current first."""
+    d = Path(keys_dir)
+    return [p for p in [d / CA_FILE] + sorted((d / RETIRED_DIR).glob("*.pem")) if p.is_file()]
+
+
 def workspace_trust_anchors(ws) -> str | None:
-    """PEM of the workspace's development CA when keygen has made one, else None."""
-    ca = default_keys_dir(ws) / CA_FILE
-    return ca.read_text() if ca.is_file() else None
+    """PEM of the workspace's development CA and of every CA ``keygen --force`` retired, else None."""
+    return "".join(p.read_text() for p in trust_anchor_files(default_keys_dir(ws))) or None
 
 
 class SigningError(AssayError):
@@ -98,6 +107,7 @@ class SigningIdentity:
             pass
         if not isinstance(leaf.public_key(), ec.EllipticCurvePublicKey):
             raise SigningError("the signing certificate's key is not an EC (ES256) key")
+        c2pa_profile(leaf)
         if self.key_path is not None:
             try:
                 key = serialization.load_pem_private_key(self.key_path.read_bytes(), password=None)
@@ -107,6 +117,16 @@ class SigningIdentity:
                 raise SigningError("wrong key: the private key does not match the signing certificate")
         elif self.callback is None:
             raise SigningError("a signing identity needs a key file or a signing callback")
+
+    def timestamp_note(self) -> str | None:
+        """Without a timestamp authority, the one-line warning of what that costs (None with one)."""
+        from cryptography import x509
+
+        if self.tsa_url:
+            return None
+        expiry = x509.load_pem_x509_certificates(self.chain_pem)[0].not_valid_after_utc.date().isoformat()
+        return ("no timestamp authority configured (tsa_url in the workspace's provenance.json, or --tsa-url): "
+                f"the manifests carry no trusted time and read Invalid once the signing certificate expires ({expiry})")
 
     def signer(self):
         """A ``c2pa.Signer`` for this identity (checked first)."""
@@ -124,6 +144,34 @@ class SigningIdentity:
             return c2pa.Signer.from_info(info)
         except c2pa.C2paError as exc:
             raise SigningError(f"cannot make a signer: {str(exc).splitlines()[0]}") from None
+
+
+#: extended key usages C2PA accepts on a signing certificate (C2PA 2.x, "certificate profile")
+C2PA_EKUS = {"1.3.6.1.5.5.7.3.4": "emailProtection", "1.3.6.1.5.5.7.3.36": "documentSigning",
+             "1.3.6.1.5.5.7.3.8": "timeStamping", "1.3.6.1.5.5.7.3.9": "OCSPSigning",
+             "1.3.6.1.4.1.62558.2.1": "c2pa claimSigning"}
+
+
+def c2pa_profile(leaf) -> None:
+    """Raise :class:`SigningError` when the leaf lacks what c2pa demands of a signer (it would refuse every file):
+    an Authority Key Identifier, the digitalSignature key usage, and one of :data:`C2PA_EKUS`."""
+    from cryptography import x509
+
+    def extension(cls):
+        try:
+            return leaf.extensions.get_extension_for_class(cls).value
+        except x509.ExtensionNotFound:
+            return None
+
+    if extension(x509.AuthorityKeyIdentifier) is None:
+        raise SigningError("the signing certificate has no Authority Key Identifier, which C2PA requires")
+    usage = extension(x509.KeyUsage)
+    if usage is None or not usage.digital_signature:
+        raise SigningError("the signing certificate lacks the digitalSignature key usage, which C2PA requires")
+    ekus = {e.dotted_string for e in extension(x509.ExtendedKeyUsage) or ()}
+    if not ekus & C2PA_EKUS.keys():
+        raise SigningError("the signing certificate's extended key usage has none of "
+                           f"{', '.join(C2PA_EKUS.values())}, one of which C2PA requires")
 
 
 def ensure_keys(ws, tsa_url: str | None = None) -> SigningIdentity:
@@ -158,10 +206,7 @@ def _write_private_key(path: Path, key) -> None:
 
     data = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                              serialization.NoEncryption())
-    with atomic_path(path) as tmp:
-        os.chmod(tmp, 0o600)
-        tmp.write_bytes(data)
-    os.chmod(path, 0o600)
+    atomic_write_bytes(path, data, SECRET_MODE)
 
 
 def keygen(keys_dir: str | Path, organization: str = "assay development", common_name: str = "assay signer",
@@ -170,6 +215,9 @@ def keygen(keys_dir: str | Path, organization: str = "assay development", common
 
     The leaf is an end entity (not a CA) with digitalSignature and the emailProtection
     extended key usage, and carries an Organization in its subject. Key files get mode 0600.
+    With ``force`` the CA being replaced is kept under ``retired/`` (``retired_ca`` in the
+    result), so files it signed still verify as trusted. The workspace secret
+    (:mod:`provenance.secret`) is made when missing and never replaced.
     Returns the paths written (never key material).
     """
     from cryptography import x509
@@ -182,6 +230,7 @@ def keygen(keys_dir: str | Path, organization: str = "assay development", common
         raise SigningError(f"{d / KEY_FILE} already exists (use --force to replace it)")
     d.mkdir(parents=True, exist_ok=True)
     os.chmod(d, 0o700)
+    retired = _retire_ca(d)
     now = datetime.datetime.now(datetime.timezone.utc)
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca_name = _name(f"{organization} development CA", organization)
@@ -207,5 +256,22 @@ def keygen(keys_dir: str | Path, organization: str = "assay development", common
     _write_private_key(d / KEY_FILE, key)
     atomic_write_bytes(d / CA_FILE, ca.public_bytes(pem))
     atomic_write_bytes(d / CHAIN_FILE, leaf.public_bytes(pem) + ca.public_bytes(pem))
-    return {"ca": str(d / CA_FILE), "chain": str(d / CHAIN_FILE), "key": str(d / KEY_FILE),
-            "ca_key": str(d / CA_KEY_FILE)}
+    from provenance.secret import SECRET_FILE, make_secret
+
+    make_secret(d)
+    paths = {"ca": str(d / CA_FILE), "chain": str(d / CHAIN_FILE), "key": str(d / KEY_FILE),
+             "ca_key": str(d / CA_KEY_FILE), "secret": str(d / SECRET_FILE)}
+    return {**paths, "retired_ca": str(retired)} if retired else paths
+
+
+def _retire_ca(d: Path) -> Path | None:
+    """Keep the CA about to be replaced under ``retired/`` (a trust anchor for what it signed); its path, or None."""
+    from cryptography import x509
+
+    ca = d / CA_FILE
+    if not ca.is_file():
+        return None
+    serial = x509.load_pem_x509_certificate(ca.read_bytes()).serial_number
+    target = d / RETIRED_DIR / f"dev-ca-{serial:x}.pem"
+    atomic_write_bytes(target, ca.read_bytes())
+    return target

@@ -6,6 +6,7 @@ from __future__ import annotations
 from provenance import implicit, manifest, visible
 from provenance.checks import NO_MANIFEST, Check, CheckResult, check, result
 from provenance.evidence import Evidence
+from provenance.records import NOT_READY
 from provenance.videostamp import check_video_mark
 
 _SIGNATURE_FAILURES = ("claimSignature.mismatch", "claimSignature.missing", "signingCredential.invalid",
@@ -105,7 +106,7 @@ def watermarkresult(ev: Evidence) -> CheckResult:
             return result("fail", f"watermark id {reading.content_id} differs from the manifest's {ev.manifest_id}")
         also = " and matches the manifest" if ev.manifest_id else ""
         return result("pass", f"{reading.method} decoded id {reading.content_id}{also}")
-    if reading.status == "too_small" or recorded.get("status") in ("too_small", "lost_in_encode"):
+    if reading.status == "too_small" or recorded.get("status") in ("too_small", "lost_in_encode", "not_decodable"):
         return result("absent", recorded.get("reason") or reading.reason)
     if recorded.get("status") == "embedded":
         return result("fail", f"a watermark was embedded but does not decode ({reading.reason})")
@@ -114,6 +115,8 @@ def watermarkresult(ev: Evidence) -> CheckResult:
 
 @check("soft_binding", needs=("workspace",))
 def soft_binding(ev: Evidence) -> CheckResult:
+    if ev.record is not None and ev.record["status"] in NOT_READY:
+        return result("fail", f"record {ev.record['id']} is {NOT_READY[ev.record['status']]}")
     if ev.record is not None:
         how = {"manifest": "manifest's content id", "watermark": "watermark's content id (soft binding)",
                "xmp": "XMP metadata's content id (unsigned)"}[ev.found_via or "manifest"]

@@ -1,18 +1,29 @@
-"""Provenance records in the workspace catalog: registering a stamped file, finding one by content id."""
+"""Provenance records in the workspace catalog: registering a stamped file, finding one by content id.
+
+A record is added ``pending`` and set ``ready`` when the file it describes is committed
+(written, or its sample set registered): an interrupted batch leaves pending records, which
+verify does not take for the file's origin. ``retired``: the file was replaced (``stamp --overwrite``).
+"""
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 from typing import Any, Sequence
 
-from assay.core.fileio import sha256_file
 from assay.core.workspace import Workspace
 from provenance.stamping import StampResult
+
+READY, PENDING, RETIRED = "ready", "pending", "retired"
+#: why soft binding does not accept a record in each status but ready
+NOT_READY = {PENDING: "pending: the batch that made it was interrupted before its files were committed",
+             RETIRED: "retired: the file it described was replaced by a later stamp"}
 
 
 def add_record(ws: Workspace, result: StampResult, path: Path | None, parents: list[str] | tuple[str, ...] = (),
                source: str | None = None) -> str:
-    """Register a stamped file as a ``provenance`` artefact; returns its id. Unknown parents are dropped."""
+    """Register a stamped file as a ``pending`` ``provenance`` artefact (:func:`set_status` makes it ready once the
+    file is committed); returns its id. Unknown parents are dropped. ``path``: where the file is written (None: it goes into a sample set)."""
     known = []
     for parent in parents:
         try:
@@ -21,9 +32,15 @@ def add_record(ws: Workspace, result: StampResult, path: Path | None, parents: l
             continue
     params = dict(result.record)
     params.update({"pixel_sha256": result.pixel_sha256, "source": source, "requested_parents": list(parents),
-                   "file_sha256": sha256_file(path) if path else None})
-    rec = ws.catalog.add("provenance", None, params, known, path=path)
+                   "file_sha256": hashlib.sha256(result.data).hexdigest() if path else None})
+    rec = ws.catalog.add("provenance", None, params, known, path=path, status=PENDING)
     return rec.id
+
+
+def set_status(ws: Workspace, record_ids: Sequence[str], status: str) -> None:
+    """Set the records' status: ``ready`` when their batch committed, ``retired`` when their file was replaced."""
+    for record_id in record_ids:
+        ws.catalog.update(record_id, status=status)
 
 
 def find_by_content_ids(ws: Workspace, content_ids: Sequence[str]) -> dict[str, list[dict[str, Any]]]:

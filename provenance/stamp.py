@@ -3,20 +3,28 @@
 The stampers are looked up by kind in :data:`STAMPERS`; a new kind of media is one module
 with a :data:`FileStamper` and one entry here. Each stamper applies the labels in the
 order given in :mod:`provenance.stamping`.
+
+A file's record is added ``pending`` and made ``ready`` once the file is written, so an
+interrupted run leaves no ready record for bytes that were never written. :func:`stamp_to`
+minds an output that exists already: the file this workspace recorded is kept (a rerun
+skips it), anything else is refused unless ``overwrite`` (whose old records are retired).
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Protocol
 
-from assay.core.fileio import atomic_write_bytes
+from assay.core.errors import AssayError
+from assay.core.fileio import atomic_write_bytes, sha256_file
 from assay.core.media import media_kind
 from assay.core.registry import Registry
 from assay.core.workspace import Workspace
 from provenance.imagestamp import stamp_image
 from provenance.keys import SigningIdentity
-from provenance.records import add_record
+from provenance.records import PENDING, READY, RETIRED, add_record, set_status
+from provenance.secret import ensure_secret
 from provenance.stamping import StampOptions, StampResult
 from provenance.videostamp import stamp_video
 
@@ -46,11 +54,40 @@ def stamp_file(src: Path, out: Path, identity: SigningIdentity | None, options: 
                generator: dict[str, Any] | None = None) -> tuple[StampResult, str | None]:
     """Stamp one image or video into ``out`` (written atomically, only when every asked label succeeded).
 
+    With a workspace, options without a ``secret`` get the workspace's (made on first use),
+    so its verify reads the watermark and checks ReservedCode1.
     Returns the result and the provenance record id (None without a workspace). Raises
     ``ImageError`` or ``VideoError`` (``assay.core.errors``) for unreadable input,
     :class:`SigningError` when signing fails.
     """
+    if ws is not None and (options is None or options.secret is None):
+        options = replace(options or StampOptions(), secret=ensure_secret(ws))
     result = STAMPERS.get(media_kind(src))(src, out, identity, options, source_type, parent, generator)
-    atomic_write_bytes(out, result.data)
     record_id = add_record(ws, result, out, source=str(src)) if ws is not None else None
+    atomic_write_bytes(out, result.data)
+    if record_id is not None:
+        set_status(ws, [record_id], READY)  # type: ignore[arg-type]
+    return result, record_id
+
+
+class OutputExists(AssayError):
+    """The output file exists and is not one this workspace stamped."""
+
+
+def stamp_to(src: Path, out: Path, identity: SigningIdentity | None, options: StampOptions, ws: Workspace,
+             source_type: str = "created", parent: Path | None = None, overwrite: bool = False
+             ) -> tuple[StampResult | None, str | None]:
+    """:func:`stamp_file`, minding an ``out`` that exists: (None, its record id) when it holds exactly the bytes
+    a record of this workspace describes (a rerun skips it; a pending record, left by an interrupted run, is
+    made ready). Raises :class:`OutputExists` for any other existing file unless ``overwrite``, which
+    replaces it and retires its records."""
+    old = [r for r in ws.catalog.find("provenance", file_sha256=sha256_file(out)) if r.status != RETIRED] \
+        if out.is_file() else []
+    if out.exists() and not overwrite:
+        if not old:
+            raise OutputExists("output exists and is not a file this workspace stamped; --overwrite replaces it")
+        set_status(ws, [r.id for r in old if r.status == PENDING], READY)
+        return None, old[-1].id
+    result, record_id = stamp_file(src, out, identity, options, ws, source_type, parent)
+    set_status(ws, [r.id for r in old], RETIRED)
     return result, record_id

@@ -19,6 +19,7 @@ from assay.core.media import media_kind
 from provenance import implicit, manifest, visible, watermark
 from provenance.keys import SigningError, SigningIdentity
 from provenance.payload import random_content_id
+from provenance.secret import WorkspaceSecret
 
 #: label names in the order they are applied
 LABELS = ("visible", "watermark", "xmp", "c2pa")
@@ -53,6 +54,8 @@ class StampOptions:
     training_mining: str = "notAllowed"
     thumbnail: bool = False
     quality: int = 95
+    #: the workspace secret: keys the watermark and ReservedCode1 (None: public watermark key, no ReservedCode1)
+    secret: WorkspaceSecret | None = field(default=None, repr=False)
     #: seconds of a video that carry the visible mark (None: the whole clip; at least 2)
     video_mark_seconds: float | None = None
     #: further manifest assertions, e.g. ``{"label": "org.assay.consent", "data": {...}}`` from the consent work
@@ -98,13 +101,19 @@ def parent_ingredient(parent: Path | None) -> tuple[bytes, str] | None:
     return parent.read_bytes(), fmt
 
 
+def watermark_key(options: StampOptions) -> int | None:
+    """The watermark key ``options`` carry (None: the public one)."""
+    return options.secret.watermark_key if options.secret is not None else None
+
+
 def seal(write: Writer, record: dict[str, Any], applied: list[str], skipped: dict[str, str], pixel_hash: str,
          options: StampOptions, identity: SigningIdentity | None, parent: tuple[bytes, str] | None = None,
          title: str | None = None) -> StampResult:
     """The tail of every stamp: XMP fields, the file's bytes from ``write``, then the C2PA manifest.
 
     ``record`` (from :func:`new_record`, with the pixel labels' entries) and ``applied``
-    (the pixel labels applied) are completed in place. The signed ``org.assay.labels``
+    (the pixel labels applied) are completed in place. ``pixel_hash`` is the sha256 of the
+    pixels a decoder gets from the written file; ``ReservedCode1`` binds to it. The signed ``org.assay.labels``
     assertion carries the record's :data:`SIGNED_RECORD_KEYS` and, under ``implicit``, the
     XMP fields, so that they survive a dropped XMP packet. Raises :class:`SigningError`
     when C2PA is asked for and cannot be signed: no unsigned bytes come back.
@@ -112,8 +121,10 @@ def seal(write: Writer, record: dict[str, Any], applied: list[str], skipped: dic
     content_id, fmt = record["content_id"], record["format"]
     xmp = None
     if "xmp" in options.labels:
+        code = options.secret.integrity_code(content_id, pixel_hash, options.provider) if options.secret else ""
         record["xmp"] = implicit.label_fields(options.provider, options.system_name, options.system_version,
-                                              record["created"], content_id, manifest.SOURCE_TYPES[record["source_type"]])
+                                              record["created"], content_id, manifest.SOURCE_TYPES[record["source_type"]],
+                                              code)
         xmp = implicit.build_xmp(record["xmp"])
         applied.append("xmp")
     data = write(xmp)

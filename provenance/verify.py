@@ -17,6 +17,19 @@ from provenance.evidence import c2pa_summary, gather
 SCHEMA = "assay.provenance.verify/1"
 #: the registered checks, in the order they are reported
 CHECKS = tuple(VERIFY_CHECKS.ordered())
+#: the c2pa block's ``trust``: trusted, untrusted (valid signature, signer not issued by a trust anchor), invalid, absent
+TRUST_STATES = ("trusted", "untrusted", "invalid", "absent")
+
+
+def trust_state(checks: dict[str, dict[str, str]]) -> str:
+    """What the manifest's checks add up to, one of :data:`TRUST_STATES`."""
+    status = {n: (checks.get(n) or {}).get("status") for n in ("c2pa_manifest", "c2pa_signature", "c2pa_data_hash",
+                                                                "c2pa_trusted")}
+    if status["c2pa_manifest"] in (None, "absent"):
+        return "absent"
+    if "fail" in (status["c2pa_manifest"], status["c2pa_signature"], status["c2pa_data_hash"]):
+        return "invalid"
+    return "trusted" if status["c2pa_trusted"] == "pass" else "untrusted"
 
 
 def _result(path: str | Path, **fields: Any) -> dict[str, Any]:
@@ -50,7 +63,7 @@ def verify_file(path: str | Path, ws: Workspace | None = None, trust_anchors: st
         for name in names:
             if name in checks and checks[name]["status"] == "absent":
                 checks[name] = result("fail", f"required {label} label missing: {checks[name]['reason']}")
-    return _result(path, format=ev.fmt, content_id=ev.content_id, c2pa=c2pa_summary(ev),
+    return _result(path, format=ev.fmt, content_id=ev.content_id, c2pa={**c2pa_summary(ev), "trust": trust_state(checks)},
                    watermark=ev.reading.to_dict(), xmp=ev.implicit or None, record=ev.record, found_via=ev.found_via,
                    implicit_from=ev.implicit_from, video=ev.scan.info if ev.scan is not None else None, checks=checks,
                    ok=not any(c["status"] == "fail" for c in checks.values()),

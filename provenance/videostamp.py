@@ -34,7 +34,8 @@ from assay.core.videoio import VideoReader
 from provenance import video, visible, watermark
 from provenance.keys import SigningIdentity
 from provenance.payload import encode_payload
-from provenance.stamping import StampOptions, StampResult, new_record, parent_ingredient, seal
+from provenance.phash import phash
+from provenance.stamping import StampOptions, StampResult, new_record, parent_ingredient, seal, watermark_key
 
 #: a re-startable stream of RGB frames (the watermark search may need several passes)
 FrameSource = Callable[[], Iterator[np.ndarray]]
@@ -114,11 +115,12 @@ def stamp_frames(source: FrameSource, fps: float, size: tuple[int, int], identit
         path = Path(tmp) / "stamped.mp4"
         if "watermark" in options.labels:
             back, record["watermark"] = _watermark_and_encode(labelled, fps, (w, h), content_id,
-                                                              options.watermark_method, path)
+                                                              options.watermark_method, path, watermark_key(options))
         else:
             back = _encode_and_read_back(labelled(), fps, path)
         data = path.read_bytes()
     n = back.frames
+    record["phash"] = back.phash
     record["video"] = {"fps": round(fps, 3), "frames": n, "duration_s": round(n / fps, 3), "codec": video.FOURCC}
     if style is not None:
         _, record["visible"] = visible.apply_mark(np.zeros((h, w, 3), np.uint8), style)
@@ -136,11 +138,13 @@ def stamp_frames(source: FrameSource, fps: float, size: tuple[int, int], identit
 
 @dataclass
 class _ReadBack:
-    """What decoding the encoded file gave: frame count, pixel hash, frame-averaged watermark statistic."""
+    """What decoding the encoded file gave: frame count, pixel hash, frame-averaged watermark statistic,
+    perceptual hash of the first frame."""
 
     frames: int
     pixel_sha256: str
     soft: np.ndarray | None
+    phash: str | None
 
 
 def _encode_and_read_back(frames: Iterator[np.ndarray], fps: float, path: Path,
@@ -149,8 +153,9 @@ def _encode_and_read_back(frames: Iterator[np.ndarray], fps: float, path: Path,
     n = video.write_mp4(frames, fps, path)
     reader = VideoReader(path)
     digest = hashlib.sha256(repr(((n, reader.info.height, reader.info.width, 3), "uint8")).encode())
-    total, count = None, 0
+    total, count, first = None, 0, None
     for frame in reader.pixels():
+        first = phash(frame) if first is None else first
         digest.update(frame.tobytes())
         count += 1
         if wm is not None:
@@ -158,19 +163,20 @@ def _encode_and_read_back(frames: Iterator[np.ndarray], fps: float, path: Path,
             total = soft if total is None else total + soft
     if count != n:
         raise VideoError(f"the encoded video decodes to {count} frames, {n} were written")
-    return _ReadBack(n, digest.hexdigest(), None if total is None else total / n)
+    return _ReadBack(n, digest.hexdigest(), None if total is None else total / n, first)
 
 
 def _watermark_and_encode(labelled: Callable[..., Iterator[np.ndarray]], fps: float, size: tuple[int, int],
-                          content_id: str, name: str, path: Path) -> tuple[_ReadBack, dict[str, Any]]:
+                          content_id: str, name: str, path: Path, key: int | None = None
+                          ) -> tuple[_ReadBack, dict[str, Any]]:
     """Encode the labelled frames with the id embedded, raising the margin until it decodes from the file.
 
     Leaves the chosen encoding at ``path``; returns its read-back and the watermark record
     (``status`` embedded, too_small or lost_in_encode). Below the method's size the frames
-    are encoded without a watermark.
+    are encoded without a watermark. ``key``: the watermark key (None: the public one).
     """
     name = watermark.choose(name)  # ``auto`` is ssgrid for video
-    wm = watermark.method(name)
+    wm = watermark.method(name, key=key)
     base = {"method": wm.name, "min_side": wm.min_side}
     if min(size) < wm.min_side:
         reason = f"too small for a watermark: {size[0]}x{size[1]} is below {wm.min_side} px"
@@ -180,7 +186,7 @@ def _watermark_and_encode(labelled: Callable[..., Iterator[np.ndarray]], fps: fl
     best: tuple[float, float | None] | None = None
     margins = VIDEO_MARGINS if hasattr(wm, "margin") else (None,)
     for margin in margins:
-        method = watermark.WATERMARKS.create(name, margin=margin) if margin is not None else wm
+        method = watermark.method(name, key=key, margin=margin) if margin is not None else wm
         back, last = _encode_and_read_back(labelled(method, bits), fps, path, wm), margin
         room = float(np.min(back.soft * sign))
         if watermark.reading_from_soft(back.soft, name).content_id == content_id and (best is None or room > best[0]):
@@ -192,7 +198,7 @@ def _watermark_and_encode(labelled: Callable[..., Iterator[np.ndarray]], fps: fl
         return back, {**base, "status": "lost_in_encode", "reason": reason}
     room, margin = best
     if margin != last:  # an earlier margin did best: encode with it again
-        back = _encode_and_read_back(labelled(watermark.WATERMARKS.create(name, margin=margin), bits), fps, path, wm)
+        back = _encode_and_read_back(labelled(watermark.method(name, key=key, margin=margin), bits), fps, path, wm)
     return back, {**base, "status": "embedded", "margin": margin, "decoded_margin": round(room, 3)}
 
 
@@ -257,10 +263,11 @@ class VideoScan:
         return int(self.info["frames"])
 
 
-def scan_video(reader: VideoReader, method_name: str,
+def scan_video(reader: VideoReader, method_name: str, key: int | None = None,
                max_seconds: float = video.MAX_VERIFY_SECONDS) -> VideoScan:
-    """Decode the first ``max_seconds``: average the watermark statistic, keep the frames the mark check needs."""
-    wm = watermark.method(method_name)
+    """Decode the first ``max_seconds``: average the watermark statistic (read with ``key``, None: the public
+    one), keep the frames the mark check needs."""
+    wm = watermark.method(method_name, key=key)
     limit = max(1, round(max_seconds * reader.info.fps))
     wanted = set(mark_sample_frames(reader.info.frame_count, reader.info.fps))
     samples: dict[int, np.ndarray] = {}

@@ -21,6 +21,11 @@ Three methods, looked up by name in :data:`WATERMARKS`:
 
 Below a method's ``min_side`` nothing is embedded and reading reports ``too_small``.
 The name ``auto`` (the default) picks ``ssgrid`` from 64 px and ``ssgrid-small`` below.
+
+The ``ssgrid`` methods are keyed (registry meta ``keyed``): stamping and verify pass the
+workspace's key (:mod:`provenance.secret`), so only that workspace can embed or read its
+watermarks; without a key they use :data:`PUBLIC_KEY`, which anyone can. ``dwtDctSvd`` has
+no key.
 """
 
 from __future__ import annotations
@@ -38,6 +43,8 @@ AUTO = "auto"
 DEFAULT_METHOD = AUTO
 #: what ``auto`` picks below ``ssgrid``'s 64 px floor (still images only)
 SMALL_METHOD = "ssgrid-small"
+#: the key of ``ssgrid`` when none is given (library use, workspaces without a secret): public
+PUBLIC_KEY = 0x5A55A7
 
 
 class WatermarkMethod(Protocol):
@@ -61,7 +68,7 @@ def _luma(rgb: np.ndarray) -> np.ndarray:
     return 0.299 * rgb[..., 0] + 0.587 * rgb[..., 1] + 0.114 * rgb[..., 2]
 
 
-@WATERMARKS.register("ssgrid")
+@WATERMARKS.register("ssgrid", keyed=True)
 class SpreadSpectrumGrid:
     """Keyed spread-spectrum watermark on a size-relative grid with informed embedding."""
 
@@ -69,7 +76,7 @@ class SpreadSpectrumGrid:
     min_side = 64
 
     def __init__(self, grid: int = 32, margin: float = 2.0, min_gain: float = 1.0, max_gain: float = 20.0,
-                 key: int = 0x5A55A7, rounds: int = 8, masking: bool = True) -> None:
+                 key: int = PUBLIC_KEY, rounds: int = 8, masking: bool = True) -> None:
         self.grid, self.margin, self.min_gain, self.max_gain, self.rounds = grid, margin, min_gain, max_gain, rounds
         self.masking, self.key = masking, key
         rng = np.random.default_rng(key)
@@ -140,7 +147,7 @@ class SpreadSpectrumGrid:
         return self._statistic(_luma(rgb))
 
 
-@WATERMARKS.register(SMALL_METHOD)
+@WATERMARKS.register(SMALL_METHOD, keyed=True)
 class SmallSpreadSpectrumGrid(SpreadSpectrumGrid):
     """``ssgrid``'s decoder with least-norm informed embedding, for faces of 32-63 px."""
 
@@ -209,7 +216,7 @@ class SmallSpreadSpectrumGrid(SpreadSpectrumGrid):
         return self._statistic(_luma(rgb))
 
 
-@WATERMARKS.register("dwtDctSvd")
+@WATERMARKS.register("dwtDctSvd", keyed=False)
 class DwtDctSvd:
     """``invisible-watermark``'s DWT-DCT-SVD method (U channel, 4 x 4 blocks of the Haar LL band)."""
 
@@ -259,19 +266,24 @@ def choose(name: str, shape: tuple[int, ...] | None = None) -> str:
     return "ssgrid"
 
 
-def method(name: str = DEFAULT_METHOD, shape: tuple[int, ...] | None = None) -> WatermarkMethod:
-    """An instance of the watermark method registered as ``name`` (``auto``: chosen for ``shape``)."""
-    return WATERMARKS.create(choose(name, shape))
+def method(name: str = DEFAULT_METHOD, shape: tuple[int, ...] | None = None, key: int | None = None,
+           **options: float) -> WatermarkMethod:
+    """An instance of the watermark method registered as ``name`` (``auto``: chosen for ``shape``),
+    keyed with ``key`` when the method is keyed (None: :data:`PUBLIC_KEY`); ``options`` go to its constructor."""
+    chosen = choose(name, shape)
+    if key is not None and WATERMARKS.meta(chosen)["keyed"]:
+        options = {**options, "key": key}
+    return WATERMARKS.create(chosen, **options)
 
 
-def embed_id(rgb: np.ndarray, content_id: str, name: str = DEFAULT_METHOD) -> np.ndarray:
+def embed_id(rgb: np.ndarray, content_id: str, name: str = DEFAULT_METHOD, key: int | None = None) -> np.ndarray:
     """``rgb`` with ``content_id`` embedded; raises :class:`TooSmall` below the method's size."""
-    return method(name, rgb.shape).embed(rgb, encode_payload(content_id))
+    return method(name, rgb.shape, key).embed(rgb, encode_payload(content_id))
 
 
-def read_id(rgb: np.ndarray, name: str = DEFAULT_METHOD) -> WatermarkReading:
+def read_id(rgb: np.ndarray, name: str = DEFAULT_METHOD, key: int | None = None) -> WatermarkReading:
     """Decode a content id; an image without a watermark reads ``absent`` (the check code fails)."""
-    wm = method(name, rgb.shape)
+    wm = method(name, rgb.shape, key)
     name = wm.name
     try:
         soft = wm.soft_bits(rgb)
@@ -280,17 +292,17 @@ def read_id(rgb: np.ndarray, name: str = DEFAULT_METHOD) -> WatermarkReading:
     return reading_from_soft(soft, name)
 
 
-def soft_bits_frames(frames: np.ndarray, name: str = DEFAULT_METHOD) -> np.ndarray:
+def soft_bits_frames(frames: np.ndarray, name: str = DEFAULT_METHOD, key: int | None = None) -> np.ndarray:
     """Each bit's soft statistic averaged over video frames; raises :class:`TooSmall`."""
-    wm = method(name)  # video: ``auto`` is ssgrid
+    wm = method(name, key=key)  # video: ``auto`` is ssgrid
     return np.mean([wm.soft_bits(frame) for frame in frames], axis=0)
 
 
-def read_id_frames(frames: np.ndarray, name: str = DEFAULT_METHOD) -> WatermarkReading:
+def read_id_frames(frames: np.ndarray, name: str = DEFAULT_METHOD, key: int | None = None) -> WatermarkReading:
     """Decode a content id from video frames: each bit's soft statistic is averaged over the frames."""
     name = choose(name)
     try:
-        soft = soft_bits_frames(frames, name)
+        soft = soft_bits_frames(frames, name, key)
     except TooSmall as exc:
         return WatermarkReading("too_small", name, reason=f"too small for a watermark: {exc}")
     return reading_from_soft(soft, name)
