@@ -24,17 +24,19 @@ Three parts (``--parts``, default all):
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
 import random
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import numpy as np
 
@@ -51,15 +53,20 @@ CHUNK = 10_000
 LOOKUPS = 500
 
 
-def ray_cluster(cpus: int) -> str:
-    """A Ray head on the loopback for this process; returns its address."""
+@contextlib.contextmanager
+def ray_cluster(cpus: int) -> Iterator[str]:
+    """A Ray head on the loopback for this process, shut down and its folder removed afterwards; yields its address."""
     import ray
 
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     os.environ["PYTHONPATH"] = str(REPO)
-    ray.init(num_cpus=cpus, include_dashboard=False, _node_ip_address="127.0.0.1",
-             _temp_dir=tempfile.mkdtemp(prefix="ray", dir="/tmp"), log_to_driver=False)
-    return ray.get_runtime_context().gcs_address
+    temp = tempfile.mkdtemp(prefix="ray", dir="/tmp")
+    ray.init(num_cpus=cpus, include_dashboard=False, _node_ip_address="127.0.0.1", _temp_dir=temp, log_to_driver=False)
+    try:
+        yield ray.get_runtime_context().gcs_address
+    finally:
+        ray.shutdown()
+        shutil.rmtree(temp, ignore_errors=True)
 
 
 # -- scan: Ray against the process pool ---------------------------------------------
@@ -208,13 +215,13 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "scale.json")
     args = parser.parse_args()
     parts = args.parts.split(",")
-    address = ray_cluster(args.workers) if {"scan", "memory"} & set(parts) else None
     results: dict[str, Any] = {"machine": {"cpus": os.cpu_count(), "platform": platform.platform(),
                                            "load_avg_start": os.getloadavg()}}
-    for part in parts:
-        start = time.perf_counter()
-        results[part] = PARTS[part](args) if part in ("catalog", "journal") else PARTS[part](args, address)
-        results[part + "_seconds"] = round(time.perf_counter() - start, 1)
+    with ray_cluster(args.workers) if {"scan", "memory"} & set(parts) else contextlib.nullcontext() as address:
+        for part in parts:
+            start = time.perf_counter()
+            results[part] = PARTS[part](args) if part in ("catalog", "journal") else PARTS[part](args, address)
+            results[part + "_seconds"] = round(time.perf_counter() - start, 1)
     results["machine"]["load_avg_end"] = os.getloadavg()
     results["machine"]["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     args.out.parent.mkdir(parents=True, exist_ok=True)
