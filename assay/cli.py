@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 import typer
 
 from assay import __version__
 from assay.core.catalog import KINDS
 from assay.core.clitools import AssayGroup, err, print_json, print_table, workspace
+from assay.core.locks import shown_status
 from data.cli import app as data_app
 from dashboard.cli import dashboard
 from detect.cli import app as detect_app
@@ -45,18 +46,58 @@ def root(
     ctx.obj = {"workspace_root": workspace_root, "catalog_url": catalog_url}
 
 
+#: kinds listed one line per batch in ``catalog list`` (one record per stamped file would bury the rest)
+GROUPED_KINDS = ("provenance",)
+
+
+def _batch(row: dict[str, Any]) -> tuple[str, ...]:
+    """What a provenance record was stamped as part of: its parents (a sample set), else its source's folder."""
+    if row["parents"]:
+        return ("parents", *row["parents"])
+    source = (row.get("params") or {}).get("source")
+    return ("folder", str(Path(source).parent) if source else "")
+
+
+def group_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``rows`` with those of :data:`GROUPED_KINDS` folded into one row per batch (where the first of it was)."""
+    batches: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    listed: list[dict[str, Any] | tuple[str, ...]] = []
+    for row in rows:
+        if row["kind"] not in GROUPED_KINDS:
+            listed.append(row)
+            continue
+        key = (row["kind"], *_batch(row))
+        if key not in batches:
+            batches[key] = []
+            listed.append(key)
+        batches[key].append(row)
+    return [item if isinstance(item, dict) else _group_row(item, batches[item]) for item in listed]
+
+
+def _group_row(key: tuple[str, ...], members: list[dict[str, Any]]) -> dict[str, Any]:
+    first, last = members[0], members[-1]
+    where = f"from {key[2]}" if key[1] == "folder" and key[2] else "stamped together"
+    return {"id": first["id"] if len(members) == 1 else f"{first['id']} .. {last['id']}", "kind": first["kind"],
+            "name": f"{len(members)} record(s) {where}", "count": len(members),
+            "status": ",".join(sorted({m["status"] for m in members})), "created_at": first["created_at"],
+            "parents": first["parents"]}
+
+
 @catalog_app.command("list")
 def catalog_list(
     ctx: typer.Context,
     kind: Optional[str] = typer.Argument(None, help=f"One of: {', '.join(KINDS)}"),
-    as_json: bool = typer.Option(False, "--json", help="Print a JSON list instead of a table."),
+    list_all: bool = typer.Option(False, "--all", help="One line per provenance record, not one per batch."),
+    as_json: bool = typer.Option(False, "--json", help="Print a JSON list of every artefact instead of a table."),
 ) -> None:
-    """List artefacts (all kinds, or one)."""
-    rows = [r.to_dict() for r in workspace(ctx, read_only=True).catalog.list(kind)]
+    """List artefacts (all kinds, or one); provenance records one line per stamped batch unless --all; a run
+    whose process died shows as interrupted."""
+    rows = [{**r.to_dict(), "status": shown_status(r)} for r in workspace(ctx, read_only=True).catalog.list(kind)]
     if as_json:
         print_json(rows)
     else:
-        print_table(rows, ["id", "kind", "name", "status", "created_at", "parents"])
+        print_table(rows if list_all else group_rows(rows), ["id", "kind", "name", "count", "status", "created_at",
+                                                             "parents"])
 
 
 @catalog_app.command("show")
@@ -68,11 +109,11 @@ def catalog_show(
     """Show one artefact with its parameters, lineage and rejects."""
     ws = workspace(ctx, read_only=True)
     rec = ws.resolve(ref)
-    row = rec.to_dict()
+    row = {**rec.to_dict(), "status": shown_status(rec)}
     row["children"] = [c.id for c in ws.catalog.children(rec.id)]
     row["rejects"] = ws.catalog.rejects(rec.id)
     if as_json:
-        print_json([row])
+        print_json(row)
     else:
         print_table([{"field": k, "value": v} for k, v in row.items()], ["field", "value"], title=rec.id)
 

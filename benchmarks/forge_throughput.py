@@ -34,6 +34,7 @@ sys.path.insert(0, str(REPO))
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
+from assay.core.devices import choose_threads  # noqa: E402
 from assay.core.imagesets import ImageSetWriter, open_set  # noqa: E402
 from assay.core.workspace import Workspace  # noqa: E402
 from forge.config import make_config  # noqa: E402
@@ -78,7 +79,8 @@ def _prepare(ws: Workspace, images: int, size: int, holdout: int = 0) -> tuple[s
 
 def one_family(args: argparse.Namespace) -> dict:
     """Throughput of one family (run in its own process so peak memory is its own)."""
-    torch.set_num_threads(args.threads)
+    threads, why = choose_threads(args.threads)
+    torch.set_num_threads(threads)
     ws = Workspace(args.ws)
     cfg = make_config(args.one, args.size, args.set, batch=args.batch, device=args.device)
     keys = keys_of(cfg.cond_keys)
@@ -99,7 +101,7 @@ def one_family(args: argparse.Namespace) -> dict:
     peak = torch.cuda.max_memory_allocated() / 2**20 if cuda else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return {"family": args.one, "images_per_s": args.steps * cfg.batch * cfg.n_critic / secs,
             "g_steps_per_s": args.steps / secs, "n_critic": cfg.n_critic, "peak_memory_mb": peak,
-            "memory_kind": "cuda max allocated" if cuda else "process max RSS",
+            "memory_kind": "cuda max allocated" if cuda else "process max RSS", "threads": threads, "threads_why": why,
             "params_g": sum(p.numel() for p in t.g_net.parameters()),
             "params_d": sum(p.numel() for p in t.d_net.parameters())}
 
@@ -128,7 +130,7 @@ def textbook_dcgan(g: torch.nn.Module, d: torch.nn.Module, images: torch.Tensor,
 def loop_ratio(args: argparse.Namespace, ws: Workspace, dataset: str) -> dict:
     """Alternate blocks of our loop (per-step bookkeeping included: metrics every 10 steps, health checks,
     snapshots every 50) and the textbook loop; median step rates and the median paired ratio."""
-    torch.set_num_threads(args.threads)
+    torch.set_num_threads(choose_threads(args.threads)[0])
     cfg = make_config("dcgan", args.size, batch=args.batch, device=args.device, steps=10**9)
     data = FaceBatches(open_set(ws, dataset), cfg.size)
     ours = GANTrainer(cfg)
@@ -175,7 +177,8 @@ def main() -> None:
     p.add_argument("--steps", type=int, default=2, help="timed steps per family")
     p.add_argument("--warmup", type=int, default=1)
     p.add_argument("--families", default=",".join(FAMILIES.names()))
-    p.add_argument("--threads", type=int, default=1, help="torch threads (1 is steadiest on a shared machine)")
+    p.add_argument("--threads", default="1", help="torch threads: a number (1 is steadiest on a shared machine) "
+                                                  "or auto (what forge train picks from the free cores)")
     p.add_argument("--device", default="auto")
     p.add_argument("--images", type=int, default=512, help="images in the benchmark's prepared set")
     p.add_argument("--repeats", type=int, default=5, help="alternating blocks for the loop-cost ratio")
@@ -203,7 +206,8 @@ def main() -> None:
             res = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout.splitlines()[-1])
             results.append(res)
             print(f"{fam:8s} {res['images_per_s']:8.1f} img/s  {res['g_steps_per_s']:6.3f} G steps/s  "
-                  f"peak {res['peak_memory_mb']:7.0f} MB ({res['memory_kind']})", flush=True)
+                  f"peak {res['peak_memory_mb']:7.0f} MB ({res['memory_kind']})  threads {res['threads']} "
+                  f"({res['threads_why']})", flush=True)
         ratio = None if args.no_loop_cost else loop_ratio(args, ws, dataset)
     if ratio:
         print(f"loop cost: ours {ratio['ours_steps_per_s']:.3f} steps/s vs textbook {ratio['textbook_steps_per_s']:.3f}"

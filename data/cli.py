@@ -37,8 +37,8 @@ def prepare_cmd(
     """Find, align, deduplicate, label and split the faces under SRC into a new data set."""
     from tqdm import tqdm
 
-    from assay.core.catalog import CatalogError
     from assay.core.engines import ENGINES, Engine
+    from assay.core.errors import AssayError
     from data.prepare import PrepareConfig, prepare
 
     if engine not in ENGINES:
@@ -61,10 +61,13 @@ def prepare_cmd(
 
     try:
         result = prepare(ws, src, out, cfg, progress, Engine(engine, workers, address))
-    except (CatalogError, FileNotFoundError, ValueError) as exc:
+    except (AssayError, FileNotFoundError, ValueError) as exc:
         bar.close()
         fail(str(exc))
     bar.close()
+    if result.discarded:
+        err.print(f"[yellow]warning:[/] discarded the interrupted prepare of {result.discarded} that used the name "
+                  f"{out} (another source or other settings)", highlight=False)
     for r in result.rejects:
         err.print(f"skipped {r['source']}: {r['reason']}", highlight=False, markup=False)
     params = result.record.params if result.record else {}
@@ -75,6 +78,7 @@ def prepare_cmd(
     if as_json:
         print_json(summary)
     elif result.record:
+        typer.echo(result.record.id)  # the id alone on stdout, as forge and detect print theirs
         err.print(f"[green]data set {out} ({result.record.id}):[/] {result.kept} faces kept, {result.rejected} skipped; "
                   f"layout {result.layout}; splits {summary['splits']}"
                   + (f"; {summary['subjects']} subjects, {summary['unlinked_faces']} faces unlinked" if "subjects" in summary

@@ -6,20 +6,21 @@ resumes where it stopped; the manifest and the catalog row appear only when all 
 
 from __future__ import annotations
 
+import shutil
 import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable
 
 import numpy as np
 
-from assay.core import faces
+from assay.core import faces, locks
 from assay.core.catalog import CatalogError, Record
 from assay.core.config import to_dict
 from assay.core.engines import Engine
-from assay.core.errors import AssayError
-from assay.core.fileio import append_jsonl, atomic_write_bytes, atomic_write_jsonl, read_jsonl
+from assay.core.errors import AssayError, EnvironmentFault, environment_fault, is_transient, machine_faults
+from assay.core.fileio import append_jsonl, atomic_write_bytes, atomic_write_json, atomic_write_jsonl, read_json, read_jsonl
 from assay.core.imageio import MAX_PIXELS, ImageError, decode, encode, pixel_sha256
 from assay.core.media import IMAGE_EXTS, iter_media
 from assay.core.imagesets import MANIFEST
@@ -32,6 +33,9 @@ SIZES = (32, 64, 128, 256)
 ALIGNS = ("dlib", "center", "none")
 NO_FACE = ("skip", "center")
 JOURNAL = "journal.jsonl"
+#: what the journal in a staging folder was made from: its source folder and the settings that shape each entry
+JOURNAL_ORIGIN = "journal-origin.json"
+JOURNAL_SETTINGS = ("size", "align", "detector", "no_face", "layout", "max_pixels", "embed")
 REJECTS = "rejects.jsonl"
 STAGES = ("decode", "detect", "align", "embed", "write")
 
@@ -75,6 +79,7 @@ class PrepareResult:
     rejects: list[dict[str, str]] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
     layout: str = "none"
+    discarded: str | None = None  #: the source of an interrupted prepare under this name whose work was discarded
 
 
 class Rejected(AssayError):
@@ -107,6 +112,8 @@ def process_file(path: Path, root: Path, layout: str, cfg: PrepareConfig, out_di
     """Decode, label, find, align, embed and write one source file.
 
     Returns a journal entry: ``{"status": "kept", "row": {...}}`` or ``{"status": "rejected", "reason": ...}``.
+    A fault of the machine (disk full, I/O error) is no fault of the file: it raises
+    :class:`EnvironmentFault`, and the file is done again when the run is resumed.
     """
     times = dict.fromkeys(STAGES, 0.0)
     rel = str(path.relative_to(root)) if path != root else path.name
@@ -172,7 +179,11 @@ def process_file(path: Path, root: Path, layout: str, cfg: PrepareConfig, out_di
         return done({"status": "kept", "row": row})
     except Rejected as exc:
         return done({"status": "rejected", "reason": str(exc)})
+    except EnvironmentFault:
+        raise
     except Exception as exc:  # one bad file never stops the batch
+        if is_transient(exc):
+            raise environment_fault(exc) from None  # type: ignore[arg-type]
         return done({"status": "rejected", "reason": f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"})
 
 
@@ -225,9 +236,19 @@ def prepare(
         linker = SubjectLinker(ws.root, from_layout=True)
 
     staging = ws.staging_dir("datasets", name)
-    (staging / "images").mkdir(exist_ok=True)
+    with locks.hold(staging.parent / f"{staging.name}.lock", f"data set {name!r}"):
+        return _prepare_in(ws, src, name, cfg, progress, linker, engine or Engine(workers=cfg.workers))
+
+
+def _prepare_in(ws: Workspace, src: Path, name: str, cfg: PrepareConfig,
+                progress: Callable[[int, int, int], None] | None, linker: SubjectLinker | None,
+                engine: Engine) -> PrepareResult:
+    """The work of :func:`prepare`, holding the data set's lock."""
+    staging, discarded = _staging(ws, name, src, cfg)
     journal = staging / JOURNAL
     entries = {e["source"]: e for e in read_jsonl(journal)}
+    if journal.exists():  # drop a line torn by the interruption, or what is appended after it would be lost
+        atomic_write_jsonl(journal, entries.values())
 
     listed = list(iter_media([src], recursive=True, exts=IMAGE_EXTS))
     root = src if src.is_dir() else src.parent
@@ -244,20 +265,44 @@ def prepare(
     kept = sum(1 for e in entries.values() if e["status"] == "kept")
     rejected = len(entries) - kept
     done = len(entries)
-    task = PrepareTask(str(root), layout, cfg, str(staging))
-    for entry in (engine or Engine(workers=cfg.workers)).map(task, todo):
-        append_jsonl(journal, entry)
-        entries[entry["source"]] = entry
-        if entry["status"] == "kept":
-            kept += 1
-        else:
-            rejected += 1
-        done += 1
-        if progress:
-            progress(done, kept, rejected)
+    with machine_faults():
+        for entry in engine.map(PrepareTask(str(root), layout, cfg, str(staging)), todo):
+            append_jsonl(journal, entry)
+            entries[entry["source"]] = entry
+            if entry["status"] == "kept":
+                kept += 1
+            else:
+                rejected += 1
+            done += 1
+            if progress:
+                progress(done, kept, rejected)
+        result = _finish(ws, name, src, cfg, layout, staging, [entries[str(p.relative_to(root))] for p in files],
+                         walk_rejects, linker)
+    result.discarded = discarded
+    return result
 
-    return _finish(ws, name, src, cfg, layout, staging, [entries[str(p.relative_to(root))] for p in files], walk_rejects,
-                   linker)
+
+def _staging(ws: Workspace, name: str, src: Path, cfg: PrepareConfig) -> tuple[Path, str | None]:
+    """The staging folder of data set ``name``, and the source of an interrupted prepare it held, if discarded.
+
+    A journal left by an interrupted prepare of the same source with the same settings is
+    kept (the run resumes); one of another source or other settings is discarded with its
+    faces, so that none of them ends up in this set.
+    """
+    staging = ws.staging_dir("datasets", name)
+    origin = {"source": str(src.resolve()), "settings": {k: getattr(cfg, k) for k in JOURNAL_SETTINGS}}
+    try:
+        prior = read_json(staging / JOURNAL_ORIGIN)
+    except (OSError, ValueError):
+        prior = None
+    discarded = None
+    if prior != origin and any(staging.iterdir()):
+        discarded = prior.get("source", "an unknown source") if isinstance(prior, dict) else "an unknown source"
+        shutil.rmtree(staging)
+        staging = ws.staging_dir("datasets", name)
+    atomic_write_json(staging / JOURNAL_ORIGIN, origin)
+    (staging / "images").mkdir(exist_ok=True)
+    return staging, discarded
 
 
 def _relative(path: Path, root: Path) -> str:
@@ -298,6 +343,7 @@ def _finish(ws: Workspace, name: str, src: Path, cfg: PrepareConfig, layout: str
 
     atomic_write_jsonl(staging / MANIFEST, rows)
     (staging / JOURNAL).unlink(missing_ok=True)
+    (staging / JOURNAL_ORIGIN).unlink(missing_ok=True)
     counts = {s: sum(1 for r in rows if r["split"] == s) for s in ("train", "val", "test")}
     group_sizes = Counter(r["group"] for r in rows)
     params = {**to_dict(cfg), "source": str(src.resolve()), "layout": layout, "count": len(rows),

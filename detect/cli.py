@@ -14,6 +14,12 @@ app = typer.Typer(help="Train GAN-face detectors, evaluate them per generator, s
 
 REAL_OPT = typer.Option(..., "--real", help="Real (prepared) set id or name; repeat or comma-separate for several.")
 FAKE_OPT = typer.Option([], "--fake", help="Fake (forge sample) set id or name; repeat or comma-separate.")
+SIMULATOR_OPT = typer.Option(["transposed,nearest,bilinear"], "--simulator", help="Simulators used by --simulate.")
+SIM_STEPS_OPT = typer.Option(100, "--sim-steps", help="Training steps of each simulation auto-encoder.")
+CALIBRATION_OPT = typer.Option("temperature", "--calibration", help="temperature, isotonic or none (fitted on val).")
+ENCODE_OPT = typer.Option("auto", "--encode", help="Encode path for both classes: auto, none, png, jpeg[:Q].")
+MAX_PER_SET_OPT = typer.Option(None, "--max-per-set", help="Use at most this many images of each set.")
+SEED_OPT = typer.Option(0, "--seed", help="Seed of the split and of training.")
 TABLE_METRICS = ("auc", "ap", "eer", "accuracy", "acc_real", "acc_synthetic", "ece")
 
 
@@ -62,15 +68,15 @@ def train_cmd(
     fake: list[str] = FAKE_OPT,
     aug: list[str] = typer.Option([], "--aug", help="Augmentations: blur, jpeg, resize-crop, flip (or 'wang' = blur,jpeg)."),
     simulate: bool = typer.Option(False, "--simulate", help="Add artifact-simulation fakes made from the real images."),
-    simulator: list[str] = typer.Option(["transposed,nearest,bilinear"], "--simulator", help="Simulators used by --simulate."),
-    sim_steps: int = typer.Option(100, "--sim-steps", help="Training steps of each simulation auto-encoder."),
+    simulator: list[str] = SIMULATOR_OPT,
+    sim_steps: int = SIM_STEPS_OPT,
     option: list[str] = typer.Option([], "--set", help="Detector option key=value, e.g. backbone=resnet50, epochs=20, tile=128."),
-    calibration: str = typer.Option("temperature", "--calibration", help="temperature, isotonic or none (fitted on val)."),
-    encode: str = typer.Option("auto", "--encode", help="Encode path for both classes: auto, none, png, jpeg[:Q]."),
-    max_per_set: Optional[int] = typer.Option(None, "--max-per-set", help="Use at most this many images of each set."),
+    calibration: str = CALIBRATION_OPT,
+    encode: str = ENCODE_OPT,
+    max_per_set: Optional[int] = MAX_PER_SET_OPT,
     robustness: bool = typer.Option(False, "--robustness/--no-robustness", help="Also measure the perturbed test split."),
     name: Optional[str] = typer.Option(None, "--name", help="Detector name [default: MODEL-DATE-TIME]."),
-    seed: int = typer.Option(0, "--seed"),
+    seed: int = SEED_OPT,
     as_json: bool = typer.Option(False, "--json", help="Print the test report as JSON."),
 ) -> None:
     """Train a detector on real and fake sets; calibrate it on val, test it, register it."""
@@ -111,8 +117,8 @@ def eval_cmd(
     fake: list[str] = FAKE_OPT,
     split: str = typer.Option("test", "--split", help="Split of the sets to score: test, val, train or all."),
     robustness: bool = typer.Option(True, "--robustness/--no-robustness", help="Also score JPEG, downscale, blur, crop, metadata strip."),
-    encode: str = typer.Option("auto", "--encode", help="Encode path for both classes: auto, none, png, jpeg[:Q]."),
-    max_per_set: Optional[int] = typer.Option(None, "--max-per-set"),
+    encode: str = ENCODE_OPT,
+    max_per_set: Optional[int] = MAX_PER_SET_OPT,
     seed: int = typer.Option(0, "--seed", help="Seed of the split assignment (use the training seed)."),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
     out: Optional[Path] = typer.Option(None, "--out", help="Also write the JSON report to this file."),
@@ -148,15 +154,15 @@ def loo_cmd(
     fake: list[str] = FAKE_OPT,
     aug: list[str] = typer.Option([], "--aug", help="Augmentations: blur, jpeg, resize-crop, flip (or 'wang')."),
     simulate: bool = typer.Option(False, "--simulate", help="Add artifact-simulation fakes (and a simulated-only fold)."),
-    simulator: list[str] = typer.Option(["transposed,nearest,bilinear"], "--simulator"),
-    sim_steps: int = typer.Option(100, "--sim-steps"),
+    simulator: list[str] = SIMULATOR_OPT,
+    sim_steps: int = SIM_STEPS_OPT,
     option: list[str] = typer.Option([], "--set", help="Detector option key=value."),
-    calibration: str = typer.Option("temperature", "--calibration"),
-    encode: str = typer.Option("auto", "--encode"),
-    max_per_set: Optional[int] = typer.Option(None, "--max-per-set"),
+    calibration: str = CALIBRATION_OPT,
+    encode: str = ENCODE_OPT,
+    max_per_set: Optional[int] = MAX_PER_SET_OPT,
     save_folds: bool = typer.Option(False, "--save-folds", help="Register every fold's detector in the catalog."),
-    seed: int = typer.Option(0, "--seed"),
-    as_json: bool = typer.Option(False, "--json"),
+    seed: int = SEED_OPT,
+    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
     out: Optional[Path] = typer.Option(None, "--out", help="Also write the JSON result to this file."),
 ) -> None:
     """Leave-one-generator-out: train once per held-out family, print the AUC matrix (* = unseen)."""

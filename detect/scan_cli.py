@@ -10,6 +10,7 @@ from typing import Iterator, List, Optional, TextIO
 import typer
 
 from assay.core.clitools import err, fail, workspace
+from assay.core.workspace import ReadOnlyWorkspace, Workspace
 
 
 #: exit status after Ctrl-C (128 + SIGINT), apart from the scan's own 0 / 1 / 2
@@ -26,6 +27,17 @@ def _output(out: Path | None) -> Iterator[TextIO]:
 
     with atomic_path(out) as tmp, open(tmp, "w", encoding="utf-8", newline="") as fh:
         yield fh
+
+
+def _workspace(ctx: typer.Context, name: str | None, resume: bool) -> tuple[Workspace, bool]:
+    """The workspace, and whether the scan is recorded in it: not when it is read-only (the scan still runs)."""
+    try:
+        return workspace(ctx), True
+    except ReadOnlyWorkspace as exc:
+        if name or resume:
+            fail(f"{exc}; --name and --resume need a recorded scan")
+        err.print(f"warning: {exc}; the scan is not recorded", highlight=False)
+        return workspace(ctx, read_only=True), False
 
 
 def scan_command(
@@ -52,6 +64,7 @@ def scan_command(
     """Scan images and videos for GAN faces. Exit 0: nothing flagged, 1: something flagged, 2: errors only."""
     from tqdm import tqdm
 
+    from assay.core.fileio import check_writable_folder
     from assay.core.media import iter_media
     from detect.scan import Scan, ScanOptions
     from detect.scan_output import FORMATS
@@ -72,7 +85,10 @@ def scan_command(
 
     if engine not in ENGINES:
         fail(f"--engine must be one of {', '.join(ENGINES)}, got {engine!r}")
-    ws = workspace(ctx)
+    for folder in [out.parent if out is not None else None, explain]:
+        if folder is not None:
+            check_writable_folder(folder)  # before any file is scanned; an OutputError exits 2
+    ws, record = _workspace(ctx, name, resume)
     jobs = list(iter_media(paths, recursive))
     if not jobs:
         fail("no images or videos found under " + ", ".join(map(str, paths))
@@ -83,7 +99,7 @@ def scan_command(
                           explain_dir=str(explain) if explain else None, workers=workers, engine=engine,
                           address=address)
     try:
-        scan = Scan(ws, detector, options, name=name, resume=resume)
+        scan = Scan(ws, detector, options, name=name, record=record, resume=resume)
     except Exception as exc:  # no detector, unknown id, unreadable weights: one line, exit 2
         fail(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
     if explain is not None:

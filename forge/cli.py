@@ -40,15 +40,21 @@ def train_cmd(
     sets: List[str] = typer.Option([], "--set", help="Override a config field: key=value (repeatable)."),
     name: Optional[str] = typer.Option(None, "--name", help="Run name (default: the run id)."),
     resume: Optional[str] = typer.Option(None, "--resume", help="Continue this run from its latest checkpoint."),
+    time_budget: Optional[str] = typer.Option(None, "--time", help="Wall-clock budget, e.g. 90s, 12m, 1.5h: stop "
+                                                                    "there with a checkpoint (or at --steps, if first)."),
 ) -> None:
-    """Train a GAN on a prepared face set; prints the run id (torchrun-ready)."""
-    from assay.core.catalog import CatalogError
+    """Train a GAN on a prepared face set; prints the run id (torchrun-ready).
+
+    Ctrl-C (or SIGTERM) saves a checkpoint at the current step and exits 130; --resume continues it."""
+    from assay.core.errors import AssayError
     from assay.core.devices import is_main_process, teardown
     from forge.config import make_config
-    from forge.health import TrainingError
+    from forge.stopping import TrainingInterrupted
     from forge.train import resume as resume_run, train
 
     ws = workspace(ctx)
+    if time_budget is not None:
+        sets = [*sets, f"time_budget={time_budget}"]
     try:
         if resume:
             run_id = resume_run(ws, resume, sets=sets, steps=steps)
@@ -57,7 +63,11 @@ def train_cmd(
                 fail("--data is required (a prepared data set id or name) unless --resume is given")
             cfg = make_config(model, size, sets, steps=steps, batch=batch, seed=seed)
             run_id = train(ws, data, cfg, name=name)
-    except (ValueError, FileNotFoundError, CatalogError, TrainingError) as exc:
+    except TrainingInterrupted as exc:
+        if is_main_process():
+            err.print(str(exc))
+        raise typer.Exit(130)
+    except (ValueError, FileNotFoundError, AssayError) as exc:
         fail(str(exc), 1)
     finally:
         teardown()

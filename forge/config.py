@@ -16,6 +16,7 @@ from forge.layers import NORMS
 from forge.losses import LOSSES
 from forge.models import DISCRIMINATORS, GENERATORS, build
 from forge.optim import OPTIMIZERS
+from forge.stopping import parse_duration
 from forge.stylegan import RGB_OUTPUTS, STYLES
 
 SIZES = (32, 64, 128, 256)
@@ -89,13 +90,14 @@ class GanConfig:
     sample_every: int = 200
     checkpoint_every: int = 200
     keep_checkpoints: int = 2
+    time_budget: str = ""              # wall-clock budget of one invocation: 90s, 12m, 1.5h ("" = none)
     grid: int = 36                     # images in each progress grid (fixed latents)
     eval_every: int = 0                # FD-dlib and face rate every K steps on rank 0 (0 = off); keeps the best checkpoint
     eval_n: int = 256                  # samples (and training images) for that eval
     # devices
     device: str = "auto"               # auto | cpu | cuda
     compile: bool = False              # torch.compile the networks (CUDA)
-    threads: int = 0                   # CPU threads for torch (0 = torch's default)
+    threads: str = "auto"              # CPU threads for torch: auto (from the free cores) or a number
     memory_budget_mb: int = 2048       # load the data set into RAM as uint8 when it fits, stream otherwise
 
     def validate(self) -> "GanConfig":
@@ -117,6 +119,9 @@ class GanConfig:
             raise ValueError("width must be > 0, mixing in [0, 1] and grow >= 0")
         if self.grow and (self.grow_from not in (4, 8, 16, 32, 64, 128) or self.grow_from >= self.size):
             raise ValueError(f"grow_from must be a power of 2 from 4 below size {self.size}, got {self.grow_from}")
+        if not (str(self.threads) == "auto" or str(self.threads).isdigit()):
+            raise ValueError(f"threads must be auto or a number of threads, got {self.threads!r}")
+        parse_duration(self.time_budget)
         if self.device not in ("auto", "cpu", "cuda"):
             raise ValueError(f"device must be auto, cpu or cuda, got {self.device!r}")
         self._check_names()

@@ -16,14 +16,16 @@ import copy
 import sys
 import time
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Iterator, Sequence
 
 import numpy as np
 import torch
 from torch import nn
 
 from assay.core.config import from_dict, override, to_dict
-from assay.core.devices import Dist, autocast, broadcast, memory_format, pick_device, setup, wrap
+from assay.core import locks
+from assay.core.devices import (Dist, agree_max, autocast, broadcast, choose_threads, memory_format, pick_device,
+                                setup, wrap)
 from assay.core.fileio import append_jsonl, atomic_write_bytes, atomic_write_json, atomic_write_jsonl, read_json, read_jsonl
 from assay.core.imagesets import open_set
 from assay.core.workspace import Workspace
@@ -41,6 +43,7 @@ from forge.models import construct
 from forge.optim import OPTIMIZERS
 from forge.regularizers import GContext, active
 from forge.schedule import blend, check_growable, lod_at, set_lod
+from forge.stopping import CODES, INTERRUPT, STEPS, Stopper, TrainingInterrupted, parse_duration
 from provenance.policy import dataset_subjects, require_consent
 
 
@@ -259,22 +262,52 @@ def _grad_norm(module: nn.Module) -> torch.Tensor:
 # -- the run ---------------------------------------------------------------------------------------
 def train(ws: Workspace, dataset: str, cfg: GanConfig, *, name: str | None = None,
           progress: bool = True) -> str:
-    """Train ``cfg`` on a prepared set; returns the run id (catalog kind ``runs``)."""
+    """Train ``cfg`` on a prepared set; returns the run id (catalog kind ``runs``). A signal (Ctrl-C,
+    SIGTERM) checkpoints the run, marks it ``interrupted`` and raises :class:`TrainingInterrupted`."""
     cfg.validate()
+    stopper = Stopper(parse_duration(cfg.time_budget))
     device = pick_device(cfg.device)
     dist = setup(device)
     device = dist.device(device)
     ds = open_set(ws, dataset)
     _require_training_consent(ws, ds.record.id)
+    threads = choose_threads(cfg.threads, dist.world)
     run_id = broadcast(ws.catalog.new_id("runs") if dist.is_main else None, dist)
     run_dir = ws.artefact_dir("runs", run_id)
     if dist.is_main:
-        params = {**to_dict(cfg), "dataset": ds.record.id}
+        params = _params(cfg, ds.record.id, threads)
         ws.catalog.add("runs", name or run_id, params, [ds.record.id], path=run_dir, status="running",
                        artefact_id=run_id)
         run_dir.mkdir(parents=True, exist_ok=True)
-        atomic_write_json(run_dir / checkpoint.CONFIG, params)
-    return _run(ws, run_id, run_dir, ds, cfg, dist, device, None, progress)
+    with _locked(run_dir, run_id, dist):
+        if dist.is_main:
+            atomic_write_json(run_dir / checkpoint.CONFIG, params)
+        return _run(ws, run_id, run_dir, ds, cfg, dist, device, None, progress, threads[0], stopper)
+
+
+def _params(cfg: GanConfig, dataset_id: str, threads: tuple[int, str]) -> dict[str, Any]:
+    """The run's config.json (and catalog params): the resolved config, its data set, the threads chosen and why."""
+    return {**to_dict(cfg), "dataset": dataset_id, "threads_used": threads[0], "threads_why": threads[1]}
+
+
+@contextlib.contextmanager
+def _locked(run_dir: Path, run_id: str, dist: Dist) -> Iterator[None]:
+    """Hold the run's lock (rank 0) while it trains; every rank fails at once when another process holds it."""
+    with contextlib.ExitStack() as stack:
+        refused = None
+        if dist.is_main:
+            try:
+                lock = stack.enter_context(locks.hold(run_dir / locks.LOCK_FILE, f"run {run_id}"))
+            except locks.LockHeld as exc:
+                refused = str(exc)
+            else:
+                if lock.stale is not None:
+                    print(f"warning: run {run_id} was left running by {lock.stale}, which ended without "
+                          "finishing; taking it over", file=sys.stderr)
+        refused = broadcast(refused, dist)
+        if refused:
+            raise locks.LockHeld(refused)
+        yield
 
 
 def _require_training_consent(ws: Workspace, dataset_id: str) -> None:
@@ -284,39 +317,54 @@ def _require_training_consent(ws: Workspace, dataset_id: str) -> None:
 
 def resume(ws: Workspace, run: str, *, sets: Sequence[str] = (), steps: int | None = None,
            progress: bool = True) -> str:
-    """Continue a run from its latest checkpoint (``steps`` or ``sets`` may raise the step count)."""
+    """Continue a run from its latest checkpoint (``steps`` or ``sets`` may raise the step count, or set
+    a new ``time_budget``); refused at once while another process trains it."""
     rec = ws.resolve(run, "runs")
     run_dir = Path(rec.path or "")
     saved = read_json(run_dir / checkpoint.CONFIG)
     cfg = from_dict(GanConfig, saved)
     cfg = override(cfg, [*sets, *([f"steps={steps}"] if steps is not None else [])]).validate()
+    stopper = Stopper(parse_duration(cfg.time_budget))
     device = pick_device(cfg.device)
     dist = setup(device)
     device = dist.device(device)
-    pointer = checkpoint.latest(run_dir)
-    if pointer is None:
-        raise TrainingError(f"run {rec.id} has no checkpoint to resume from")
-    ds = open_set(ws, saved["dataset"])
-    _require_training_consent(ws, ds.record.id)
-    if dist.is_main:
-        atomic_write_json(run_dir / checkpoint.CONFIG, {**to_dict(cfg), "dataset": ds.record.id})
-        kept = [r for r in read_jsonl(run_dir / checkpoint.METRICS) if r.get("step", 0) <= pointer["step"]]
-        atomic_write_jsonl(run_dir / checkpoint.METRICS, kept)
-        ws.catalog.update(rec.id, params={"steps": cfg.steps}, status="running")
-    return _run(ws, rec.id, run_dir, ds, cfg, dist, device, pointer, progress)
+    with _locked(run_dir, rec.id, dist):
+        pointer = checkpoint.latest(run_dir)
+        if pointer is None:
+            raise TrainingError(f"run {rec.id} has no checkpoint to resume from")
+        ds = open_set(ws, saved["dataset"])
+        _require_training_consent(ws, ds.record.id)
+        threads = choose_threads(cfg.threads, dist.world)
+        if dist.is_main:
+            params = _params(cfg, ds.record.id, threads)
+            atomic_write_json(run_dir / checkpoint.CONFIG, params)
+            kept = [r for r in read_jsonl(run_dir / checkpoint.METRICS) if r.get("step", 0) <= pointer["step"]]
+            atomic_write_jsonl(run_dir / checkpoint.METRICS, kept)
+            ws.catalog.update(rec.id, params={k: params[k] for k in ("steps", "time_budget", "threads_used",
+                                                                     "threads_why")}, status="running")
+        return _run(ws, rec.id, run_dir, ds, cfg, dist, device, pointer, progress, threads[0], stopper)
 
 
-def _run(ws: Workspace, run_id: str, run_dir: Path, ds: Any, cfg: GanConfig, dist: Dist,
-         device: torch.device, pointer: dict[str, Any] | None, progress: bool) -> str:
-    if cfg.threads:
-        torch.set_num_threads(cfg.threads)
+def _run(ws: Workspace, run_id: str, run_dir: Path, ds: Any, cfg: GanConfig, dist: Dist, device: torch.device,
+         pointer: dict[str, Any] | None, progress: bool, threads: int, stopper: Stopper) -> str:
+    """Train with ``threads`` torch threads (the caller's count is restored after) and record the outcome."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        return _train_and_record(ws, run_id, run_dir, ds, cfg, dist, device, pointer, progress, stopper)
+    finally:
+        torch.set_num_threads(previous)
+
+
+def _train_and_record(ws: Workspace, run_id: str, run_dir: Path, ds: Any, cfg: GanConfig, dist: Dist,
+                      device: torch.device, pointer: dict[str, Any] | None, progress: bool, stopper: Stopper) -> str:
     try:
         keys = keys_of(cfg.cond_keys)
         data = FaceBatches(ds, cfg.size, keys, cfg.memory_budget_mb)
         trainer = GANTrainer(cfg, [k.n for k in keys], device, dist)
         if pointer is not None:
             trainer.load(*checkpoint.load(run_dir, pointer, map_location=device))
-        final = _loop(trainer, data, run_dir, progress)
+        final, stopped = _loop(trainer, data, run_dir, progress, stopper)
     except BaseException as exc:
         if dist.is_main:
             ws.catalog.update(run_id, params={"error": str(exc).splitlines()[0] if str(exc) else type(exc).__name__},
@@ -325,9 +373,14 @@ def _run(ws: Workspace, run_id: str, run_dir: Path, ds: Any, cfg: GanConfig, dis
     if dist.is_main:
         if data.rejects and pointer is None:
             ws.catalog.add_rejects(run_id, data.rejects)
-        ws.catalog.update(run_id, params={"final_step": final["step"], "checkpoint": final["dir"],
+        if stopped != STEPS:
+            append_jsonl(run_dir / checkpoint.METRICS, {"step": final["step"], "event": "stopped", "reason": stopped,
+                                             "elapsed_s": round(stopper.elapsed(), 1)})
+        ws.catalog.update(run_id, params={"final_step": final["step"], "checkpoint": final["dir"], "stopped": stopped,
                                           "checkpoint_sha256": final["weights_sha256"], "skipped_rows": data.skipped},
-                          status="ready")
+                          status="interrupted" if stopped == INTERRUPT else "ready")
+    if stopped == INTERRUPT:
+        raise TrainingInterrupted(run_id, final["step"])
     return run_id
 
 
@@ -351,10 +404,15 @@ class Loop:
         if t.cfg.eval_every and self.main:
             self.evaluator = TrainingEval(t, data)
 
-    def run_until(self, steps: int) -> None:
+    def run_until(self, steps: int, stopper: Stopper | None = None) -> str:
+        """Train up to step ``steps``; returns why it stopped: STEPS, or the ``stopper``'s reason (all ranks agree)."""
         t, cfg, run_dir = self.t, self.t.cfg, self.run_dir
         tick, since = time.perf_counter(), 0
         while t.step < steps:
+            if stopper is not None:
+                code = agree_max(CODES.index(stopper.reason()), t.dist)
+                if code:
+                    return CODES[code]
             step = t.step
             measure = (step + 1) % cfg.log_every == 0 or step + 1 == cfg.steps
             logs = t.train_step(self.data, measure)
@@ -378,6 +436,7 @@ class Loop:
             if self.evaluator is not None and t.step % cfg.eval_every == 0:
                 self.evaluator(t, run_dir, self.bar)
             self.bar.update(t.step - self.bar.n)
+        return STEPS
 
     def _recover(self, step: int, logs: dict[str, float]) -> None:
         """Non-finite loss: restore the last good state and lower the learning rates, once; then fail."""
@@ -419,14 +478,17 @@ class Loop:
         return self.pointer
 
 
-def _loop(t: GANTrainer, data: FaceBatches, run_dir: Path, progress: bool) -> dict[str, Any]:
-    """Train until ``cfg.steps``; returns the last checkpoint's pointer."""
+def _loop(t: GANTrainer, data: FaceBatches, run_dir: Path, progress: bool,
+          stopper: Stopper) -> tuple[dict[str, Any], str]:
+    """Train until ``cfg.steps`` or until ``stopper`` says stop; returns the last checkpoint's pointer and
+    why the loop stopped. A signal during the final checkpoint waits for it."""
     loop = Loop(t, data, run_dir, progress)
-    try:
-        loop.run_until(t.cfg.steps)
-    finally:
-        loop.bar.close()
-    return loop.finish()
+    with stopper:
+        try:
+            stopped = loop.run_until(t.cfg.steps, stopper)
+        finally:
+            loop.bar.close()
+        return loop.finish(), stopped
 
 
 def _grid(t: GANTrainer, run_dir: Path, inputs: Inputs, bar: Any, peak: float) -> float:

@@ -95,11 +95,11 @@ def stamp(
     from tqdm import tqdm
 
     from assay.core.errors import MediaError
-    from assay.core.media import iter_media
+    from assay.core.fileio import check_writable_folder
     from provenance.keys import SigningError
     from provenance.secret import ensure_secret
     from provenance.settings import load_settings
-    from provenance.stamp import OutputExists, output_path, stamp_to
+    from provenance.stamp import OutputExists, plan_outputs, stamp_to
     from provenance.stamping import FORMATS, LABELS, StampOptions, parse_labels
     from provenance.visible import MarkStyle
 
@@ -134,10 +134,10 @@ def stamp(
         fail(f"--source-type must be created or edited, got {source_type!r}")
     if (source_type == "edited") != (parent is not None):
         fail("--source-type edited needs --parent (the original photo), and --parent needs --source-type edited")
-    sources = list(iter_media(files, recursive=True))
+    sources = plan_outputs(files, out, fmt.lower().lstrip(".").replace("jpeg", "jpg") if fmt else None)
+    check_writable_folder(out)  # before any file is stamped; an OutputError exits 2
     rows, failed = [], 0
-    for src, problem in tqdm(sources, desc="stamp", unit="file", disable=len(sources) < 2, file=sys.stderr):
-        dest = output_path(src, out, fmt.lower().lstrip(".").replace("jpeg", "jpg") if fmt else None)
+    for src, problem, dest in tqdm(sources, desc="stamp", unit="file", disable=len(sources) < 2, file=sys.stderr):
         try:
             if problem:
                 raise MediaError(problem)
@@ -196,7 +196,7 @@ def comply(
     if output_format not in ("table", "json"):
         fail(f"--format must be table or json, got {output_format!r}")
     chosen = get_profiles(profile)
-    ws = workspace(ctx)
+    ws = workspace(ctx, read_only=True)
     missing = [str(p) for p in trust if not p.is_file()]
     if missing:
         fail(f"trust anchor file not found: {', '.join(missing)}")

@@ -15,7 +15,7 @@ import numpy as np
 
 from assay.core.errors import MediaError, oserror_reason
 from assay.core.imageio import decode, pixel_sha256
-from assay.core.media import media_kind
+from assay.core.media import media_kind, read_media
 from assay.core.videoio import VideoReader
 from assay.core.workspace import Workspace
 from provenance import implicit, manifest, video, watermark
@@ -119,11 +119,11 @@ def gather(path: Path, ws: Workspace | None = None, trust_anchors: str | None = 
     kind = media_kind(path)
     reader = rgb = None
     try:
+        data = read_media(path, kind)  # regular files within the size limit only; read once
         if kind == "video":
             reader = VideoReader(path)
         else:
-            rgb = decode(path)
-        data = path.read_bytes()
+            rgb = decode(data)
     except OSError as exc:
         raise MediaError(oserror_reason(exc)) from None
     fmt = sniff_format(path, data, kind)

@@ -14,11 +14,11 @@ from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, Sequence
 
-from assay.core.errors import AssayError
+from assay.core.errors import AssayError, InputError
 from assay.core.fileio import atomic_write_bytes, sha256_file
-from assay.core.media import media_kind
+from assay.core.media import iter_media, media_kind
 from assay.core.registry import Registry
 from assay.core.workspace import Workspace
 from provenance.imagestamp import stamp_image
@@ -43,10 +43,34 @@ STAMPERS.register("image", suffix=None)(stamp_image)
 STAMPERS.register("video", suffix=".mp4")(stamp_video)
 
 
-def output_path(src: Path, out_dir: Path, fmt: str | None) -> Path:
-    """Where ``src`` is written under ``out_dir``: images in ``fmt`` (default: theirs), videos always as .mp4."""
+def output_path(src: Path, out_dir: Path, fmt: str | None, folder: Path = Path()) -> Path:
+    """Where ``src`` is written: ``out_dir / folder``, images in ``fmt`` (default: theirs), videos always as .mp4."""
     suffix = STAMPERS.meta(media_kind(src))["suffix"] or ("." + fmt if fmt else src.suffix.lower())
-    return out_dir / (src.stem + suffix)
+    return out_dir / folder / (src.stem + suffix)
+
+
+def plan_outputs(inputs: Sequence[Path], out_dir: Path, fmt: str | None) -> list[tuple[Path, str | None, Path]]:
+    """(source, problem, output) for every file under ``inputs``: a folder's files keep their sub-folders under
+    ``out_dir`` (``in/a/x.jpg`` -> ``out/a/x.jpg``), a file named alone goes to ``out_dir``.
+
+    Raises :class:`InputError` naming them when two sources would still be written to one
+    output (``x.png`` and ``x.jpg`` with ``--format png``, or one name in two inputs).
+    """
+    plan, seen, clashes = [], {}, []
+    for arg in inputs:
+        for src, problem in iter_media([arg], recursive=True):
+            folder = src.parent.relative_to(arg) if src != arg and arg.is_dir() else Path()
+            dest = output_path(src, out_dir, fmt, folder)
+            plan.append((src, problem, dest))
+            if problem:
+                continue
+            if dest in seen:
+                clashes.append(f"{seen[dest]} and {src} -> {dest}")
+            seen.setdefault(dest, src)
+    if clashes:
+        raise InputError(f"{len(clashes)} output name(s) would be written twice: {'; '.join(clashes[:3])}"
+                         f"{' ...' if len(clashes) > 3 else ''}: stamp them into different --out folders")
+    return plan
 
 
 def stamp_file(src: Path, out: Path, identity: SigningIdentity | None, options: StampOptions | None = None,

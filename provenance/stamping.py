@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from assay.core import __version__
-from assay.core.media import media_kind
+from assay.core.media import media_kind, read_media
 from provenance import implicit, manifest, visible, watermark
 from provenance.keys import SigningError, SigningIdentity
 from provenance.payload import random_content_id
@@ -98,7 +98,7 @@ def parent_ingredient(parent: Path | None) -> tuple[bytes, str] | None:
     fmt = "mp4" if media_kind(parent) == "video" else FORMATS.get(parent.suffix.lower())
     if fmt is None:
         raise ValueError(f"parent {parent} is not png, jpg, webp or a video")
-    return parent.read_bytes(), fmt
+    return read_media(parent), fmt
 
 
 def watermark_key(options: StampOptions) -> int | None:

@@ -16,7 +16,7 @@ from forge.upscale import psnr, upscale
 from forge_helpers import tiny_faces
 
 torch.set_num_threads(1)
-TINY = dict(batch=4, g_ch=8, d_ch=4, sr_blocks=2, log_every=1, sample_every=2, checkpoint_every=2, grid=4)
+TINY = dict(batch=4, g_ch=8, d_ch=4, sr_blocks=2, log_every=1, sample_every=2, checkpoint_every=2, grid=4, threads="1")
 
 
 @pytest.mark.parametrize("low,factor", [(16, 4), (32, 4), (16, 2)])

@@ -15,7 +15,7 @@ from forge.train import resume, train
 from forge_helpers import tiny_faces
 
 torch.set_num_threads(1)
-TINY = dict(batch=8, z_dim=16, log_every=1, sample_every=2, checkpoint_every=2, grid=4)
+TINY = dict(batch=8, z_dim=16, log_every=1, sample_every=2, checkpoint_every=2, grid=4, threads="1")
 SMALL = ["width=0.02", "mapping_layers=2"]
 
 

@@ -22,7 +22,7 @@ from assay.core.imagesets import open_set
 from tests.forge_helpers import tiny_faces
 
 torch.set_num_threads(1)
-TINY = dict(batch=8, g_ch=4, d_ch=4, z_dim=16, log_every=1, sample_every=2, checkpoint_every=2)
+TINY = dict(batch=8, g_ch=4, d_ch=4, z_dim=16, log_every=1, sample_every=2, checkpoint_every=2, threads="1")
 
 
 def _metrics(ws, run_id: str) -> list[dict]:

@@ -78,10 +78,14 @@ def test_permission_denied_reason(tmp_path, monkeypatch):
     path.write_bytes(_bytes(Image.fromarray(gradient()), "JPEG"))
     if os.geteuid() != 0:
         path.chmod(0)
-    else:  # root reads anything: make the read fail the way the kernel would
-        def denied(self):
-            raise PermissionError(errno.EACCES, "Permission denied", str(self))
-        monkeypatch.setattr(Path, "read_bytes", denied)
+    else:  # root reads anything: make the open fail the way the kernel would
+        real_open = os.open
+
+        def denied(target, *args, **kwargs):
+            if str(target) == str(path):
+                raise PermissionError(errno.EACCES, "Permission denied", str(target))
+            return real_open(target, *args, **kwargs)
+        monkeypatch.setattr(os, "open", denied)
     with pytest.raises(ImageError, match="permission denied"):
         decode(path)
 
@@ -99,7 +103,7 @@ def test_pixel_sha_ignores_encoding_but_not_pixels():
 def test_walk_finds_images_and_survives_folder_loops(tmp_path):
     (tmp_path / "x" / "y").mkdir(parents=True)
     for rel in ["a.JPG", "x/b.png", "x/y/c.webp", "x/notes.txt"]:
-        (tmp_path / rel).write_bytes(b"")
+        (tmp_path / rel).write_bytes(b"x")  # the walker reports empty files; these only need finding
     os.symlink(tmp_path / "x", tmp_path / "x" / "y" / "back")
     found = list(iter_media([tmp_path], recursive=True, exts=IMAGE_EXTS))
     names = [p.name for p, why in found if why is None]

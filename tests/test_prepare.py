@@ -173,7 +173,7 @@ def test_cli_exit_codes_and_catalog_json(tmp_path):
     assert [r["name"] for r in listed] == ["people"]
     assert {"id", "kind", "name", "created_at", "params", "parents"} <= set(listed[0])
     shown = run_cli("catalog", "show", "people", "--json", env_ws=ws)
-    assert json.loads(shown.stdout)[0]["id"] == listed[0]["id"]
+    assert json.loads(shown.stdout)["id"] == listed[0]["id"]
     missing = run_cli("catalog", "show", "nope", env_ws=ws)
     assert missing.returncode == 2 and "no artefact" in missing.stderr
 

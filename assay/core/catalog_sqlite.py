@@ -105,6 +105,8 @@ _RELATED: dict[str, str] = {
 _ORDER = " ORDER BY created_at, id"
 #: SQLite's extended result codes (low byte) meaning "this file cannot be written or its WAL files made here"
 _UNWRITABLE = (sqlite3.SQLITE_READONLY, sqlite3.SQLITE_CANTOPEN)
+#: ... and, for a reader, where the WAL's side files cannot be made for want of space (a full disk)
+_NO_SIDE_FILES = (*_UNWRITABLE, sqlite3.SQLITE_IOERR, sqlite3.SQLITE_FULL)
 
 
 def _statements(script: str) -> Iterator[str]:
@@ -139,8 +141,19 @@ def _transaction(conn: sqlite3.Connection) -> Iterator[None]:
     conn.execute("COMMIT")
 
 
-def _unwritable(exc: sqlite3.Error) -> bool:
-    return (getattr(exc, "sqlite_errorcode", 0) & 0xFF) in _UNWRITABLE
+def _reason(exc: sqlite3.Error) -> str:
+    """A one-line reason for a database failure, with a hint for the common ones."""
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    hints = {"file is not a database": "not an assay catalog, or corrupt (restore it from a backup)",
+             "database disk image is malformed": "corrupt (restore it from a backup)",
+             "readonly database": "read-only (commands that write need write access)",
+             "disk is full": "disk full (free space and run the command again)",
+             "disk I/O error": "is the disk full or failing? (free space and run the command again)"}
+    return next((f"{text}: {hint}" for key, hint in hints.items() if key in text), text)
+
+
+def _unwritable(exc: sqlite3.Error, codes: tuple[int, ...] = _UNWRITABLE) -> bool:
+    return (getattr(exc, "sqlite_errorcode", 0) & 0xFF) in codes
 
 
 class SqliteBackend:
@@ -148,7 +161,7 @@ class SqliteBackend:
 
     Writable, it is created when missing and migrated to ``migrate_to``. Read-only, it is
     opened with ``mode=ro``; where the WAL's side files cannot be made (a read-only file
-    system or folder, and no writer holding the catalog open), it is read as ``immutable``.
+    system or folder, a full disk, and no writer holding the catalog open), it is read as ``immutable``.
     An older schema is upgraded when the file can be written, and refused otherwise; a
     newer one is always refused.
     """
@@ -163,12 +176,15 @@ class SqliteBackend:
         if not read_only:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            current = self.schema_version()
-        except sqlite3.OperationalError as exc:
-            if not (read_only and _unwritable(exc)):
-                raise CatalogError(f"cannot open catalog {self.path}: {exc}") from None
-            self._immutable = True
-            current = self.schema_version()
+            try:
+                current = self.schema_version()
+            except sqlite3.OperationalError as exc:
+                if not (read_only and _unwritable(exc, _NO_SIDE_FILES)):
+                    raise
+                self._immutable = True
+                current = self.schema_version()
+        except sqlite3.DatabaseError as exc:  # not a database, corrupt, cannot be opened
+            raise CatalogError(f"cannot open catalog {self.path}: {_reason(exc)}") from None
         self._check_not_newer(current)
         target = SCHEMA_VERSION if read_only else migrate_to
         if current < target:
@@ -183,8 +199,8 @@ class SqliteBackend:
         return f"{self.path.absolute().as_uri()}?mode={mode}"
 
     @contextlib.contextmanager
-    def _connect(self, writable: bool | None = None) -> Iterator[sqlite3.Connection]:
-        """A connection, read-only when the backend is (``writable`` overrides that, for upgrading)."""
+    def _open(self, writable: bool | None = None) -> Iterator[sqlite3.Connection]:
+        """A raw connection, read-only when the backend is (``writable`` overrides that, for upgrading)."""
         conn = sqlite3.connect(self._uri(not self.read_only if writable is None else writable), uri=True,
                                timeout=60.0, isolation_level=None)
         conn.row_factory = sqlite3.Row
@@ -194,6 +210,15 @@ class SqliteBackend:
             conn.close()
 
     @contextlib.contextmanager
+    def _connect(self, writable: bool | None = None) -> Iterator[sqlite3.Connection]:
+        """Like :meth:`_open`, with any database failure (disk full, corrupt file, read-only) as a :class:`CatalogError`."""
+        try:
+            with self._open(writable) as conn:
+                yield conn
+        except sqlite3.DatabaseError as exc:
+            raise CatalogError(f"catalog {self.path}: {_reason(exc)}") from None
+
+    @contextlib.contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
         if self.read_only:
             raise CatalogError(f"catalog {self.path} is open read-only")
@@ -201,7 +226,7 @@ class SqliteBackend:
             yield conn
 
     def schema_version(self) -> int:
-        with self._connect() as conn:
+        with self._open() as conn:
             return int(conn.execute("PRAGMA user_version").fetchone()[0])
 
     def _check_not_newer(self, current: int) -> None:
@@ -212,7 +237,7 @@ class SqliteBackend:
     def _migrate(self, current: int, to: int) -> None:
         """Run migrations ``current + 1 .. to`` in one transaction (on a writable connection, even when read-only)."""
         try:
-            with self._connect(writable=True) as conn:
+            with self._open(writable=True) as conn:
                 conn.execute("PRAGMA journal_mode = WAL")
                 with _transaction(conn):
                     current = int(conn.execute("PRAGMA user_version").fetchone()[0])  # another process may have run them
@@ -223,7 +248,7 @@ class SqliteBackend:
                         conn.execute(f"PRAGMA user_version = {number}")
         except sqlite3.OperationalError as exc:
             if not _unwritable(exc):
-                raise
+                raise CatalogError(f"cannot upgrade catalog {self.path}: {_reason(exc)}") from None
             raise CatalogError(f"catalog {self.path} has schema {current}, older than this assay ({to}), and cannot "
                                "be upgraded here (read-only): run assay once with write access to it") from None
 

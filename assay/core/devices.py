@@ -9,6 +9,7 @@ DistributedDataParallel, and only rank 0 does the I/O.
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 from dataclasses import dataclass
 from typing import Any
@@ -111,6 +112,33 @@ def wrap(module: torch.nn.Module, d: Dist, device: torch.device) -> torch.nn.Mod
     if not d.enabled:
         return module
     return DistributedDataParallel(module, device_ids=[d.local_rank] if device.type == "cuda" else None)
+
+
+def agree_max(value: int, d: Dist) -> int:
+    """The largest of every rank's ``value`` (so that all ranks take the same decision), on every rank."""
+    if not d.enabled:
+        return value
+    box = torch.tensor([value], dtype=torch.int64, device="cuda" if dist.get_backend() == "nccl" else "cpu")
+    dist.all_reduce(box, op=dist.ReduceOp.MAX)
+    return int(box.item())
+
+
+def choose_threads(setting: str | int, world: int = 1) -> tuple[int, str]:
+    """torch CPU threads for ``setting`` (a number, or ``auto``; 0, as older runs saved it, means auto) and why.
+
+    ``auto`` takes the cores this process may use (its affinity) that the 1-minute load average leaves
+    free, counting this process itself as one runnable, shared among the ``world`` processes of a
+    torchrun job; at least one. Small networks on a busy machine run much slower with more threads
+    than free cores (threads wait on each other), and faster with them on a quiet one.
+    """
+    if str(setting) not in ("auto", "0"):
+        return int(setting), f"threads={setting} was set"
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    load = os.getloadavg()[0]
+    free = max(1, min(cores, math.floor(cores - load + 1)))
+    threads = max(1, free // world)
+    share = f", shared by {world} processes" if world > 1 else ""
+    return threads, f"auto: {cores} usable cores, 1-min load {load:.2f} (this process included) -> {free} free{share}"
 
 
 def broadcast(value: Any, d: Dist) -> Any:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Iterable, Iterator, Protocol, Sequence
 
 from assay.core.registry import load_entry
+from assay.core.workers import die_with_parent
 
 #: engine name -> "module:function(task, items, engine)" yielding results in order
 ENGINES: dict[str, str] = {
@@ -67,6 +68,12 @@ def init_worker(task: Task) -> None:
     _TASK = task
 
 
+def _init_pool_worker(task: Task, parent_pid: int) -> None:
+    """A local pool's process: it ends with the process that made the pool, then sets the task up."""
+    die_with_parent(parent_pid)
+    init_worker(task)
+
+
 def _call(item: dict[str, Any]) -> dict[str, Any]:
     assert _TASK is not None
     return _TASK(item)
@@ -83,7 +90,8 @@ def local_workers(workers: int, wants_gpu: bool = False) -> int:
 
 def run_local(task: Task, items: Sequence[dict[str, Any]], engine: Engine) -> Iterable[dict[str, Any]]:
     """In this process for one worker (or one item), else in a pool: forked where that is possible
-    and CUDA is not in use (fork is quick and shares what is loaded), spawned otherwise."""
+    and CUDA is not in use (fork is quick and shares what is loaded), spawned otherwise; the pool's
+    processes end with this one (:func:`assay.core.workers.die_with_parent`)."""
     workers = local_workers(engine.workers, task.wants_gpu)
     if workers <= 1 or len(items) <= 1:
         task.setup()
@@ -93,5 +101,5 @@ def run_local(task: Task, items: Sequence[dict[str, Any]], engine: Engine) -> It
 
     fork = "fork" in multiprocessing.get_all_start_methods() and not torch.cuda.is_available()
     ctx = multiprocessing.get_context("fork" if fork else "spawn")
-    with ctx.Pool(min(workers, len(items)), initializer=init_worker, initargs=(task,)) as pool:
+    with ctx.Pool(min(workers, len(items)), initializer=_init_pool_worker, initargs=(task, os.getpid())) as pool:
         yield from pool.imap(_call, items, chunksize=1)

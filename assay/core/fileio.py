@@ -10,6 +10,8 @@ import tempfile
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
+from assay.core.errors import OutputError
+
 
 def _fsync_dir(folder: Path) -> None:
     with contextlib.suppress(OSError):
@@ -54,6 +56,23 @@ def atomic_path(path: str | os.PathLike[str], mode: int | None = None) -> Iterat
     finally:
         if tmp_path.exists():
             tmp_path.unlink()
+
+
+def check_writable_folder(folder: str | os.PathLike[str]) -> Path:
+    """Make ``folder`` (with its parents) and prove a file can be written in it, before any work is done.
+
+    Raises :class:`OutputError` with a one-line reason (read-only file system, permission
+    denied, a file in the way, disk full).
+    """
+    path = Path(folder)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(prefix=".assay-write-check.", dir=path)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise OutputError(f"cannot write to {path}: {exc.strerror or exc}") from None
+    return path
 
 
 def atomic_write_bytes(path: str | os.PathLike[str], data: bytes, mode: int | None = None) -> None:

@@ -6,12 +6,14 @@ import hashlib
 import io
 import warnings
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from assay.core.errors import ImageError, oserror_reason
+from assay.core.errors import ImageError, media_oserror
 from assay.core.fileio import atomic_write_bytes
+from assay.core.media import open_media
 
 #: default decode limit; larger images are refused as possible decompression bombs
 MAX_PIXELS = 64_000_000
@@ -39,25 +41,25 @@ def to_rgb8(img: Image.Image) -> np.ndarray:
 def decode(data: bytes | Path | str, max_pixels: int = MAX_PIXELS) -> np.ndarray:
     """Decode an image (bytes or path) to HxWx3 uint8 RGB, honouring EXIF orientation.
 
+    A path is opened with :func:`assay.core.media.open_media` (a regular file within the
+    image size limit) and only its header is read before the pixel count is checked.
     Raises :class:`ImageError` with a one-line reason for empty, truncated, oversized,
     unreadable or non-image inputs.
     """
     if isinstance(data, (str, Path)):
-        path = Path(data)
-        try:
-            if path.is_dir():
-                raise ImageError("is a directory")
-            raw = path.read_bytes()
-        except OSError as exc:
-            raise ImageError(oserror_reason(exc)) from None
-    else:
-        raw = bytes(data)
-    if not raw:
+        with open_media(data, "image") as fh:
+            return _decode(fh, max_pixels)
+    if not data:
         raise ImageError("empty file (0 bytes)")
+    return _decode(io.BytesIO(bytes(data)), max_pixels)
+
+
+def _decode(source: BinaryIO, max_pixels: int) -> np.ndarray:
+    """Decode from an open binary file: header first, then the pixels when there are not too many."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            img = Image.open(io.BytesIO(raw))
+            img = Image.open(source)
             w, h = img.size
             if w * h > max_pixels:
                 raise ImageError(f"too large: {w}x{h} = {w * h} pixels > limit {max_pixels} (decompression bomb guard)")
@@ -71,7 +73,7 @@ def decode(data: bytes | Path | str, max_pixels: int = MAX_PIXELS) -> np.ndarray
     except UnidentifiedImageError:
         raise ImageError("not an image (unrecognised format)") from None
     except OSError as exc:
-        raise ImageError(oserror_reason(exc)) from None
+        raise media_oserror(exc, ImageError) from None
     except (ValueError, SyntaxError, EOFError) as exc:
         raise ImageError(f"corrupt image: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
 

@@ -9,7 +9,8 @@ from typing import Iterator
 
 import numpy as np
 
-from assay.core.errors import VideoError, oserror_reason
+from assay.core.errors import VideoError
+from assay.core.media import file_problem
 
 #: frame rate assumed when a container does not state one
 FALLBACK_FPS = 25.0
@@ -48,19 +49,16 @@ def _cv2():
 class VideoReader:
     """A video file; opening checks that its first frame decodes. Raises :class:`VideoError` with a one-line reason.
 
+    Only a regular file within the video size limit is opened (:func:`assay.core.media.file_problem`).
+
     :meth:`frames` starts a fresh pass each call, so a reader can be read several times.
     """
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
-        try:
-            if self.path.is_dir():
-                raise VideoError("is a directory")
-            size = self.path.stat().st_size
-        except OSError as exc:
-            raise VideoError(oserror_reason(exc)) from None
-        if size == 0:
-            raise VideoError("empty file (0 bytes)")
+        problem = file_problem(self.path, "video")  # a pipe would block OpenCV; a device would never end
+        if problem:
+            raise VideoError(problem)
         cv2 = _cv2()
         cap = self._open()
         try:

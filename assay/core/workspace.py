@@ -21,6 +21,10 @@ def default_root() -> Path:
     return Path(os.environ.get(ENV_VAR) or DEFAULT_WORKSPACE)
 
 
+class ReadOnlyWorkspace(CatalogError):
+    """A workspace opened for writing whose folder cannot be written."""
+
+
 class Workspace:
     """Artefact folders are ``<root>/<kind>/<id>``; unfinished work lives in ``<root>/<kind>/.staging-<name>``.
 
@@ -33,8 +37,16 @@ class Workspace:
                  catalog_url: str | None = None) -> None:
         self.root = Path(root) if root is not None else default_root()
         self.read_only = read_only
+        if self.root.exists() and not self.root.is_dir():
+            raise CatalogError(f"workspace {self.root} is a file, not a folder (see --workspace, ASSAY_WORKSPACE)")
         if not read_only:
-            self.root.mkdir(parents=True, exist_ok=True)
+            try:
+                self.root.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise CatalogError(f"cannot make workspace {self.root}: {exc.strerror or exc}") from None
+            if not os.access(self.root, os.W_OK):
+                raise ReadOnlyWorkspace(f"workspace {self.root} is read-only: this command writes to it "
+                                        "(commands that only read work)")
         url = catalog_url or os.environ.get(CATALOG_URL_VAR)
         self.catalog = open_catalog(url, read_only) if url else open_sqlite(self.root / CATALOG_FILE, read_only=read_only)
 
