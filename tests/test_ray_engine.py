@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -25,9 +26,10 @@ from assay.core.imageio import save
 from assay.core.imagesets import open_set
 from assay.core.workspace import Workspace
 from data.prepare import PrepareConfig, prepare
-from detect.base import DETECTORS
+from detect.base import DETECTORS, Images
 from detect.scan import RESULTS_FILE, Scan, ScanOptions, load_report, summarize
 from detect.store import save_detector
+from tests.test_detect_scan import BrightnessDetector, bright, dark
 
 REPO = Path(__file__).resolve().parents[1]
 #: how long a test waits for a scan to get somewhere before it fails (a bound, not a timing assumption)
@@ -77,6 +79,10 @@ def _detector(ws: Workspace) -> str:
     return save_detector(ws, det, "toy", {}, []).id
 
 
+def _brightness_problem() -> tuple[list[np.ndarray], np.ndarray]:
+    return [dark(i) for i in range(8)] + [bright(i) for i in range(8)], np.array([0] * 8 + [1] * 8)
+
+
 def _untimed(results: list[dict]) -> list[dict]:
     return [{k: v for k, v in r.items() if k != "timing_s"} for r in results]
 
@@ -96,18 +102,43 @@ def test_ray_scan_gives_exactly_the_process_pool_results(ray_address, ws, tmp_pa
     assert [r["source"] for r in ws.catalog.rejects(recs[1].id)] == [r["source"] for r in ws.catalog.rejects(recs[0].id)]
 
 
-def test_a_killed_ray_scan_resumes(ray_address, ws, tmp_path):
-    """The last file is a named pipe, so the scan cannot finish: it is killed once a first batch
-    of results is journalled; the pipe is replaced by an image and the scan resumed."""
+class BlockingDetector(BrightnessDetector):
+    """Mean brightness, except that an image of one flat value :data:`HOLD_VALUE` holds its worker
+    (up to :data:`PATIENCE_S`): a scan that reaches that file cannot finish until it is killed."""
+
+    name = "test-blocking"
+
+    def predict_proba(self, images: Images) -> np.ndarray:
+        if any(img.min() == img.max() == HOLD_VALUE for img in images):
+            threading.Event().wait(PATIENCE_S)
+        return super().predict_proba(images)
+
+
+HOLD_VALUE = 7
+#: the CLI, with the blocking detector registered first (the Ray actors import it from this module)
+CLI_WITH_BLOCKING = """
+import sys
+from detect.base import DETECTORS, Images
+from tests.test_ray_engine import BlockingDetector
+DETECTORS.register(BlockingDetector.name)(BlockingDetector)
+from assay.cli import main
+main()
+"""
+
+
+def test_a_killed_ray_scan_resumes(ray_address, ws, tmp_path, monkeypatch):
+    """The last file holds its actor, so the scan cannot finish: it is killed once a first batch
+    of results is journalled; the file is replaced by an ordinary image and the scan resumed."""
     from assay.core.ray_engine import BATCH
 
+    monkeypatch.setitem(DETECTORS._items, BlockingDetector.name, BlockingDetector)
     folder = _images(tmp_path / "media", 8)
-    det = _detector(ws)
+    det = save_detector(ws, BlockingDetector().fit(*_brightness_problem()), "blocking", {}, []).id
     last = tmp_path / "zzz_last.png"
-    os.mkfifo(last)
+    save(np.full((48, 48, 3), HOLD_VALUE, np.uint8), last)
     env = {**os.environ, "PYTHONPATH": str(REPO), "HF_HUB_OFFLINE": "1"}
-    args = [sys.executable, "-m", "assay", "--workspace", str(ws.root), "detect", "scan", str(folder), str(last),
-            "--detector", det, "--engine", "ray", "--address", ray_address, "--name", "big", "-f", "jsonl"]
+    args = [sys.executable, "-c", CLI_WITH_BLOCKING, "--workspace", str(ws.root), "detect", "scan", str(folder),
+            str(last), "--detector", det, "--engine", "ray", "--address", ray_address, "--name", "big", "-f", "jsonl"]
     journal = ws.root / "scans" / ".staging-big" / RESULTS_FILE
     proc = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
@@ -119,8 +150,7 @@ def test_a_killed_ray_scan_resumes(ray_address, ws, tmp_path):
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=60)
     before = read_jsonl(journal)
-    assert BATCH <= len(before) < 11 and ws.catalog.list("scans") == []  # not the pipe; nothing recorded
-    last.unlink()
+    assert BATCH <= len(before) < 11 and ws.catalog.list("scans") == []  # not the held file; nothing recorded
     save(np.full((48, 48, 3), 200, np.uint8), last)
     resumed = subprocess.run(args + ["--resume"], env=env, capture_output=True, text=True, timeout=PATIENCE_S)
     results = [json.loads(line) for line in resumed.stdout.splitlines()]
