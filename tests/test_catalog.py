@@ -318,9 +318,10 @@ def test_content_id_lookup_reads_only_the_matching_rows(ws, statements, monkeypa
     monkeypatch.setattr(module, "_record", lambda row: decoded.append(row["id"]) or record(row))
     statements.clear()
     hits = find_by_content_id(ws, "deadbeef")
-    assert [h["id"] for h in hits] == [first.id, second.id]
-    assert hits[1]["params"]["labels"] == ["c2pa"]
-    assert decoded == [first.id, second.id] and len(statements) == 1
+    oldest_first = [r.id for r in sorted([first, second], key=lambda r: (r.created_at, r.id))]  # same ms: by id
+    assert [h["id"] for h in hits] == oldest_first
+    assert {h["id"]: h["params"]["labels"] for h in hits}[second.id] == ["c2pa"]
+    assert decoded == oldest_first and len(statements) == 1
     assert find_by_content_id(ws, "00000000")[0]["params"]["pixel_sha256"] == f"{0:064x}"
     assert find_by_content_id(ws, "0badc0de") == [] and find_by_content_id(ws, 12) == []
     assert [r.id for r in cat.find(content_id="deadbeef", labels=["c2pa"])] == [second.id]
