@@ -7,16 +7,23 @@ WS ?= assay-workspace
 
 BROWSER_DIR := tests/browser
 
-.PHONY: demo test install browser clean
+.PHONY: demo test install postgres-server browser clean
 
 $(BIN)/assay: pyproject.toml
 	@command -v $(PY) >/dev/null 2>&1 || { echo "need $(PY) (set PY=...)"; exit 2; }
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[dev]'
+	$(BIN)/python -m pip install -q -e '.[dev,postgres,ray]'
 	touch $(BIN)/assay
 
 install: $(BIN)/assay
+
+# the tests start a PostgreSQL server of their own (initdb + pg_ctl); installed when missing (Debian/Ubuntu,
+# as root), without the packaged cluster that would start a server of its own
+postgres-server:
+	@command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { \
+		mkdir -p /etc/postgresql-common && echo 'create_main_cluster = false' > /etc/postgresql-common/createcluster.conf && \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql; }
 
 demo: install
 	ASSAY_WORKSPACE=$(WS) $(BIN)/python -m assay.demo $(if $(DATA),--data "$(DATA)",)
@@ -31,7 +38,7 @@ browser:
 	@test -d $(BROWSER_DIR)/node_modules/playwright-core || npm install --prefix $(BROWSER_DIR) --no-audit --no-fund \
 		|| echo "could not install playwright-core; the dashboard browser test will say so"
 
-test: install browser
+test: install postgres-server browser
 	$(BIN)/lint-imports
 	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -q
 

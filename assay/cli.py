@@ -9,7 +9,7 @@ import typer
 
 from assay import __version__
 from assay.core.catalog import KINDS
-from assay.core.clitools import AssayGroup, print_json, print_table, workspace
+from assay.core.clitools import AssayGroup, err, print_json, print_table, workspace
 from assay.core.locks import shown_status
 from data.cli import app as data_app
 from dashboard.cli import dashboard
@@ -38,9 +38,12 @@ def root(
     ctx: typer.Context,
     workspace_root: Optional[Path] = typer.Option(
         None, "--workspace", "-w", envvar="ASSAY_WORKSPACE", help="Workspace folder [default: ./assay-workspace]"),
+    catalog_url: Optional[str] = typer.Option(
+        None, "--catalog-url", envvar="ASSAY_CATALOG_URL", show_envvar=True,
+        help="Catalog elsewhere than the workspace's SQLite file, e.g. postgresql://user@host/db (assay[postgres])."),
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version."),
 ) -> None:
-    ctx.obj = {"workspace_root": workspace_root}
+    ctx.obj = {"workspace_root": workspace_root, "catalog_url": catalog_url}
 
 
 #: kinds listed one line per batch in ``catalog list`` (one record per stamped file would bury the rest)
@@ -113,6 +116,32 @@ def catalog_show(
         print_json(row)
     else:
         print_table([{"field": k, "value": v} for k, v in row.items()], ["field", "value"], title=rec.id)
+
+
+@catalog_app.command("export")
+def catalog_export(
+    ctx: typer.Context,
+    out: Path = typer.Argument(..., help="JSON-lines file to write (a header line, then one row per artefact)."),
+) -> None:
+    """Write the workspace's catalog to a file, for `assay catalog import` into another backend."""
+    from assay.core.fileio import atomic_write_jsonl
+
+    cat = workspace(ctx, read_only=True).catalog
+    atomic_write_jsonl(out, cat.export())
+    err.print(f"exported {cat.backend.location} to {out}", highlight=False)
+
+
+@catalog_app.command("import")
+def catalog_import(
+    ctx: typer.Context,
+    src: Path = typer.Argument(..., exists=True, dir_okay=False, help="A file written by `assay catalog export`."),
+) -> None:
+    """Add an exported catalog's rows to this workspace's catalog (e.g. one on PostgreSQL), all or none."""
+    from assay.core.fileio import read_jsonl
+
+    cat = workspace(ctx).catalog
+    count = cat.import_rows(read_jsonl(src))
+    err.print(f"imported {count} artefacts into {cat.backend.location}", highlight=False)
 
 
 app.add_typer(data_app, name="data")

@@ -24,7 +24,9 @@ def prepare_cmd(
     layout: str = typer.Option("auto", "--layout", help="Label layout: auto, utkface, identity-folders or none."),
     seed: int = typer.Option(0, "--seed", help="Seed of the identity-safe train/val/test split."),
     split: str = typer.Option("0.8,0.1,0.1", "--split", help="train,val,test fractions."),
-    workers: int = typer.Option(0, "--workers", help="Processes (0: all cores)."),
+    workers: int = typer.Option(0, "--workers", help="Processes, or Ray actors with --engine ray (0: all cores)."),
+    engine: str = typer.Option("local", "--engine", help="local (this machine's processes) or ray (a Ray cluster; assay[ray])."),
+    address: Optional[str] = typer.Option(None, "--address", help="--engine ray: the cluster's address (default: a new local one)."),
     no_embed: bool = typer.Option(False, "--no-embed", help="Skip face embeddings (identity clustering then falls back to one group per image)."),
     consent: Optional[Path] = typer.Option(None, "--consent", help="CSV/JSON linking faces to subject ids (columns subject_id "
                                                          "or identity, and identity or files globs)."),
@@ -35,8 +37,12 @@ def prepare_cmd(
     """Find, align, deduplicate, label and split the faces under SRC into a new data set."""
     from tqdm import tqdm
 
+    from assay.core.engines import ENGINES, Engine
     from assay.core.errors import AssayError
     from data.prepare import PrepareConfig, prepare
+
+    if engine not in ENGINES:
+        fail(f"--engine must be one of {', '.join(ENGINES)}, got {engine!r}")
 
     try:
         fractions = tuple(float(x) for x in split.split(","))
@@ -54,7 +60,7 @@ def prepare_cmd(
         bar.set_postfix(kept=kept, skipped=rejected, refresh=False)
 
     try:
-        result = prepare(ws, src, out, cfg, progress)
+        result = prepare(ws, src, out, cfg, progress, Engine(engine, workers, address))
     except (AssayError, FileNotFoundError, ValueError) as exc:
         bar.close()
         fail(str(exc))

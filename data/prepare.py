@@ -6,27 +6,24 @@ resumes where it stopped; the manifest and the catalog row appear only when all 
 
 from __future__ import annotations
 
-import multiprocessing
-import os
 import shutil
 import time
 from collections import Counter
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable
 
 import numpy as np
 
 from assay.core import faces, locks
 from assay.core.catalog import CatalogError, Record
 from assay.core.config import to_dict
+from assay.core.engines import Engine
 from assay.core.errors import AssayError, EnvironmentFault, environment_fault, is_transient, machine_faults
 from assay.core.fileio import append_jsonl, atomic_write_bytes, atomic_write_json, atomic_write_jsonl, read_json, read_jsonl
 from assay.core.imageio import MAX_PIXELS, ImageError, decode, encode, pixel_sha256
 from assay.core.media import IMAGE_EXTS, iter_media
 from assay.core.imagesets import MANIFEST
-from assay.core.workers import die_with_parent
 from assay.core.workspace import Workspace
 from data.layouts import LAYOUTS, LabelError, guess_layout
 from data.splits import assign_splits, cluster_identities
@@ -190,19 +187,21 @@ def process_file(path: Path, root: Path, layout: str, cfg: PrepareConfig, out_di
         return done({"status": "rejected", "reason": f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"})
 
 
-def _worker(args: tuple[str, str, str, PrepareConfig, str]) -> dict[str, Any]:
-    path, root, layout, cfg, out_dir = args
-    return process_file(Path(path), Path(root), layout, cfg, Path(out_dir))
+@dataclass(frozen=True)
+class PrepareTask:
+    """Preparing files as a batch job (:class:`assay.core.engines.Task`): item = {path}."""
 
+    root: str
+    layout: str
+    cfg: PrepareConfig
+    out_dir: str
+    wants_gpu = False
 
-def _run(tasks: list[tuple[str, str, str, PrepareConfig, str]], workers: int) -> Iterator[dict[str, Any]]:
-    if workers <= 1 or len(tasks) < 2:
-        yield from map(_worker, tasks)
-        return
-    ctx = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=die_with_parent,
-                             initargs=(os.getpid(),)) as pool:
-        yield from pool.map(_worker, tasks, chunksize=4)
+    def setup(self) -> None:
+        """Nothing to load: dlib's models load on first use in each worker."""
+
+    def __call__(self, item: dict[str, Any]) -> dict[str, Any]:
+        return process_file(Path(item["path"]), Path(self.root), self.layout, self.cfg, Path(self.out_dir))
 
 
 def prepare(
@@ -211,11 +210,14 @@ def prepare(
     name: str,
     cfg: PrepareConfig = PrepareConfig(),
     progress: Callable[[int, int, int], None] | None = None,
+    engine: Engine | None = None,
 ) -> PrepareResult:
     """Prepare the photos under ``src`` as data set ``name`` in ``ws``.
 
     ``progress(done, kept, rejected)`` is called after each file. Files already in the
-    journal of an interrupted run with this name are not redone.
+    journal of an interrupted run with this name are not redone. ``engine`` runs the files
+    (default: this machine's processes, ``cfg.workers`` of them); on a Ray cluster of several
+    machines the source and the workspace must be on a file system every node reads.
     """
     cfg.validate()
     src = Path(src)
@@ -235,11 +237,12 @@ def prepare(
 
     staging = ws.staging_dir("datasets", name)
     with locks.hold(staging.parent / f"{staging.name}.lock", f"data set {name!r}"):
-        return _prepare_in(ws, src, name, cfg, progress, linker)
+        return _prepare_in(ws, src, name, cfg, progress, linker, engine or Engine(workers=cfg.workers))
 
 
 def _prepare_in(ws: Workspace, src: Path, name: str, cfg: PrepareConfig,
-                progress: Callable[[int, int, int], None] | None, linker: SubjectLinker | None) -> PrepareResult:
+                progress: Callable[[int, int, int], None] | None, linker: SubjectLinker | None,
+                engine: Engine) -> PrepareResult:
     """The work of :func:`prepare`, holding the data set's lock."""
     staging, discarded = _staging(ws, name, src, cfg)
     journal = staging / JOURNAL
@@ -258,13 +261,12 @@ def _prepare_in(ws: Workspace, src: Path, name: str, cfg: PrepareConfig,
         rel = str(path.relative_to(root))
         prior = entries.get(rel)
         if prior is None or prior.get("key") != _source_key(path):
-            todo.append((str(path), str(root), layout, cfg, str(staging)))
+            todo.append({"path": str(path)})
     kept = sum(1 for e in entries.values() if e["status"] == "kept")
     rejected = len(entries) - kept
-    workers = cfg.workers or os.cpu_count() or 1
     done = len(entries)
     with machine_faults():
-        for entry in _run(todo, workers):
+        for entry in engine.map(PrepareTask(str(root), layout, cfg, str(staging)), todo):
             append_jsonl(journal, entry)
             entries[entry["source"]] = entry
             if entry["status"] == "kept":

@@ -8,25 +8,24 @@ its JSON report in the scan's artefact folder.
 
 from __future__ import annotations
 
+import json
 import math
-import multiprocessing
-import os
 import secrets
 import sys
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any, Iterable, Iterator, Sequence
 
 import numpy as np
 
 from assay.core.catalog import CatalogError, Record
+from assay.core.engines import Engine
 from assay.core.errors import MediaError
-from assay.core.fileio import append_jsonl, atomic_write_json, atomic_write_jsonl, read_json, read_jsonl
+from assay.core.fileio import append_jsonl, atomic_path, atomic_write_jsonl, read_json, read_jsonl
 from assay.core.imageio import decode
 from assay.core.media import iter_media, media_kind
 from assay.core.videoio import VideoReader
-from assay.core.workers import die_with_parent
 from assay.core.workspace import Workspace
 from detect.base import Detector
 from detect.regions import WHOLE_IMAGE, Region, find_regions
@@ -55,7 +54,9 @@ class ScanOptions:
     max_frames: int | None = 300  #: video: stop after this many sampled frames
     video_fraction: float = 0.5  #: video: flagged when at least this fraction of sampled frames is flagged
     explain_dir: str | None = None  #: write explanation images here
-    workers: int = 0  #: processes scanning files in parallel (0: every core on CPU, one process with CUDA)
+    workers: int = 0  #: processes (or Ray actors) scanning in parallel (0: every core on CPU, one process with CUDA)
+    engine: str = "local"  #: where the files are scanned: assay.core.engines.ENGINES (local, ray)
+    address: str | None = None  #: the Ray cluster's address (None: a new one on this machine)
 
 
 class Scanner:
@@ -222,67 +223,65 @@ class Scanner:
         }
 
 
-# -- process pool: each worker holds its own Scanner --------------------------------
-_WORKER: Scanner | None = None
+# -- engines: each worker (process or Ray actor) holds its own Scanner -----------------
+@dataclass
+class ScanTask:
+    """Scanning as a batch job (:class:`assay.core.engines.Task`): item = {index, path, problem}."""
+
+    scanner: Scanner
+    wants_gpu = True
+
+    def setup(self) -> None:
+        """Nothing to load: the scanner arrives with its detector."""
+
+    def __call__(self, item: dict[str, Any]) -> dict[str, Any]:
+        return self.scanner.scan_file(item["path"], item["index"], item["problem"])
 
 
-def _init_worker(scanner: Scanner, parent_pid: int) -> None:
-    global _WORKER
-    import torch
-
-    die_with_parent(parent_pid)
-
-    torch.set_num_threads(1)
-    _WORKER = scanner
+def scan_files(scanner: Scanner, jobs: Sequence[tuple[Path, str | None]], engine: Engine = Engine()
+               ) -> Iterator[dict[str, Any]]:
+    """Results in input order, from the ``engine`` (the local one: this process or a pool of
+    ``engine.workers`` processes, 0 for every core, one process with CUDA)."""
+    items = [{"index": i, "path": str(p), "problem": q} for i, (p, q) in enumerate(jobs)]
+    yield from engine.map(ScanTask(scanner), items)
 
 
-def _scan_in_worker(job: tuple[int, str, str | None]) -> dict[str, Any]:
-    assert _WORKER is not None
-    index, path, problem = job
-    return _WORKER.scan_file(path, index, problem)
+class Tally:
+    """A scan's counts, kept as the results come, so that a scan of any size holds no results in memory."""
+
+    def __init__(self) -> None:
+        self.counts = dict.fromkeys(("files", "scanned", "flagged", "uncertain", "errors", "images", "videos", "faces",
+                                     "fallback"), 0)
+        self.errors: list[tuple[str, str]] = []  #: (path, reason) of the files that could not be scanned
+        self.provenance_checked = False
+
+    def add(self, r: dict[str, Any]) -> None:
+        c = self.counts
+        c["files"] += 1
+        self.provenance_checked |= r["provenance"].get("checked") is True
+        if r["status"] != "ok":
+            c["errors"] += 1
+            self.errors.append((r["path"], r["error"]))
+            return
+        c["scanned"] += 1
+        c["flagged"] += bool(r["flagged"])
+        c["uncertain"] += r["verdict"] == UNCERTAIN
+        c["images"] += r["media"] == "image"
+        c["videos"] += r["media"] == "video"
+        c["faces"] += (r["faces_found"] or 0) if r["media"] == "image" else 0
+        c["fallback"] += bool(r["fallback"])
+
+    def summary(self) -> dict[str, Any]:
+        """Counts of the results so far, and the exit code they mean (0 clean, 1 flagged, 2 errors only)."""
+        return {**self.counts, "exit_code": exit_code(self.counts["flagged"], self.counts["errors"])}
 
 
-def resolve_workers(workers: int) -> int:
-    """``workers``, or for 0: every core on CPU, and one process (feeding the GPU) where CUDA is present."""
-    if workers > 0:
-        return workers
-    import torch
-
-    return 1 if torch.cuda.is_available() else (os.cpu_count() or 1)
-
-
-def scan_files(scanner: Scanner, jobs: Sequence[tuple[Path, str | None]], workers: int = 0) -> Iterator[dict[str, Any]]:
-    """Results in input order, from this process or from a pool of ``workers`` processes (0: see
-    :func:`resolve_workers`). Each pool process runs torch on one thread: dlib's face finding is
-    single-threaded too, and several one-thread processes use the cores better than one process
-    whose torch threads wait on each other."""
-    workers = resolve_workers(workers)
-    if workers <= 1 or len(jobs) <= 1:
-        for i, (path, problem) in enumerate(jobs):
-            yield scanner.scan_file(path, i, problem)
-        return
-    import torch
-
-    # fork is quick and shares the loaded detector; CUDA cannot be used in a forked child
-    fork = "fork" in multiprocessing.get_all_start_methods() and not torch.cuda.is_available()
-    ctx = multiprocessing.get_context("fork" if fork else "spawn")
-    with ctx.Pool(min(workers, len(jobs)), initializer=_init_worker, initargs=(scanner, os.getpid())) as pool:
-        yield from pool.imap(_scan_in_worker, [(i, str(p), q) for i, (p, q) in enumerate(jobs)], chunksize=1)
-
-
-def summarize(results: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    """Counts of a scan's results, and the exit code they mean (0 clean, 1 flagged, 2 errors only)."""
-    ok = [r for r in results if r["status"] == "ok"]
-    flagged = [r for r in ok if r["flagged"]]
-    errors = len(results) - len(ok)
-    return {
-        "files": len(results), "scanned": len(ok), "flagged": len(flagged), "errors": errors,
-        "uncertain": sum(r["verdict"] == UNCERTAIN for r in ok),
-        "images": sum(r["media"] == "image" for r in ok), "videos": sum(r["media"] == "video" for r in ok),
-        "faces": sum(r["faces_found"] or 0 for r in ok if r["media"] == "image"),
-        "fallback": sum(bool(r["fallback"]) for r in ok),
-        "exit_code": exit_code(len(flagged), errors),
-    }
+def summarize(results: Iterable[dict[str, Any]]) -> dict[str, Any]:
+    """Counts of a scan's results, and the exit code they mean (see :class:`Tally`)."""
+    tally = Tally()
+    for r in results:
+        tally.add(r)
+    return tally.summary()
 
 
 def exit_code(flagged: int, errors: int) -> int:
@@ -336,38 +335,48 @@ class Scan:
         done: dict[str, dict[str, Any]] = {}
         if staging is not None and self.resume:
             done = {r["path"]: r for r in read_jsonl(staging / RESULTS_FILE)}
-            atomic_write_jsonl(staging / RESULTS_FILE, done.values())  # drops a torn last line
-        elif staging is not None:
-            (staging / RESULTS_FILE).unlink(missing_ok=True)
-        results = [done[str(p)] for p, _ in jobs if str(p) in done]
-        yield from results
+        resumed = [done[str(p)] for p, _ in jobs if str(p) in done]
+        if staging is not None:  # the journal holds exactly the results yielded, in order (a torn line dropped)
+            atomic_write_jsonl(staging / RESULTS_FILE, resumed)
         todo = [(p, q) for p, q in jobs if str(p) not in done]
-        for result in scan_files(self.scanner, todo, self.options.workers):
+        tally = Tally()
+        for result in resumed:
+            tally.add(result)
+            yield result
+        engine = Engine(self.options.engine, self.options.workers, self.options.address)
+        for result in scan_files(self.scanner, todo, engine):
             if staging is not None:
                 append_jsonl(staging / RESULTS_FILE, result)
-            results.append(result)
+            tally.add(result)
             yield result
-        self.summary = summarize(results)
+        self.summary = tally.summary()
         if staging is not None:
-            self.record = self._commit(staging, results, [str(p) for p in paths], recursive)
+            self.record = self._commit(staging, tally, [str(p) for p in paths], recursive)
 
-    def _commit(self, staging: Path, results: list[dict[str, Any]], paths: list[str], recursive: bool) -> Record:
+    def _commit(self, staging: Path, tally: Tally, paths: list[str], recursive: bool) -> Record:
         assert self.summary is not None
-        report = {
+        head = {
             "schema": REPORT_SCHEMA, "name": self.name, "paths": paths, "recursive": recursive,
             "detector": self.scanner.detector_info, "options": asdict(self.options), "summary": self.summary,
-            "provenance_checked": any(r["provenance"].get("checked") is True for r in results),
-            "results": results,
+            "provenance_checked": tally.provenance_checked,
         }
-        atomic_write_json(staging / REPORT_FILE, report)
+        _write_report(staging / REPORT_FILE, head, staging / RESULTS_FILE)
         params = {**self.summary, "paths": paths, "detector": self.scanner.detector_info["id"],
                   "threshold": self.scanner.threshold}
         parents = [self.detector_record.id] if self.detector_record else []
         rec = self.ws.commit("scans", self.name, staging, params=params, parents=parents)
-        errors = [(r["path"], r["error"]) for r in results if r["status"] == "error"]
-        if errors:
-            self.ws.catalog.add_rejects(rec.id, errors)
+        if tally.errors:
+            self.ws.catalog.add_rejects(rec.id, tally.errors)
         return rec
+
+
+def _write_report(path: Path, head: dict[str, Any], journal: Path) -> None:
+    """The report: ``head`` with ``results`` copied line by line from the journal (never all in memory)."""
+    with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8") as out, open(journal, encoding="utf-8") as lines:
+        out.write(json.dumps(head, sort_keys=True, default=str)[:-1] + ', "results": [\n')
+        for i, line in enumerate(lines):
+            out.write(("," if i else "") + line)
+        out.write("]}\n")
 
 
 def scan_paths(ws: Workspace, paths: Sequence[str | Path], detector: Detector | str | None = None,

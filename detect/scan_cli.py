@@ -57,6 +57,8 @@ def scan_command(
     face_detector: str = typer.Option("hog", help="Face detector (hog or cnn), as in `assay data prepare`."),
     max_faces: Optional[int] = typer.Option(None, help="Score at most this many faces per image or frame, largest first."),
     workers: int = typer.Option(0, "--workers", "-j", help="Processes scanning in parallel (0: every core; 1 with CUDA)."),
+    engine: str = typer.Option("local", "--engine", help="local (this machine's processes) or ray (a Ray cluster; assay[ray])."),
+    address: Optional[str] = typer.Option(None, "--address", help="--engine ray: the cluster's address (default: a new local one)."),
     name: Optional[str] = typer.Option(None, help="Catalog name of the scan (default: scan-<time>)."),
     resume: bool = typer.Option(False, help="Go on with the interrupted scan --name, skipping files it scanned."),
 ) -> None:
@@ -80,6 +82,10 @@ def scan_command(
         fail("--resume needs the --name of the interrupted scan")
     if every <= 0:
         fail(f"--every must be positive, got {every}")
+    from assay.core.engines import ENGINES
+
+    if engine not in ENGINES:
+        fail(f"--engine must be one of {', '.join(ENGINES)}, got {engine!r}")
     for folder in [out.parent if out is not None else None, explain]:
         if folder is not None:
             check_writable_folder(folder)  # before any file is scanned; an OutputError exits 2
@@ -91,7 +97,8 @@ def scan_command(
     options = ScanOptions(threshold=threshold, margin=margin, face_detector=face_detector, max_faces=max_faces,
                           frame_every_s=every,
                           max_frames=max_frames, video_fraction=video_fraction,
-                          explain_dir=str(explain) if explain else None, workers=workers)
+                          explain_dir=str(explain) if explain else None, workers=workers, engine=engine,
+                          address=address)
     try:
         scan = Scan(ws, detector, options, name=name, record=record, resume=resume)
     except Exception as exc:  # no detector, unknown id, unreadable weights: one line, exit 2

@@ -94,15 +94,24 @@ def sample_cmd(
                                     "use that for detector training sets."),
     which: str = typer.Option("latest", "--checkpoint",
                               help="latest, or best: the lowest FD-dlib of the training-time eval (eval_every)."),
+    engine: str = typer.Option("local", "--engine", help="local (this machine) or ray (batches sharded over a Ray "
+                                                         "cluster by latent index; assay[ray])."),
+    workers: int = typer.Option(1, "--workers", "-j", help="Processes or Ray actors generating (1: this process; "
+                                                           "0: every core, or every CPU/GPU of the cluster)."),
+    address: Optional[str] = typer.Option(None, "--address", help="--engine ray: the cluster's address (default: a new local one)."),
 ) -> None:
     """Write a labelled synthetic sample set from a run, every image stamped at birth; prints the sample set id."""
     from assay.core.catalog import CatalogError
+    from assay.core.engines import ENGINES, Engine
     from forge.sample import sample
 
+    if engine not in ENGINES:
+        fail(f"--engine must be one of {', '.join(ENGINES)}, got {engine!r}")
     ws = workspace(ctx)
     try:
         set_id = sample(ws, run, n, seed=seed, truncation=truncation, condition=condition, fmt=fmt, name=name,
-                        labels=labels, device=device, which_checkpoint=which)
+                        labels=labels, device=device, which_checkpoint=which,
+                        engine=Engine(engine, workers, address))
     except (ValueError, FileNotFoundError, CatalogError) as exc:
         fail(str(exc), 1)
     err.print(f"sample set {set_id}: {ws.resolve(set_id).path}")

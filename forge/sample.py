@@ -8,7 +8,9 @@ set never exists unlabelled.
 
 from __future__ import annotations
 
+import base64
 import hashlib
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator, Protocol, Sequence
 
@@ -17,6 +19,7 @@ import torch
 
 from assay.core.config import from_dict
 from assay.core.devices import pick_device
+from assay.core.engines import Engine
 from assay.core.fileio import read_json
 from assay.core.imageio import pixel_sha256
 from assay.core.imagesets import ImageSetWriter
@@ -112,29 +115,58 @@ def stamper_for(ws: Workspace, labels: str | Sequence[str], stamper: Stamper | N
     return make_birth_stamper(ws, chosen, options=options)
 
 
-def generate(g: LatentGenerator, cfg: GanConfig, n: int, seed: int = 0, truncation: float = 1.0,
-             given: dict[str, int] | None = None) -> Iterator[tuple[int, np.ndarray, list[int] | None]]:
-    """(latent index, H x W x 3 uint8 image, condition indices or None) for latents 0..n-1 of ``seed``.
-
-    Full batches of :data:`SAMPLE_BATCH`: same shapes, hence the same pixels for the same latent."""
+def generate_batch(g: LatentGenerator, cfg: GanConfig, start: int, stop: int, seed: int = 0,
+                   truncation: float = 1.0, given: dict[str, int] | None = None
+                   ) -> tuple[np.ndarray, list[list[int]] | None]:
+    """The images (N x H x W x 3 uint8) and condition indices (or None) of latents ``start`` to
+    ``stop - 1``: always a full batch of :data:`SAMPLE_BATCH` latents from ``start``, cut at ``stop``,
+    so the same latent gets the same pixels however the batches are shared out."""
     keys = keys_of(cfg.cond_keys)
     dev = next(g.parameters()).device
+    idx = list(range(start, start + SAMPLE_BATCH))
+    z = torch.stack([latent(seed, i, cfg.z_dim) for i in idx])
+    conds = [fill_condition(given or {}, keys, seed, i) for i in idx] if keys else None
+    with torch.no_grad():
+        out = g.truncated(z.to(dev), torch.tensor(conds, device=dev) if conds else None, truncation)
+    return to_uint8(out)[: stop - start], conds[: stop - start] if conds else None
+
+
+def generate(g: LatentGenerator, cfg: GanConfig, n: int, seed: int = 0, truncation: float = 1.0,
+             given: dict[str, int] | None = None) -> Iterator[tuple[int, np.ndarray, list[int] | None]]:
+    """(latent index, H x W x 3 uint8 image, condition indices or None) for latents 0..n-1 of ``seed``."""
     for start in range(0, n, SAMPLE_BATCH):
-        idx = list(range(start, start + SAMPLE_BATCH))
-        z = torch.stack([latent(seed, i, cfg.z_dim) for i in idx])
-        conds = [fill_condition(given or {}, keys, seed, i) for i in idx] if keys else None
-        with torch.no_grad():
-            out = g.truncated(z.to(dev), torch.tensor(conds, device=dev) if conds else None, truncation)
-        for j, image in enumerate(to_uint8(out)):
-            if idx[j] >= n:
-                return
-            yield idx[j], image, conds[j] if conds else None
+        images, conds = generate_batch(g, cfg, start, min(start + SAMPLE_BATCH, n), seed, truncation, given)
+        for j, image in enumerate(images):
+            yield start + j, image, conds[j] if conds else None
+
+
+@dataclass
+class SampleTask:
+    """Generating as a batch job (:class:`assay.core.engines.Task`): item = {start, stop}, the latent
+    indices of one batch (:func:`generate_batch`); result = its images (uint8, base64) and conditions."""
+
+    run_dir: str
+    which: str
+    seed: int
+    truncation: float
+    given: dict[str, int]
+    device: str
+    wants_gpu = True
+
+    def setup(self) -> None:
+        self.g, self.cfg, _ = load_latent_generator(Path(self.run_dir), pick_device(self.device), self.which)
+
+    def __call__(self, item: dict[str, Any]) -> dict[str, Any]:
+        images, conds = generate_batch(self.g, self.cfg, item["start"], item["stop"], self.seed, self.truncation,
+                                       self.given)
+        return {"start": item["start"], "stop": item["stop"], "shape": list(images.shape), "conds": conds,
+                "pixels": base64.b64encode(np.ascontiguousarray(images).tobytes()).decode("ascii")}
 
 
 def sample(ws: Workspace, run: str, n: int, *, seed: int = 0, truncation: float = 1.0,
            condition: Sequence[str] | dict[str, Any] | None = None, fmt: str = "png", name: str | None = None,
            labels: str | Sequence[str] = DEFAULT_LABELS, stamper: Stamper | None = None, device: str = "cpu",
-           which_checkpoint: str = "latest", progress: bool = True) -> str:
+           which_checkpoint: str = "latest", progress: bool = True, engine: Engine | None = None) -> str:
     """Generate ``n`` images from a run into a new sample set; returns its id.
 
     Every image is stamped at birth: by ``stamper`` when given, else by provenance's birth
@@ -143,7 +175,9 @@ def sample(ws: Workspace, run: str, n: int, *, seed: int = 0, truncation: float 
     ``truncation`` (psi in [0, 1]) pulls latents toward the average one, as the generator defines it
     (z toward 0; w toward the tracked average w for StyleGAN). ``condition`` fixes
     some or all condition keys of a conditional run (e.g. ``["gender=female", "age=30"]``); the
-    others are drawn per image from (seed, latent index).
+    others are drawn per image from (seed, latent index). ``engine`` generates the batches
+    (default: this process; ``Engine("ray", ...)`` shards them by latent index range over a Ray
+    cluster, with the same pixels on the same device); stamping and writing stay here.
     """
     from tqdm import tqdm
 
@@ -156,8 +190,7 @@ def sample(ws: Workspace, run: str, n: int, *, seed: int = 0, truncation: float 
     rec = ws.resolve(run, "runs")
     if rec.status != "ready":
         raise ValueError(f"run {rec.id} is {rec.status}, not ready")
-    dev = pick_device(device)
-    g, cfg, pointer = load_latent_generator(Path(rec.path or ""), dev, which_checkpoint)
+    _, cfg, pointer = load_latent_generator(Path(rec.path or ""), pick_device(device), which_checkpoint)
     stamper = stamper_for(ws, labels, stamper, run_subjects(ws, pointer), "generation", f"sampling {rec.id}")
     keys = keys_of(cfg.cond_keys)
     given = parse_condition(condition, keys)
@@ -167,16 +200,21 @@ def sample(ws: Workspace, run: str, n: int, *, seed: int = 0, truncation: float 
     if any(r.name == name for r in ws.catalog.list("samples")):
         raise ValueError(f"a sample set named {name!r} already exists; pass another name")
     writer = ImageSetWriter(ws, "samples", name)
+    task = SampleTask(str(rec.path), which_checkpoint, seed, truncation, given, device)
+    batches = [{"start": start, "stop": min(start + SAMPLE_BATCH, n)} for start in range(0, n, SAMPLE_BATCH)]
     with tqdm(total=n, desc=f"sampling {rec.id}", unit="img", disable=not progress) as bar:
-        for i, image, cond_idx in generate(g, cfg, n, seed, truncation, given):
-            cond = describe(cond_idx, keys) if cond_idx else None
-            meta = {"family": cfg.model, "run_id": rec.id, "checkpoint_sha256": sha, "seed": seed,
-                    "latent_index": i, "condition": cond, "size": cfg.size}
-            row = {**meta, "label": "synthetic", "split": split_of(i), "sha256": pixel_sha256(image),
-                   "truncation": truncation, "format": fmt}
-            data, extra = stamper(image, fmt, dict(meta))
-            writer.add_bytes(data, {**row, **extra}, f"{i:06d}.{fmt}")
-            bar.update(1)
+        for batch in (engine or Engine(workers=1)).map(task, batches):
+            images = np.frombuffer(base64.b64decode(batch["pixels"]), np.uint8).reshape(batch["shape"])
+            for j, image in enumerate(images):
+                i = batch["start"] + j
+                cond = describe(batch["conds"][j], keys) if batch["conds"] else None
+                meta = {"family": cfg.model, "run_id": rec.id, "checkpoint_sha256": sha, "seed": seed,
+                        "latent_index": i, "condition": cond, "size": cfg.size}
+                row = {**meta, "label": "synthetic", "split": split_of(i), "sha256": pixel_sha256(image),
+                       "truncation": truncation, "format": fmt}
+                data, extra = stamper(image, fmt, dict(meta))
+                writer.add_bytes(data, {**row, **extra}, f"{i:06d}.{fmt}")
+                bar.update(1)
     params = {"run_id": rec.id, "family": cfg.model, "checkpoint_sha256": sha, "checkpoint_step": pointer["step"],
               "checkpoint": which_checkpoint,
               "seed": seed, "n": n, "truncation": truncation, "condition": describe_given(given, keys),

@@ -35,3 +35,23 @@ def dashboard_ws(tmp_path_factory: pytest.TempPathFactory) -> Workspace:
     from dashboard_helpers import build_workspace
 
     return build_workspace(tmp_path_factory.mktemp("dashboard") / "ws")
+
+
+@pytest.fixture(scope="session")
+def pg_server():
+    """A PostgreSQL server for the test session (tests.pg_server). Skipped where the server or psycopg
+    is absent, unless CI is set: there a missing PostgreSQL fails the run."""
+    from tests.pg_server import PgServer, bin_dir
+
+    try:
+        import psycopg  # noqa: F401
+    except ImportError:
+        psycopg = None
+    reason = ("PostgreSQL server binaries (initdb, pg_ctl) not found" if bin_dir() is None else
+              "psycopg not installed (pip install assay[postgres])" if psycopg is None else None)
+    if reason:
+        if os.environ.get("CI"):
+            pytest.fail(f"{reason}; CI runs every catalog test on PostgreSQL (`make test` installs it)")
+        pytest.skip(reason)
+    with PgServer() as server:
+        yield server

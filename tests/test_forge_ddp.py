@@ -7,6 +7,7 @@ minutes, and the tests only bound the whole run generously against a hang."""
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -20,6 +21,8 @@ TORCHRUN = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--lo
             "--nproc_per_node=2", "--rdzv-conf=join_timeout=600,read_timeout=600"]
 #: a bound against a hang, not a speed expectation: two ranks start torch on a busy 2-core machine
 HANG = 900
+#: tries at a free rendezvous port for the two-node test (see there)
+PORT_TRIES = 3
 
 
 def test_two_process_gloo_run_under_torchrun(ws) -> None:
@@ -82,3 +85,40 @@ def test_ranks_stay_in_sync_on_different_data(ws, tmp_path: Path) -> None:
     lines = proc.stdout.split("\n")
     assert "SAME_WEIGHTS True" in lines and "DISJOINT_DATA True" in lines
     assert "WRAPPED DistributedDataParallel" in lines
+
+
+def test_two_nodes_on_the_loopback_then_resume_on_one_process(ws) -> None:
+    """Two torchrun agents (one process each, as two machines would run them) meet at a c10d
+    rendezvous endpoint; rank 0 alone writes; the run then resumes at world size 1."""
+    ds = tiny_faces(ws)
+    env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1",
+           "GLOO_SOCKET_IFNAME": "lo"}
+    train = ["-m", "assay", "--workspace", str(ws.root), "forge", "train", "--model", "dcgan", "--data", ds,
+             "--size", "32", "--steps", "4", "--batch", "4", "--name", "nodes",
+             "--set", "g_ch=4", "--set", "d_ch=4", "--set", "z_dim=16", "--set", "log_every=1",
+             "--set", "checkpoint_every=2", "--set", "sample_every=2", "--set", "device=cpu"]
+    for _ in range(PORT_TRIES):  # two agents must share the endpoint: a port taken first by another process
+        with socket.socket() as probe:  # fails the rendezvous before any training, and the next try takes another
+            probe.bind(("127.0.0.1", 0))
+            endpoint = f"127.0.0.1:{probe.getsockname()[1]}"
+        agents = [subprocess.Popen([sys.executable, "-m", "torch.distributed.run", "--nnodes=2", "--nproc_per_node=1",
+                                    "--rdzv_backend=c10d", f"--rdzv_endpoint={endpoint}", "--rdzv_id=assay-test",
+                                    "--local_addr=127.0.0.1", "--rdzv-conf=join_timeout=600,read_timeout=600", *train],
+                                   cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                  for _ in range(2)]
+        outs = [agent.communicate(timeout=HANG) for agent in agents]
+        if all(a.returncode == 0 for a in agents) or ws.catalog.list("runs"):
+            break
+    assert all(a.returncode == 0 for a in agents), [err[-3000:] for _, err in outs]
+    [run] = ws.catalog.list("runs")
+    assert run.status == "ready" and sorted(out.split() for out, _ in outs) == [[], [run.id]]  # one rank reports
+    folder = Path(run.path)
+    assert [r["step"] for r in read_jsonl(folder / "metrics.jsonl") if "d_loss" in r] == [1, 2, 3, 4]
+    assert checkpoint.latest(folder)["step"] == 4
+    resumed = subprocess.run([sys.executable, *train[:train.index("--model")], "--resume", "nodes", "--steps", "6"],
+                             cwd=REPO, env=env, capture_output=True, text=True, timeout=HANG)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert ws.resolve("nodes", "runs").status == "ready"
+    assert [r["step"] for r in read_jsonl(folder / "metrics.jsonl") if "d_loss" in r] == [1, 2, 3, 4, 5, 6]
+    models, optim = checkpoint.load(folder)
+    assert optim["step"] == 6 and set(models) == {"G", "D"}

@@ -14,9 +14,11 @@ import secrets
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable, Iterable, Literal, Mapping, Protocol, Sequence
+from typing import Any, Callable, Iterable, Iterator, Literal, Mapping, Protocol, Sequence
+from urllib.parse import urlsplit
 
 from assay.core.errors import CatalogError
+from assay.core.registry import load_entry
 
 #: artefact kind -> id prefix. The kind is also the table name.
 KINDS: dict[str, str] = {
@@ -29,6 +31,8 @@ KINDS: dict[str, str] = {
     "consents": "cons",
 }
 PREFIX_TO_KIND = {v: k for k, v in KINDS.items()}
+#: the first line of `assay catalog export`'s JSON lines
+EXPORT_SCHEMA = "assay.catalog.export/1"
 #: random bytes in a new id (hex digits after the prefix). With 4 bytes two of 100,000 rows of
 #: one kind shared an id more often than not (the birthday bound); 6 bytes make it about 2e-5.
 ID_BYTES = 6
@@ -49,6 +53,15 @@ def chain_hash(prev_hash: str, seq: int, created_at: str, entry: dict[str, Any])
     body = json.dumps({"seq": seq, "created_at": created_at, "entry": entry}, sort_keys=True, separators=(",", ":"),
                       default=str)
     return hashlib.sha256(f"{prev_hash}\n{body}".encode()).hexdigest()
+
+
+#: catalog URL scheme -> "module:function" opening it as ``function(url, read_only)``; the backend's
+#: module (and its driver) is imported only when its scheme is used
+BACKENDS: dict[str, str] = {
+    "sqlite": "assay.core.catalog_sqlite:open_url",
+    "postgresql": "assay.core.catalog_postgres:open_postgres",
+    "postgres": "assay.core.catalog_postgres:open_postgres",
+}
 
 
 def now() -> str:
@@ -149,6 +162,11 @@ class CatalogBackend(Protocol):
 
     def ledger(self) -> list[dict[str, Any]]:
         """Every ledger row (seq, created_at, entry, prev_hash, hash), oldest first, as stored."""
+
+    def load(self, records: Sequence[Record], rejects: Sequence[tuple[str, str, str, str]],
+             ledger: Sequence[Mapping[str, Any]]) -> None:
+        """Add exported rows, their rejects and ledger rows as they were stored (ids, times and
+        hashes kept), all or none: what ``assay catalog import`` does."""
 
 
 class Catalog:
@@ -299,3 +317,38 @@ class Catalog:
     def page(self, kind: str, offset: int = 0, limit: int = 50) -> list[Record]:
         """One page of a kind's rows, newest first: what a paginated table reads."""
         return self.backend.page(check_kind(kind), max(0, offset), max(0, limit))
+
+    # -- moving between backends ---------------------------------------------------
+    def export(self) -> Iterator[dict[str, Any]]:
+        """A header line, every row with its rejects (oldest first), then the ledger's rows as
+        stored: what :meth:`import_rows` reads."""
+        yield {"schema": EXPORT_SCHEMA, "version": self.version, "from": self.backend.location}
+        for rec in self.list():
+            yield {"record": rec.to_dict(), "rejects": self.rejects(rec.id)}
+        for row in self.ledger():
+            yield {"ledger": row}
+
+    def import_rows(self, rows: Iterable[Mapping[str, Any]]) -> int:
+        """Add the rows of an :meth:`export` (ids, names, times, lineage and the ledger's hashes
+        kept), all in one transaction; a name or id already here refuses them all. Returns the
+        number of artefacts."""
+        lines = iter(rows)
+        header = next(lines, {})
+        if header.get("schema") != EXPORT_SCHEMA:
+            raise CatalogError(f"not an assay catalog export: expected a first line with schema {EXPORT_SCHEMA!r}")
+        records, rejects, ledger = [], [], []
+        for line in lines:
+            if "ledger" in line:
+                ledger.append(line["ledger"])
+                continue
+            rec = Record(**line["record"])
+            check_kind(rec.kind)
+            records.append(rec)
+            rejects += [(rec.id, r["source"], r["reason"], r["created_at"]) for r in line.get("rejects", ())]
+        self.backend.load(records, rejects, ledger)
+        return len(records)
+
+
+def open_catalog(url: str, read_only: bool = False) -> Catalog:
+    """The catalog at ``url`` (``sqlite:///path`` or ``postgresql://...``), by its scheme in :data:`BACKENDS`."""
+    return load_entry(BACKENDS, urlsplit(url).scheme, "catalog URL scheme")(url, read_only=read_only)

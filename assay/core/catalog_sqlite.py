@@ -13,6 +13,7 @@ import json
 import sqlite3
 from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping, Sequence
+from urllib.parse import unquote, urlsplit
 
 from assay.core.catalog import (GENESIS, INDEXED_PARAMS, KINDS, Catalog, Direction, Record, chain_hash, duplicate,
                                 kind_of, missing)
@@ -37,6 +38,20 @@ def _add_status(kind: str) -> str:
 
 COLUMNS = "id, name, created_at, params, parents, path, status"
 
+#: migration 3 without its backfill (standard SQL; the backfill's JSON functions are SQLite's)
+PARAM_INDEX = (
+    "CREATE VIEW artefacts AS "
+    + " UNION ALL ".join(f"SELECT '{k}' AS kind, {COLUMNS} FROM {k}" for k in KINDS)
+    + """;
+    CREATE TABLE param_index (
+        artefact TEXT NOT NULL,
+        key TEXT NOT NULL,
+        value TEXT NOT NULL,
+        PRIMARY KEY (artefact, key)
+    );
+    CREATE INDEX param_index_key_value ON param_index(key, value);"""
+)
+
 #: Numbered migrations; ``PRAGMA user_version`` records how many have run. Append only.
 MIGRATIONS: list[str] = [
     # 1: one table per artefact kind, plus a lineage edge table for "what was made from X".
@@ -56,16 +71,7 @@ MIGRATIONS: list[str] = [
     CREATE INDEX rejects_artefact ON rejects(artefact);""",
     # 3: every kind in one view (cross-kind reads are one query), and an index of the
     # INDEXED_PARAMS, backfilled from the rows already there.
-    "CREATE VIEW artefacts AS "
-    + " UNION ALL ".join(f"SELECT '{k}' AS kind, {COLUMNS} FROM {k}" for k in KINDS)
-    + """;
-    CREATE TABLE param_index (
-        artefact TEXT NOT NULL,
-        key TEXT NOT NULL,
-        value TEXT NOT NULL,
-        PRIMARY KEY (artefact, key)
-    );
-    CREATE INDEX param_index_key_value ON param_index(key, value);"""
+    PARAM_INDEX
     + "".join(f"""
     INSERT INTO param_index (artefact, key, value)
         SELECT id, '{key}', json_extract(params, '$.{key}') FROM artefacts
@@ -252,14 +258,30 @@ class SqliteBackend:
         conn.executemany("INSERT INTO param_index (artefact, key, value) VALUES (?, ?, ?)",
                          [(r.id, k, v) for r in records for k, v in r.indexed()])
 
-    def insert(self, records: Sequence[Record]) -> None:
+    @staticmethod
+    def _check_parents(conn: sqlite3.Connection, records: Sequence[Record]) -> None:
         batch = {r.id for r in records}
-        parents = {p for r in records for p in r.parents if p not in batch}
+        for parent in dict.fromkeys(p for r in records for p in r.parents if p not in batch):
+            if conn.execute(f"SELECT 1 FROM {kind_of(parent)} WHERE id = ?", (parent,)).fetchone() is None:
+                raise missing(parent)
+
+    def insert(self, records: Sequence[Record]) -> None:
         with self._write() as conn:
-            for parent in parents:
-                if conn.execute(f"SELECT 1 FROM {kind_of(parent)} WHERE id = ?", (parent,)).fetchone() is None:
-                    raise missing(parent)
+            self._check_parents(conn, records)
             self._insert(conn, records)
+
+    def load(self, records: Sequence[Record], rejects: Sequence[tuple[str, str, str, str]],
+             ledger: Sequence[Mapping[str, Any]]) -> None:
+        with self._write() as conn:
+            self._check_parents(conn, records)
+            self._insert(conn, records)
+            conn.executemany("INSERT INTO rejects (artefact, source, reason, created_at) VALUES (?, ?, ?, ?)", rejects)
+            try:
+                conn.executemany("INSERT INTO ledger (seq, created_at, entry, prev_hash, hash) VALUES (?, ?, ?, ?, ?)",
+                                 [(r["seq"], r["created_at"], json.dumps(r["entry"], sort_keys=True, default=str),
+                                   r["prev_hash"], r["hash"]) for r in ledger])
+            except sqlite3.IntegrityError as exc:
+                raise CatalogError(f"catalog {self.path} refused the ledger: {exc}") from None
 
     @classmethod
     def _insert(cls, conn: sqlite3.Connection, records: Sequence[Record]) -> None:
@@ -358,3 +380,8 @@ class SqliteBackend:
 def open_sqlite(db_path: str | Path, read_only: bool = False, migrate_to: int = SCHEMA_VERSION) -> Catalog:
     """The catalog in the SQLite file ``db_path`` (see :class:`SqliteBackend`)."""
     return Catalog(SqliteBackend(db_path, read_only, migrate_to))
+
+
+def open_url(url: str, read_only: bool = False) -> Catalog:
+    """The catalog at ``sqlite:///absolute/path`` (or ``sqlite:relative/path``)."""
+    return open_sqlite(unquote(urlsplit(url).path), read_only)

@@ -32,7 +32,7 @@ def workspace(ctx: typer.Context, read_only: bool = False) -> Workspace:
     obj = root.obj if isinstance(root.obj, dict) else {}
     key = "workspace_ro" if read_only else "workspace"
     if key not in obj:
-        obj[key] = Workspace(obj.get("workspace_root"), read_only=read_only)
+        obj[key] = Workspace(obj.get("workspace_root"), read_only=read_only, catalog_url=obj.get("catalog_url"))
         root.obj = obj
     return obj[key]
 

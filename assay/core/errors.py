@@ -97,3 +97,7 @@ def oserror_reason(exc: OSError) -> str:
     if "truncated" in text.lower():
         return "truncated image data"
     return f"unreadable: {text.splitlines()[0] if text else type(exc).__name__}"
+
+
+class MissingExtraError(AssayError, ImportError):
+    """An optional dependency a chosen feature needs is not installed; the message names the extra."""

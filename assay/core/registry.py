@@ -88,3 +88,12 @@ class Registry(Generic[T]):
     def __len__(self) -> int:
         self._load()
         return len(self._items)
+
+
+def load_entry(table: dict[str, str], name: str, kind: str) -> Any:
+    """``table[name]``, a ``"module:attribute"`` string, imported only now (so an engine's or a
+    backend's optional dependency is loaded only when it is chosen)."""
+    if name not in table:
+        raise UnknownNameError(f"unknown {kind} {name!r}; known: {', '.join(table)}")
+    module, attribute = table[name].split(":")
+    return getattr(importlib.import_module(module), attribute)

@@ -6,12 +6,14 @@ import os
 from pathlib import Path
 from typing import Any, Sequence
 
-from assay.core.catalog import Record, check_kind
+from assay.core.catalog import Record, check_kind, open_catalog
 from assay.core.catalog_sqlite import open_sqlite
 from assay.core.errors import CatalogError
 
 DEFAULT_WORKSPACE = "assay-workspace"
 ENV_VAR = "ASSAY_WORKSPACE"
+#: a catalog elsewhere than the workspace's SQLite file (e.g. postgresql://...); --catalog-url
+CATALOG_URL_VAR = "ASSAY_CATALOG_URL"
 CATALOG_FILE = "catalog.sqlite"
 
 
@@ -27,10 +29,12 @@ class Workspace:
     """Artefact folders are ``<root>/<kind>/<id>``; unfinished work lives in ``<root>/<kind>/.staging-<name>``.
 
     ``read_only`` opens an existing workspace for reading only: nothing is created, the
-    catalog is never migrated or written, and making artefacts is refused.
+    catalog is never migrated or written, and making artefacts is refused. The catalog is
+    ``<root>/catalog.sqlite`` unless ``catalog_url`` (or ``ASSAY_CATALOG_URL``) names another.
     """
 
-    def __init__(self, root: str | Path | None = None, read_only: bool = False) -> None:
+    def __init__(self, root: str | Path | None = None, read_only: bool = False,
+                 catalog_url: str | None = None) -> None:
         self.root = Path(root) if root is not None else default_root()
         self.read_only = read_only
         if self.root.exists() and not self.root.is_dir():
@@ -43,7 +47,8 @@ class Workspace:
             if not os.access(self.root, os.W_OK):
                 raise ReadOnlyWorkspace(f"workspace {self.root} is read-only: this command writes to it "
                                         "(commands that only read work)")
-        self.catalog = open_sqlite(self.root / CATALOG_FILE, read_only=read_only)
+        url = catalog_url or os.environ.get(CATALOG_URL_VAR)
+        self.catalog = open_catalog(url, read_only) if url else open_sqlite(self.root / CATALOG_FILE, read_only=read_only)
 
     def __repr__(self) -> str:
         return f"Workspace({str(self.root)!r}{', read_only=True' if self.read_only else ''})"

@@ -1,0 +1,105 @@
+"""Where batch work runs: ``local`` (this machine's processes) or ``ray`` (a Ray cluster).
+
+A batch job is a :class:`Task` (set up once per worker, then called once per item) and a
+sequence of items; every engine yields the results in the items' order, as they come, so
+callers journal and resume alike whatever the engine. Engines are looked up by name in
+:data:`ENGINES`; an engine's module (and Ray) is imported only when it is chosen.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from dataclasses import dataclass
+from typing import Any, Iterable, Iterator, Protocol, Sequence
+
+from assay.core.registry import load_entry
+from assay.core.workers import die_with_parent
+
+#: engine name -> "module:function(task, items, engine)" yielding results in order
+ENGINES: dict[str, str] = {
+    "local": "assay.core.engines:run_local",
+    "ray": "assay.core.ray_engine:run_ray",
+}
+
+
+class Task(Protocol):
+    """One kind of batch work; pickled to each worker, which calls :meth:`setup` once.
+
+    Items and results are plain JSON values (dicts of str, numbers, lists), so that any
+    engine can move them between machines.
+    """
+
+    #: ask each worker for a GPU when the engine has GPUs
+    wants_gpu: bool
+
+    def setup(self) -> None:
+        """Load what every item needs (a model), once per worker."""
+
+    def __call__(self, item: dict[str, Any]) -> dict[str, Any]:
+        """The result of one item."""
+
+
+@dataclass(frozen=True)
+class Engine:
+    """An engine by name: ``workers`` processes or actors (0: the engine's default), ``address`` of a cluster."""
+
+    name: str = "local"
+    workers: int = 0
+    address: str | None = None
+
+    def map(self, task: Task, items: Sequence[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+        """``task(item)`` for each item, in order, as the results come."""
+        return load_entry(ENGINES, self.name, "engine")(task, items, self)
+
+
+# -- local: this process, or a pool of processes on this machine ----------------------
+_TASK: Task | None = None
+
+
+def init_worker(task: Task) -> None:
+    """A pool process: torch on one thread (several one-thread processes use the cores better
+    than one process whose threads wait on each other; dlib's face finding is single-threaded too)."""
+    global _TASK
+    import torch
+
+    torch.set_num_threads(1)
+    task.setup()
+    _TASK = task
+
+
+def _init_pool_worker(task: Task, parent_pid: int) -> None:
+    """A local pool's process: it ends with the process that made the pool, then sets the task up."""
+    die_with_parent(parent_pid)
+    init_worker(task)
+
+
+def _call(item: dict[str, Any]) -> dict[str, Any]:
+    assert _TASK is not None
+    return _TASK(item)
+
+
+def local_workers(workers: int, wants_gpu: bool = False) -> int:
+    """``workers``, or for 0: every core on the CPU, and one process (feeding the GPU) where CUDA is present."""
+    if workers > 0:
+        return workers
+    import torch
+
+    return 1 if wants_gpu and torch.cuda.is_available() else (os.cpu_count() or 1)
+
+
+def run_local(task: Task, items: Sequence[dict[str, Any]], engine: Engine) -> Iterable[dict[str, Any]]:
+    """In this process for one worker (or one item), else in a pool: forked where that is possible
+    and CUDA is not in use (fork is quick and shares what is loaded), spawned otherwise; the pool's
+    processes end with this one (:func:`assay.core.workers.die_with_parent`)."""
+    workers = local_workers(engine.workers, task.wants_gpu)
+    if workers <= 1 or len(items) <= 1:
+        task.setup()
+        yield from map(task, items)
+        return
+    import torch
+
+    fork = "fork" in multiprocessing.get_all_start_methods() and not torch.cuda.is_available()
+    ctx = multiprocessing.get_context("fork" if fork else "spawn")
+    with ctx.Pool(min(workers, len(items)), initializer=_init_pool_worker, initargs=(task, os.getpid())) as pool:
+        yield from pool.imap(_call, items, chunksize=1)
