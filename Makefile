@@ -13,10 +13,15 @@ $(BIN)/assay: pyproject.toml
 	@command -v $(PY) >/dev/null 2>&1 || { echo "need $(PY) (set PY=...)"; exit 2; }
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[dev,postgres,ray]'
+	$(BIN)/python -m pip install -q -e '.[dev]'
 	touch $(BIN)/assay
 
 install: $(BIN)/assay
+
+# the optional engines the tests exercise: psycopg (PostgreSQL catalog) and Ray
+$(VENV)/.extras: $(BIN)/assay
+	$(BIN)/python -m pip install -q -e '.[dev,postgres,ray]'
+	touch $@
 
 # the tests start a PostgreSQL server of their own (initdb + pg_ctl); installed when missing (Debian/Ubuntu,
 # as root), without the packaged cluster that would start a server of its own
@@ -38,7 +43,7 @@ browser:
 	@test -d $(BROWSER_DIR)/node_modules/playwright-core || npm install --prefix $(BROWSER_DIR) --no-audit --no-fund \
 		|| echo "could not install playwright-core; the dashboard browser test will say so"
 
-test: install postgres-server browser
+test: $(VENV)/.extras postgres-server browser
 	$(BIN)/lint-imports
 	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -q
 
