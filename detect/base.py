@@ -21,6 +21,7 @@ import numpy as np
 from assay.core.errors import ModelError
 from assay.core.fileio import atomic_write_json, read_json
 from assay.core.registry import Registry
+from detect.domain import DOMAIN_FILE, DomainProfile
 
 Images = Sequence[np.ndarray]
 
@@ -41,7 +42,7 @@ class Detector(ABC):
 
     name: ClassVar[str]
     #: the training domain (recorded by training; None for a detector fitted by hand)
-    domain: Any = None
+    domain: DomainProfile | None = None
     #: ``{"probability": p, "raw": z, "target_fpr": ...}`` from ``assay detect calibrate``, or None
     operating_point: dict[str, Any] | None = None
 
@@ -86,8 +87,6 @@ class Detector(ABC):
         return image
 
     def save(self, folder: str | Path) -> None:
-        from detect.domain import DOMAIN_FILE
-
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         self.save_state(folder)
@@ -100,8 +99,6 @@ class Detector(ABC):
     @classmethod
     def load(cls, folder: str | Path) -> "Detector":
         """Rebuild whichever registered detector was saved in ``folder``, with its domain and threshold."""
-        from detect.domain import DOMAIN_FILE, DomainProfile
-
         folder = Path(folder)
         meta = read_json(folder / CONFIG_FILE)
         det = DETECTORS.get(meta["detector"])(**meta["config"])

@@ -22,6 +22,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from detect.spectra import azimuthal_spectrum
+
 DOMAIN_FILE = "domain.json"
 #: a crop is in domain from half the smallest to twice the largest training size (short side)
 SIZE_SLACK = 2.0
@@ -40,8 +42,6 @@ _IJG_LUMA = np.array([16, 11, 10, 16, 24, 40, 51, 61, 12, 12, 14, 19, 26, 58, 60
 
 def domain_feature(image: np.ndarray) -> np.ndarray:
     """The low/mid-frequency half of a 16-bin azimuthal log power spectrum (generator traces excluded)."""
-    from detect.detectors.spectral import azimuthal_spectrum
-
     return azimuthal_spectrum(image, FEATURE_BINS)[1:FEATURE_BINS // 2]
 
 

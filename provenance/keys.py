@@ -12,8 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from assay.core.errors import AssayError
 from assay.core.fileio import atomic_write_bytes
+from provenance.keyfiles import SECRET_MODE, SigningError, default_keys_dir
+from provenance.secret import SECRET_FILE, make_secret
 
 KEY_FILE = "signer.key"
 CHAIN_FILE = "signer-chain.pem"
@@ -21,15 +22,6 @@ CA_FILE = "dev-ca.pem"
 CA_KEY_FILE = "dev-ca.key"
 #: where ``keygen --force`` keeps the CAs it replaced: still trust anchors for files signed before
 RETIRED_DIR = "retired"
-#: mode of every file holding a secret (private keys, the workspace secret), whatever the umask
-SECRET_MODE = 0o600
-
-
-def default_keys_dir(ws) -> Path:
-    """Where keygen writes by default: ``<workspace>/keys``."""
-    return Path(ws.root) / "keys"
-
-
 def trust_anchor_files(keys_dir: Path) -> list[Path]:
     """The development CA in ``keys_dir`` and the CAs rotation retired, current first."""
     d = Path(keys_dir)
@@ -39,10 +31,6 @@ def trust_anchor_files(keys_dir: Path) -> list[Path]:
 def workspace_trust_anchors(ws) -> str | None:
     """PEM of the workspace's development CA and of every CA ``keygen --force`` retired, else None."""
     return "".join(p.read_text() for p in trust_anchor_files(default_keys_dir(ws))) or None
-
-
-class SigningError(AssayError):
-    """Signing cannot go ahead; the message is a one-line reason (never key material)."""
 
 
 @dataclass
@@ -256,8 +244,6 @@ def keygen(keys_dir: str | Path, organization: str = "assay development", common
     _write_private_key(d / KEY_FILE, key)
     atomic_write_bytes(d / CA_FILE, ca.public_bytes(pem))
     atomic_write_bytes(d / CHAIN_FILE, leaf.public_bytes(pem) + ca.public_bytes(pem))
-    from provenance.secret import SECRET_FILE, make_secret
-
     make_secret(d)
     paths = {"ca": str(d / CA_FILE), "chain": str(d / CHAIN_FILE), "key": str(d / KEY_FILE),
              "ca_key": str(d / CA_KEY_FILE), "secret": str(d / SECRET_FILE)}

@@ -14,7 +14,7 @@ import numpy as np
 from detect.base import DETECTORS, Images
 from detect.detectors.linear import LinearHead
 from detect.detectors.scored import ScoredDetector, check_fit_input
-from detect.detectors.spectral import gray
+from detect.spectra import gray
 from detect.detectors.torchdet import TorchDetector
 from detect.tiling import grid_tiles
 
