@@ -51,7 +51,7 @@ from assay.core.imagesets import open_set
 from assay.core.workspace import Workspace
 from forge.config import make_config
 from forge.data import FaceBatches
-from assay.core.devices import setup
+from assay.core.devices import setup, teardown
 from forge.train import GANTrainer
 
 d = setup(torch.device("cpu"))
@@ -70,7 +70,7 @@ if d.rank == 0:
     print("SAME_WEIGHTS", all(torch.equal(got[0], g) for g in got[1:]))
     print("DISJOINT_DATA", not set(idx[0].tolist()) & set(idx[1].tolist()))
     print("WRAPPED", type(t.D).__name__)
-dist.destroy_process_group()
+teardown()
 '''
 
 

@@ -102,8 +102,13 @@ def setup(device: torch.device) -> Dist:
 
 
 def teardown() -> None:
-    """Leave the process group if this process joined one."""
+    """Leave the process group if this process joined one, all ranks together: a rank that tears its
+    gloo pairs down while a peer is still in a collective can abort that peer."""
     if dist.is_available() and dist.is_initialized():
+        try:
+            dist.barrier()
+        except RuntimeError:  # a peer already gone (it failed): leave all the same
+            pass
         dist.destroy_process_group()
 
 

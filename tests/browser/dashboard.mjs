@@ -13,7 +13,8 @@ const spec = JSON.parse(readFileSync(process.argv[2], "utf8"));
 const timeout = spec.timeout_ms;
 
 async function visible(page, text) {
-  await page.getByText(text, { exact: false }).first().waitFor({ state: "visible", timeout });
+  // hidden copies (a data grid's accessibility cells, collapsed sections) do not count
+  await page.getByText(text, { exact: false }).filter({ visible: true }).first().waitFor({ state: "visible", timeout });
 }
 
 async function settled(page) {
