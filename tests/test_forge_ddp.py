@@ -45,7 +45,7 @@ def test_two_process_gloo_run_under_torchrun(ws) -> None:
 
 
 RANK_SCRIPT = r'''
-import sys, torch, torch.distributed as dist
+import gc, sys, torch, torch.distributed as dist
 sys.path.insert(0, sys.argv[2])
 from assay.core.imagesets import open_set
 from assay.core.workspace import Workspace
@@ -54,22 +54,30 @@ from forge.data import FaceBatches
 from assay.core.devices import setup, teardown
 from forge.train import GANTrainer
 
-d = setup(torch.device("cpu"))
-cfg = make_config("dcgan", 32, batch=4, g_ch=4, d_ch=4, z_dim=16, device="cpu")
-data = FaceBatches(open_set(Workspace(sys.argv[1]), "tiny"), 32)
-t = GANTrainer(cfg, dist=d)
-first = data.indices(cfg.seed, 0, cfg.batch, d.rank, d.world)
-for _ in range(3):
-    t.train_step(data)
-flat = torch.cat([p.detach().flatten() for p in [*t.g_net.parameters(), *t.d_net.parameters()]])
-got = [torch.zeros_like(flat) for _ in range(d.world)]
-dist.all_gather(got, flat)
-idx = [torch.zeros_like(first) for _ in range(d.world)]
-dist.all_gather(idx, first)
-if d.rank == 0:
-    print("SAME_WEIGHTS", all(torch.equal(got[0], g) for g in got[1:]))
-    print("DISJOINT_DATA", not set(idx[0].tolist()) & set(idx[1].tolist()))
-    print("WRAPPED", type(t.D).__name__)
+
+def main():
+    d = setup(torch.device("cpu"))
+    cfg = make_config("dcgan", 32, batch=4, g_ch=4, d_ch=4, z_dim=16, device="cpu")
+    data = FaceBatches(open_set(Workspace(sys.argv[1]), "tiny"), 32)
+    t = GANTrainer(cfg, dist=d)
+    first = data.indices(cfg.seed, 0, cfg.batch, d.rank, d.world)
+    for _ in range(3):
+        t.train_step(data)
+    flat = torch.cat([p.detach().flatten() for p in [*t.g_net.parameters(), *t.d_net.parameters()]])
+    got = [torch.zeros_like(flat) for _ in range(d.world)]
+    dist.all_gather(got, flat)
+    idx = [torch.zeros_like(first) for _ in range(d.world)]
+    dist.all_gather(idx, first)
+    if d.rank == 0:
+        print("SAME_WEIGHTS", all(torch.equal(got[0], g) for g in got[1:]))
+        print("DISJOINT_DATA", not set(idx[0].tolist()) & set(idx[1].tolist()))
+        print("WRAPPED", type(t.D).__name__)
+
+
+# as forge train does: the trainer (and its DDP reducer) is gone before the group is left, not
+# destroyed during interpreter shutdown, where gloo's pending work can abort the process
+main()
+gc.collect()
 teardown()
 '''
 
