@@ -11,8 +11,9 @@ from __future__ import annotations
 import contextlib
 import json
 import sqlite3
+import time
 from pathlib import Path
-from typing import Any, Callable, Iterator, Mapping, Sequence
+from typing import Any, Callable, Iterator, Mapping, Sequence, TypeVar
 from urllib.parse import unquote, urlsplit
 
 from assay.core.catalog import (GENESIS, INDEXED_PARAMS, KINDS, Catalog, Direction, Record, chain_hash, duplicate,
@@ -109,6 +110,27 @@ _UNWRITABLE = (sqlite3.SQLITE_READONLY, sqlite3.SQLITE_CANTOPEN)
 _NO_SIDE_FILES = (*_UNWRITABLE, sqlite3.SQLITE_IOERR, sqlite3.SQLITE_FULL)
 
 
+T = TypeVar("T")
+
+#: the longest a process waits out others creating or upgrading the same catalog (a bound against a hang)
+BUSY_WAIT_S = 120.0
+
+
+def _while_busy(call: Callable[[], T]) -> T:
+    """``call()``, tried again while another process holds a lock that SQLite's busy handler does not
+    wait for (a new file switching to WAL, a migration under way), for at most :data:`BUSY_WAIT_S`."""
+    delay, waited = 0.01, 0.0
+    while True:
+        try:
+            return call()
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or waited >= BUSY_WAIT_S:
+                raise
+            time.sleep(delay)
+            waited += delay
+            delay = min(delay * 2, 1.0)
+
+
 def _statements(script: str) -> Iterator[str]:
     """The statements of a migration script (a trigger body's ``;`` does not end its statement)."""
     buf = ""
@@ -177,7 +199,7 @@ class SqliteBackend:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
             try:
-                current = self.schema_version()
+                current = _while_busy(self.schema_version)
             except sqlite3.OperationalError as exc:
                 if not (read_only and _unwritable(exc, _NO_SIDE_FILES)):
                     raise
@@ -236,16 +258,19 @@ class SqliteBackend:
 
     def _migrate(self, current: int, to: int) -> None:
         """Run migrations ``current + 1 .. to`` in one transaction (on a writable connection, even when read-only)."""
-        try:
+        def run() -> None:
             with self._open(writable=True) as conn:
                 conn.execute("PRAGMA journal_mode = WAL")
                 with _transaction(conn):
-                    current = int(conn.execute("PRAGMA user_version").fetchone()[0])  # another process may have run them
-                    self._check_not_newer(current)
-                    for number in range(current + 1, to + 1):
+                    reached = int(conn.execute("PRAGMA user_version").fetchone()[0])  # another process may have run them
+                    self._check_not_newer(reached)
+                    for number in range(reached + 1, to + 1):
                         for statement in _statements(MIGRATIONS[number - 1]):
                             conn.execute(statement)
                         conn.execute(f"PRAGMA user_version = {number}")
+
+        try:
+            _while_busy(run)
         except sqlite3.OperationalError as exc:
             if not _unwritable(exc):
                 raise CatalogError(f"cannot upgrade catalog {self.path}: {_reason(exc)}") from None

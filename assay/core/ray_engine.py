@@ -57,7 +57,10 @@ def run_ray(task: Task, items: Sequence[dict[str, Any]], engine: Engine) -> Iter
     context = ray.data.DataContext.get_current()
     context.execution_options.preserve_order = True
     context.enable_progress_bars = False
-    dataset = ray.data.from_items([{"item": json.dumps(item)} for item in items])
+    # one block per batch: a block's results come back when its batch is done, so results stream
+    # instead of waiting for a block that holds a slow file
+    dataset = ray.data.from_items([{"item": json.dumps(item)} for item in items],
+                                  override_num_blocks=-(-len(items) // BATCH))
     results = dataset.map_batches(_Actor, fn_constructor_args=(task,), batch_size=BATCH, batch_format="numpy",
                                   compute=ray.data.ActorPoolStrategy(size=min(actors, len(items))),
                                   num_gpus=1 if gpus else 0,
