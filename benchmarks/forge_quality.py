@@ -37,7 +37,7 @@ from forge.evaluate import evaluate  # noqa: E402
 from forge.families import FAMILIES  # noqa: E402
 from forge.metrics import DEFAULT_METRICS  # noqa: E402
 from forge.train import train  # noqa: E402
-from forge_throughput import _prepare  # noqa: E402
+from forge_throughput import prepare_utkface  # noqa: E402
 
 COLUMNS = ("fd_dlib", "kid_dlib", "precision_dlib", "recall_dlib", "density_dlib", "coverage_dlib", "swd",
            "face_rate", "leakage")
@@ -67,7 +67,7 @@ def main() -> None:
     results, refs = [], {}
     with tempfile.TemporaryDirectory() as tmp:
         ws = Workspace(tmp)
-        dataset, source = _prepare(ws, args.images, 64, holdout=5)
+        dataset, source = prepare_utkface(ws, args.images, 64, holdout=5)
         for fam in args.families.split(","):
             cfg = make_config(fam, 64, steps=10**7, checkpoint_every=10**7, sample_every=10**7, **settings(args))
             start = time.perf_counter()

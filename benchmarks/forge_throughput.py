@@ -46,7 +46,7 @@ from forge.train import GANTrainer, Loop  # noqa: E402
 SHARED = REPO.parent / "shared" / "data" / "utkface"
 
 
-def _prepare(ws: Workspace, images: int, size: int, holdout: int = 0) -> tuple[str, str]:
+def prepare_utkface(ws: Workspace, images: int, size: int, holdout: int = 0) -> tuple[str, str]:
     """A prepared set of UTKFace faces (labels parsed as ``assay data prepare`` does) or, without the
     data, smooth random images; with ``holdout`` = k, every k-th image is in the ``val`` split."""
     import cv2
@@ -196,7 +196,7 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         ws = Workspace(tmp)
-        dataset, source = _prepare(ws, args.images, args.size)
+        dataset, source = prepare_utkface(ws, args.images, args.size)
         results = []
         for fam in args.families.split(","):
             cmd = [sys.executable, __file__, "--one", fam, "--ws", tmp, "--dataset", dataset,
