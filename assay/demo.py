@@ -11,8 +11,8 @@ from assay.core.catalog import CatalogError
 from assay.core.clitools import err, say
 from assay.core.fileio import atomic_write_text
 from assay.core.imageio import save
-from data.prepare import PrepareConfig, prepare
 from assay.core.workspace import Workspace
+from assay.data.prepare import PrepareConfig, prepare
 
 #: images per forge eval row in the demo (the toy set holds out about 20)
 DEMO_EVAL_N = 16
@@ -66,7 +66,7 @@ def stage_data(ws: Workspace, data: Path | None) -> str:
 
 
 def stage_consent(ws: Workspace, dataset: str) -> None:
-    from provenance.consent_demo import grant_demo_consent
+    from assay.provenance.consent_demo import grant_demo_consent
 
     added = grant_demo_consent(ws, dataset)
     say("consent", f"demo consent records (training, generation, editing, publication) for {added} subjects; "
@@ -75,11 +75,10 @@ def stage_consent(ws: Workspace, dataset: str) -> None:
 
 def stage_forge(ws: Workspace, dataset: str, steps: int | None = None) -> tuple[str, str]:
     """A short DCGAN run; a sample set with every label, and one with metadata labels only for training detectors."""
-    from forge import demo as forge_demo
-    from forge.sample import sample
-
-    from forge.cli import print_eval_table
-    from forge.evaluate import evaluate
+    from assay.forge import demo as forge_demo
+    from assay.forge.cli import print_eval_table
+    from assay.forge.evaluate import evaluate
+    from assay.forge.sample import sample
 
     stamped = forge_demo.run(ws, dataset, steps=steps)
     rec = ws.resolve(stamped)
@@ -98,8 +97,8 @@ def stage_forge(ws: Workspace, dataset: str, steps: int | None = None) -> tuple[
 
 
 def stage_detect(ws: Workspace, real: str, training_fakes: str, stamped: str) -> None:
-    from detect import demo as detect_demo
-    from detect import scan_demo
+    from assay.detect import demo as detect_demo
+    from assay.detect import scan_demo
 
     detector = detect_demo.run(ws, real, training_fakes)
     scan_demo.run(ws, detector, real, stamped)
@@ -107,7 +106,7 @@ def stage_detect(ws: Workspace, real: str, training_fakes: str, stamped: str) ->
 
 def stage_provenance(ws: Workspace, stamped: str) -> None:
     from assay.core.imagesets import open_set
-    from provenance import demo as provenance_demo
+    from assay.provenance import demo as provenance_demo
 
     samples = open_set(ws, stamped)
     say("provenance", "verify three stamped samples, then strip one by re-saving it with Pillow")
@@ -116,7 +115,7 @@ def stage_provenance(ws: Workspace, stamped: str) -> None:
 
 def stage_comply(ws: Workspace, dataset: str, stamped: str) -> None:
     from assay.core.imagesets import open_set
-    from provenance import consent_demo
+    from assay.provenance import consent_demo
 
     samples = open_set(ws, stamped)
     say("consent", "assay provenance comply on three samples with every regulation profile, then one subject "

@@ -21,8 +21,8 @@ from collections import Counter
 from pathlib import Path
 
 from assay.core.imagesets import open_set
-from data.prepare import PrepareConfig, prepare
 from assay.core.workspace import Workspace
+from assay.data.prepare import PrepareConfig, prepare
 
 REPO = Path(__file__).resolve().parents[1]
 

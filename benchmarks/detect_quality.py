@@ -32,10 +32,10 @@ from assay.core.clitools import err, print_table  # noqa: E402
 from assay.core.fileio import atomic_write_json  # noqa: E402
 from assay.core.imagesets import ImageSetWriter, open_set  # noqa: E402
 from assay.core.workspace import Workspace  # noqa: E402
-from detect.data import assemble, parse_encode, reencode  # noqa: E402
-from detect.loo import leave_one_out  # noqa: E402
-from detect.robustness import PERTURBATIONS  # noqa: E402
-from detect.train import DetectTrainConfig, fit_and_test  # noqa: E402
+from assay.detect.data import assemble, parse_encode, reencode  # noqa: E402
+from assay.detect.loo import leave_one_out  # noqa: E402
+from assay.detect.robustness import PERTURBATIONS  # noqa: E402
+from assay.detect.train import DetectTrainConfig, fit_and_test  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 STANDIN_FAMILIES = ("standin-nearest", "standin-zeroinsert", "standin-bilinear")
@@ -142,7 +142,7 @@ def _existing(ws: Workspace, kind: str, name: str) -> str | None:
 
 
 def _prepared(ws: Workspace, name: str, src: Path, limit: int, cfg: Any) -> str:
-    from data.prepare import prepare
+    from assay.data.prepare import prepare
 
     found = _existing(ws, "datasets", name)
     if found:
@@ -160,10 +160,10 @@ def _prepared(ws: Workspace, name: str, src: Path, limit: int, cfg: Any) -> str:
 def build_forge(ws: Workspace, n_utk: int, n_lfw: int, n_samples: int, size: int, steps: dict[str, int],
                 width: int) -> tuple[str, list[str], str, dict[str, Any]]:
     """Prepared UTKFace and LFW subsets, one short forge run and one sample set per family; returns refs."""
-    from data.prepare import PrepareConfig
-    from forge.config import make_config
-    from forge.sample import sample
-    from forge.train import train
+    from assay.data.prepare import PrepareConfig
+    from assay.forge.config import make_config
+    from assay.forge.sample import sample
+    from assay.forge.train import train
 
     info: dict[str, Any] = {"steps": {}, "width": width, "n_samples": n_samples, "seconds": {}}
     # UTKFace chips are already aligned and carry no identities: no face detection, no embeddings

@@ -30,14 +30,14 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "benchmarks"))
 
 import torch  # noqa: E402
+from forge_throughput import prepare_utkface  # noqa: E402
 
 from assay.core.workspace import Workspace  # noqa: E402
-from forge.config import make_config  # noqa: E402
-from forge.evaluate import evaluate  # noqa: E402
-from forge.families import FAMILIES  # noqa: E402
-from forge.metrics import DEFAULT_METRICS  # noqa: E402
-from forge.train import train  # noqa: E402
-from forge_throughput import prepare_utkface  # noqa: E402
+from assay.forge.config import make_config  # noqa: E402
+from assay.forge.evaluate import evaluate  # noqa: E402
+from assay.forge.families import FAMILIES  # noqa: E402
+from assay.forge.metrics import DEFAULT_METRICS  # noqa: E402
+from assay.forge.train import train  # noqa: E402
 
 COLUMNS = ("fd_dlib", "kid_dlib", "precision_dlib", "recall_dlib", "density_dlib", "coverage_dlib", "swd",
            "face_rate", "leakage")

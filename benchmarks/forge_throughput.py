@@ -37,11 +37,11 @@ import torch  # noqa: E402
 from assay.core.devices import choose_threads  # noqa: E402
 from assay.core.imagesets import ImageSetWriter, open_set  # noqa: E402
 from assay.core.workspace import Workspace  # noqa: E402
-from forge.config import make_config  # noqa: E402
-from forge.conditions import keys_of  # noqa: E402
-from forge.data import FaceBatches, to_float  # noqa: E402
-from forge.families import FAMILIES  # noqa: E402
-from forge.train import GANTrainer, Loop  # noqa: E402
+from assay.forge.conditions import keys_of  # noqa: E402
+from assay.forge.config import make_config  # noqa: E402
+from assay.forge.data import FaceBatches, to_float  # noqa: E402
+from assay.forge.families import FAMILIES  # noqa: E402
+from assay.forge.train import GANTrainer, Loop  # noqa: E402
 
 SHARED = REPO.parent / "shared" / "data" / "utkface"
 
@@ -52,7 +52,13 @@ def prepare_utkface(ws: Workspace, images: int, size: int, holdout: int = 0) -> 
     import cv2
 
     from assay.core.imageio import decode
-    from data.layouts import LAYOUTS, UTKFACE_GENDERS, UTKFACE_RACES, LabelError, age_bucket
+    from assay.data.layouts import (
+        LAYOUTS,
+        UTKFACE_GENDERS,
+        UTKFACE_RACES,
+        LabelError,
+        age_bucket,
+    )
 
     writer = ImageSetWriter(ws, "datasets", "bench")
     files = sorted(SHARED.glob("*.jpg"))[:images] if SHARED.is_dir() else []

@@ -25,11 +25,11 @@ from PIL import Image
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from provenance import implicit, manifest, visible, watermark  # noqa: E402
-from provenance.keys import SigningIdentity, keygen  # noqa: E402
-from provenance.payload import encode_payload, random_content_id  # noqa: E402
-from provenance.imagestamp import stamp_pixels  # noqa: E402
-from provenance.stamping import StampOptions  # noqa: E402
+from assay.provenance import implicit, manifest, visible, watermark  # noqa: E402
+from assay.provenance.imagestamp import stamp_pixels  # noqa: E402
+from assay.provenance.keys import SigningIdentity, keygen  # noqa: E402
+from assay.provenance.payload import encode_payload, random_content_id  # noqa: E402
+from assay.provenance.stamping import StampOptions  # noqa: E402
 
 ATTACKS: dict[str, Callable[[bytes, str], tuple[bytes, str]]] = {}
 

@@ -25,12 +25,17 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from assay.core.imageio import decode  # noqa: E402
-from provenance import video, watermark  # noqa: E402
-from provenance.keys import SigningIdentity, keygen  # noqa: E402
-from provenance.payload import encode_payload, sample_content_id  # noqa: E402
-from provenance.stamping import StampOptions  # noqa: E402
-from provenance.verify import verify_file  # noqa: E402
-from provenance.videostamp import VIDEO_MARGINS, check_video_mark, decode_mp4, stamp_clip  # noqa: E402
+from assay.provenance import video, watermark  # noqa: E402
+from assay.provenance.keys import SigningIdentity, keygen  # noqa: E402
+from assay.provenance.payload import encode_payload, sample_content_id  # noqa: E402
+from assay.provenance.stamping import StampOptions  # noqa: E402
+from assay.provenance.verify import verify_file  # noqa: E402
+from assay.provenance.videostamp import (  # noqa: E402
+    VIDEO_MARGINS,
+    check_video_mark,
+    decode_mp4,
+    stamp_clip,
+)
 
 FPS = 24.0
 FRAMES = 48

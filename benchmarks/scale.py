@@ -45,8 +45,8 @@ sys.path.insert(0, str(REPO))
 
 from assay.core.catalog import Catalog, open_catalog  # noqa: E402
 from assay.core.workspace import Workspace  # noqa: E402
+from assay.detect.scan import Scan, ScanOptions  # noqa: E402
 from benchmarks.scan_throughput import toy_fit  # noqa: E402
-from detect.scan import Scan, ScanOptions  # noqa: E402
 
 LFW = REPO.parent / "shared" / "data" / "lfw"
 CHUNK = 10_000
@@ -127,7 +127,7 @@ def _rates(cat: Catalog, sizes: list[int]) -> list[dict[str, Any]]:
 
 
 def bench_catalog(args: argparse.Namespace) -> dict[str, Any]:
-    from tests.pg_server import PgServer
+    from tests.helpers.pg_server import PgServer
 
     sizes = [n for n in map(int, args.rows.split(",")) if n <= args.max_rows]
     out: dict[str, Any] = {"sizes": sizes}
@@ -146,8 +146,8 @@ from pathlib import Path
 sys.path.insert(0, sys.argv[4])
 import numpy as np
 from assay.core.workspace import Workspace
-from detect.base import DETECTORS
-from detect.scan import Scan, ScanOptions
+from assay.detect.base import DETECTORS
+from assay.detect.scan import Scan, ScanOptions
 folder, count, address = Path(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
 files = sorted(folder.iterdir())[:count]
 rng = np.random.default_rng(0)

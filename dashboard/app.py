@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard.views import data_page, detect_page, forge_page, overview, provenance_page, scan_page
+from assay.dashboard.views import (
+    data_page,
+    detect_page,
+    forge_page,
+    overview,
+    provenance_page,
+    scan_page,
+)
 
 #: (title, url path, icon, render): the pages in sidebar order
 PAGES = (

@@ -11,7 +11,7 @@ from typing import Optional
 import typer
 
 from assay.core.workspace import ENV_VAR, Workspace
-from dashboard import uploads
+from assay.dashboard import uploads
 
 APP = Path(__file__).with_name("app.py")
 

@@ -9,9 +9,9 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from dashboard import data_access as da
-from dashboard.widgets import empty_state, pick, show_table
-from provenance.compliance import profiles
+from assay.dashboard import data_access as da
+from assay.dashboard.widgets import empty_state, pick, show_table
+from assay.provenance.compliance import profiles
 
 DEFAULT_FILES = 3
 MAX_FILES = 50

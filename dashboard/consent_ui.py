@@ -11,10 +11,10 @@ from typing import Any
 import streamlit as st
 
 from assay.core.errors import AssayError
-from dashboard import data_access as da
-from dashboard.widgets import empty_state, paged_table, show_table
-from provenance.consent import utc
-from provenance.policy import load_policy, mark_done, revoke, takedown_queue
+from assay.dashboard import data_access as da
+from assay.dashboard.widgets import empty_state, paged_table, show_table
+from assay.provenance.consent import utc
+from assay.provenance.policy import load_policy, mark_done, revoke, takedown_queue
 
 CONSENT_COLUMNS = ("id", "subject_id", "state", "scopes", "jurisdiction", "purpose", "granted_at", "expires_at",
                    "revoked_at", "takedown items")

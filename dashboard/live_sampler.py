@@ -13,13 +13,13 @@ import numpy as np
 import streamlit as st
 import torch
 
-from forge.conditions import ConditionKey, fill_condition, keys_of
-from forge.config import GanConfig
-from forge.data import to_uint8
-from forge.explore import interpolation, mix_grid
-from forge.grids import tile
-from forge.nets import LatentGenerator
-from forge.sample import latent, load_latent_generator
+from assay.forge.conditions import ConditionKey, fill_condition, keys_of
+from assay.forge.config import GanConfig
+from assay.forge.data import to_uint8
+from assay.forge.explore import interpolation, mix_grid
+from assay.forge.grids import tile
+from assay.forge.nets import LatentGenerator
+from assay.forge.sample import latent, load_latent_generator
 
 
 @st.cache_resource(show_spinner="Loading the generator...", max_entries=4)

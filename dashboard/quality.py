@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-from forge.evaluate import EVAL_COLUMNS
-from forge.metrics import INCEPTION_METRICS
+from assay.forge.evaluate import EVAL_COLUMNS
+from assay.forge.metrics import INCEPTION_METRICS
 
 #: the report rows in table order: the generator, then the floor and the ceiling
 SUBJECTS = ("generator", "real-vs-real", "degenerate")

@@ -8,7 +8,7 @@ from typing import Any, Callable, Sequence
 import pandas as pd
 import streamlit as st
 
-from dashboard import data_access as da
+from assay.dashboard import data_access as da
 
 
 def empty_state(what: str, command: str) -> None:

@@ -19,15 +19,28 @@ from assay.core import faces, locks
 from assay.core.catalog import CatalogError, Record
 from assay.core.config import to_dict
 from assay.core.engines import Engine
-from assay.core.errors import AssayError, EnvironmentFault, environment_fault, is_transient, machine_faults
-from assay.core.fileio import append_jsonl, atomic_write_bytes, atomic_write_json, atomic_write_jsonl, read_json, read_jsonl
+from assay.core.errors import (
+    AssayError,
+    EnvironmentFault,
+    environment_fault,
+    is_transient,
+    machine_faults,
+)
+from assay.core.fileio import (
+    append_jsonl,
+    atomic_write_bytes,
+    atomic_write_json,
+    atomic_write_jsonl,
+    read_json,
+    read_jsonl,
+)
 from assay.core.imageio import MAX_PIXELS, ImageError, decode, encode, pixel_sha256
-from assay.core.media import IMAGE_EXTS, iter_media
 from assay.core.imagesets import MANIFEST
+from assay.core.media import IMAGE_EXTS, iter_media
 from assay.core.workspace import Workspace
-from data.layouts import LAYOUTS, LabelError, guess_layout
-from data.splits import assign_splits, cluster_identities
-from data.subjects import SubjectLinker, linker_from_file
+from assay.data.layouts import LAYOUTS, LabelError, guess_layout
+from assay.data.splits import assign_splits, cluster_identities
+from assay.data.subjects import SubjectLinker, linker_from_file
 
 SIZES = (32, 64, 128, 256)
 ALIGNS = ("dlib", "center", "none")

@@ -66,7 +66,7 @@ def aug_resize_crop(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Random resize (factor 0.75-1.25) then a crop back to the original size (padded if smaller)."""
     if rng.random() >= P:
         return image
-    from detect.tiling import pad_to
+    from assay.detect.tiling import pad_to
 
     h, w = image.shape[:2]
     out = pad_to(rescale(image, float(rng.uniform(0.75, 1.25))), max(h, w))

@@ -21,12 +21,12 @@ import numpy as np
 from assay.core.errors import ModelError
 from assay.core.fileio import atomic_write_json, read_json
 from assay.core.registry import Registry
-from detect.domain import DOMAIN_FILE, DomainProfile
+from assay.detect.domain import DOMAIN_FILE, DomainProfile
 
 Images = Sequence[np.ndarray]
 
 #: name -> Detector subclass, filled by the modules of detect.detectors
-DETECTORS: Registry[type["Detector"]] = Registry("detector", modules=["detect.detectors"])
+DETECTORS: Registry[type["Detector"]] = Registry("detector", modules=["assay.detect.detectors"])
 CONFIG_FILE = "detector.json"
 #: the operating point set by ``assay detect calibrate`` on a user's own real photos
 THRESHOLD_FILE = "threshold.json"

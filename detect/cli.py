@@ -8,7 +8,7 @@ from typing import Any, Optional
 import typer
 
 from assay.core.clitools import err, fail, print_json, print_table, workspace
-from detect.base import DETECTORS
+from assay.detect.base import DETECTORS
 
 app = typer.Typer(help="Train GAN-face detectors, evaluate them per generator, scan images and videos.", no_args_is_help=True)
 
@@ -29,10 +29,10 @@ def _refs(values: list[str]) -> list[str]:
 
 def _train_config(model: str, aug: list[str], simulate: bool, simulator: list[str], options: list[str],
                   calibration: str, encode: str, max_per_set: Optional[int], seed: int, sim_steps: int) -> Any:
-    from detect.augment import AUGMENTATIONS
-    from detect.calibration import CALIBRATORS
-    from detect.simulate import SIMULATORS
-    from detect.train import DetectTrainConfig, parse_option
+    from assay.detect.augment import AUGMENTATIONS
+    from assay.detect.calibration import CALIBRATORS
+    from assay.detect.simulate import SIMULATORS
+    from assay.detect.train import DetectTrainConfig, parse_option
 
     try:
         DETECTORS.get(model)
@@ -54,7 +54,7 @@ def _train_config(model: str, aug: list[str], simulate: bool, simulator: list[st
 
 def _with_preset(ctx: typer.Context, preset: str, cfg: Any) -> Any:
     """The preset's config; options given on the command line override it (detector options merge)."""
-    from detect.train import PRESETS, preset_config
+    from assay.detect.train import PRESETS, preset_config
 
     try:
         base = PRESETS.get(preset)
@@ -104,8 +104,8 @@ def train_cmd(
     """Train a detector on real and fake sets; calibrate it on val, test it, register it."""
     from assay.core.catalog import CatalogError
     from assay.core.devices import teardown
-    from detect.robustness import PERTURBATIONS
-    from detect.train import train
+    from assay.detect.robustness import PERTURBATIONS
+    from assay.detect.train import train
 
     cfg = _train_config(model, aug, simulate, simulator, option, calibration, encode, max_per_set, seed, sim_steps)
     if preset:
@@ -127,7 +127,7 @@ def train_cmd(
     if as_json:
         print_json(report)
     else:
-        from detect.evaluate import report_rows
+        from assay.detect.evaluate import report_rows
 
         print_table(report_rows(report), ["condition", "family", *TABLE_METRICS], title=f"{rec.id} on the test split")
     err.print(f"detector {rec.id} ({rec.name}) saved to {rec.path}")
@@ -155,8 +155,8 @@ def eval_cmd(
     """Evaluate a detector on sets or folders: AUC, AP, EER, accuracy, ECE, overall and per generator family."""
     from assay.core.catalog import CatalogError
     from assay.core.errors import AssayError
-    from detect.eval_run import evaluate_folders, evaluate_sets
-    from detect.robustness import PERTURBATIONS
+    from assay.detect.eval_run import evaluate_folders, evaluate_sets
+    from assay.detect.robustness import PERTURBATIONS
 
     ws = workspace(ctx)
     perturbations = PERTURBATIONS.names() if robustness else ()
@@ -179,7 +179,7 @@ def eval_cmd(
     if as_json:
         print_json(report)
     else:
-        from detect.evaluate import report_rows
+        from assay.detect.evaluate import report_rows
 
         print_table(report_rows(report), ["condition", "family", *TABLE_METRICS],
                     title=f"{report['detector']} on {report['split']} ({report['data']['encode_path']['real']['re_encoded_as']} encode)")
@@ -196,7 +196,7 @@ def calibrate_cmd(
 ) -> None:
     """Set the detector's threshold on your own real photos; `assay detect scan` uses it from then on."""
     from assay.core.errors import AssayError
-    from detect.operating import calibrate_on_folder
+    from assay.detect.operating import calibrate_on_folder
 
     ws = workspace(ctx)
     if not real.is_dir():
@@ -235,7 +235,7 @@ def loo_cmd(
 ) -> None:
     """Leave-one-generator-out: train once per held-out family, print the AUC matrix (* = unseen)."""
     from assay.core.catalog import CatalogError
-    from detect.loo import leave_one_out, matrix_rows
+    from assay.detect.loo import leave_one_out, matrix_rows
 
     cfg = _train_config(model, aug, simulate, simulator, option, calibration, encode, max_per_set, seed, sim_steps)
     ws = workspace(ctx)
@@ -253,6 +253,6 @@ def loo_cmd(
         err.print(f"lowest unseen-family AUC: {result['min_unseen_auc']:.3f}")
 
 
-from detect.scan_cli import scan_command  # noqa: E402
+from assay.detect.scan_cli import scan_command  # noqa: E402
 
 app.command("scan")(scan_command)

@@ -52,7 +52,7 @@ class Assembled:
     @property
     def families(self) -> list[str]:
         """Fake families from the fake sets (simulated ones excluded), sorted."""
-        from detect.simulate import FAMILY_PREFIX
+        from assay.detect.simulate import FAMILY_PREFIX
 
         return sorted({i.family for items in self.splits.values() for i in items
                        if i.label == 1 and not i.family.startswith(FAMILY_PREFIX)})
@@ -186,8 +186,8 @@ def assemble(ws: Workspace, real: Sequence[str], fake: Sequence[str], *, max_per
     for it in reals + fakes:
         splits[it.split].append(it)
     if simulate:
-        from detect.simulate import simulate as run_simulation
-        from detect.simulate import train_simulators
+        from assay.detect.simulate import simulate as run_simulation
+        from assay.detect.simulate import train_simulators
 
         fit_on = [i.image for i in splits["train"] if i.label == 0]
         nets = {k: v for st in sim_stages for k, v in train_simulators(simulate, fit_on, sim_steps, seed, st).items()}

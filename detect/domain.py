@@ -22,7 +22,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from detect.spectra import azimuthal_spectrum
+from assay.detect.spectra import azimuthal_spectrum
 
 DOMAIN_FILE = "domain.json"
 #: a crop is in domain from half the smallest to twice the largest training size (short side)

@@ -10,9 +10,9 @@ import numpy as np
 
 from assay.core.fileio import atomic_write_json
 from assay.core.workspace import Workspace
-from detect.data import SPLITS, assemble
-from detect.evaluate import evaluate
-from detect.store import load_detector
+from assay.detect.data import SPLITS, assemble
+from assay.detect.evaluate import evaluate
+from assay.detect.store import load_detector
 
 EVALUATIONS_DIR = "evaluations"
 
@@ -44,8 +44,8 @@ def evaluate_folders(ws: Workspace, detector_ref: str | None, *, real_dirs: Sequ
     Each ``--fake-dir`` is a family named after the folder; in the ``0_real``/``1_fake`` layout
     each generator sub-folder is one. Same metrics, robustness and stored report as for sets.
     """
-    from detect.data import Assembled
-    from detect.folders import load_folders
+    from assay.detect.data import Assembled
+    from assay.detect.folders import load_folders
 
     det, rec = load_detector(ws, detector_ref)
     items, rejects = load_folders(real_dirs, fake_dirs, layout_dirs, encode, max_per_folder, seed)

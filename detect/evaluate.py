@@ -13,8 +13,8 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from assay.core.registry import Registry
-from detect.base import Detector, Images
-from detect.data import REAL
+from assay.detect.base import Detector, Images
+from assay.detect.data import REAL
 
 Metric = Callable[[np.ndarray, np.ndarray], float]
 METRICS: Registry[Metric] = Registry("metric")
@@ -130,7 +130,7 @@ def evaluate(detector: Detector, images: Images, y: np.ndarray, families: Sequen
     """Metrics on clean images, then on each named perturbation (see :mod:`detect.robustness`)."""
     from tqdm import tqdm
 
-    from detect.robustness import PERTURBATIONS
+    from assay.detect.robustness import PERTURBATIONS
 
     y = np.asarray(y).astype(int)
     p, z = detector.scores(images)

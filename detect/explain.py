@@ -16,8 +16,8 @@ import numpy as np
 
 from assay.core.imageio import save
 from assay.core.registry import Registry
-from detect.base import Detector
-from detect.regions import Region
+from assay.detect.base import Detector
+from assay.detect.regions import Region
 
 #: name -> function(detector, region) -> RGB uint8 image; meta ``applies``: predicate on a detector
 EXPLAINERS: Registry[Callable[[Any, Region], np.ndarray]] = Registry("explainer")

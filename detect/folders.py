@@ -17,7 +17,7 @@ import numpy as np
 from assay.core.errors import ImageError, InputError
 from assay.core.imageio import decode
 from assay.core.media import IMAGE_EXTS, iter_media
-from detect.data import REAL, Item, parse_encode, reencode
+from assay.detect.data import REAL, Item, parse_encode, reencode
 
 REAL_DIR, FAKE_DIR = "0_real", "1_fake"
 

@@ -16,8 +16,8 @@ from tqdm import tqdm
 
 from assay.core.fileio import atomic_write_json
 from assay.core.workspace import Workspace
-from detect.data import Assembled, assemble
-from detect.train import DetectTrainConfig, fit_and_test
+from assay.detect.data import Assembled, assemble
+from assay.detect.train import DetectTrainConfig, fit_and_test
 
 ALL_HELD_OUT = "(all: simulated only)"
 LOO_FILE = "loo.json"
@@ -38,7 +38,7 @@ def leave_one_out(ws: Workspace, cfg: DetectTrainConfig, real: Sequence[str], fa
     With ``save`` each fold's detector is registered (params ``loo_study``, ``held_out_family``,
     ``loo_unseen_auc``, ``loo_matrix``; the whole result in ``loo.json`` in its folder).
     """
-    from detect.store import save_detector
+    from assay.detect.store import save_detector
 
     data = data or assemble(ws, real, fake, max_per_set=cfg.max_per_set, encode=cfg.encode,
                             simulate=cfg.simulate, sim_steps=cfg.sim_steps, seed=cfg.seed,

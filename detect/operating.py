@@ -26,7 +26,7 @@ from assay.core.fileio import atomic_write_json
 from assay.core.imageio import decode
 from assay.core.media import IMAGE_EXTS, iter_media
 from assay.core.workspace import Workspace
-from detect.base import THRESHOLD_FILE, Detector
+from assay.detect.base import THRESHOLD_FILE, Detector
 
 
 def conformal_threshold(real_scores: Sequence[float], target_fpr: float) -> float:
@@ -44,7 +44,7 @@ def conformal_threshold(real_scores: Sequence[float], target_fpr: float) -> floa
 def photo_scores(detector: Detector, images: Sequence[np.ndarray], margin: float = 0.25,
                  face_detector: str = "hog") -> np.ndarray:
     """Each photo's highest raw score over its face crops (whole image when no face is found)."""
-    from detect.regions import find_regions
+    from assay.detect.regions import find_regions
 
     out = []
     for img in tqdm(images, desc="scoring real photos", unit="img", leave=False):
@@ -65,7 +65,7 @@ def halves(paths: Sequence[Path]) -> tuple[list[Path], list[Path]]:
 def calibrate_on_folder(ws: Workspace, detector_ref: str | None, folder: Path, target_fpr: float = 0.01,
                         recursive: bool = True, margin: float = 0.25) -> dict[str, Any]:
     """Set and record the detector's threshold from a folder of the user's real photos."""
-    from detect.store import load_detector
+    from assay.detect.store import load_detector
 
     det, rec = load_detector(ws, detector_ref)
     paths = [p for p, problem in iter_media([folder], recursive, exts=IMAGE_EXTS) if problem is None]

@@ -7,7 +7,7 @@ from typing import Callable
 import numpy as np
 
 from assay.core.registry import Registry
-from detect.augment import centre_crop, gaussian_blur, jpeg, rescale
+from assay.detect.augment import centre_crop, gaussian_blur, jpeg, rescale
 
 Perturb = Callable[[np.ndarray], np.ndarray]
 PERTURBATIONS: Registry[Perturb] = Registry("perturbation")

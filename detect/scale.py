@@ -11,6 +11,6 @@ def downscale_to(image: np.ndarray, side: int) -> np.ndarray:
     h, w = image.shape[:2]
     if min(h, w) <= side:
         return image
-    from detect.augment import rescale
+    from assay.detect.augment import rescale
 
     return rescale(image, side / min(h, w))

@@ -22,14 +22,20 @@ import numpy as np
 from assay.core.catalog import CatalogError, Record
 from assay.core.engines import Engine
 from assay.core.errors import MediaError
-from assay.core.fileio import append_jsonl, atomic_path, atomic_write_jsonl, read_json, read_jsonl
+from assay.core.fileio import (
+    append_jsonl,
+    atomic_path,
+    atomic_write_jsonl,
+    read_json,
+    read_jsonl,
+)
 from assay.core.imageio import decode
 from assay.core.media import iter_media, media_kind
 from assay.core.videoio import VideoReader
 from assay.core.workspace import Workspace
-from detect.base import Detector
-from detect.regions import WHOLE_IMAGE, Region, find_regions
-from detect.signals import provenance_signals
+from assay.detect.base import Detector
+from assay.detect.regions import WHOLE_IMAGE, Region, find_regions
+from assay.detect.signals import provenance_signals
 
 RESULT_SCHEMA = "assay.scan.result/1"
 REPORT_SCHEMA = "assay.scan.report/1"
@@ -115,7 +121,7 @@ class Scanner:
     def _explain(self, index: int, path: Path, tag: str, regions: list[Region]) -> list[str]:
         if not self.options.explain_dir:
             return []
-        from detect.explain import explain_regions
+        from assay.detect.explain import explain_regions
 
         stem = f"{index:05d}_{path.stem}{tag}"
         try:
@@ -158,7 +164,7 @@ class Scanner:
         }
 
     def _scan_image(self, path: Path, index: int, timing: dict[str, float]) -> dict[str, Any]:
-        from detect.domain import codec_of
+        from assay.detect.domain import codec_of
 
         t0 = time.perf_counter()
         image = decode(path)
@@ -293,7 +299,7 @@ def resolve_detector(ws: Workspace, detector: Detector | str | None) -> tuple[De
     """A ready detector: given, or by catalog id/name, or the workspace's most recent one."""
     if isinstance(detector, Detector):
         return detector, None
-    from detect.store import load_detector
+    from assay.detect.store import load_detector
 
     return load_detector(ws, detector)
 

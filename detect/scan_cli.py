@@ -12,7 +12,6 @@ import typer
 from assay.core.clitools import err, fail, workspace
 from assay.core.workspace import ReadOnlyWorkspace, Workspace
 
-
 #: exit status after Ctrl-C (128 + SIGINT), apart from the scan's own 0 / 1 / 2
 INTERRUPTED = 130
 
@@ -67,8 +66,8 @@ def scan_command(
 
     from assay.core.fileio import check_writable_folder
     from assay.core.media import iter_media
-    from detect.scan import Scan, ScanOptions
-    from detect.scan_output import FORMATS
+    from assay.detect.scan import Scan, ScanOptions
+    from assay.detect.scan_output import FORMATS
 
     if fmt not in FORMATS:
         fail(f"unknown format {fmt!r}; expected one of: {', '.join(FORMATS.names())}")
@@ -104,7 +103,7 @@ def scan_command(
     except Exception as exc:  # no detector, unknown id, unreadable weights: one line, exit 2
         fail(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
     if explain is not None:
-        from detect.explain import explainer_for
+        from assay.detect.explain import explainer_for
 
         if explainer_for(scan.detector) is None:
             err.print(f"warning: no explanation for a {scan.scanner.detector_info['type']} detector "

@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from assay.core.workspace import Workspace
-from provenance.keys import workspace_trust_anchors
-from provenance.verify import verify_file
+from assay.provenance.keys import workspace_trust_anchors
+from assay.provenance.verify import verify_file
 
 VALID_STATES = ("Valid", "Trusted")
 

@@ -40,7 +40,7 @@ def family_name(kind: str, stages: int = 1) -> str:
 
 def _net(kind: str) -> Callable[..., Any]:
     def build(width: int = 16, stages: int = 1) -> Any:
-        from detect.nets import SimulatorNet
+        from assay.detect.nets import SimulatorNet
 
         return SimulatorNet(kind, width, stages)
 
@@ -57,7 +57,7 @@ def train_simulator(name: str, images: Sequence[np.ndarray], steps: int = 100, t
     """Fit one auto-encoder to reproduce real images (L1 on random native tiles)."""
     import torch
 
-    from detect.tiling import random_tile
+    from assay.detect.tiling import random_tile
 
     torch.manual_seed(seed)
     net = SIMULATORS.create(name, stages=stages)

@@ -11,10 +11,10 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 from assay.core.catalog import Record
-from assay.core.fileio import atomic_write_json
 from assay.core.errors import AssayError
+from assay.core.fileio import atomic_write_json
 from assay.core.workspace import Workspace
-from detect.base import Detector
+from assay.detect.base import Detector
 
 CURVES_FILE = "curves.json"
 TRAINING_FILE = "training.json"

@@ -17,8 +17,8 @@ from assay.core.catalog import Record
 from assay.core.config import to_dict
 from assay.core.registry import Registry
 from assay.core.workspace import Workspace
-from detect.base import DETECTORS
-from detect.data import Assembled, Item, assemble, balanced
+from assay.detect.base import DETECTORS
+from assay.detect.data import Assembled, Item, assemble, balanced
 
 
 @dataclass
@@ -80,9 +80,9 @@ def build_detector(cfg: DetectTrainConfig) -> Any:
 def training_codecs(data: Assembled, aug: Sequence[str]) -> dict[str, list[int] | None]:
     """The codecs (and JPEG quality ranges) the training images carried: the encode path, or each
     class's source formats, widened by the augmentations' ``codecs`` metadata."""
-    from detect.augment import AUGMENTATIONS
-    from detect.data import parse_encode
-    from detect.domain import LOSSLESS
+    from assay.detect.augment import AUGMENTATIONS
+    from assay.detect.data import parse_encode
+    from assay.detect.domain import LOSSLESS
 
     path = parse_encode(data.encode)
     if path is not None:
@@ -104,8 +104,8 @@ def _arrays(items: Sequence[Item]) -> tuple[list[np.ndarray], np.ndarray, list[s
 def fit_and_test(cfg: DetectTrainConfig, data: Assembled, exclude_family: str | None = None
                  ) -> tuple[Any, dict[str, Any]]:
     """Fit on train, calibrate on val, evaluate on test; ``exclude_family`` leaves one family out of train/val."""
-    from detect.augment import compose
-    from detect.evaluate import evaluate
+    from assay.detect.augment import compose
+    from assay.detect.evaluate import evaluate
 
     det = build_detector(cfg)
     det.augment = compose(cfg.aug)
@@ -121,7 +121,7 @@ def fit_and_test(cfg: DetectTrainConfig, data: Assembled, exclude_family: str | 
     fit_s = time.perf_counter() - t0
     det.eval_set = None
     det.calibrate(x_val, y_val, cfg.calibration)
-    from detect.domain import DomainProfile
+    from assay.detect.domain import DomainProfile
 
     x_train, y_train, _ = _arrays(train_items)
     det.domain = DomainProfile.build([det.view(img) for img in x_train], y_train, training_codecs(data, cfg.aug),
@@ -138,7 +138,7 @@ def train(ws: Workspace, cfg: DetectTrainConfig, real: Sequence[str], fake: Sequ
           name: str | None = None) -> tuple[Record | None, dict[str, Any]]:
     """Train, test and register a detector; returns (record, test report). Only rank 0 saves."""
     from assay.core.devices import is_main_process, pick_device, setup
-    from detect.store import save_detector
+    from assay.detect.store import save_detector
 
     setup(pick_device("auto"))
     if name and any(r.name == name for r in ws.catalog.list("detectors")):

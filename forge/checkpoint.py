@@ -11,7 +11,13 @@ from typing import Any
 
 import torch
 
-from assay.core.fileio import atomic_path, atomic_write_bytes, atomic_write_json, read_json, sha256_file
+from assay.core.fileio import (
+    atomic_path,
+    atomic_write_bytes,
+    atomic_write_json,
+    read_json,
+    sha256_file,
+)
 
 #: a run folder: its resolved config and its metrics log, beside ``checkpoints/``
 CONFIG = "config.json"

@@ -15,8 +15,8 @@ app = typer.Typer(help="Train and run the GAN family; write labelled synthetic f
 def presets(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
     """List the GAN families (named presets) and the stabiliser switches."""
     from assay.core.config import to_dict
-    from forge.config import make_config
-    from forge.families import FAMILIES, SWITCHES
+    from assay.forge.config import make_config
+    from assay.forge.families import FAMILIES, SWITCHES
 
     fams = [{"family": n, **FAMILIES.meta(n), "settings": FAMILIES.get(n)()} for n in FAMILIES.names()]
     switches = [{"switch": n, "set": SWITCHES.get(n), **SWITCHES.meta(n)} for n in SWITCHES.names()]
@@ -46,11 +46,12 @@ def train_cmd(
     """Train a GAN on a prepared face set; prints the run id (torchrun-ready).
 
     Ctrl-C (or SIGTERM) saves a checkpoint at the current step and exits 130; --resume continues it."""
-    from assay.core.errors import AssayError
     from assay.core.devices import is_main_process, teardown
-    from forge.config import make_config
-    from forge.stopping import TrainingInterrupted
-    from forge.train import resume as resume_run, train
+    from assay.core.errors import AssayError
+    from assay.forge.config import make_config
+    from assay.forge.stopping import TrainingInterrupted
+    from assay.forge.train import resume as resume_run
+    from assay.forge.train import train
 
     ws = workspace(ctx)
     if time_budget is not None:
@@ -103,7 +104,7 @@ def sample_cmd(
     """Write a labelled synthetic sample set from a run, every image stamped at birth; prints the sample set id."""
     from assay.core.catalog import CatalogError
     from assay.core.engines import ENGINES, Engine
-    from forge.sample import sample
+    from assay.forge.sample import sample
 
     if engine not in ENGINES:
         fail(f"--engine must be one of {', '.join(ENGINES)}, got {engine!r}")
@@ -134,7 +135,7 @@ def mix_cmd(
     device: str = typer.Option("cpu", "--device", help="cpu, cuda or auto."),
 ) -> None:
     """Write a style-mixing grid of a StyleGAN run, stamped at birth; prints its path."""
-    from forge.explore import mix
+    from assay.forge.explore import mix
 
     ws = workspace(ctx)
     try:
@@ -157,7 +158,7 @@ def interpolate_cmd(
     device: str = typer.Option("cpu", "--device", help="cpu, cuda or auto."),
 ) -> None:
     """Write a latent interpolation strip between two seeds (in W for StyleGAN), stamped at birth; prints its path."""
-    from forge.explore import interpolate
+    from assay.forge.explore import interpolate
 
     ws = workspace(ctx)
     try:
@@ -179,7 +180,7 @@ def upscale_cmd(
                                                            "their editing consent is required."),
 ) -> None:
     """Upscale face images x4 with an SRGAN run; outputs are stamped as AI edits of their parents."""
-    from forge.upscale import upscale
+    from assay.forge.upscale import upscale
 
     ws = workspace(ctx)
     try:
@@ -219,8 +220,8 @@ def eval_cmd(
     """Sample-quality metrics of a run or sample set, beside real-vs-real and degenerate reference rows."""
     from assay.core.catalog import CatalogError
     from assay.core.errors import AssayError
-    from forge.evaluate import evaluate
-    from forge.metrics import DEFAULT_METRICS
+    from assay.forge.evaluate import evaluate
+    from assay.forge.metrics import DEFAULT_METRICS
 
     ws = workspace(ctx)
     names = [m.strip() for m in metrics.split(",") if m.strip()] if metrics else DEFAULT_METRICS
@@ -238,7 +239,7 @@ def eval_cmd(
 
 def print_eval_table(rows: list[dict]) -> None:
     """The report as one table: a line per metric, a column per row (generator and the reference rows)."""
-    from forge.evaluate import EVAL_COLUMNS
+    from assay.forge.evaluate import EVAL_COLUMNS
 
     keys = [c for c in EVAL_COLUMNS if c in rows[0]["metrics"]]
     table = [{"metric": "n", **{r["subject"]: r["n"] for r in rows}}] + \

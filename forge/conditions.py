@@ -11,8 +11,8 @@ import hashlib
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
-from data.layouts import AGE_BUCKETS, UTKFACE_GENDERS, UTKFACE_RACES
 from assay.core.registry import Registry
+from assay.data.layouts import AGE_BUCKETS, UTKFACE_GENDERS, UTKFACE_RACES
 
 
 @dataclass(frozen=True)

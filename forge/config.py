@@ -8,16 +8,16 @@ from typing import Any, Iterable, Sequence
 from torch import nn
 
 from assay.core.config import override
-from forge.conditions import CONDITIONS
-from forge.diffaug import AUGMENTS
-from forge.families import FAMILIES
-from forge.inputs import INPUTS
-from forge.layers import NORMS
-from forge.losses import LOSSES
-from forge.models import DISCRIMINATORS, GENERATORS, build
-from forge.optim import OPTIMIZERS
-from forge.stopping import parse_duration
-from forge.stylegan import RGB_OUTPUTS, STYLES
+from assay.forge.conditions import CONDITIONS
+from assay.forge.diffaug import AUGMENTS
+from assay.forge.families import FAMILIES
+from assay.forge.inputs import INPUTS
+from assay.forge.layers import NORMS
+from assay.forge.losses import LOSSES
+from assay.forge.models import DISCRIMINATORS, GENERATORS, build
+from assay.forge.optim import OPTIMIZERS
+from assay.forge.stopping import parse_duration
+from assay.forge.stylegan import RGB_OUTPUTS, STYLES
 
 SIZES = (32, 64, 128, 256)
 

@@ -9,9 +9,9 @@ from typing import Any, Sequence
 import numpy as np
 import torch
 
-from assay.core.imagesets import ImageSet
 from assay.core.imageio import ImageError, decode
-from forge.conditions import ConditionKey, row_indices
+from assay.core.imagesets import ImageSet
+from assay.forge.conditions import ConditionKey, row_indices
 
 
 def resize(img: np.ndarray, size: int) -> np.ndarray:

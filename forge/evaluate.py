@@ -26,20 +26,28 @@ from typing import Any, Sequence
 import numpy as np
 import torch
 
+from assay.core.devices import pick_device
 from assay.core.errors import InputError
 from assay.core.fileio import append_jsonl, atomic_write_bytes
+from assay.core.imageio import decode
 from assay.core.imagesets import ImageSet, open_set
 from assay.core.workspace import Workspace
-from assay.core.devices import pick_device
-from assay.core.imageio import decode
-from forge import checkpoint
-from forge.data import to_uint8
-from forge.grids import grid_png
-from forge.plots import plot_run
-from forge.sample import generate, load_latent_generator
-from forge.features import FEATURES, FeatureOptions, load_inception
-from forge.metrics import (CHEAP_METRICS, DEFAULT_METRICS, INCEPTION_METRICS, METRICS, NEAREST_K, Pair, Subject,
-                           calc_metric)
+from assay.forge import checkpoint
+from assay.forge.data import to_uint8
+from assay.forge.features import FEATURES, FeatureOptions, load_inception
+from assay.forge.grids import grid_png
+from assay.forge.metrics import (
+    CHEAP_METRICS,
+    DEFAULT_METRICS,
+    INCEPTION_METRICS,
+    METRICS,
+    NEAREST_K,
+    Pair,
+    Subject,
+    calc_metric,
+)
+from assay.forge.plots import plot_run
+from assay.forge.sample import generate, load_latent_generator
 
 EVAL = "eval.jsonl"
 DEFAULT_N = 1000

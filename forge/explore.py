@@ -12,12 +12,19 @@ import torch
 from assay.core.devices import pick_device
 from assay.core.fileio import atomic_write_bytes
 from assay.core.workspace import Workspace
-from forge.conditions import fill_condition, keys_of
-from forge.nets import LatentGenerator
-from forge.sample import DEFAULT_LABELS, Stamper, latent, load_latent_generator, run_subjects, stamper_for
-from forge.stylegan import StyleGenerator, mix_styles
-from forge.grids import tile
-from provenance.birth import publish
+from assay.forge.conditions import fill_condition, keys_of
+from assay.forge.grids import tile
+from assay.forge.nets import LatentGenerator
+from assay.forge.sample import (
+    DEFAULT_LABELS,
+    Stamper,
+    latent,
+    load_latent_generator,
+    run_subjects,
+    stamper_for,
+)
+from assay.forge.stylegan import StyleGenerator, mix_styles
+from assay.provenance.birth import publish
 
 
 def _stamp(ws: Workspace, rec: Any, cfg: Any, pointer: dict[str, Any], images: torch.Tensor, nrow: int, what: str,

@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import functools
 import hashlib
-from pathlib import Path
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Callable, Sequence
 
 import numpy as np
@@ -26,7 +26,6 @@ from assay.core import faces
 from assay.core.errors import InputError, ModelError
 from assay.core.fileio import atomic_write_bytes, sha256_file
 from assay.core.registry import Registry
-
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ import torch
 from torchvision.utils import make_grid
 
 from assay.core.imageio import encode
-from forge.data import to_float, to_uint8
+from assay.forge.data import to_float, to_uint8
 
 
 def tile(images: torch.Tensor, nrow: int | None = None) -> np.ndarray:

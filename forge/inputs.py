@@ -9,8 +9,8 @@ from typing import Any, Sequence
 import torch
 
 from assay.core.registry import Registry
-from forge.data import FaceBatches, to_float
-from forge.srgan import downsample
+from assay.forge.data import FaceBatches, to_float
+from assay.forge.srgan import downsample
 
 Inputs = dict[str, Any]
 INPUTS: Registry[type] = Registry("generator input")

@@ -21,8 +21,8 @@ import numpy as np
 
 from assay.core.faces import SAME_PERSON_DISTANCE
 from assay.core.registry import Registry
-from forge.features import FEATURES, FeatureOptions, cache_key, cached
-from forge.swd import swd as sliced
+from assay.forge.features import FEATURES, FeatureOptions, cache_key, cached
+from assay.forge.swd import swd as sliced
 
 #: k nearest neighbours for the manifold of precision/recall (Kynkaanniemi 2019) and density/coverage (Naeem 2020)
 NEAREST_K = 3
@@ -88,7 +88,11 @@ METRICS: Registry[MetricFn] = Registry("metric")
 def fd(fake: np.ndarray, real: np.ndarray) -> float:
     """Frechet distance between Gaussians fitted to two feature sets (torch-fidelity's math)."""
     import torch
-    from torch_fidelity.metric_fid import KEY_METRIC_FID, fid_features_to_statistics, fid_statistics_to_metric
+    from torch_fidelity.metric_fid import (
+        KEY_METRIC_FID,
+        fid_features_to_statistics,
+        fid_statistics_to_metric,
+    )
 
     stats = [fid_features_to_statistics(torch.from_numpy(np.asarray(f, dtype=np.float64))) for f in (fake, real)]
     return float(fid_statistics_to_metric(*stats, verbose=False)[KEY_METRIC_FID])
@@ -98,7 +102,11 @@ def kid(fake: np.ndarray, real: np.ndarray, subsets: int = KID_SUBSETS, subset_s
         seed: int = 0) -> tuple[float, float]:
     """Unbiased KID (cubic polynomial kernel MMD^2, mean and std over subsets; torch-fidelity's math)."""
     import torch
-    from torch_fidelity.metric_kid import KEY_METRIC_KID_MEAN, KEY_METRIC_KID_STD, kid_features_to_metric
+    from torch_fidelity.metric_kid import (
+        KEY_METRIC_KID_MEAN,
+        KEY_METRIC_KID_STD,
+        kid_features_to_metric,
+    )
 
     size = min(subset_size, len(fake), len(real))
     res = kid_features_to_metric(torch.from_numpy(np.asarray(fake, dtype=np.float64)),
@@ -176,7 +184,11 @@ def kid_inception(p: Pair) -> dict[str, Any]:
 @METRICS.register("is", space="inception", summary="Inception score of the set under test (10 splits)")
 def inception_score(p: Pair) -> dict[str, Any]:
     import torch
-    from torch_fidelity.metric_isc import KEY_METRIC_ISC_MEAN, KEY_METRIC_ISC_STD, isc_features_to_metric
+    from torch_fidelity.metric_isc import (
+        KEY_METRIC_ISC_MEAN,
+        KEY_METRIC_ISC_STD,
+        isc_features_to_metric,
+    )
 
     logits = torch.from_numpy(p.fake.feat("inception", p.opts)[:, 2048:])
     res = isc_features_to_metric(logits, splits=min(10, len(logits)))

@@ -14,8 +14,8 @@ from typing import Any, Callable, Mapping
 from torch import nn
 
 from assay.core.registry import Registry
-from forge import srgan, stylegan  # noqa: F401  (registers their networks)
-from forge.nets import DISCRIMINATORS, GENERATORS, LatentGenerator
+from assay.forge import srgan, stylegan  # noqa: F401  (registers their networks)
+from assay.forge.nets import DISCRIMINATORS, GENERATORS, LatentGenerator
 
 __all__ = ["DISCRIMINATORS", "GENERATORS", "LatentGenerator", "build", "construct"]
 

@@ -16,7 +16,12 @@ import torch.nn.functional as F
 from torch import nn
 
 from assay.core.registry import Registry
-from forge.layers import NORMS, MinibatchDiscrimination, MinibatchStdDev, apply_spectral_norm
+from assay.forge.layers import (
+    NORMS,
+    MinibatchDiscrimination,
+    MinibatchStdDev,
+    apply_spectral_norm,
+)
 
 GENERATORS: Registry[Callable[..., nn.Module]] = Registry("generator")
 DISCRIMINATORS: Registry[Callable[..., nn.Module]] = Registry("discriminator")

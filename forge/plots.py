@@ -6,7 +6,7 @@ import io
 from pathlib import Path
 
 from assay.core.fileio import atomic_write_bytes, read_jsonl
-from forge.checkpoint import METRICS
+from assay.forge.checkpoint import METRICS
 
 PLOT = "metrics.png"
 #: panels: title -> the metrics.jsonl keys drawn in it

@@ -19,7 +19,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from assay.core.registry import Registry
-from forge.srgan import vgg19_features
+from assay.forge.srgan import vgg19_features
 
 Critic = Callable[[torch.Tensor], torch.Tensor]
 

@@ -24,15 +24,15 @@ from assay.core.fileio import read_json
 from assay.core.imageio import pixel_sha256
 from assay.core.imagesets import ImageSetWriter
 from assay.core.workspace import Workspace
-from forge import checkpoint
-from forge.conditions import describe, fill_condition, keys_of, parse_condition
-from forge.config import GanConfig
-from forge.data import to_uint8
-from forge.models import GENERATORS, LatentGenerator, construct
-from forge.schedule import lod_at, set_lod
-from provenance.birth import make_birth_stamper, publish
-from provenance.policy import dataset_subjects, require_consent
-from provenance.stamping import StampOptions, parse_labels
+from assay.forge import checkpoint
+from assay.forge.conditions import describe, fill_condition, keys_of, parse_condition
+from assay.forge.config import GanConfig
+from assay.forge.data import to_uint8
+from assay.forge.models import GENERATORS, LatentGenerator, construct
+from assay.forge.schedule import lod_at, set_lod
+from assay.provenance.birth import make_birth_stamper, publish
+from assay.provenance.policy import dataset_subjects, require_consent
+from assay.provenance.stamping import StampOptions, parse_labels
 
 FORMATS = ("png", "jpg")
 SAMPLE_BATCH = 32

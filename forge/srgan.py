@@ -11,7 +11,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from assay.core.errors import AssayError
-from forge.nets import DISCRIMINATORS, GENERATORS
+from assay.forge.nets import DISCRIMINATORS, GENERATORS
 
 #: VGG19 up to relu5_4 ("VGG54" in the paper): the layers of torchvision's ``vgg19().features`` used
 VGG54 = 36

@@ -20,8 +20,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from assay.core.registry import Registry
-from forge.layers import MinibatchStdDev
-from forge.nets import DISCRIMINATORS, GENERATORS, LatentGenerator
+from assay.forge.layers import MinibatchStdDev
+from assay.forge.nets import DISCRIMINATORS, GENERATORS, LatentGenerator
 
 SQRT2 = math.sqrt(2.0)
 

@@ -18,34 +18,55 @@ import time
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
-import numpy as np
 import torch
 from torch import nn
 
-from assay.core.config import from_dict, override, to_dict
 from assay.core import locks
-from assay.core.devices import (Dist, agree_max, autocast, broadcast, choose_threads, memory_format, pick_device,
-                                setup, wrap)
-from assay.core.fileio import append_jsonl, atomic_write_bytes, atomic_write_json, atomic_write_jsonl, read_json, read_jsonl
+from assay.core.config import from_dict, override, to_dict
+from assay.core.devices import (
+    Dist,
+    agree_max,
+    autocast,
+    broadcast,
+    choose_threads,
+    memory_format,
+    pick_device,
+    setup,
+    wrap,
+)
+from assay.core.fileio import (
+    append_jsonl,
+    atomic_write_bytes,
+    atomic_write_json,
+    atomic_write_jsonl,
+    read_json,
+    read_jsonl,
+)
 from assay.core.imagesets import open_set
 from assay.core.workspace import Workspace
-from forge import checkpoint
-from forge.conditions import keys_of
-from forge.config import GanConfig
-from forge.data import FaceBatches, to_float, to_uint8
-from forge.diffaug import policy
-from forge.evaluate import TrainingEval
-from forge.grids import grid_image
-from forge.health import TrainingError, diversity, finite
-from forge.inputs import INPUTS, Inputs, to_device
-from forge.losses import LOSSES
-from forge.models import construct
-from forge.optim import OPTIMIZERS
-from forge.regularizers import GContext, active
-from forge.schedule import blend, check_growable, lod_at, set_lod
-from forge.stopping import CODES, INTERRUPT, STEPS, Stopper, TrainingInterrupted, parse_duration
-from provenance.policy import dataset_subjects, require_consent
-
+from assay.forge import checkpoint
+from assay.forge.conditions import keys_of
+from assay.forge.config import GanConfig
+from assay.forge.data import FaceBatches, to_float
+from assay.forge.diffaug import policy
+from assay.forge.evaluate import TrainingEval
+from assay.forge.grids import grid_image
+from assay.forge.health import TrainingError, diversity, finite
+from assay.forge.inputs import INPUTS, Inputs, to_device
+from assay.forge.losses import LOSSES
+from assay.forge.models import construct
+from assay.forge.optim import OPTIMIZERS
+from assay.forge.regularizers import GContext, active
+from assay.forge.schedule import blend, check_growable, lod_at, set_lod
+from assay.forge.stopping import (
+    CODES,
+    INTERRUPT,
+    STEPS,
+    Stopper,
+    TrainingInterrupted,
+    parse_duration,
+)
+from assay.provenance.policy import dataset_subjects, require_consent
 
 
 def step_seed(seed: int, step: int, rank: int) -> int:

@@ -9,13 +9,13 @@ from typing import Any, Callable, Iterable
 import numpy as np
 
 from assay.core.workspace import Workspace
-from provenance.keys import SigningIdentity, ensure_keys
-from provenance.payload import sample_content_id
-from provenance.imagestamp import stamp_pixels
-from provenance.records import READY, add_record, set_status
-from provenance.secret import ensure_secret
-from provenance.settings import load_settings
-from provenance.stamping import LABELS, StampOptions, parse_labels
+from assay.provenance.imagestamp import stamp_pixels
+from assay.provenance.keys import SigningIdentity, ensure_keys
+from assay.provenance.payload import sample_content_id
+from assay.provenance.records import READY, add_record, set_status
+from assay.provenance.secret import ensure_secret
+from assay.provenance.settings import load_settings
+from assay.provenance.stamping import LABELS, StampOptions, parse_labels
 
 #: GAN families whose output is an AI edit of a real input (c2pa.edited) rather than a creation
 EDIT_FAMILIES = frozenset({"srgan", "esrgan"})

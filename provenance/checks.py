@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Callable
 
 from assay.core.registry import Registry
-from provenance.evidence import Evidence
+from assay.provenance.evidence import Evidence
 
 MEDIA = ("image", "video")
 
@@ -22,8 +22,8 @@ CheckResult = dict[str, str]
 Check = Callable[[Evidence], CheckResult]
 #: check name -> check; meta: ``media`` (kinds it applies to), ``needs`` (names in NEEDS), ``label`` (or None)
 VERIFY_CHECKS: Registry[Check] = Registry("verify check",
-                                          modules=["provenance.label_checks", "provenance.trust_checks",
-                                                   "provenance.consent_checks"])
+                                          modules=["assay.provenance.label_checks", "assay.provenance.trust_checks",
+                                                   "assay.provenance.consent_checks"])
 #: need -> what a check gets instead of running when the file lacks it (None: the file has it)
 NEEDS: Registry[Callable[[Evidence], CheckResult | None]] = Registry("verify need")
 NO_MANIFEST = "no C2PA manifest (never signed, or stripped by a re-save)"

@@ -9,8 +9,7 @@ import typer
 
 from assay.core.clitools import err, fail, print_json, print_table, workspace
 from assay.core.workspace import Workspace
-
-from provenance.consent_cli import consent_app, takedowns_app
+from assay.provenance.consent_cli import consent_app, takedowns_app
 
 app = typer.Typer(help="C2PA manifests, visible and invisible AI labels, verification, consent, compliance.",
                   no_args_is_help=True)
@@ -28,7 +27,8 @@ def keygen(
     force: bool = typer.Option(False, "--force", help="Replace existing keys (the old CA stays a trust anchor)."),
 ) -> None:
     """Make a development CA and an ES256 signing certificate (key files mode 0600)."""
-    from provenance.keys import SigningError, default_keys_dir, keygen as make_keys
+    from assay.provenance.keys import SigningError, default_keys_dir
+    from assay.provenance.keys import keygen as make_keys
 
     target = out or default_keys_dir(workspace(ctx))
     try:
@@ -44,7 +44,7 @@ def keygen(
 
 
 def _identity(ctx: typer.Context, cert: Optional[Path], key: Optional[Path], tsa_url: Optional[str]):
-    from provenance.keys import SigningIdentity, default_keys_dir
+    from assay.provenance.keys import SigningIdentity, default_keys_dir
 
     if (cert is None) != (key is None):
         fail("--cert and --key go together")
@@ -96,12 +96,12 @@ def stamp(
 
     from assay.core.errors import MediaError
     from assay.core.fileio import check_writable_folder
-    from provenance.keys import SigningError
-    from provenance.secret import ensure_secret
-    from provenance.settings import load_settings
-    from provenance.stamp import OutputExists, plan_outputs, stamp_to
-    from provenance.stamping import FORMATS, LABELS, StampOptions, parse_labels
-    from provenance.visible import MarkStyle
+    from assay.provenance.keys import SigningError
+    from assay.provenance.secret import ensure_secret
+    from assay.provenance.settings import load_settings
+    from assay.provenance.stamp import OutputExists, plan_outputs, stamp_to
+    from assay.provenance.stamping import FORMATS, LABELS, StampOptions, parse_labels
+    from assay.provenance.visible import MarkStyle
 
     ws = workspace(ctx)
     if profile and labels:
@@ -166,8 +166,8 @@ def stamp(
 def _consent(ws: Workspace, profiles: list[str], subjects: list[str], source_type: str
              ) -> tuple[tuple[str, ...], dict[str, Any]]:
     """(labels the profiles need, StampOptions fields carrying the subjects' checked consent)."""
-    from provenance.compliance import get_profiles, stamp_plan
-    from provenance.policy import require_consent
+    from assay.provenance.compliance import get_profiles, stamp_plan
+    from assay.provenance.policy import require_consent
 
     labels, scopes = stamp_plan(get_profiles(profiles), source_type) if profiles else ((), [])
     if scopes and not subjects:
@@ -189,9 +189,10 @@ def comply(
 ) -> None:
     """Which requirement of which regulation each file meets: pass / fail / n/a with the reason (exit 1 on a fail)."""
     from assay.core.media import iter_media
-    from provenance.compliance import comply as run_comply, get_profiles
-    from provenance.keys import workspace_trust_anchors
-    from provenance.verify import error_result, verify_file
+    from assay.provenance.compliance import comply as run_comply
+    from assay.provenance.compliance import get_profiles
+    from assay.provenance.keys import workspace_trust_anchors
+    from assay.provenance.verify import error_result, verify_file
 
     if output_format not in ("table", "json"):
         fail(f"--format must be table or json, got {output_format!r}")
@@ -220,8 +221,8 @@ def lookup(
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Find the provenance records carrying a content id (the soft binding, by hand)."""
-    from provenance.payload import check_content_id
-    from provenance.records import find_by_content_id
+    from assay.provenance.payload import check_content_id
+    from assay.provenance.records import find_by_content_id
 
     try:
         cid = check_content_id(content_id)
@@ -254,8 +255,8 @@ def verify(
     from tqdm import tqdm
 
     from assay.core.media import iter_media
-    from provenance.keys import workspace_trust_anchors
-    from provenance.verify import error_result, required_checks, verify_file
+    from assay.provenance.keys import workspace_trust_anchors
+    from assay.provenance.verify import error_result, required_checks, verify_file
 
     if output_format not in ("table", "json"):
         fail(f"--format must be table or json, got {output_format!r}")

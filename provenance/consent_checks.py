@@ -13,10 +13,10 @@ from datetime import datetime
 from typing import Any, Callable
 
 from assay.core.workspace import Workspace
-from provenance import manifest
-from provenance.checks import CheckResult, check, result
-from provenance.consent import ConsentRecord, Ledger, utc
-from provenance.evidence import Evidence
+from assay.provenance import manifest
+from assay.provenance.checks import CheckResult, check, result
+from assay.provenance.consent import ConsentRecord, Ledger, utc
+from assay.provenance.evidence import Evidence
 
 
 @dataclass

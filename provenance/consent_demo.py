@@ -7,11 +7,11 @@ from pathlib import Path
 
 from assay.core.clitools import out, print_table, say
 from assay.core.workspace import Workspace
-from provenance.compliance import comply, profiles
-from provenance.consent import Ledger, utc
-from provenance.keys import workspace_trust_anchors
-from provenance.policy import dataset_subjects, revoke
-from provenance.verify import verify_file
+from assay.provenance.compliance import comply, profiles
+from assay.provenance.consent import Ledger, utc
+from assay.provenance.keys import workspace_trust_anchors
+from assay.provenance.policy import dataset_subjects, revoke
+from assay.provenance.verify import verify_file
 
 DEMO_PURPOSE = "assay demo: train a toy GAN and publish its labelled samples"
 

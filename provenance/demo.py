@@ -6,8 +6,8 @@ from pathlib import Path
 
 from assay.core.clitools import out, print_table
 from assay.core.workspace import Workspace
-from provenance.keys import workspace_trust_anchors
-from provenance.verify import verify_file
+from assay.provenance.keys import workspace_trust_anchors
+from assay.provenance.verify import verify_file
 
 
 def _summary(report: dict) -> dict:

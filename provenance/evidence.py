@@ -18,11 +18,11 @@ from assay.core.imageio import decode, pixel_sha256
 from assay.core.media import media_kind, read_media
 from assay.core.videoio import VideoReader
 from assay.core.workspace import Workspace
-from provenance import implicit, manifest, video, watermark
-from provenance.records import READY, find_by_content_ids
-from provenance.secret import WorkspaceSecret, workspace_secret
-from provenance.stamping import FORMATS
-from provenance.videostamp import VideoScan, scan_video
+from assay.provenance import implicit, manifest, video, watermark
+from assay.provenance.records import READY, find_by_content_ids
+from assay.provenance.secret import WorkspaceSecret, workspace_secret
+from assay.provenance.stamping import FORMATS
+from assay.provenance.videostamp import VideoScan, scan_video
 
 #: the c2pa block of a file without a manifest
 NO_C2PA: dict[str, Any] = {"present": False, "validation_state": None, "digital_source_type": None, "actions": [],

@@ -10,12 +10,19 @@ import numpy as np
 from PIL import Image, PngImagePlugin
 
 from assay.core.imageio import decode, pixel_sha256
-from provenance import implicit, visible, watermark
-from provenance.keys import SigningIdentity
-from provenance.payload import encode_payload
-from provenance.phash import phash
-from provenance.stamping import (FORMATS, StampOptions, StampResult, new_record, parent_ingredient, seal,
-                                 watermark_key)
+from assay.provenance import implicit, visible, watermark
+from assay.provenance.keys import SigningIdentity
+from assay.provenance.payload import encode_payload
+from assay.provenance.phash import phash
+from assay.provenance.stamping import (
+    FORMATS,
+    StampOptions,
+    StampResult,
+    new_record,
+    parent_ingredient,
+    seal,
+    watermark_key,
+)
 
 
 def _encode(rgb: np.ndarray, fmt: str, xmp: bytes | None, quality: int) -> bytes:

@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Callable
 
 from assay.core.fileio import atomic_write_bytes
-from provenance.keyfiles import SECRET_MODE, SigningError, default_keys_dir
-from provenance.secret import SECRET_FILE, make_secret
+from assay.provenance.keyfiles import SECRET_MODE, SigningError, default_keys_dir
+from assay.provenance.secret import SECRET_FILE, make_secret
 
 KEY_FILE = "signer.key"
 CHAIN_FILE = "signer-chain.pem"

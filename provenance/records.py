@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from assay.core.workspace import Workspace
-from provenance.stamping import StampResult
+from assay.provenance.stamping import StampResult
 
 READY, PENDING, RETIRED = "ready", "pending", "retired"
 #: why soft binding does not accept a record in each status but ready

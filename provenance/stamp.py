@@ -21,12 +21,12 @@ from assay.core.fileio import atomic_write_bytes, sha256_file
 from assay.core.media import iter_media, media_kind
 from assay.core.registry import Registry
 from assay.core.workspace import Workspace
-from provenance.imagestamp import stamp_image
-from provenance.keys import SigningIdentity
-from provenance.records import PENDING, READY, RETIRED, add_record, set_status
-from provenance.secret import ensure_secret
-from provenance.stamping import StampOptions, StampResult
-from provenance.videostamp import stamp_video
+from assay.provenance.imagestamp import stamp_image
+from assay.provenance.keys import SigningIdentity
+from assay.provenance.records import PENDING, READY, RETIRED, add_record, set_status
+from assay.provenance.secret import ensure_secret
+from assay.provenance.stamping import StampOptions, StampResult
+from assay.provenance.videostamp import stamp_video
 
 
 class FileStamper(Protocol):

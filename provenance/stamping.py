@@ -16,10 +16,10 @@ from typing import Any, Callable
 
 from assay.core import __version__
 from assay.core.media import media_kind, read_media
-from provenance import implicit, manifest, visible, watermark
-from provenance.keys import SigningError, SigningIdentity
-from provenance.payload import random_content_id
-from provenance.secret import WorkspaceSecret
+from assay.provenance import implicit, manifest, visible, watermark
+from assay.provenance.keys import SigningError, SigningIdentity
+from assay.provenance.payload import random_content_id
+from assay.provenance.secret import WorkspaceSecret
 
 #: label names in the order they are applied
 LABELS = ("visible", "watermark", "xmp", "c2pa")

@@ -11,8 +11,8 @@ from typing import Any
 
 from assay.core.errors import MediaError
 from assay.core.workspace import Workspace
-from provenance.checks import VERIFY_CHECKS, required_checks, result, run_checks
-from provenance.evidence import c2pa_summary, gather
+from assay.provenance.checks import VERIFY_CHECKS, required_checks, result, run_checks
+from assay.provenance.evidence import c2pa_summary, gather
 
 SCHEMA = "assay.provenance.verify/1"
 #: the registered checks, in the order they are reported

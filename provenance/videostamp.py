@@ -31,11 +31,18 @@ from tqdm import tqdm
 
 from assay.core.errors import VideoError
 from assay.core.videoio import VideoReader
-from provenance import video, visible, watermark
-from provenance.keys import SigningIdentity
-from provenance.payload import encode_payload
-from provenance.phash import phash
-from provenance.stamping import StampOptions, StampResult, new_record, parent_ingredient, seal, watermark_key
+from assay.provenance import video, visible, watermark
+from assay.provenance.keys import SigningIdentity
+from assay.provenance.payload import encode_payload
+from assay.provenance.phash import phash
+from assay.provenance.stamping import (
+    StampOptions,
+    StampResult,
+    new_record,
+    parent_ingredient,
+    seal,
+    watermark_key,
+)
 
 #: a re-startable stream of RGB frames (the watermark search may need several passes)
 FrameSource = Callable[[], Iterator[np.ndarray]]

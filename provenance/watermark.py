@@ -37,7 +37,7 @@ import numpy as np
 
 from assay.core.errors import InputError
 from assay.core.registry import Registry
-from provenance.payload import PAYLOAD_BITS, decode_payload, encode_payload
+from assay.provenance.payload import PAYLOAD_BITS, decode_payload, encode_payload
 
 AUTO = "auto"
 DEFAULT_METHOD = AUTO

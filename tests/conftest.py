@@ -30,18 +30,18 @@ def shared_data() -> Path:
 
 @pytest.fixture(scope="session")
 def dashboard_ws(tmp_path_factory: pytest.TempPathFactory) -> Workspace:
-    """One filled workspace for every dashboard test (see tests/dashboard_helpers.py); treat it as read-only
+    """One filled workspace for every dashboard test (see tests/helpers/dashboard.py); treat it as read-only
     except where a test says what it adds."""
-    from dashboard_helpers import build_workspace
+    from tests.helpers.dashboard import build_workspace
 
     return build_workspace(tmp_path_factory.mktemp("dashboard") / "ws")
 
 
 @pytest.fixture(scope="session")
 def pg_server():
-    """A PostgreSQL server for the test session (tests.pg_server). Skipped where the server or psycopg
+    """A PostgreSQL server for the test session (tests.helpers.pg_server). Skipped where the server or psycopg
     is absent, unless CI is set: there a missing PostgreSQL fails the run."""
-    from tests.pg_server import PgServer, bin_dir
+    from tests.helpers.pg_server import PgServer, bin_dir
 
     try:
         import psycopg  # noqa: F401

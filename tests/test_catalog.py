@@ -17,9 +17,9 @@ from assay.core.catalog import INDEXED_PARAMS, CatalogError, open_catalog
 from assay.core.catalog_sqlite import SCHEMA_VERSION, open_sqlite
 from assay.core.errors import UnknownNameError
 from assay.core.workspace import CATALOG_FILE, Workspace
-from provenance.records import find_by_content_id
-from provenance.stamp import stamp_file
-from provenance.stamping import StampOptions
+from assay.provenance.records import find_by_content_id
+from assay.provenance.stamp import stamp_file
+from assay.provenance.stamping import StampOptions
 
 REPO = Path(__file__).resolve().parents[1]
 BACKENDS = ["sqlite", "postgresql"]
@@ -487,8 +487,8 @@ def test_scan_and_verify_read_the_catalog_of_a_read_only_workspace(tmp_path, sql
     import numpy as np
 
     from assay.core.imageio import save
-    from detect.base import DETECTORS
-    from detect.scan import scan_paths
+    from assay.detect.base import DETECTORS
+    from assay.detect.scan import scan_paths
 
     rng = np.random.default_rng(0)
     images = [rng.integers(0, 255, (64, 64, 3), dtype=np.uint8) for _ in range(8)]

@@ -10,7 +10,7 @@ from streamlit.testing.v1 import AppTest
 
 from assay.core.fileio import read_jsonl
 from assay.core.imagesets import open_set
-from dashboard_helpers import chart_titled, render_page, texts
+from tests.helpers.dashboard import chart_titled, render_page, texts
 
 TIMEOUT = 300
 
@@ -142,7 +142,7 @@ def pick_option(at: AppTest, key: str, starts: str) -> None:
 
 
 def test_the_app_reads_a_read_only_workspace_and_writes_nothing(dashboard_ws, tmp_path, monkeypatch):
-    from dashboard import data_access as da
+    from assay.dashboard import data_access as da
 
     assert da.open_workspace(str(dashboard_ws.root)).read_only
     assert da.open_workspace(str(tmp_path / "new")).read_only and (tmp_path / "new" / "catalog.sqlite").is_file()
@@ -153,7 +153,7 @@ def test_the_app_reads_a_read_only_workspace_and_writes_nothing(dashboard_ws, tm
 
 
 def test_forge_quality_table_has_the_reference_rows_and_no_fid_without_the_standard_weights(dashboard_ws, monkeypatch):
-    from forge.features import FEATURES
+    from assay.forge.features import FEATURES
 
     at = page("forge", monkeypatch, dashboard_ws.root)
     table = at.dataframe[1].value
@@ -168,7 +168,7 @@ def test_forge_quality_table_has_the_reference_rows_and_no_fid_without_the_stand
 
 
 def test_fid_is_shown_only_where_the_report_records_the_standard_weights():
-    from dashboard.quality import metric_values
+    from assay.dashboard.quality import metric_values
 
     row = {"metrics": {"fd_dlib": 1.5, "fid": 20.0, "kid": 3.0}}
     assert metric_values(row) == {"fd_dlib": 1.5}
@@ -187,7 +187,7 @@ def test_forge_curves_show_training_time_eval_rows(dashboard_ws, monkeypatch):
 
 
 def test_forge_style_mixing_and_interpolation_use_forges_code(dashboard_ws, monkeypatch):
-    from dashboard import live_sampler
+    from assay.dashboard import live_sampler
 
     at = page("forge", monkeypatch, dashboard_ws.root)  # the newest run: the StyleGAN 2
     assert "rows 1,2,3, columns 4,5,6,7, layer 4" in str(at.get("image")[3].proto.imgs[0].caption)
@@ -205,9 +205,9 @@ def test_forge_style_mixing_and_interpolation_use_forges_code(dashboard_ws, monk
 
 
 def test_provenance_compliance_matrix_of_a_stamped_sample(dashboard_ws, monkeypatch):
-    from provenance.compliance import comply, profiles
-    from provenance.keys import workspace_trust_anchors
-    from provenance.verify import verify_file
+    from assay.provenance.compliance import comply, profiles
+    from assay.provenance.keys import workspace_trust_anchors
+    from assay.provenance.verify import verify_file
 
     at = page("provenance", monkeypatch, dashboard_ws.root)
     stamped = dashboard_ws.catalog.list("samples")[0]
@@ -226,8 +226,8 @@ def test_provenance_compliance_matrix_of_a_stamped_sample(dashboard_ws, monkeypa
 
 
 def test_provenance_revokes_a_consent_only_after_confirmation_and_shows_its_takedown_queue(dashboard_ws, monkeypatch):
-    from provenance.consent import Ledger
-    from provenance.policy import takedown_items
+    from assay.provenance.consent import Ledger
+    from assay.provenance.policy import takedown_items
 
     at = page("provenance", monkeypatch, dashboard_ws.root)
     record = at.selectbox(key="consent-revoke-pick").value
@@ -249,8 +249,8 @@ def test_provenance_revokes_a_consent_only_after_confirmation_and_shows_its_take
 
 
 def test_takedown_queue_marks_overdue_items_and_closes_one_after_confirmation(dashboard_ws, monkeypatch):
-    from provenance.consent import Ledger
-    from provenance.policy import revoke, takedown_queue
+    from assay.provenance.consent import Ledger
+    from assay.provenance.policy import revoke, takedown_queue
 
     record = next(r for r in Ledger(dashboard_ws).records().values() if not r.revoked_at)
     revoke(dashboard_ws, record.id, at="2020-01-01T00:00:00Z")  # its 48 hours are long past

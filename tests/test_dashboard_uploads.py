@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from assay.core.imageio import encode
-from dashboard import uploads
+from assay.dashboard import uploads
 
 
 def test_type_is_read_from_the_content_not_the_name():

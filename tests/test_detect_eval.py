@@ -10,12 +10,23 @@ from typer.testing import CliRunner
 
 from assay.cli import app
 from assay.core.workspace import Workspace
-from detect.calibration import make_calibrator, sigmoid
-from detect.evaluate import METRICS, compute_metrics, eer, expected_calibration_error, per_family
-from detect.loo import ALL_HELD_OUT, leave_one_out
-from detect.robustness import PERTURBATIONS
-from detect.train import DetectTrainConfig
-from tests.detect_toy import FAMILIES, make_real_set, make_toy_workspace, real_images
+from assay.detect.calibration import make_calibrator, sigmoid
+from assay.detect.evaluate import (
+    METRICS,
+    compute_metrics,
+    eer,
+    expected_calibration_error,
+    per_family,
+)
+from assay.detect.loo import ALL_HELD_OUT, leave_one_out
+from assay.detect.robustness import PERTURBATIONS
+from assay.detect.train import DetectTrainConfig
+from tests.helpers.detect_toy import (
+    FAMILIES,
+    make_real_set,
+    make_toy_workspace,
+    real_images,
+)
 
 runner = CliRunner()
 
@@ -34,7 +45,12 @@ def scores() -> tuple[np.ndarray, np.ndarray]:
 
 
 def test_metrics_agree_with_scikit_learn(scores) -> None:
-    from sklearn.metrics import accuracy_score, average_precision_score, confusion_matrix, roc_auc_score
+    from sklearn.metrics import (
+        accuracy_score,
+        average_precision_score,
+        confusion_matrix,
+        roc_auc_score,
+    )
 
     y, p = scores
     m = compute_metrics(y, p)

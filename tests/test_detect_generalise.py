@@ -15,13 +15,13 @@ from typer.testing import CliRunner
 from assay.cli import app
 from assay.core.imageio import decode, save
 from assay.core.workspace import Workspace
-from detect.base import Detector
-from detect.calibration import make_calibrator
-from detect.detectors.spectral import SpectralDetector
-from detect.domain import DomainProfile, codec_of
-from detect.scan import UNCERTAIN, Scanner, ScanOptions
-from detect.store import save_detector
-from tests.detect_toy import fake_images, make_toy_workspace, real_images
+from assay.detect.base import Detector
+from assay.detect.calibration import make_calibrator
+from assay.detect.detectors.spectral import SpectralDetector
+from assay.detect.domain import DomainProfile, codec_of
+from assay.detect.scan import UNCERTAIN, Scanner, ScanOptions
+from assay.detect.store import save_detector
+from tests.helpers.detect_toy import fake_images, make_toy_workspace, real_images
 
 torch.set_num_threads(2)
 runner = CliRunner()
@@ -166,7 +166,12 @@ def test_spectral_verdict_on_a_real_photo_survives_4x_upscaling(shared_data: Pat
 
 
 def test_zoo_generators_keep_size_for_every_upsampler() -> None:
-    from detect.simulate import SIMULATORS, family_name, simulate, train_simulators
+    from assay.detect.simulate import (
+        SIMULATORS,
+        family_name,
+        simulate,
+        train_simulators,
+    )
 
     assert SIMULATORS.names() == ["bilinear", "modconv-skip", "nearest", "pixelshuffle", "transposed"]
     images = real_images(4, 48) + [real_images(1, 37)[0]]

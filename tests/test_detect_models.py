@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 import torch
 
-from detect.base import DETECTORS, Detector
-from detect.store import NoDetectorError, load_detector, save_detector
-from detect.tiling import grid_tiles, pad_to, random_tile
-from tests.detect_toy import fake_images, real_images
+from assay.detect.base import DETECTORS, Detector
+from assay.detect.store import NoDetectorError, load_detector, save_detector
+from assay.detect.tiling import grid_tiles, pad_to, random_tile
+from tests.helpers.detect_toy import fake_images, real_images
 
 torch.set_num_threads(2)
 

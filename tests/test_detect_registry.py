@@ -8,15 +8,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import detect.detectors
+import assay.detect.detectors
 from assay.core.errors import ModelError, UnknownNameError
 from assay.core.fileio import atomic_write_json, read_json
-from detect.base import CONFIG_FILE, DETECTORS, Detector, Images
-from detect.train import DetectTrainConfig, build_detector
+from assay.detect.base import CONFIG_FILE, DETECTORS, Detector, Images
+from assay.detect.train import DetectTrainConfig, build_detector
 
 EXTRA_MODULE = '''
-from detect.base import DETECTORS
-from detect.detectors.spectral import SpectralDetector
+from assay.detect.base import DETECTORS
+from assay.detect.detectors.spectral import SpectralDetector
 
 
 @DETECTORS.register("test-extra")
@@ -37,16 +37,16 @@ def toy(n: int = 8) -> tuple[list[np.ndarray], np.ndarray]:
 def test_a_detector_in_a_new_module_is_found_by_name(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     DETECTORS.names()  # the shipped detectors stay registered once the patches are undone
     (tmp_path / "extra_for_test.py").write_text(EXTRA_MODULE)
-    monkeypatch.setattr(detect.detectors, "__path__", [*detect.detectors.__path__, str(tmp_path)])
+    monkeypatch.setattr(assay.detect.detectors, "__path__", [*assay.detect.detectors.__path__, str(tmp_path)])
     monkeypatch.setattr(DETECTORS, "_items", dict(DETECTORS._items))
     monkeypatch.setattr(DETECTORS, "_meta", dict(DETECTORS._meta))
-    monkeypatch.setattr(DETECTORS, "_unloaded", ["detect.detectors"])  # as in a fresh process
+    monkeypatch.setattr(DETECTORS, "_unloaded", ["assay.detect.detectors"])  # as in a fresh process
     try:
-        assert "detect.detectors.extra_for_test" not in sys.modules
-        assert DETECTORS.get("test-extra").__module__ == "detect.detectors.extra_for_test"
+        assert "assay.detect.detectors.extra_for_test" not in sys.modules
+        assert DETECTORS.get("test-extra").__module__ == "assay.detect.detectors.extra_for_test"
         assert {"spectral", "test-extra"} <= set(DETECTORS.names())
     finally:
-        sys.modules.pop("detect.detectors.extra_for_test", None)
+        sys.modules.pop("assay.detect.detectors.extra_for_test", None)
 
 
 def test_an_unknown_detector_name_lists_the_known_ones(tmp_path: Path) -> None:

@@ -8,21 +8,30 @@ import json
 from pathlib import Path
 from typing import Any
 
-import cv2
 import numpy as np
 import pytest
 from typer.testing import CliRunner
 
 from assay.cli import app
-from assay.core.fileio import atomic_write_json, read_json
+from assay.core.fileio import read_json
 from assay.core.imageio import save
 from assay.core.media import iter_media
 from assay.core.videoio import VideoReader
 from assay.core.workspace import Workspace
-from detect.base import DETECTORS, Detector, Images
-from detect.regions import FACE, WHOLE_IMAGE, crop_box
-from detect.scan import REPORT_FILE, RESULT_SCHEMA, Scanner, ScanOptions, exit_code, load_report, scan_paths
-from detect.store import save_detector
+from assay.detect.base import DETECTORS
+from assay.detect.regions import FACE, WHOLE_IMAGE, crop_box
+from assay.detect.scan import (
+    REPORT_FILE,
+    RESULT_SCHEMA,
+    Scanner,
+    ScanOptions,
+    exit_code,
+    load_report,
+    scan_paths,
+)
+from assay.detect.store import save_detector
+from tests.helpers.detectors import BrightnessDetector, brightness_detector
+from tests.helpers.images import bright, dark, write_video
 
 RESULT_KEYS = {"schema", "path", "media", "status", "error", "verdict", "flagged", "probability", "threshold",
                "fallback", "width", "height", "faces_found", "regions", "video", "provenance", "explain",
@@ -33,63 +42,6 @@ VIDEO_KEYS = {"fps", "frame_count", "duration_s", "every_s", "frames_sampled", "
               "flagged_fraction", "min_flagged_fraction", "peak_probability", "peak_time_s", "frames"}
 PROVENANCE_KEYS = {"checked", "error", "c2pa_present", "c2pa_valid", "c2pa_state", "c2pa_trust", "digital_source_type",
                    "watermark_payload", "watermark_status", "record_id", "found_via"}
-
-
-class BrightnessDetector(Detector):
-    """Logistic regression on mean brightness: a real, deterministic detector for scan bookkeeping tests.
-
-    Registered (as ``test-brightness``) only while a test that loads it from the catalog runs.
-    """
-
-    name = "test-brightness"
-
-    def __init__(self) -> None:
-        self.w, self.b = 0.0, 0.0
-
-    @staticmethod
-    def _x(images: Images) -> np.ndarray:
-        return np.array([[img.mean() / 255.0] for img in images])
-
-    def fit(self, images: Images, y: np.ndarray) -> "BrightnessDetector":
-        from sklearn.linear_model import LogisticRegression
-
-        clf = LogisticRegression(C=100.0).fit(self._x(images), y)
-        self.w, self.b = float(clf.coef_[0, 0]), float(clf.intercept_[0])
-        return self
-
-    def predict_proba(self, images: Images) -> np.ndarray:
-        p = 1.0 / (1.0 + np.exp(-(self._x(images)[:, 0] * self.w + self.b)))
-        return np.stack([1 - p, p], axis=1)
-
-    def save_state(self, folder: Path) -> None:
-        atomic_write_json(folder / "weights.json", {"w": self.w, "b": self.b})
-
-    def load_state(self, folder: Path) -> None:
-        state = read_json(folder / "weights.json")
-        self.w, self.b = state["w"], state["b"]
-
-
-def dark(seed: int = 0, size: int = 64) -> np.ndarray:
-    return np.random.default_rng(seed).integers(0, 60, (size, size, 3), dtype=np.uint8)
-
-
-def bright(seed: int = 0, size: int = 64) -> np.ndarray:
-    return np.random.default_rng(seed).integers(190, 255, (size, size, 3), dtype=np.uint8)
-
-
-def brightness_detector() -> BrightnessDetector:
-    images = [dark(i) for i in range(8)] + [bright(i) for i in range(8)]
-    return BrightnessDetector().fit(images, np.array([0] * 8 + [1] * 8))
-
-
-def write_video(path: Path, frames: list[np.ndarray], fps: float = 10.0, fourcc: str = "mp4v") -> Path:
-    h, w = frames[0].shape[:2]
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*fourcc), fps, (w, h))
-    assert writer.isOpened(), f"OpenCV cannot write {fourcc} here"
-    for frame in frames:
-        writer.write(cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
-    writer.release()
-    return path
 
 
 @pytest.fixture
@@ -310,7 +262,7 @@ def test_faces_are_scored_on_native_resolution_crops(shared_data: Path) -> None:
 def test_demo_scans_a_few_of_each_and_prints_the_findings(ws: Workspace, saved_detector: str,
                                                           capsys: pytest.CaptureFixture[str]) -> None:
     from assay.core.imagesets import ImageSetWriter
-    from detect import scan_demo
+    from assay.detect import scan_demo
 
     refs = []
     for kind, name, make, label in (("datasets", "toy-real", dark, "real"), ("samples", "toy-fake", bright, "synthetic")):
@@ -330,7 +282,7 @@ def test_demo_scans_a_few_of_each_and_prints_the_findings(ws: Workspace, saved_d
 def test_an_interrupted_scan_resumes_where_it_stopped(ws: Workspace, saved_detector: str,
                                                       media: dict[str, Path]) -> None:
     from assay.core.catalog import CatalogError
-    from detect.scan import Scan
+    from assay.detect.scan import Scan
 
     first = Scan(ws, None, name="nightly")
     it = first.run([media["folder"]])
@@ -385,7 +337,7 @@ def test_cli_rejects_bad_options_before_scanning(ws: Workspace, saved_detector: 
 
 def test_stamped_image_shows_provenance_beside_the_detector_score(ws: Workspace, saved_detector: str,
                                                                    tmp_path: Path) -> None:
-    from provenance.birth import make_birth_stamper
+    from assay.provenance.birth import make_birth_stamper
 
     rng = np.random.default_rng(5)
     pixels = (rng.random((96, 96, 3)) * 60 + 150).astype(np.uint8)

@@ -14,12 +14,12 @@ from typer.testing import CliRunner
 from assay.cli import app
 from assay.core.imageio import decode, save
 from assay.core.workspace import Workspace
-from detect.base import DETECTORS, Detector, Images
-from detect.detectors.spectral import SpectralDetector
-from detect.explain import explainer_for, gradcam_map
-from detect.regions import WHOLE_IMAGE, Region
-from detect.scan import Scanner, ScanOptions
-from detect.store import save_detector
+from assay.detect.base import DETECTORS, Detector, Images
+from assay.detect.detectors.spectral import SpectralDetector
+from assay.detect.explain import explainer_for, gradcam_map
+from assay.detect.regions import WHOLE_IMAGE, Region
+from assay.detect.scan import Scanner, ScanOptions
+from assay.detect.store import save_detector
 
 
 def smooth(seed: int, size: int) -> np.ndarray:
@@ -170,7 +170,7 @@ def test_region_from_face_crop_is_what_the_spectrum_plot_shows() -> None:
     det = toy_spectral()
     pixels = upsampled(7, 40)
     region = Region("face", (4, 4, 36, 36), (0, 0, 40, 40), pixels, 0.9)
-    from detect.explain import spectrum_plot
+    from assay.detect.explain import spectrum_plot
 
     plot = spectrum_plot(det, region)
     assert np.array_equal(plot[36:76, 36:76], pixels)
@@ -181,7 +181,12 @@ def test_train_then_scan_with_the_most_recent_detector(ws: Workspace, tmp_path: 
     """`assay detect train` then `assay detect scan` without --detector: the new detector is used."""
     from sklearn.metrics import roc_auc_score
 
-    from tests.detect_toy import fake_images, make_fake_set, make_real_set, real_images
+    from tests.helpers.detect_toy import (
+        fake_images,
+        make_fake_set,
+        make_real_set,
+        real_images,
+    )
 
     real, fake = make_real_set(ws), make_fake_set(ws, "nearest")
     runner = CliRunner()

@@ -9,13 +9,26 @@ import pytest
 import torch
 from typer.testing import CliRunner
 
-from assay.core.errors import UnknownNameError
 from assay.cli import app
+from assay.core.errors import UnknownNameError
 from assay.core.imagesets import ImageSetWriter
 from assay.core.workspace import Workspace
-from detect.augment import AUGMENTATIONS, compose
-from detect.data import Item, assemble, assign_splits, balanced, group_key, parse_encode
-from tests.detect_toy import FAMILIES, fake_images, make_real_set, make_toy_workspace, real_images
+from assay.detect.augment import AUGMENTATIONS, compose
+from assay.detect.data import (
+    Item,
+    assemble,
+    assign_splits,
+    balanced,
+    group_key,
+    parse_encode,
+)
+from tests.helpers.detect_toy import (
+    FAMILIES,
+    fake_images,
+    make_real_set,
+    make_toy_workspace,
+    real_images,
+)
 
 torch.set_num_threads(2)
 runner = CliRunner()
@@ -109,7 +122,7 @@ class _AlwaysRng:
 
 
 def test_artifact_simulation_keeps_size_and_content() -> None:
-    from detect.simulate import SIMULATORS, simulate, train_simulators
+    from assay.detect.simulate import SIMULATORS, simulate, train_simulators
 
     assert SIMULATORS.names() == ["bilinear", "modconv-skip", "nearest", "pixelshuffle", "transposed"]
     images = real_images(6, 48) + [real_images(1, 37)[0]]
@@ -187,7 +200,7 @@ def test_train_command_errors(toyws, args, message) -> None:
 
 
 def test_demo_trains_spectral_and_reuses_it(toyws, capsys) -> None:
-    from detect.demo import run
+    from assay.detect.demo import run
 
     ws, real, fakes = toyws
     det_id = run(ws, real, fakes[0])

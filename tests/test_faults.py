@@ -18,15 +18,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from typer.testing import CliRunner
 
-from assay.cli import app
 from assay.core.errors import EnvironmentFault
 from assay.core.fileio import read_jsonl
 from assay.core.imageio import save
 from assay.core.workspace import CATALOG_FILE, Workspace
-from data.prepare import JOURNAL, PrepareConfig, prepare
+from assay.data.prepare import JOURNAL, PrepareConfig, prepare
 from tests.conftest import REPO
+from tests.helpers.cli import invoke
 
 CENTER = PrepareConfig(size=32, align="center", layout="none", embed=False, workers=1)
 #: exit codes of the private-namespace runner: 77 when the mounts cannot be made here
@@ -39,13 +38,6 @@ def _images(folder: Path, count: int, seed: int = 0) -> Path:
         save(np.random.default_rng(seed * 1000 + i).integers(0, 255, (40, 40, 3), dtype=np.uint8),
              folder / f"{seed}_{i:02d}.png")
     return folder
-
-
-def invoke(*args: str) -> tuple[int, str, str | None]:
-    """(exit code, output, name of an uncaught exception or None) of ``assay ARGS`` in this process."""
-    res = CliRunner().invoke(app, list(args))
-    crash = res.exception if res.exception is not None and not isinstance(res.exception, SystemExit) else None
-    return res.exit_code, res.output, type(crash).__name__ if crash else None
 
 
 def in_namespace(mounts: str, script: str, *argv: str) -> dict:
@@ -67,15 +59,15 @@ def _read_only(path: Path) -> str:
 
 RUN_ALL = """
 import json, sys
-from tests.test_faults import invoke
+from tests.helpers.cli import invoke
 print(json.dumps({name: invoke(*args) for name, args in json.loads(sys.argv[1]).items()}))
 """
 
 
 def test_read_only_workspace_reads_work_and_writes_fail_in_one_line(tmp_path) -> None:
-    import detect.detectors  # noqa: F401  (fills the registry)
-    from detect.base import DETECTORS
-    from detect.store import save_detector
+    import assay.detect.detectors  # noqa: F401  (fills the registry)
+    from assay.detect.base import DETECTORS
+    from assay.detect.store import save_detector
 
     root, media, ro_out, ws2 = tmp_path / "ws", _images(tmp_path / "media", 3), tmp_path / "ro_out", tmp_path / "ws2"
     ro_out.mkdir()
@@ -114,7 +106,7 @@ def test_read_only_workspace_reads_work_and_writes_fail_in_one_line(tmp_path) ->
 FULL_DISK = """
 import json, os, shutil, sys
 from pathlib import Path
-from tests.test_faults import invoke
+from tests.helpers.cli import invoke
 from assay.core.fileio import read_jsonl
 from assay.core.workspace import Workspace
 
@@ -149,7 +141,7 @@ def test_full_disk_stops_prepare_and_a_rerun_keeps_every_file(tmp_path) -> None:
 
 
 def test_injected_full_disk_is_retried_on_resume_not_rejected(tmp_path, ws, monkeypatch) -> None:
-    import data.prepare as prep
+    import assay.data.prepare as prep
 
     src = _images(tmp_path / "src", 5)
     real_write, calls = prep.atomic_write_bytes, []

@@ -13,8 +13,8 @@ import sys
 from pathlib import Path
 
 from assay.core.fileio import read_jsonl
-from forge import checkpoint
-from tests.forge_helpers import tiny_faces
+from assay.forge import checkpoint
+from tests.helpers.faces import tiny_faces
 
 REPO = Path(__file__).resolve().parents[1]
 TORCHRUN = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--local-addr=127.0.0.1",
@@ -49,10 +49,10 @@ import gc, sys, torch, torch.distributed as dist
 sys.path.insert(0, sys.argv[2])
 from assay.core.imagesets import open_set
 from assay.core.workspace import Workspace
-from forge.config import make_config
-from forge.data import FaceBatches
+from assay.forge.config import make_config
+from assay.forge.data import FaceBatches
 from assay.core.devices import setup, teardown
-from forge.train import GANTrainer
+from assay.forge.train import GANTrainer
 
 
 def main():

@@ -15,10 +15,10 @@ from assay.cli import app
 from assay.core.errors import InputError
 from assay.core.fileio import read_jsonl
 from assay.core.imageio import decode
-from forge.evaluate import check_metrics, evaluate
-from forge.features import FeatureOptions, InceptionWeightsError
-from forge.metrics import Pair, Subject, fd, kid, leakage, prdc
-from forge.swd import swd
+from assay.forge.evaluate import check_metrics, evaluate
+from assay.forge.features import FeatureOptions, InceptionWeightsError
+from assay.forge.metrics import Pair, Subject, fd, kid, leakage, prdc
+from assay.forge.swd import swd
 
 torch.set_num_threads(1)
 
@@ -118,9 +118,9 @@ def test_cli_refuses_fid_with_random_weights(ws, tmp_path: Path) -> None:
 
 
 def test_reference_rows_bracket_a_trained_toy_generator(ws) -> None:
-    from forge.config import make_config
-    from forge.train import train
-    from forge_helpers import tiny_faces
+    from assay.forge.config import make_config
+    from assay.forge.train import train
+    from tests.helpers.faces import tiny_faces
 
     ds = tiny_faces(ws, n=160)
     cfg = make_config("dcgan", 32, steps=150, batch=16, g_ch=8, d_ch=8, z_dim=16, checkpoint_every=150,
@@ -137,10 +137,10 @@ def test_reference_rows_bracket_a_trained_toy_generator(ws) -> None:
 
 
 def test_eval_every_keeps_the_best_checkpoint_and_sample_uses_it(ws) -> None:
-    from forge.config import make_config
-    from forge.sample import sample
-    from forge.train import train
-    from forge_helpers import tiny_faces
+    from assay.forge.config import make_config
+    from assay.forge.sample import sample
+    from assay.forge.train import train
+    from tests.helpers.faces import tiny_faces
 
     ds = tiny_faces(ws, n=40)
     cfg = make_config("dcgan", 32, steps=4, batch=8, g_ch=4, d_ch=4, z_dim=16, checkpoint_every=2, sample_every=2,

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from assay.core.errors import UnknownNameError
-from forge.config import make_config
+from assay.forge.config import make_config
 
 torch.set_num_threads(1)
 
@@ -59,7 +59,7 @@ def test_minibatch_discrimination_sees_an_identical_batch(model: str) -> None:
 
 
 def test_minibatch_stddev_adds_the_batch_spread() -> None:
-    from forge.layers import MinibatchStdDev
+    from assay.forge.layers import MinibatchStdDev
 
     x = torch.randn(5, 4, 8, 8)
     out = MinibatchStdDev()(x)
@@ -88,7 +88,7 @@ def test_bad_size_is_refused_with_a_reason() -> None:
 
 
 def test_condition_values_as_prepare_writes_them_or_as_numbers() -> None:
-    from forge.conditions import CONDITIONS, parse_condition, row_indices
+    from assay.forge.conditions import CONDITIONS, parse_condition, row_indices
 
     keys = [CONDITIONS.get(k) for k in ("gender", "age", "race")]
     assert row_indices({"age": 25, "gender": "female", "race": "asian", "age_bucket": "20-34"}, keys) == [1, 2, 2]

@@ -8,10 +8,16 @@ import pytest
 import torch
 
 from assay.core.config import to_dict
-from forge.config import make_config
-from forge.diffaug import policy
-from forge.losses import LOSSES
-from forge.regularizers import GradientPenalty, WeightClipping, active, gradient_penalty, r1_penalty
+from assay.forge.config import make_config
+from assay.forge.diffaug import policy
+from assay.forge.losses import LOSSES
+from assay.forge.regularizers import (
+    GradientPenalty,
+    WeightClipping,
+    active,
+    gradient_penalty,
+    r1_penalty,
+)
 
 
 def _linear_critic(w: torch.Tensor, b: float = 0.3):

@@ -16,11 +16,11 @@ from typer.testing import CliRunner
 from assay.cli import app
 from assay.core import devices, locks
 from assay.core.fileio import read_jsonl
-from forge import checkpoint, stopping
-from forge.config import make_config
-from forge.stopping import parse_duration
-from forge.train import resume, train
-from tests.forge_helpers import tiny_faces
+from assay.forge import checkpoint, stopping
+from assay.forge.config import make_config
+from assay.forge.stopping import parse_duration
+from assay.forge.train import resume, train
+from tests.helpers.faces import tiny_faces
 
 torch.set_num_threads(1)
 REPO = Path(__file__).resolve().parents[1]
@@ -30,7 +30,7 @@ CLI_TINY = [f"--set={k}={v}" for k, v in TINY.items() if k != "batch"]
 DRIVER = """
 import sys
 sys.path.insert(0, sys.argv[1])
-from forge import checkpoint
+from assay.forge import checkpoint
 save = checkpoint.save
 def told(*args, **kwargs):
     pointer = save(*args, **kwargs)

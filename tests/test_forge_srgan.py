@@ -8,12 +8,19 @@ import numpy as np
 import pytest
 import torch
 
-from forge import checkpoint
-from forge.config import make_config
-from forge.srgan import SRResNet, VGGDiscriminator, WeightsError, bicubic_up, downsample, vgg19_features
-from forge.train import resume, train
-from forge.upscale import psnr, upscale
-from forge_helpers import tiny_faces
+from assay.forge import checkpoint
+from assay.forge.config import make_config
+from assay.forge.srgan import (
+    SRResNet,
+    VGGDiscriminator,
+    WeightsError,
+    bicubic_up,
+    downsample,
+    vgg19_features,
+)
+from assay.forge.train import resume, train
+from assay.forge.upscale import psnr, upscale
+from tests.helpers.faces import tiny_faces
 
 torch.set_num_threads(1)
 TINY = dict(batch=4, g_ch=8, d_ch=4, sr_blocks=2, log_every=1, sample_every=2, checkpoint_every=2, grid=4, threads="1")
@@ -75,8 +82,8 @@ def test_srgan_trains_with_its_content_losses_and_resumes_bit_for_bit(ws) -> Non
 
 def test_an_upscaled_file_verifies_as_edited_with_its_parent(ws, tmp_path: Path) -> None:
     from assay.core.imageio import save
-    from provenance.manifest import active_manifest, read_manifest
-    from provenance.verify import verify_file
+    from assay.provenance.manifest import active_manifest, read_manifest
+    from assay.provenance.verify import verify_file
 
     ds = tiny_faces(ws, size=64)
     run = train(ws, ds, make_config("srgan", 64, steps=1, **TINY), progress=False)

@@ -7,12 +7,12 @@ from pathlib import Path
 import pytest
 import torch
 
-from forge import checkpoint
-from forge.config import make_config
-from forge.schedule import blend, lod_at
-from forge.stylegan import StyleGenerator, mix_styles, modulated_conv
-from forge.train import resume, train
-from forge_helpers import tiny_faces
+from assay.forge import checkpoint
+from assay.forge.config import make_config
+from assay.forge.schedule import blend, lod_at
+from assay.forge.stylegan import StyleGenerator, mix_styles, modulated_conv
+from assay.forge.train import resume, train
+from tests.helpers.faces import tiny_faces
 
 torch.set_num_threads(1)
 TINY = dict(batch=8, z_dim=16, log_every=1, sample_every=2, checkpoint_every=2, grid=4, threads="1")
@@ -118,8 +118,8 @@ def test_mix_interpolate_and_truncated_samples_from_a_run(ws, tmp_path: Path) ->
     from assay.cli import app
     from assay.core.imageio import decode
     from assay.core.imagesets import open_set
-    from forge.sample import sample
-    from provenance.verify import verify_file
+    from assay.forge.sample import sample
+    from assay.provenance.verify import verify_file
 
     run = train(ws, tiny_faces(ws), make_config("stylegan2", 32, SMALL, steps=2, **TINY), progress=False)
     base = ["--workspace", str(ws.root), "forge"]

@@ -11,15 +11,15 @@ import torch
 
 from assay.core.errors import UnknownNameError
 from assay.core.fileio import read_jsonl
-from forge import checkpoint
-from forge.config import make_config
-from forge.data import FaceBatches
-from forge.conditions import keys_of
-from forge.health import TrainingError, diversity
-from forge.losses import LOSSES, Loss
-from forge.train import GANTrainer, _grid, resume, train
 from assay.core.imagesets import open_set
-from tests.forge_helpers import tiny_faces
+from assay.forge import checkpoint
+from assay.forge.conditions import keys_of
+from assay.forge.config import make_config
+from assay.forge.data import FaceBatches
+from assay.forge.health import TrainingError, diversity
+from assay.forge.losses import LOSSES, Loss
+from assay.forge.train import GANTrainer, _grid, resume, train
+from tests.helpers.faces import tiny_faces
 
 torch.set_num_threads(1)
 TINY = dict(batch=8, g_ch=4, d_ch=4, z_dim=16, log_every=1, sample_every=2, checkpoint_every=2, threads="1")
@@ -183,8 +183,9 @@ def test_resume_follows_the_uninterrupted_curve_bit_for_bit(ws) -> None:
 
 
 def test_conditional_run_needs_labels(ws) -> None:
-    from assay.core.imagesets import ImageSetWriter
     import numpy as np
+
+    from assay.core.imagesets import ImageSetWriter
 
     w = ImageSetWriter(ws, "datasets", "nolabels")
     for i in range(4):
@@ -208,8 +209,9 @@ def test_data_is_held_in_memory_or_streamed_alike(ws) -> None:
 
 
 def test_rows_without_labels_are_skipped_with_reasons(ws) -> None:
-    from assay.core.imagesets import ImageSetWriter
     import numpy as np
+
+    from assay.core.imagesets import ImageSetWriter
 
     w = ImageSetWriter(ws, "datasets", "partly")
     for i in range(6):

@@ -144,9 +144,9 @@ def hostile(tmp_path_factory) -> dict[str, Path]:
     root = base / "in"
     make_hostile_tree(root)
     ws = Workspace(base / "ws")
-    import detect.detectors  # noqa: F401  (fills the registry)
-    from detect.base import DETECTORS
-    from detect.store import save_detector
+    import assay.detect.detectors  # noqa: F401  (fills the registry)
+    from assay.detect.base import DETECTORS
+    from assay.detect.store import save_detector
 
     images = [_pattern(i, 32) for i in range(8)]
     save_detector(ws, DETECTORS.create("spectral").fit(images, np.array([0, 1] * 4)), "spectral", {}, [])

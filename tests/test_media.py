@@ -14,8 +14,9 @@ from assay.core.errors import VideoError
 from assay.core.imageio import save
 from assay.core.media import iter_media
 from assay.core.videoio import VideoReader
-from detect.scan import Scanner, scan_paths
-from tests.test_detect_scan import bright, brightness_detector, dark, write_video
+from assay.detect.scan import Scanner, scan_paths
+from tests.helpers.detectors import brightness_detector
+from tests.helpers.images import bright, dark, write_video
 
 
 @pytest.fixture

@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-import data.prepare as prep
+import assay.data.prepare as prep
 from assay.core.imagesets import open_set
-from data.prepare import PrepareConfig, prepare
-from data.splits import assign_splits, cluster_identities
+from assay.data.prepare import PrepareConfig, prepare
+from assay.data.splits import assign_splits, cluster_identities
 
 REPO = Path(__file__).resolve().parents[1]
 

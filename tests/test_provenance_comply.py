@@ -11,13 +11,24 @@ from typer.testing import CliRunner
 
 from assay.cli import app
 from assay.core.imageio import save
-from provenance.compliance import ProfileError, comply, get_profiles, load_profile, profiles
-from provenance.consent import Ledger
-from provenance.keys import SigningIdentity, default_keys_dir, keygen, workspace_trust_anchors
-from provenance.policy import require_consent, revoke
-from provenance.stamp import StampOptions, stamp_file
-from provenance.verify import verify_file
-from tests.test_provenance_watermark import smooth_image
+from assay.provenance.compliance import (
+    ProfileError,
+    comply,
+    get_profiles,
+    load_profile,
+    profiles,
+)
+from assay.provenance.consent import Ledger
+from assay.provenance.keys import (
+    SigningIdentity,
+    default_keys_dir,
+    keygen,
+    workspace_trust_anchors,
+)
+from assay.provenance.policy import require_consent, revoke
+from assay.provenance.stamp import StampOptions, stamp_file
+from assay.provenance.verify import verify_file
+from tests.helpers.images import smooth_image
 
 runner = CliRunner()
 APPLIES_FROM = {"eu-ai-act-art50": "2026-08-02", "cn-labelling-measures": "2025-09-01",

@@ -11,10 +11,16 @@ import pytest
 
 from assay.core.imageio import save
 from assay.core.subjects import subject_id_for
-from data.prepare import PrepareConfig, prepare
-from provenance.consent import ConsentError, Ledger
-from provenance.consent_import import import_file
-from provenance.policy import ConsentPolicy, mark_done, require_consent, revoke, takedown_queue
+from assay.data.prepare import PrepareConfig, prepare
+from assay.provenance.consent import ConsentError, Ledger
+from assay.provenance.consent_import import import_file
+from assay.provenance.policy import (
+    ConsentPolicy,
+    mark_done,
+    require_consent,
+    revoke,
+    takedown_queue,
+)
 
 PURPOSE = "research on face synthesis"
 
@@ -184,8 +190,8 @@ def test_prepare_refuses_a_malformed_consent_file_naming_the_row(ws, tmp_path) -
 
 
 def test_training_is_refused_without_consent_naming_the_subjects(ws, tmp_path) -> None:
-    from forge.config import make_config
-    from forge.train import train
+    from assay.forge.config import make_config
+    from assay.forge.train import train
 
     result = prepare(ws, _photos(tmp_path / "photos"), "faces", PrepareConfig(**CFG, subjects_from_layout=True))
     jane, john = subject_id_for(ws.root, "Jane_Doe"), subject_id_for(ws.root, "John_Roe")

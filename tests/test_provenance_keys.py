@@ -10,9 +10,9 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from provenance.keys import SigningError, SigningIdentity, keygen
-from provenance.stamp import stamp_file
-from tests.test_provenance_watermark import smooth_image
+from assay.provenance.keys import SigningError, SigningIdentity, keygen
+from assay.provenance.stamp import stamp_file
+from tests.helpers.images import smooth_image
 
 
 @pytest.fixture
@@ -104,8 +104,8 @@ def test_private_key_reaches_no_output(tmp_path: Path, keys: dict[str, str], ws)
 def test_callback_signer_signs_without_a_key_file(keys: dict[str, str]) -> None:
     from cryptography.hazmat.primitives import hashes, serialization
 
-    from provenance.imagestamp import stamp_pixels
-    from provenance.stamping import StampOptions
+    from assay.provenance.imagestamp import stamp_pixels
+    from assay.provenance.stamping import StampOptions
 
     key = serialization.load_pem_private_key(Path(keys["key"]).read_bytes(), None)
     calls = []
@@ -117,6 +117,6 @@ def test_callback_signer_signs_without_a_key_file(keys: dict[str, str]) -> None:
     identity = SigningIdentity(Path(keys["chain"]).read_bytes(), callback=kms_sign)
     result = stamp_pixels(smooth_image(96, 1), "png", identity, StampOptions(labels=("c2pa",)))
     assert calls and result.labels_applied == ["c2pa"]
-    from provenance.manifest import read_manifest
+    from assay.provenance.manifest import read_manifest
     store = read_manifest(result.data, "png", Path(keys["ca"]).read_text())
     assert store["validation_state"] == "Trusted"

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from assay.core.errors import UnknownNameError
-from provenance import implicit, visible
-from tests.test_provenance_watermark import jpeg, smooth_image
+from assay.provenance import implicit, visible
+from tests.helpers.images import jpeg, smooth_image
 
 
 def fields() -> dict:

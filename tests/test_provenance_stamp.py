@@ -10,12 +10,12 @@ import pytest
 from PIL import Image
 
 from assay.core.imageio import decode, save
-from provenance.birth import make_birth_stamper, publish
-from provenance.keys import SigningIdentity, keygen
-from provenance.stamp import StampOptions, stamp_file
-from provenance.consent_checks import CONSENT_CHECKS
-from provenance.verify import CHECKS, verify_file
-from tests.test_provenance_watermark import smooth_image
+from assay.provenance.birth import make_birth_stamper, publish
+from assay.provenance.consent_checks import CONSENT_CHECKS
+from assay.provenance.keys import SigningIdentity, keygen
+from assay.provenance.stamp import StampOptions, stamp_file
+from assay.provenance.verify import CHECKS, verify_file
+from tests.helpers.images import smooth_image
 
 LABEL_CHECKS = {"c2pa": ["c2pa_manifest", "c2pa_signature", "c2pa_data_hash", "c2pa_source_type"],
                 "xmp": ["gb45438_fields", "sb942_fields"], "visible": ["visible_mark"], "watermark": ["watermark"]}
@@ -61,7 +61,12 @@ def test_sign_and_read_back_each_format(tmp_path, ws, identity, trust, ext) -> N
 
 
 def test_extra_assertions_reach_the_signed_manifest(tmp_path, identity, trust) -> None:
-    from provenance.manifest import CONSENT_ASSERTION, active_manifest, assertion, read_manifest
+    from assay.provenance.manifest import (
+        CONSENT_ASSERTION,
+        active_manifest,
+        assertion,
+        read_manifest,
+    )
 
     consent = {"label": CONSENT_ASSERTION, "data": {"consent_ids": ["cons-1234abcd"], "scope": "synthesis"}}
     out = tmp_path / "face.png"
@@ -263,7 +268,7 @@ def test_cli_keygen_stamp_verify(tmp_path, ws) -> None:
 
 
 def test_demo_finds_the_stripped_32px_sample_through_its_watermark(ws, identity, tmp_path, capsys) -> None:
-    from provenance import demo
+    from assay.provenance import demo
 
     stamper = make_birth_stamper(ws, signer=identity)
     files = []

@@ -20,20 +20,25 @@ from typer.testing import CliRunner
 from assay.cli import app
 from assay.core.imageio import decode, save
 from assay.core.imagesets import ImageSetWriter
-from detect.scan_output import FORMATS as SCAN_FORMATS
-from detect.signals import provenance_signals
-from forge.config import make_config
-from forge.sample import sample
-from forge.train import train
-from provenance import implicit, manifest, watermark
-from provenance.birth import make_birth_stamper
-from provenance.keys import SigningIdentity, default_keys_dir, keygen, workspace_trust_anchors
-from provenance.secret import SECRET_FILE, workspace_secret
-from provenance.stamp import StampOptions, stamp_file
-from provenance.verify import verify_file
-from tests.forge_helpers import tiny_faces
-from tests.test_provenance_watermark import smooth_image
-from tests.tsa import loopback_tsa
+from assay.detect.scan_output import FORMATS as SCAN_FORMATS
+from assay.detect.signals import provenance_signals
+from assay.forge.config import make_config
+from assay.forge.sample import sample
+from assay.forge.train import train
+from assay.provenance import implicit, manifest, watermark
+from assay.provenance.birth import make_birth_stamper
+from assay.provenance.keys import (
+    SigningIdentity,
+    default_keys_dir,
+    keygen,
+    workspace_trust_anchors,
+)
+from assay.provenance.secret import SECRET_FILE, workspace_secret
+from assay.provenance.stamp import StampOptions, stamp_file
+from assay.provenance.verify import verify_file
+from tests.helpers.faces import tiny_faces
+from tests.helpers.images import smooth_image
+from tests.helpers.tsa import loopback_tsa
 
 runner = CliRunner()
 
@@ -287,8 +292,7 @@ def test_a_rerun_skips_what_was_stamped_and_overwrite_retires_it(signed, tmp_pat
 
 
 def test_an_interrupted_stamp_leaves_a_pending_record_that_a_rerun_settles(signed, tmp_path, monkeypatch) -> None:
-    import provenance.stamp as stamp_module
-
+    import assay.provenance.stamp as stamp_module
     ws, identity = signed
     out = tmp_path / "out.png"
 

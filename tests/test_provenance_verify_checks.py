@@ -8,12 +8,12 @@ import pytest
 
 from assay.core.imageio import save
 from assay.core.workspace import Workspace
-from provenance import evidence
-from provenance.evidence import Evidence
-from provenance.keys import SigningIdentity, keygen
-from provenance.stamp import stamp_file
-from provenance.verify import CHECKS, VERIFY_CHECKS, verify_file
-from tests.test_provenance_watermark import smooth_image
+from assay.provenance import evidence
+from assay.provenance.evidence import Evidence
+from assay.provenance.keys import SigningIdentity, keygen
+from assay.provenance.stamp import stamp_file
+from assay.provenance.verify import CHECKS, VERIFY_CHECKS, verify_file
+from tests.helpers.images import smooth_image
 
 
 @pytest.fixture

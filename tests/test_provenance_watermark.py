@@ -2,35 +2,13 @@
 
 from __future__ import annotations
 
-import io
-
 import numpy as np
 import pytest
 from PIL import Image
 
 from assay.core.errors import UnknownNameError
-from provenance import payload, watermark
-
-
-def smooth_image(size: int, seed: int) -> np.ndarray:
-    """A face-like test picture: smooth shading, a few soft blobs, mild sensor noise."""
-    rng = np.random.default_rng(seed)
-    y, x = np.mgrid[0:size, 0:size] / size
-    img = np.zeros((size, size, 3), np.float32)
-    for c in range(3):
-        img[..., c] = 90 + 80 * rng.random() * x + 60 * rng.random() * y
-    for _ in range(5):
-        cx, cy, r = rng.random(), rng.random(), 0.1 + 0.25 * rng.random()
-        blob = np.exp(-((x - cx) ** 2 + (y - cy) ** 2) / (2 * r * r))
-        img += blob[..., None] * rng.uniform(-60, 60, 3)
-    img += rng.normal(0, 2, img.shape)
-    return np.clip(img, 0, 255).astype(np.uint8)
-
-
-def jpeg(rgb: np.ndarray, quality: int) -> np.ndarray:
-    buf = io.BytesIO()
-    Image.fromarray(rgb).save(buf, "JPEG", quality=quality)
-    return np.asarray(Image.open(buf).convert("RGB"))
+from assay.provenance import payload, watermark
+from tests.helpers.images import jpeg, smooth_image
 
 
 def test_payload_round_trip_and_check_code() -> None:

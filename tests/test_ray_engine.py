@@ -25,11 +25,12 @@ from assay.core.fileio import read_jsonl
 from assay.core.imageio import save
 from assay.core.imagesets import open_set
 from assay.core.workspace import Workspace
-from data.prepare import PrepareConfig, prepare
-from detect.base import DETECTORS, Images
-from detect.scan import RESULTS_FILE, Scan, ScanOptions, load_report, summarize
-from detect.store import save_detector
-from tests.test_detect_scan import BrightnessDetector, bright, dark
+from assay.data.prepare import PrepareConfig, prepare
+from assay.detect.base import DETECTORS, Images
+from assay.detect.scan import RESULTS_FILE, Scan, ScanOptions, load_report, summarize
+from assay.detect.store import save_detector
+from tests.helpers.detectors import BrightnessDetector
+from tests.helpers.images import bright, dark
 
 REPO = Path(__file__).resolve().parents[1]
 #: how long a test waits for a scan to get somewhere before it fails (a bound, not a timing assumption)
@@ -118,7 +119,7 @@ HOLD_VALUE = 7
 #: the CLI, with the blocking detector registered first (the Ray actors import it from this module)
 CLI_WITH_BLOCKING = """
 import sys
-from detect.base import DETECTORS, Images
+from assay.detect.base import DETECTORS, Images
 from tests.test_ray_engine import BlockingDetector
 DETECTORS.register(BlockingDetector.name)(BlockingDetector)
 from assay.cli import main
@@ -173,9 +174,9 @@ def test_ray_prepare_gives_the_same_set(ray_address, ws, tmp_path):
 
 
 def test_forge_sample_on_ray_gives_the_same_pixels(ray_address, ws):
-    from forge.config import make_config
-    from forge.train import train
-    from tests.forge_helpers import tiny_faces
+    from assay.forge.config import make_config
+    from assay.forge.train import train
+    from tests.helpers.faces import tiny_faces
 
     cfg = make_config("dcgan", 32, steps=2, batch=8, g_ch=4, d_ch=4, z_dim=16, checkpoint_every=2, sample_every=2)
     run = train(ws, tiny_faces(ws), cfg, progress=False)
@@ -195,7 +196,7 @@ NO_RAY = """
 import sys
 from pathlib import Path
 from assay.core.workspace import Workspace
-from detect.scan import Scan, ScanOptions
+from assay.detect.scan import Scan, ScanOptions
 from tests.test_ray_engine import _detector, _images
 ws = Workspace(sys.argv[1])
 results = list(Scan(ws, _detector(ws), ScanOptions(workers=2), record=False).run([_images(Path(sys.argv[2]), 2)]))

@@ -2,8 +2,8 @@ from dataclasses import dataclass
 
 import pytest
 
-from assay.core.errors import UnknownNameError
 from assay.core.config import from_dict, override, to_dict
+from assay.core.errors import UnknownNameError
 from assay.core.registry import Registry
 
 

@@ -19,9 +19,20 @@ import threading
 from typing import Any, Callable, Iterator, Mapping, Sequence
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from assay.core.catalog import (GENESIS, INDEXED_PARAMS, KINDS, Catalog, Direction, Record, chain_hash, duplicate,
-                                kind_of, missing)
-from assay.core.catalog_sqlite import COLUMNS, MIGRATIONS as SQLITE_MIGRATIONS, PARAM_INDEX
+from assay.core.catalog import (
+    GENESIS,
+    INDEXED_PARAMS,
+    KINDS,
+    Catalog,
+    Direction,
+    Record,
+    chain_hash,
+    duplicate,
+    kind_of,
+    missing,
+)
+from assay.core.catalog_sqlite import COLUMNS, PARAM_INDEX
+from assay.core.catalog_sqlite import MIGRATIONS as SQLITE_MIGRATIONS
 from assay.core.errors import CatalogError
 
 try:

@@ -16,8 +16,18 @@ from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping, Sequence, TypeVar
 from urllib.parse import unquote, urlsplit
 
-from assay.core.catalog import (GENESIS, INDEXED_PARAMS, KINDS, Catalog, Direction, Record, chain_hash, duplicate,
-                                kind_of, missing)
+from assay.core.catalog import (
+    GENESIS,
+    INDEXED_PARAMS,
+    KINDS,
+    Catalog,
+    Direction,
+    Record,
+    chain_hash,
+    duplicate,
+    kind_of,
+    missing,
+)
 from assay.core.errors import CatalogError
 
 

@@ -15,7 +15,14 @@ import stat
 from pathlib import Path
 from typing import BinaryIO, Iterator, Sequence
 
-from assay.core.errors import ImageError, InputError, MediaError, VideoError, media_oserror, oserror_reason
+from assay.core.errors import (
+    ImageError,
+    InputError,
+    MediaError,
+    VideoError,
+    media_oserror,
+    oserror_reason,
+)
 
 IMAGE_EXTS = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff"})
 VIDEO_EXTS = frozenset({".mp4", ".mov", ".avi", ".webm"})

@@ -9,8 +9,8 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from dashboard import data_access as da
-from dashboard.widgets import empty_state, pick, show_table
+from assay.dashboard import data_access as da
+from assay.dashboard.widgets import empty_state, pick, show_table
 
 ATTRIBUTES = ("age_bucket", "gender", "race")
 GRID = 24

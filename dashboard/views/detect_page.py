@@ -12,10 +12,10 @@ import pandas as pd
 import streamlit as st
 from sklearn.metrics import precision_recall_curve, roc_curve
 
-from dashboard import data_access as da
-from dashboard import scoring
-from dashboard.widgets import empty_state, pick, show_table
-from detect.evaluate import auc, average_precision, eer
+from assay.dashboard import data_access as da
+from assay.dashboard import scoring
+from assay.dashboard.widgets import empty_state, pick, show_table
+from assay.detect.evaluate import auc, average_precision, eer
 
 BROWSER_PAGE = 24
 

@@ -10,13 +10,13 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from dashboard import data_access as da
-from dashboard import live_sampler, quality
-from dashboard.widgets import empty_state, pick, show_table
-from forge.config import GanConfig
-from forge.families import FAMILIES
-from forge.plots import PANELS
-from forge.stylegan import StyleGenerator
+from assay.dashboard import data_access as da
+from assay.dashboard import live_sampler, quality
+from assay.dashboard.widgets import empty_state, pick, show_table
+from assay.forge.config import GanConfig
+from assay.forge.families import FAMILIES
+from assay.forge.plots import PANELS
+from assay.forge.stylegan import StyleGenerator
 
 #: config fields that are stabiliser switches (see `assay forge presets`); shown when they differ from the family
 SWITCH_FIELDS = ("loss", "spectral_norm", "mbdisc", "mbstd", "unroll", "r1_gamma", "gp_lambda", "clip", "diffaug",
@@ -93,7 +93,7 @@ def sampler(run: dict[str, Any]) -> None:
     st.caption("Previews, not stamped and not saved. Saving makes a sample set stamped at birth like "
                "`assay forge sample`.")
     if st.button("Save as a sample set", key="forge-save"):
-        from forge.sample import sample
+        from assay.forge.sample import sample
 
         condition = {k.name: k.classes[given[k.name]] for k in keys if k.name in given}
         with st.spinner(f"Sampling {n} images into a new sample set..."):

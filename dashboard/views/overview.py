@@ -8,8 +8,8 @@ import streamlit as st
 
 from assay.core.catalog import KINDS
 from assay.core.errors import AssayError
-from dashboard import data_access as da
-from dashboard.widgets import empty_state, show_table
+from assay.dashboard import data_access as da
+from assay.dashboard.widgets import empty_state, show_table
 
 #: the command that makes each kind (shown in empty states)
 MAKERS = {

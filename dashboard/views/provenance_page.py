@@ -8,11 +8,11 @@ from typing import Any
 
 import streamlit as st
 
-from dashboard import data_access as da
-from dashboard import uploads
-from dashboard.compliance_ui import compliance_section
-from dashboard.consent_ui import ledger_section, takedown_section
-from dashboard.widgets import empty_state, paged_table, show_table
+from assay.dashboard import data_access as da
+from assay.dashboard import uploads
+from assay.dashboard.compliance_ui import compliance_section
+from assay.dashboard.consent_ui import ledger_section, takedown_section
+from assay.dashboard.widgets import empty_state, paged_table, show_table
 
 RECORD_COLUMNS = ("id", "created_at", "content_id", "source_type", "format", "image_size", "labels", "generator")
 
@@ -20,9 +20,9 @@ RECORD_COLUMNS = ("id", "created_at", "content_id", "source_type", "format", "im
 @st.cache_data(show_spinner="Verifying...", max_entries=16)
 def inspect(root: str, stamp: da.Stamp, path: str) -> tuple[dict[str, Any], dict[str, Any] | None]:
     """verify's report on one file and its C2PA manifest store (None without one)."""
-    from provenance import manifest
-    from provenance.keys import workspace_trust_anchors
-    from provenance.verify import verify_file
+    from assay.provenance import manifest
+    from assay.provenance.keys import workspace_trust_anchors
+    from assay.provenance.verify import verify_file
 
     ws = da.open_workspace(root)
     anchors = workspace_trust_anchors(ws)

@@ -11,10 +11,10 @@ import streamlit as st
 from PIL import Image, ImageDraw
 
 from assay.core.imageio import decode
-from dashboard import data_access as da
-from dashboard import uploads
-from dashboard.widgets import empty_state, paged_table, pick, show_table
 from assay.core.media import MEDIA_EXTS
+from assay.dashboard import data_access as da
+from assay.dashboard import uploads
+from assay.dashboard.widgets import empty_state, paged_table, pick, show_table
 
 SIGNAL_FIELDS = ("c2pa_present", "c2pa_state", "digital_source_type", "watermark_payload", "watermark_status",
                  "record_id", "found_via")
@@ -74,7 +74,7 @@ def media_folders(root: str) -> list[str]:
 
 def run_scan(detector_id: str, paths: list[Path], shown_paths: list[str] | None = None) -> None:
     """Scan ``paths`` with progress, record the scan, and show each result while its file still exists."""
-    from detect.scan import Scan, ScanOptions
+    from assay.detect.scan import Scan, ScanOptions
 
     scan = Scan(da.writable_workspace(), detector_id, ScanOptions(workers=1))
     bar = st.progress(0.0, text=f"Scanning {len(paths)} file(s)...")

@@ -10,8 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from detect.base import DETECTORS
-from detect.detectors.torchdet import TorchDetector
+from assay.detect.base import DETECTORS
+from assay.detect.detectors.torchdet import TorchDetector
 
 
 def load_backbone_weights(model: Any, path: str) -> dict[str, int]:

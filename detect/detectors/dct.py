@@ -11,12 +11,12 @@ from typing import Any
 
 import numpy as np
 
-from detect.base import DETECTORS, Images
-from detect.detectors.linear import LinearHead
-from detect.detectors.scored import ScoredDetector, check_fit_input
-from detect.spectra import gray
-from detect.detectors.torchdet import TorchDetector
-from detect.tiling import grid_tiles
+from assay.detect.base import DETECTORS, Images
+from assay.detect.detectors.linear import LinearHead
+from assay.detect.detectors.scored import ScoredDetector, check_fit_input
+from assay.detect.detectors.torchdet import TorchDetector
+from assay.detect.spectra import gray
+from assay.detect.tiling import grid_tiles
 
 WEIGHTS = "dct.safetensors"
 
@@ -69,6 +69,6 @@ class DCTCNNDetector(TorchDetector):
         super().__init__(**kwargs)
 
     def build_module(self) -> Any:
-        from detect.nets import DCTNet
+        from assay.detect.nets import DCTNet
 
         return DCTNet(self.tile, self.width)

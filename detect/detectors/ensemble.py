@@ -12,9 +12,9 @@ from typing import Any
 
 import numpy as np
 
-from detect.base import DETECTORS, Images
-from detect.detectors.linear import LinearHead
-from detect.detectors.scored import ScoredDetector, check_fit_input
+from assay.detect.base import DETECTORS, Images
+from assay.detect.detectors.linear import LinearHead
+from assay.detect.detectors.scored import ScoredDetector, check_fit_input
 
 STACKER = "stacker.safetensors"
 

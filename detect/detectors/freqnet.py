@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from detect.base import DETECTORS
-from detect.detectors.torchdet import TorchDetector
+from assay.detect.base import DETECTORS
+from assay.detect.detectors.torchdet import TorchDetector
 
 
 @DETECTORS.register("freqnet")
@@ -23,6 +23,6 @@ class FreqNetDetector(TorchDetector):
         super().__init__(**kwargs)
 
     def build_module(self) -> Any:
-        from detect.nets import FreqNet
+        from assay.detect.nets import FreqNet
 
         return FreqNet(self.width)

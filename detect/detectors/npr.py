@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from detect.base import DETECTORS
-from detect.detectors.torchdet import TorchDetector
+from assay.detect.base import DETECTORS
+from assay.detect.detectors.torchdet import TorchDetector
 
 
 @DETECTORS.register("npr")
@@ -21,6 +21,6 @@ class NPRDetector(TorchDetector):
         super().__init__(**kwargs)
 
     def build_module(self) -> Any:
-        from detect.nets import NPRNet
+        from assay.detect.nets import NPRNet
 
         return NPRNet(self.width)

@@ -9,8 +9,8 @@ from typing import Any, Callable
 import numpy as np
 
 from assay.core.fileio import atomic_write_json, read_json
-from detect.base import Detector, Images
-from detect.calibration import Calibrator, make_calibrator
+from assay.detect.base import Detector, Images
+from assay.detect.calibration import Calibrator, make_calibrator
 
 CALIBRATION_FILE = "calibration.json"
 #: (image, rng) -> image; set on a detector before ``fit`` to augment its training images

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import numpy as np
 
-from detect.base import DETECTORS, Images
-from detect.detectors.linear import LinearHead
-from detect.detectors.scored import ScoredDetector, check_fit_input
-from detect.spectra import azimuthal_spectrum
+from assay.detect.base import DETECTORS, Images
+from assay.detect.detectors.linear import LinearHead
+from assay.detect.detectors.scored import ScoredDetector, check_fit_input
+from assay.detect.spectra import azimuthal_spectrum
 
 WEIGHTS = "spectral.safetensors"
 
@@ -43,7 +43,7 @@ class SpectralDetector(ScoredDetector):
         return azimuthal_spectrum(image, self.bins)
 
     def view(self, image: np.ndarray) -> np.ndarray:
-        from detect.scale import downscale_to
+        from assay.detect.scale import downscale_to
 
         return downscale_to(image, self.scale) if self.rescale and self.scale else image
 

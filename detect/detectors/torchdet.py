@@ -16,9 +16,9 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from detect.base import Images
-from detect.detectors.scored import ScoredDetector, check_fit_input
-from detect.tiling import grid_tiles, random_tile
+from assay.detect.base import Images
+from assay.detect.detectors.scored import ScoredDetector, check_fit_input
+from assay.detect.tiling import grid_tiles, random_tile
 
 WEIGHTS = "model.safetensors"
 
@@ -57,7 +57,7 @@ class TorchDetector(ScoredDetector):
 
     def gradcam_layer(self) -> "Any":
         """The last convolution of :attr:`model` (the layer Grad-CAM reads)."""
-        from detect.nets import last_conv
+        from assay.detect.nets import last_conv
 
         return last_conv(self.model)
 

@@ -11,19 +11,19 @@ import pyarrow as pa
 
 from assay import demo
 from assay.core.workspace import Workspace
-from detect_toy import make_fake_set, make_real_set
-from forge_helpers import tiny_faces
+from tests.helpers.detect_toy import make_fake_set, make_real_set
+from tests.helpers.faces import tiny_faces
 
 
 def build_workspace(root: Path) -> Workspace:
     """A 4-step DCGAN with training-time eval (FD-dlib, face rate at steps 2 and 4) on tiny faces, then the demo
     pipeline (20 forge steps; consent records, a forge eval report, a StyleGAN 2 run, comply and one revocation),
     a detector evaluation with robustness, and a saved leave-one-generator-out study on toy up-sampling families."""
-    from detect.eval_run import evaluate_sets
-    from detect.loo import leave_one_out
-    from detect.train import DetectTrainConfig
-    from forge.config import make_config
-    from forge.train import train
+    from assay.detect.eval_run import evaluate_sets
+    from assay.detect.loo import leave_one_out
+    from assay.detect.train import DetectTrainConfig
+    from assay.forge.config import make_config
+    from assay.forge.train import train
 
     ws = Workspace(root)
     train(ws, tiny_faces(ws, "eval-faces", n=40), make_config(
@@ -41,7 +41,7 @@ def build_workspace(root: Path) -> Workspace:
 
 def render_page(name: str) -> None:
     """The AppTest script: render one dashboard page by its url path."""
-    from dashboard.app import PAGES
+    from assay.dashboard.app import PAGES
 
     dict((path, render) for _, path, _, render in PAGES)[name]()
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from assay.core.imagesets import ImageSetWriter
-from data.layouts import UTKFACE_GENDERS, UTKFACE_RACES, age_bucket
 from assay.core.workspace import Workspace
+from assay.data.layouts import UTKFACE_GENDERS, UTKFACE_RACES, age_bucket
 
 
 def tiny_faces(ws: Workspace, name: str = "tiny", n: int = 24, size: int = 32, seed: int = 0) -> str:
