@@ -11,11 +11,11 @@ from assay import __version__
 from assay.core.catalog import KINDS
 from assay.core.clitools import AssayGroup, err, print_json, print_table, workspace
 from assay.core.locks import shown_status
-from assay.dashboard.cli import dashboard
-from assay.data.cli import app as data_app
-from assay.detect.cli import app as detect_app
-from assay.forge.cli import app as forge_app
-from assay.provenance.cli import app as provenance_app
+from assay.dashboard import dashboard
+from assay.data import app as data_app
+from assay.detect import app as detect_app
+from assay.forge import app as forge_app
+from assay.provenance import app as provenance_app
 
 app = typer.Typer(
     cls=AssayGroup,

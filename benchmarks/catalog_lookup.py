@@ -32,12 +32,15 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from assay.core.workspace import Workspace  # noqa: E402
-from assay.detect.scan import scan_paths  # noqa: E402
-from assay.provenance.keys import ensure_keys, workspace_trust_anchors  # noqa: E402
-from assay.provenance.payload import random_content_id  # noqa: E402
-from assay.provenance.records import find_by_content_id  # noqa: E402
-from assay.provenance.stamp import stamp_file  # noqa: E402
-from assay.provenance.verify import verify_file  # noqa: E402
+from assay.detect import scan_paths  # noqa: E402
+from assay.provenance import (  # noqa: E402
+    ensure_keys,
+    find_by_content_id,  # noqa: E402
+    random_content_id,  # noqa: E402
+    stamp_file,  # noqa: E402
+    verify_file,  # noqa: E402
+    workspace_trust_anchors,
+)
 from benchmarks.scan_throughput import toy_fit  # noqa: E402
 
 #: records added per bulk insert

@@ -63,7 +63,7 @@ def timed(fn: Callable[[], Any]) -> float:
 
 
 def render_page(name: str) -> None:
-    from assay.dashboard.app import PAGES as APP_PAGES
+    from assay.dashboard import PAGES as APP_PAGES
 
     dict((path, render) for _, path, _, render in APP_PAGES)[name]()
 

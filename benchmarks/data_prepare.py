@@ -22,7 +22,7 @@ from pathlib import Path
 
 from assay.core.imagesets import open_set
 from assay.core.workspace import Workspace
-from assay.data.prepare import PrepareConfig, prepare
+from assay.data import PrepareConfig, prepare
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -42,12 +42,18 @@ from assay.core.fileio import atomic_write_json  # noqa: E402
 from assay.core.imageio import decode  # noqa: E402
 from assay.core.imagesets import ImageSetWriter, open_set  # noqa: E402
 from assay.core.workspace import Workspace  # noqa: E402
-from assay.detect.augment import jpeg, rescale  # noqa: E402
-from assay.detect.data import assemble  # noqa: E402
-from assay.detect.evaluate import compute_metrics  # noqa: E402
-from assay.detect.operating import conformal_threshold  # noqa: E402
-from assay.detect.simulate import run_simulator, train_simulators  # noqa: E402
-from assay.detect.train import PRESETS, DetectTrainConfig, fit_and_test  # noqa: E402
+from assay.detect import (  # noqa: E402  # noqa: E402  # noqa: E402
+    PRESETS,
+    DetectTrainConfig,
+    assemble,  # noqa: E402
+    compute_metrics,  # noqa: E402
+    conformal_threshold,  # noqa: E402
+    fit_and_test,
+    jpeg,
+    rescale,
+    run_simulator,
+    train_simulators,
+)
 
 DATA = Path(os.environ.get("ASSAY_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
 TEST_QUALITY = 75
@@ -105,9 +111,7 @@ def real_set(ws: Workspace, name: str, files: list[Path], size: int | None) -> s
 
 def classic_family(ws: Workspace, utk64: str, family: str, steps: int, n: int) -> str:
     """A briefly trained forge run of ``family`` at 64 px and ``n`` samples (metadata labels only)."""
-    from assay.forge.config import make_config
-    from assay.forge.sample import sample
-    from assay.forge.train import train
+    from assay.forge import make_config, sample, train
 
     name = f"{family}-64-samples"
     found = [r for r in ws.catalog.list("samples") if r.name == name and r.status == "ready"]

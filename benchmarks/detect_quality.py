@@ -32,10 +32,15 @@ from assay.core.clitools import err, print_table  # noqa: E402
 from assay.core.fileio import atomic_write_json  # noqa: E402
 from assay.core.imagesets import ImageSetWriter, open_set  # noqa: E402
 from assay.core.workspace import Workspace  # noqa: E402
-from assay.detect.data import assemble, parse_encode, reencode  # noqa: E402
-from assay.detect.loo import leave_one_out  # noqa: E402
-from assay.detect.robustness import PERTURBATIONS  # noqa: E402
-from assay.detect.train import DetectTrainConfig, fit_and_test  # noqa: E402
+from assay.detect import (  # noqa: E402  # noqa: E402
+    PERTURBATIONS,  # noqa: E402
+    DetectTrainConfig,
+    assemble,
+    fit_and_test,
+    leave_one_out,  # noqa: E402
+    parse_encode,
+    reencode,
+)
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 STANDIN_FAMILIES = ("standin-nearest", "standin-zeroinsert", "standin-bilinear")
@@ -142,7 +147,7 @@ def _existing(ws: Workspace, kind: str, name: str) -> str | None:
 
 
 def _prepared(ws: Workspace, name: str, src: Path, limit: int, cfg: Any) -> str:
-    from assay.data.prepare import prepare
+    from assay.data import prepare
 
     found = _existing(ws, "datasets", name)
     if found:
@@ -160,10 +165,8 @@ def _prepared(ws: Workspace, name: str, src: Path, limit: int, cfg: Any) -> str:
 def build_forge(ws: Workspace, n_utk: int, n_lfw: int, n_samples: int, size: int, steps: dict[str, int],
                 width: int) -> tuple[str, list[str], str, dict[str, Any]]:
     """Prepared UTKFace and LFW subsets, one short forge run and one sample set per family; returns refs."""
-    from assay.data.prepare import PrepareConfig
-    from assay.forge.config import make_config
-    from assay.forge.sample import sample
-    from assay.forge.train import train
+    from assay.data import PrepareConfig
+    from assay.forge import make_config, sample, train
 
     info: dict[str, Any] = {"steps": {}, "width": width, "n_samples": n_samples, "seconds": {}}
     # UTKFace chips are already aligned and carry no identities: no face detection, no embeddings

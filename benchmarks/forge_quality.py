@@ -33,11 +33,13 @@ import torch  # noqa: E402
 from forge_throughput import prepare_utkface  # noqa: E402
 
 from assay.core.workspace import Workspace  # noqa: E402
-from assay.forge.config import make_config  # noqa: E402
-from assay.forge.evaluate import evaluate  # noqa: E402
-from assay.forge.families import FAMILIES  # noqa: E402
-from assay.forge.metrics import DEFAULT_METRICS  # noqa: E402
-from assay.forge.train import train  # noqa: E402
+from assay.forge import (
+    DEFAULT_METRICS,  # noqa: E402
+    FAMILIES,  # noqa: E402
+    evaluate,  # noqa: E402
+    make_config,  # noqa: E402
+    train,  # noqa: E402
+)
 
 COLUMNS = ("fd_dlib", "kid_dlib", "precision_dlib", "recall_dlib", "density_dlib", "coverage_dlib", "swd",
            "face_rate", "leakage")

@@ -37,11 +37,15 @@ import torch  # noqa: E402
 from assay.core.devices import choose_threads  # noqa: E402
 from assay.core.imagesets import ImageSetWriter, open_set  # noqa: E402
 from assay.core.workspace import Workspace  # noqa: E402
-from assay.forge.conditions import keys_of  # noqa: E402
-from assay.forge.config import make_config  # noqa: E402
-from assay.forge.data import FaceBatches, to_float  # noqa: E402
-from assay.forge.families import FAMILIES  # noqa: E402
-from assay.forge.train import GANTrainer, Loop  # noqa: E402
+from assay.forge import (  # noqa: E402  # noqa: E402
+    FAMILIES,  # noqa: E402
+    FaceBatches,
+    GANTrainer,
+    Loop,
+    keys_of,  # noqa: E402
+    make_config,  # noqa: E402
+    to_float,
+)
 
 SHARED = REPO.parent / "shared" / "data" / "utkface"
 
@@ -52,7 +56,7 @@ def prepare_utkface(ws: Workspace, images: int, size: int, holdout: int = 0) -> 
     import cv2
 
     from assay.core.imageio import decode
-    from assay.data.layouts import (
+    from assay.data import (
         LAYOUTS,
         UTKFACE_GENDERS,
         UTKFACE_RACES,

@@ -25,11 +25,24 @@ from PIL import Image
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from assay.provenance import implicit, manifest, visible, watermark  # noqa: E402
-from assay.provenance.imagestamp import stamp_pixels  # noqa: E402
-from assay.provenance.keys import SigningIdentity, keygen  # noqa: E402
-from assay.provenance.payload import encode_payload, random_content_id  # noqa: E402
-from assay.provenance.stamping import StampOptions  # noqa: E402
+from assay.provenance import (  # noqa: E402  # noqa: E402
+    WATERMARKS,
+    SigningIdentity,
+    SpreadSpectrumGrid,
+    StampOptions,  # noqa: E402
+    check_fields,
+    check_mark,
+    decode_payload,
+    encode_payload,
+    keygen,
+    parse_xmp,
+    random_content_id,
+    read_id,
+    read_manifest,  # noqa: E402
+    read_xmp,
+    stamp_pixels,  # noqa: E402
+    watermark_method,
+)
 
 ATTACKS: dict[str, Callable[[bytes, str], tuple[bytes, str]]] = {}
 
@@ -122,8 +135,8 @@ SWEEP_SIZES = {"ssgrid": [24, 32, 48, 64, 96, 128, 192, 256], "ssgrid-small": [2
 def size_sweep(root: Path, n: int) -> list[dict]:
     """Exact-id rate of each method by image size, clean and after JPEG 95/90/75 (size floors lifted)."""
     rows = []
-    for name in watermark.WATERMARKS.names():
-        wm = watermark.method(name)
+    for name in WATERMARKS.names():
+        wm = watermark_method(name)
         floor = wm.min_side
         wm.min_side = 16  # measure below the floor the suite enforces, to show where it should be
         for size in SWEEP_SIZES[name]:
@@ -137,7 +150,7 @@ def size_sweep(root: Path, n: int) -> list[dict]:
                 flat.append(flat_delta(img, marked))
                 for key in ok:
                     copy = marked if key == "clean" else _rgb(_save(marked, "JPEG", quality=int(key[4:])))
-                    ok[key] += watermark.decode_payload((wm.soft_bits(copy) > 0).astype(np.uint8)) == cid
+                    ok[key] += decode_payload((wm.soft_bits(copy) > 0).astype(np.uint8)) == cid
             rows.append({"method": name, "size": size, "enforced_min_side": floor,
                          **{f"exact_{k}": v / n for k, v in ok.items()},
                          "psnr_db": float(np.mean(ps)), "flat_mean_abs_delta": float(np.mean(flat))})
@@ -151,7 +164,7 @@ def masking_ablation(root: Path, n: int) -> list[dict]:
     """ssgrid with and without perceptual masking: distortion overall and on flat skin, robustness."""
     rows = []
     for masking in (False, True):
-        wm = watermark.SpreadSpectrumGrid(masking=masking)
+        wm = SpreadSpectrumGrid(masking=masking)
         for size in (64, 128):
             ps, flat, ok = [], [], {"clean": 0, "jpeg50": 0, "downscale0.5": 0}
             for i, img in enumerate(faces(root, n, size, offset=4000)):
@@ -161,7 +174,7 @@ def masking_ablation(root: Path, n: int) -> list[dict]:
                 flat.append(flat_delta(img, marked))
                 for name, fn in (("clean", _none), ("jpeg50", ATTACKS["jpeg50"]), ("downscale0.5", _down)):
                     data, _ = fn(_save(marked, "PNG"), "png")
-                    ok[name] += watermark.decode_payload((wm.soft_bits(_rgb(data)) > 0).astype(np.uint8)) == cid
+                    ok[name] += decode_payload((wm.soft_bits(_rgb(data)) > 0).astype(np.uint8)) == cid
             row = {"masking": masking, "size": size, "psnr_db": float(np.mean(ps)),
                    "flat_mean_abs_delta": float(np.mean(flat)), **{f"exact_{k}": v / n for k, v in ok.items()}}
             rows.append(row)
@@ -179,7 +192,7 @@ def false_positives(root: Path, n: int) -> list[dict]:
         files = sorted((root / "utkface").glob("*.jpg"))[-n:]
         for f in files:
             img = np.asarray(Image.open(f).convert("RGB").resize((size, size), Image.BICUBIC))
-            hits += watermark.read_id(img, name).status == "found"
+            hits += read_id(img, name).status == "found"
         rows.append({"method": name, "images": len(files), "size": size, "false_ids": hits,
                      "rate": hits / len(files)})
         print(f"  {name:12s} {size:3d}px false ids on {len(files)} clean faces: {hits}", file=sys.stderr)
@@ -201,19 +214,19 @@ def survival(root: Path, n: int, size: int, method: str, identity: SigningIdenti
         for r, fmt in stamped:
             data, out_fmt = fn(r.data, fmt)
             try:
-                store = manifest.read_manifest(data, out_fmt, trust)
+                store = read_manifest(data, out_fmt, trust)
             except Exception:
                 store = None
             c2pa_ok += bool(store) and store.get("validation_state") == "Trusted"
-            packet = implicit.read_xmp(data)
-            checks = implicit.check_fields(implicit.parse_xmp(packet) if packet else {})
+            packet = read_xmp(data)
+            checks = check_fields(parse_xmp(packet) if packet else {})
             xmp_ok += checks["gb45438"]["status"] == "pass" and checks["sb942"]["status"] == "pass"
             rgb = _rgb(data)
-            reading = watermark.read_id(rgb, method)
+            reading = read_id(rgb, method)
             exact += reading.content_id == r.content_id
             if reading.bits:
                 bit_acc.append(float(np.mean(np.array(reading.bits) == encode_payload(r.content_id))))
-            vis_ok += visible.check_mark(rgb, r.record["visible"])["status"] == "pass"
+            vis_ok += check_mark(rgb, r.record["visible"])["status"] == "pass"
         k = len(stamped)
         row = {"attack": name, "method": method, "stamped_method": stamped[0][0].record["watermark"]["method"],
                "size": size, "files": k, "c2pa_trusted": c2pa_ok / k,

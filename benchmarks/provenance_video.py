@@ -25,16 +25,25 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from assay.core.imageio import decode  # noqa: E402
-from assay.provenance import video, watermark  # noqa: E402
-from assay.provenance.keys import SigningIdentity, keygen  # noqa: E402
-from assay.provenance.payload import encode_payload, sample_content_id  # noqa: E402
-from assay.provenance.stamping import StampOptions  # noqa: E402
-from assay.provenance.verify import verify_file  # noqa: E402
-from assay.provenance.videostamp import (  # noqa: E402
+from assay.provenance import FOURCC as VIDEO_FOURCC  # noqa: E402
+from assay.provenance import (  # noqa: E402  # noqa: E402  # noqa: E402
     VIDEO_MARGINS,
+    WATERMARKS,
+    Clip,
+    SigningIdentity,
+    StampOptions,  # noqa: E402
+    TooSmall,
     check_video_mark,
     decode_mp4,
+    encode_mp4,
+    encode_payload,
+    keygen,
+    read_id,
+    read_id_frames,
+    sample_content_id,
     stamp_clip,
+    verify_file,  # noqa: E402
+    watermark_method,
 )
 
 FPS = 24.0
@@ -79,14 +88,14 @@ def _verify_bytes(data: bytes, trust: str) -> dict:
 
 def _bit_accuracy(frames: np.ndarray, content_id: str) -> tuple[float, float]:
     """(bit accuracy of the frame-averaged decode, share of single frames that decode the id)."""
-    wm = watermark.method("ssgrid")
+    wm = watermark_method("ssgrid")
     want = encode_payload(content_id).astype(bool)
     try:
         soft = np.stack([wm.soft_bits(f) for f in frames])
-    except watermark.TooSmall:
+    except TooSmall:
         return float("nan"), 0.0
     avg = float(np.mean((soft.mean(0) > 0) == want))
-    single = float(np.mean([watermark.read_id(f).content_id == content_id for f in frames]))
+    single = float(np.mean([read_id(f).content_id == content_id for f in frames]))
     return avg, single
 
 
@@ -95,14 +104,14 @@ def survival(photos: list[np.ndarray], size: int, identity: SigningIdentity, tru
     margins: list[float] = []
     for i, photo in enumerate(photos):
         # fixed ids so that runs are comparable (the watermark pattern depends on the id)
-        stamped = stamp_clip(video.Clip(zoom_clip(photo, size), FPS, FRAMES), identity,
+        stamped = stamp_clip(Clip(zoom_clip(photo, size), FPS, FRAMES), identity,
                              content_id=sample_content_id("video-benchmark", size, i))
         margins.append(stamped.record["watermark"].get("margin", float("nan")))
         decoded = decode_mp4(stamped.data)
         variants = {"none": stamped.data}
         for name, fn in ATTACKS.items():
             frames, fps = fn(decoded.frames)
-            variants[name] = video.encode_mp4(np.ascontiguousarray(frames), fps)
+            variants[name] = encode_mp4(np.ascontiguousarray(frames), fps)
         for name, data in variants.items():
             report = _verify_bytes(data, trust)
             clip = decode_mp4(data)
@@ -130,7 +139,7 @@ def watermark_psnr(photos: list[np.ndarray], size: int, frames: int = 12) -> dic
     """PSNR (dB) of the ssgrid change per margin the video ladder may pick, before the encode."""
     out = {"size": size}
     for margin in VIDEO_MARGINS:
-        wm = watermark.WATERMARKS.create("ssgrid", margin=margin)
+        wm = WATERMARKS.create("ssgrid", margin=margin)
         values = []
         for i, photo in enumerate(photos):
             clip = zoom_clip(photo, size)[:frames]
@@ -144,13 +153,13 @@ def watermark_psnr(photos: list[np.ndarray], size: int, frames: int = 12) -> dic
 def false_ids(photos: list[np.ndarray], size: int) -> dict:
     found = 0
     for photo in photos:
-        clip = decode_mp4(video.encode_mp4(zoom_clip(photo, size), FPS))
-        found += watermark.read_id_frames(clip.frames).status == "found"
+        clip = decode_mp4(encode_mp4(zoom_clip(photo, size), FPS))
+        found += read_id_frames(clip.frames).status == "found"
     return {"size": size, "clips": len(photos), "false_ids": found}
 
 
 def throughput(photo: np.ndarray, size: int, identity: SigningIdentity, repeat: int) -> dict:
-    clip = video.Clip(zoom_clip(photo, size), FPS, FRAMES)
+    clip = Clip(zoom_clip(photo, size), FPS, FRAMES)
     out = {"size": size, "clip_seconds": FRAMES / FPS, "repeat": repeat}
     for name, labels in (("all labels", ("visible", "watermark", "xmp", "c2pa")),
                          ("no watermark", ("visible", "xmp", "c2pa"))):
@@ -192,7 +201,7 @@ def main() -> None:
         fp = false_ids([decode(f) for f in files[-args.fp_clips:]], 128)
         speed = [throughput(photos[0], s, identity, 3) for s in (128, 256)]
         speed.append(throughput(photos[0], 480, identity, 1))
-    result = {"machine": f"{platform.machine()} {os.cpu_count()} CPUs, no GPU", "codec": video.FOURCC,
+    result = {"machine": f"{platform.machine()} {os.cpu_count()} CPUs, no GPU", "codec": VIDEO_FOURCC,
               "clip": {"frames": FRAMES, "fps": FPS}, "survival": rows, "watermark_margins": margins,
               "watermark_psnr": psnr,
               "false_ids": fp, "throughput": speed, "wall_s": round(time.time() - t0, 1)}

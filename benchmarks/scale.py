@@ -45,7 +45,7 @@ sys.path.insert(0, str(REPO))
 
 from assay.core.catalog import Catalog, open_catalog  # noqa: E402
 from assay.core.workspace import Workspace  # noqa: E402
-from assay.detect.scan import Scan, ScanOptions  # noqa: E402
+from assay.detect import Scan, ScanOptions  # noqa: E402
 from benchmarks.scan_throughput import toy_fit  # noqa: E402
 
 LFW = REPO.parent / "shared" / "data" / "lfw"
@@ -146,8 +146,8 @@ from pathlib import Path
 sys.path.insert(0, sys.argv[4])
 import numpy as np
 from assay.core.workspace import Workspace
-from assay.detect.base import DETECTORS
-from assay.detect.scan import Scan, ScanOptions
+from assay.detect import DETECTORS
+from assay.detect import Scan, ScanOptions
 folder, count, address = Path(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
 files = sorted(folder.iterdir())[:count]
 rng = np.random.default_rng(0)

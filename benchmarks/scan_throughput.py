@@ -29,8 +29,10 @@ sys.path.insert(0, str(REPO))
 
 from assay.core.imageio import decode  # noqa: E402
 from assay.core.workspace import Workspace  # noqa: E402
-from assay.detect.base import DETECTORS  # noqa: E402
-from assay.detect.scan import scan_paths  # noqa: E402
+from assay.detect import (
+    DETECTORS,  # noqa: E402
+    scan_paths,  # noqa: E402
+)
 
 #: quick-fit settings per detector (one epoch for torch detectors)
 QUICK = {"spectral": {}, "dct": {}, "npr": {"epochs": 1}, "cnn": {"backbone": "resnet18", "epochs": 1},

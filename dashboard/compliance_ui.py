@@ -11,7 +11,7 @@ import streamlit as st
 
 from assay.dashboard import data_access as da
 from assay.dashboard.widgets import empty_state, pick, show_table
-from assay.provenance.compliance import profiles
+from assay.provenance import profiles
 
 DEFAULT_FILES = 3
 MAX_FILES = 50

@@ -135,7 +135,7 @@ def run_metrics(root: str, stamp: Stamp, run_path: str) -> list[dict[str, Any]]:
 @st.cache_data(show_spinner=False)
 def eval_rows(root: str, stamp: Stamp, folder: str) -> list[dict[str, Any]]:
     """The ``assay forge eval`` report rows of a run or sample-set folder (``eval.jsonl``), oldest first."""
-    from assay.forge.evaluate import EVAL
+    from assay.forge import EVAL
 
     path = Path(folder) / EVAL
     return read_jsonl(path) if path.exists() else []
@@ -157,7 +157,7 @@ def json_file(root: str, stamp: Stamp, path: str) -> Any:
 @st.cache_data(show_spinner=False)
 def consent_records(root: str, stamp: Stamp) -> list[dict[str, Any]]:
     """Every consent record's current state (the fold of its ledger entries), newest first."""
-    from assay.provenance.consent import Ledger
+    from assay.provenance import Ledger
 
     return [r.to_dict() for r in reversed(Ledger(open_workspace(root)).records().values())]
 
@@ -165,7 +165,7 @@ def consent_records(root: str, stamp: Stamp) -> list[dict[str, Any]]:
 @st.cache_data(show_spinner=False)
 def takedown_preview(root: str, stamp: Stamp, subject_id: str) -> list[dict[str, Any]]:
     """What revoking a record of ``subject_id`` would queue for takedown (nothing is written)."""
-    from assay.provenance.policy import takedown_items
+    from assay.provenance import takedown_items
 
     return takedown_items(open_workspace(root), subject_id)
 
@@ -183,9 +183,13 @@ def set_files(root: str, stamp: Stamp, set_id: str, n: int) -> list[str]:
 def compliance(root: str, stamp: Stamp, paths: tuple[str, ...], profile_names: tuple[str, ...]) -> dict[str, Any]:
     """``assay provenance comply`` on files and folders: the files x requirements rows and the per-profile summary."""
     from assay.core.media import iter_media
-    from assay.provenance.compliance import comply, get_profiles
-    from assay.provenance.keys import workspace_trust_anchors
-    from assay.provenance.verify import error_result, verify_file
+    from assay.provenance import (
+        comply,
+        error_result,
+        get_profiles,
+        verify_file,
+        workspace_trust_anchors,
+    )
 
     ws = open_workspace(root)
     anchors = workspace_trust_anchors(ws)

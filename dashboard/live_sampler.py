@@ -13,13 +13,19 @@ import numpy as np
 import streamlit as st
 import torch
 
-from assay.forge.conditions import ConditionKey, fill_condition, keys_of
-from assay.forge.config import GanConfig
-from assay.forge.data import to_uint8
-from assay.forge.explore import interpolation, mix_grid
-from assay.forge.grids import tile
-from assay.forge.nets import LatentGenerator
-from assay.forge.sample import latent, load_latent_generator
+from assay.forge import (
+    ConditionKey,
+    GanConfig,
+    LatentGenerator,
+    fill_condition,
+    interpolation,
+    keys_of,
+    latent,
+    load_latent_generator,
+    mix_grid,
+    tile,
+    to_uint8,
+)
 
 
 @st.cache_resource(show_spinner="Loading the generator...", max_entries=4)

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-from assay.forge.evaluate import EVAL_COLUMNS
-from assay.forge.metrics import INCEPTION_METRICS
+from assay.forge import EVAL_COLUMNS, INCEPTION_METRICS
 
 #: the report rows in table order: the generator, then the floor and the ceiling
 SUBJECTS = ("generator", "real-vs-real", "degenerate")

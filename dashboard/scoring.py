@@ -14,12 +14,12 @@ import streamlit as st
 
 from assay.core.fileio import read_json
 from assay.dashboard import data_access as da
-from assay.detect.base import Detector
+from assay.detect import Detector
 
 
 @st.cache_resource(show_spinner="Loading the detector...", max_entries=4)
 def detector(root: str, detector_id: str) -> Detector:
-    from assay.detect.store import load_detector
+    from assay.detect import load_detector
 
     return load_detector(da.open_workspace(root), detector_id)[0]
 
@@ -27,7 +27,7 @@ def detector(root: str, detector_id: str) -> Detector:
 @st.cache_data(show_spinner="Scoring the test split...", max_entries=4)
 def test_scores(root: str, detector_id: str) -> dict[str, Any]:
     """The detector's test split: labels (1 synthetic), calibrated P(synthetic), families and images."""
-    from assay.detect.data import assemble
+    from assay.detect import assemble
 
     ws = da.open_workspace(root)
     rec = ws.resolve(detector_id, "detectors")
@@ -44,8 +44,7 @@ def test_scores(root: str, detector_id: str) -> dict[str, Any]:
 
 def explanation(root: str, detector_id: str, image: np.ndarray) -> tuple[str, np.ndarray] | None:
     """(explainer name, picture) of the whole image (Grad-CAM or spectrum), or None when the detector has none."""
-    from assay.detect.explain import EXPLAINERS, explainer_for
-    from assay.detect.regions import WHOLE_IMAGE, Region
+    from assay.detect import EXPLAINERS, WHOLE_IMAGE, Region, explainer_for
 
     det = detector(root, detector_id)
     name = explainer_for(det)

@@ -1,1 +1,23 @@
-"""data: a folder of photos -> a prepared, aligned, labelled, identity-split face set."""
+"""assay.data: a folder of photos -> a prepared, aligned, labelled, identity-split face set.
+
+The names below are this subsystem's public face: everything outside it (the shell, the dashboard, the other
+subsystems, benchmarks) imports only these, from ``assay.data``. Each is loaded from its module when first used.
+"""
+
+from assay.core.exports import public_face
+
+#: public name -> the module of this package that defines it
+EXPORTS = {
+    "app": "cli",
+    "age_bucket": "layouts",
+    "AGE_BUCKETS": "layouts",
+    "LabelError": "layouts",
+    "LAYOUTS": "layouts",
+    "UTKFACE_GENDERS": "layouts",
+    "UTKFACE_RACES": "layouts",
+    "prepare": "preparation",
+    "PrepareConfig": "preparation",
+}
+
+__all__ = sorted(EXPORTS)
+__getattr__, __dir__ = public_face(__name__, EXPORTS)

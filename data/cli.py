@@ -39,7 +39,7 @@ def prepare_cmd(
 
     from assay.core.engines import ENGINES, Engine
     from assay.core.errors import AssayError
-    from assay.data.prepare import PrepareConfig, prepare
+    from assay.data.preparation import PrepareConfig, prepare
 
     if engine not in ENGINES:
         fail(f"--engine must be one of {', '.join(ENGINES)}, got {engine!r}")

@@ -1,1 +1,45 @@
-"""assay detect: Train GAN-face detectors, evaluate them per generator, scan images and videos."""
+"""assay.detect: train GAN-face detectors, evaluate them per generator, scan images and videos.
+
+The names below are this subsystem's public face: everything outside it (the shell, the dashboard, the other
+subsystems, benchmarks) imports only these, from ``assay.detect``. Each is loaded from its module when first used.
+"""
+
+from assay.core.exports import public_face
+
+#: public name -> the module of this package that defines it
+EXPORTS = {
+    "jpeg": "augment",
+    "rescale": "augment",
+    "Detector": "base",
+    "DETECTORS": "base",
+    "app": "cli",
+    "assemble": "data",
+    "parse_encode": "data",
+    "reencode": "data",
+    "auc": "evaluate",
+    "average_precision": "evaluate",
+    "compute_metrics": "evaluate",
+    "eer": "evaluate",
+    "report_rows": "evaluate",
+    "explainer_for": "explain",
+    "EXPLAINERS": "explain",
+    "leave_one_out": "loo",
+    "conformal_threshold": "operating",
+    "Region": "regions",
+    "WHOLE_IMAGE": "regions",
+    "PERTURBATIONS": "robustness",
+    "Scan": "scan",
+    "scan_paths": "scan",
+    "ScanOptions": "scan",
+    "TableWriter": "scan_output",
+    "run_simulator": "simulate",
+    "train_simulators": "simulate",
+    "load_detector": "store",
+    "DetectTrainConfig": "training",
+    "fit_and_test": "training",
+    "PRESETS": "training",
+    "train": "training",
+}
+
+__all__ = sorted(EXPORTS)
+__getattr__, __dir__ = public_face(__name__, EXPORTS)

@@ -32,7 +32,7 @@ def _train_config(model: str, aug: list[str], simulate: bool, simulator: list[st
     from assay.detect.augment import AUGMENTATIONS
     from assay.detect.calibration import CALIBRATORS
     from assay.detect.simulate import SIMULATORS
-    from assay.detect.train import DetectTrainConfig, parse_option
+    from assay.detect.training import DetectTrainConfig, parse_option
 
     try:
         DETECTORS.get(model)
@@ -54,7 +54,7 @@ def _train_config(model: str, aug: list[str], simulate: bool, simulator: list[st
 
 def _with_preset(ctx: typer.Context, preset: str, cfg: Any) -> Any:
     """The preset's config; options given on the command line override it (detector options merge)."""
-    from assay.detect.train import PRESETS, preset_config
+    from assay.detect.training import PRESETS, preset_config
 
     try:
         base = PRESETS.get(preset)
@@ -105,7 +105,7 @@ def train_cmd(
     from assay.core.catalog import CatalogError
     from assay.core.devices import teardown
     from assay.detect.robustness import PERTURBATIONS
-    from assay.detect.train import train
+    from assay.detect.training import train
 
     cfg = _train_config(model, aug, simulate, simulator, option, calibration, encode, max_per_set, seed, sim_steps)
     if preset:

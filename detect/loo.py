@@ -17,7 +17,7 @@ from tqdm import tqdm
 from assay.core.fileio import atomic_write_json
 from assay.core.workspace import Workspace
 from assay.detect.data import Assembled, assemble
-from assay.detect.train import DetectTrainConfig, fit_and_test
+from assay.detect.training import DetectTrainConfig, fit_and_test
 
 ALL_HELD_OUT = "(all: simulated only)"
 LOO_FILE = "loo.json"

@@ -10,8 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from assay.core.workspace import Workspace
-from assay.provenance.keys import workspace_trust_anchors
-from assay.provenance.verify import verify_file
+from assay.provenance import verify_file, workspace_trust_anchors
 
 VALID_STATES = ("Valid", "Trusted")
 

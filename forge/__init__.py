@@ -1,1 +1,44 @@
-"""assay forge: Train and run the GAN family; write labelled synthetic face sets."""
+"""assay.forge: train and run the GAN family; write labelled synthetic face sets; measure their quality.
+
+The names below are this subsystem's public face: everything outside it (the shell, the dashboard, the other
+subsystems, benchmarks) imports only these, from ``assay.forge``. Each is loaded from its module when first used.
+"""
+
+from assay.core.exports import public_face
+
+#: public name -> the module of this package that defines it
+EXPORTS = {
+    "app": "cli",
+    "ConditionKey": "conditions",
+    "fill_condition": "conditions",
+    "keys_of": "conditions",
+    "GanConfig": "config",
+    "make_config": "config",
+    "FaceBatches": "data",
+    "to_float": "data",
+    "to_uint8": "data",
+    "EVAL": "evaluation",
+    "EVAL_COLUMNS": "evaluation",
+    "evaluate": "evaluation",
+    "print_eval_table": "evaluation",
+    "interpolation": "explore",
+    "mix": "explore",
+    "mix_grid": "explore",
+    "FAMILIES": "families",
+    "tile": "grids",
+    "DEFAULT_METRICS": "metrics",
+    "INCEPTION_METRICS": "metrics",
+    "LatentGenerator": "nets",
+    "PANELS": "plots",
+    "DEFAULT_LABELS": "sampling",
+    "latent": "sampling",
+    "load_latent_generator": "sampling",
+    "sample": "sampling",
+    "StyleGenerator": "stylegan",
+    "GANTrainer": "training",
+    "Loop": "training",
+    "train": "training",
+}
+
+__all__ = sorted(EXPORTS)
+__getattr__, __dir__ = public_face(__name__, EXPORTS)

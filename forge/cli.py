@@ -50,8 +50,8 @@ def train_cmd(
     from assay.core.errors import AssayError
     from assay.forge.config import make_config
     from assay.forge.stopping import TrainingInterrupted
-    from assay.forge.train import resume as resume_run
-    from assay.forge.train import train
+    from assay.forge.training import resume as resume_run
+    from assay.forge.training import train
 
     ws = workspace(ctx)
     if time_budget is not None:
@@ -104,7 +104,7 @@ def sample_cmd(
     """Write a labelled synthetic sample set from a run, every image stamped at birth; prints the sample set id."""
     from assay.core.catalog import CatalogError
     from assay.core.engines import ENGINES, Engine
-    from assay.forge.sample import sample
+    from assay.forge.sampling import sample
 
     if engine not in ENGINES:
         fail(f"--engine must be one of {', '.join(ENGINES)}, got {engine!r}")
@@ -220,7 +220,7 @@ def eval_cmd(
     """Sample-quality metrics of a run or sample set, beside real-vs-real and degenerate reference rows."""
     from assay.core.catalog import CatalogError
     from assay.core.errors import AssayError
-    from assay.forge.evaluate import evaluate
+    from assay.forge.evaluation import evaluate, print_eval_table
     from assay.forge.metrics import DEFAULT_METRICS
 
     ws = workspace(ctx)
@@ -235,18 +235,3 @@ def eval_cmd(
         print_json(rows)
         return
     print_eval_table(rows)
-
-
-def print_eval_table(rows: list[dict]) -> None:
-    """The report as one table: a line per metric, a column per row (generator and the reference rows)."""
-    from assay.forge.evaluate import EVAL_COLUMNS
-
-    keys = [c for c in EVAL_COLUMNS if c in rows[0]["metrics"]]
-    table = [{"metric": "n", **{r["subject"]: r["n"] for r in rows}}] + \
-        [{"metric": k, **{r["subject"]: r["metrics"][k] for r in rows}} for k in keys]
-    head = rows[0]
-    print_table(table, ["metric"] + [r["subject"] for r in rows],
-                title=f"forge eval {head['target']} against {head['against']} "
-                      f"(held out: {','.join(head['heldout'])}; {head['size']} px)")
-    out.print("FD-dlib/KID-dlib/precision/recall/density/coverage: dlib 128-d face embedding; KID and SWD x 1e3; "
-              "FID/KID/IS only with the standard Inception weights.")

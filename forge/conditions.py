@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
 from assay.core.registry import Registry
-from assay.data.layouts import AGE_BUCKETS, UTKFACE_GENDERS, UTKFACE_RACES
+from assay.data import AGE_BUCKETS, UTKFACE_GENDERS, UTKFACE_RACES
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from assay.core.workspace import Workspace
 from assay.forge.conditions import fill_condition, keys_of
 from assay.forge.grids import tile
 from assay.forge.nets import LatentGenerator
-from assay.forge.sample import (
+from assay.forge.sampling import (
     DEFAULT_LABELS,
     Stamper,
     latent,
@@ -24,7 +24,7 @@ from assay.forge.sample import (
     stamper_for,
 )
 from assay.forge.stylegan import StyleGenerator, mix_styles
-from assay.provenance.birth import publish
+from assay.provenance import publish
 
 
 def _stamp(ws: Workspace, rec: Any, cfg: Any, pointer: dict[str, Any], images: torch.Tensor, nrow: int, what: str,

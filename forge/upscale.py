@@ -16,10 +16,9 @@ from assay.core.imageio import ImageError, decode
 from assay.core.imagesets import open_set
 from assay.core.workspace import Workspace
 from assay.forge.data import FaceBatches, resize, to_float, to_uint8
-from assay.forge.sample import DEFAULT_LABELS, Stamper, load_generator, stamper_for
+from assay.forge.sampling import DEFAULT_LABELS, Stamper, load_generator, stamper_for
 from assay.forge.srgan import SRResNet, bicubic_up, downsample
-from assay.provenance.birth import publish
-from assay.provenance.stamping import FORMATS
+from assay.provenance import FORMATS, publish
 
 
 def _load_sr(ws: Workspace, run: str, device: str) -> tuple[Any, SRResNet, Any, dict[str, Any]]:

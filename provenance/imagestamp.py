@@ -84,7 +84,7 @@ def _watermark(rgb: np.ndarray, fmt: str, content_id: str, options: StampOptions
     """Embed the id, then read it back from the pixels as written: ((pixels, decoded), record entry) when it
     decodes, (None, entry with status ``too_small`` or ``not_decodable`` and the reason) when not."""
     key = watermark_key(options)
-    wm = watermark.method(options.watermark_method, rgb.shape, key)
+    wm = watermark.watermark_method(options.watermark_method, rgb.shape, key)
     entry: dict[str, Any] = {"method": wm.name, "min_side": wm.min_side}
     try:
         marked = wm.embed(rgb, encode_payload(content_id))

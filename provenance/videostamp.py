@@ -183,7 +183,7 @@ def _watermark_and_encode(labelled: Callable[..., Iterator[np.ndarray]], fps: fl
     are encoded without a watermark. ``key``: the watermark key (None: the public one).
     """
     name = watermark.choose(name)  # ``auto`` is ssgrid for video
-    wm = watermark.method(name, key=key)
+    wm = watermark.watermark_method(name, key=key)
     base = {"method": wm.name, "min_side": wm.min_side}
     if min(size) < wm.min_side:
         reason = f"too small for a watermark: {size[0]}x{size[1]} is below {wm.min_side} px"
@@ -193,7 +193,7 @@ def _watermark_and_encode(labelled: Callable[..., Iterator[np.ndarray]], fps: fl
     best: tuple[float, float | None] | None = None
     margins = VIDEO_MARGINS if hasattr(wm, "margin") else (None,)
     for margin in margins:
-        method = watermark.method(name, key=key, margin=margin) if margin is not None else wm
+        method = watermark.watermark_method(name, key=key, margin=margin) if margin is not None else wm
         back, last = _encode_and_read_back(labelled(method, bits), fps, path, wm), margin
         room = float(np.min(back.soft * sign))
         if watermark.reading_from_soft(back.soft, name).content_id == content_id and (best is None or room > best[0]):
@@ -205,7 +205,7 @@ def _watermark_and_encode(labelled: Callable[..., Iterator[np.ndarray]], fps: fl
         return back, {**base, "status": "lost_in_encode", "reason": reason}
     room, margin = best
     if margin != last:  # an earlier margin did best: encode with it again
-        back = _encode_and_read_back(labelled(watermark.method(name, key=key, margin=margin), bits), fps, path, wm)
+        back = _encode_and_read_back(labelled(watermark.watermark_method(name, key=key, margin=margin), bits), fps, path, wm)
     return back, {**base, "status": "embedded", "margin": margin, "decoded_margin": round(room, 3)}
 
 
@@ -274,7 +274,7 @@ def scan_video(reader: VideoReader, method_name: str, key: int | None = None,
                max_seconds: float = video.MAX_VERIFY_SECONDS) -> VideoScan:
     """Decode the first ``max_seconds``: average the watermark statistic (read with ``key``, None: the public
     one), keep the frames the mark check needs."""
-    wm = watermark.method(method_name, key=key)
+    wm = watermark.watermark_method(method_name, key=key)
     limit = max(1, round(max_seconds * reader.info.fps))
     wanted = set(mark_sample_frames(reader.info.frame_count, reader.info.fps))
     samples: dict[int, np.ndarray] = {}

@@ -153,7 +153,7 @@ class SmallSpreadSpectrumGrid(SpreadSpectrumGrid):
 
     name = SMALL_METHOD
     min_side = 32
-    #: shared by all instances (``method()`` makes a new one per call): (grid, key, h, w) -> response matrix
+    #: shared by all instances (``watermark_method()`` makes a new one per call): (grid, key, h, w) -> response matrix
     _response_cache: dict[tuple, np.ndarray] = {}
 
     def __init__(self, margin: float = 4.0, rounds: int = 6, **kwargs) -> None:
@@ -266,7 +266,7 @@ def choose(name: str, shape: tuple[int, ...] | None = None) -> str:
     return "ssgrid"
 
 
-def method(name: str = DEFAULT_METHOD, shape: tuple[int, ...] | None = None, key: int | None = None,
+def watermark_method(name: str = DEFAULT_METHOD, shape: tuple[int, ...] | None = None, key: int | None = None,
            **options: float) -> WatermarkMethod:
     """An instance of the watermark method registered as ``name`` (``auto``: chosen for ``shape``),
     keyed with ``key`` when the method is keyed (None: :data:`PUBLIC_KEY`); ``options`` go to its constructor."""
@@ -278,12 +278,12 @@ def method(name: str = DEFAULT_METHOD, shape: tuple[int, ...] | None = None, key
 
 def embed_id(rgb: np.ndarray, content_id: str, name: str = DEFAULT_METHOD, key: int | None = None) -> np.ndarray:
     """``rgb`` with ``content_id`` embedded; raises :class:`TooSmall` below the method's size."""
-    return method(name, rgb.shape, key).embed(rgb, encode_payload(content_id))
+    return watermark_method(name, rgb.shape, key).embed(rgb, encode_payload(content_id))
 
 
 def read_id(rgb: np.ndarray, name: str = DEFAULT_METHOD, key: int | None = None) -> WatermarkReading:
     """Decode a content id; an image without a watermark reads ``absent`` (the check code fails)."""
-    wm = method(name, rgb.shape, key)
+    wm = watermark_method(name, rgb.shape, key)
     name = wm.name
     try:
         soft = wm.soft_bits(rgb)
@@ -294,7 +294,7 @@ def read_id(rgb: np.ndarray, name: str = DEFAULT_METHOD, key: int | None = None)
 
 def soft_bits_frames(frames: np.ndarray, name: str = DEFAULT_METHOD, key: int | None = None) -> np.ndarray:
     """Each bit's soft statistic averaged over video frames; raises :class:`TooSmall`."""
-    wm = method(name, key=key)  # video: ``auto`` is ssgrid
+    wm = watermark_method(name, key=key)  # video: ``auto`` is ssgrid
     return np.mean([wm.soft_bits(frame) for frame in frames], axis=0)
 
 

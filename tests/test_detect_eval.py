@@ -20,7 +20,7 @@ from assay.detect.evaluate import (
 )
 from assay.detect.loo import ALL_HELD_OUT, leave_one_out
 from assay.detect.robustness import PERTURBATIONS
-from assay.detect.train import DetectTrainConfig
+from assay.detect.training import DetectTrainConfig
 from tests.helpers.detect_toy import (
     FAMILIES,
     make_real_set,

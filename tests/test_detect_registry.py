@@ -12,7 +12,7 @@ import assay.detect.detectors
 from assay.core.errors import ModelError, UnknownNameError
 from assay.core.fileio import atomic_write_json, read_json
 from assay.detect.base import CONFIG_FILE, DETECTORS, Detector, Images
-from assay.detect.train import DetectTrainConfig, build_detector
+from assay.detect.training import DetectTrainConfig, build_detector
 
 EXTRA_MODULE = '''
 from assay.detect.base import DETECTORS

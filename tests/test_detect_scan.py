@@ -262,7 +262,7 @@ def test_faces_are_scored_on_native_resolution_crops(shared_data: Path) -> None:
 def test_demo_scans_a_few_of_each_and_prints_the_findings(ws: Workspace, saved_detector: str,
                                                           capsys: pytest.CaptureFixture[str]) -> None:
     from assay.core.imagesets import ImageSetWriter
-    from assay.detect import scan_demo
+    from assay.demo import scan as scan_demo
 
     refs = []
     for kind, name, make, label in (("datasets", "toy-real", dark, "real"), ("samples", "toy-fake", bright, "synthetic")):

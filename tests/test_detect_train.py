@@ -200,7 +200,7 @@ def test_train_command_errors(toyws, args, message) -> None:
 
 
 def test_demo_trains_spectral_and_reuses_it(toyws, capsys) -> None:
-    from assay.detect.demo import run
+    from assay.demo.detect import run
 
     ws, real, fakes = toyws
     det_id = run(ws, real, fakes[0])

@@ -23,7 +23,7 @@ from assay.core.errors import EnvironmentFault
 from assay.core.fileio import read_jsonl
 from assay.core.imageio import save
 from assay.core.workspace import CATALOG_FILE, Workspace
-from assay.data.prepare import JOURNAL, PrepareConfig, prepare
+from assay.data.preparation import JOURNAL, PrepareConfig, prepare
 from tests.conftest import REPO
 from tests.helpers.cli import invoke
 
@@ -141,7 +141,7 @@ def test_full_disk_stops_prepare_and_a_rerun_keeps_every_file(tmp_path) -> None:
 
 
 def test_injected_full_disk_is_retried_on_resume_not_rejected(tmp_path, ws, monkeypatch) -> None:
-    import assay.data.prepare as prep
+    import assay.data.preparation as prep
 
     src = _images(tmp_path / "src", 5)
     real_write, calls = prep.atomic_write_bytes, []

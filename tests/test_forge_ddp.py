@@ -52,7 +52,7 @@ from assay.core.workspace import Workspace
 from assay.forge.config import make_config
 from assay.forge.data import FaceBatches
 from assay.core.devices import setup, teardown
-from assay.forge.train import GANTrainer
+from assay.forge.training import GANTrainer
 
 
 def main():

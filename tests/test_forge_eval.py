@@ -15,7 +15,7 @@ from assay.cli import app
 from assay.core.errors import InputError
 from assay.core.fileio import read_jsonl
 from assay.core.imageio import decode
-from assay.forge.evaluate import check_metrics, evaluate
+from assay.forge.evaluation import check_metrics, evaluate
 from assay.forge.features import FeatureOptions, InceptionWeightsError
 from assay.forge.metrics import Pair, Subject, fd, kid, leakage, prdc
 from assay.forge.swd import swd
@@ -119,7 +119,7 @@ def test_cli_refuses_fid_with_random_weights(ws, tmp_path: Path) -> None:
 
 def test_reference_rows_bracket_a_trained_toy_generator(ws) -> None:
     from assay.forge.config import make_config
-    from assay.forge.train import train
+    from assay.forge.training import train
     from tests.helpers.faces import tiny_faces
 
     ds = tiny_faces(ws, n=160)
@@ -138,8 +138,8 @@ def test_reference_rows_bracket_a_trained_toy_generator(ws) -> None:
 
 def test_eval_every_keeps_the_best_checkpoint_and_sample_uses_it(ws) -> None:
     from assay.forge.config import make_config
-    from assay.forge.sample import sample
-    from assay.forge.train import train
+    from assay.forge.sampling import sample
+    from assay.forge.training import train
     from tests.helpers.faces import tiny_faces
 
     ds = tiny_faces(ws, n=40)

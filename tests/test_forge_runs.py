@@ -19,7 +19,7 @@ from assay.core.fileio import read_jsonl
 from assay.forge import checkpoint, stopping
 from assay.forge.config import make_config
 from assay.forge.stopping import parse_duration
-from assay.forge.train import resume, train
+from assay.forge.training import resume, train
 from tests.helpers.faces import tiny_faces
 
 torch.set_num_threads(1)

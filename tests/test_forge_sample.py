@@ -16,8 +16,8 @@ from assay.core.imageio import decode, pixel_sha256
 from assay.core.imagesets import open_set
 from assay.core.workspace import Workspace
 from assay.forge.config import make_config
-from assay.forge.sample import sample, split_of
-from assay.forge.train import train
+from assay.forge.sampling import sample, split_of
+from assay.forge.training import train
 from tests.helpers.faces import tiny_faces
 
 torch.set_num_threads(1)
@@ -151,7 +151,7 @@ def test_conditional_sampling_honours_the_condition(tmp_path: Path) -> None:
 
 
 def test_demo_trains_briefly_and_returns_a_labelled_sample_set(ws) -> None:
-    from assay.forge import demo
+    from assay.demo import forge as demo
 
     ds = tiny_faces(ws)
     set_id = demo.run(ws, ds, steps=2)
@@ -168,7 +168,7 @@ def test_interpolation_of_a_conditional_generator_keeps_seed_a_condition() -> No
     from assay.forge.config import make_config
     from assay.forge.explore import interpolation
     from assay.forge.nets import ConvGenerator
-    from assay.forge.sample import latent
+    from assay.forge.sampling import latent
 
     cfg = make_config("cgan", 32, z_dim=16, g_ch=4)
     keys = keys_of(cfg.cond_keys)

@@ -18,7 +18,7 @@ from assay.forge.srgan import (
     downsample,
     vgg19_features,
 )
-from assay.forge.train import resume, train
+from assay.forge.training import resume, train
 from assay.forge.upscale import psnr, upscale
 from tests.helpers.faces import tiny_faces
 

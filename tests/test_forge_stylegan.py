@@ -11,7 +11,7 @@ from assay.forge import checkpoint
 from assay.forge.config import make_config
 from assay.forge.schedule import blend, lod_at
 from assay.forge.stylegan import StyleGenerator, mix_styles, modulated_conv
-from assay.forge.train import resume, train
+from assay.forge.training import resume, train
 from tests.helpers.faces import tiny_faces
 
 torch.set_num_threads(1)
@@ -118,7 +118,7 @@ def test_mix_interpolate_and_truncated_samples_from_a_run(ws, tmp_path: Path) ->
     from assay.cli import app
     from assay.core.imageio import decode
     from assay.core.imagesets import open_set
-    from assay.forge.sample import sample
+    from assay.forge.sampling import sample
     from assay.provenance.verify import verify_file
 
     run = train(ws, tiny_faces(ws), make_config("stylegan2", 32, SMALL, steps=2, **TINY), progress=False)

@@ -18,7 +18,7 @@ from assay.forge.config import make_config
 from assay.forge.data import FaceBatches
 from assay.forge.health import TrainingError, diversity
 from assay.forge.losses import LOSSES, Loss
-from assay.forge.train import GANTrainer, _grid, resume, train
+from assay.forge.training import GANTrainer, _grid, resume, train
 from tests.helpers.faces import tiny_faces
 
 torch.set_num_threads(1)

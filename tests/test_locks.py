@@ -14,7 +14,7 @@ import pytest
 from assay.core.catalog import Record
 from assay.core.imageio import encode
 from assay.core.locks import LOCK_FILE, LockHeld, hold, holder, shown_status
-from assay.data.prepare import PrepareConfig, prepare
+from assay.data.preparation import PrepareConfig, prepare
 
 REPO = Path(__file__).resolve().parents[1]
 HOLDER = """

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-import assay.data.prepare as prep
+import assay.data.preparation as prep
 from assay.core.imagesets import open_set
-from assay.data.prepare import PrepareConfig, prepare
+from assay.data.preparation import PrepareConfig, prepare
 from assay.data.splits import assign_splits, cluster_identities
 
 REPO = Path(__file__).resolve().parents[1]

@@ -11,7 +11,7 @@ import pytest
 
 from assay.core.imageio import save
 from assay.core.subjects import subject_id_for
-from assay.data.prepare import PrepareConfig, prepare
+from assay.data.preparation import PrepareConfig, prepare
 from assay.provenance.consent import ConsentError, Ledger
 from assay.provenance.consent_import import import_file
 from assay.provenance.policy import (
@@ -191,7 +191,7 @@ def test_prepare_refuses_a_malformed_consent_file_naming_the_row(ws, tmp_path) -
 
 def test_training_is_refused_without_consent_naming_the_subjects(ws, tmp_path) -> None:
     from assay.forge.config import make_config
-    from assay.forge.train import train
+    from assay.forge.training import train
 
     result = prepare(ws, _photos(tmp_path / "photos"), "faces", PrepareConfig(**CFG, subjects_from_layout=True))
     jane, john = subject_id_for(ws.root, "Jane_Doe"), subject_id_for(ws.root, "John_Roe")

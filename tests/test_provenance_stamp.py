@@ -268,7 +268,7 @@ def test_cli_keygen_stamp_verify(tmp_path, ws) -> None:
 
 
 def test_demo_finds_the_stripped_32px_sample_through_its_watermark(ws, identity, tmp_path, capsys) -> None:
-    from assay.provenance import demo
+    from assay.demo import provenance as demo
 
     stamper = make_birth_stamper(ws, signer=identity)
     files = []

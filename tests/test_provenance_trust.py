@@ -23,8 +23,8 @@ from assay.core.imagesets import ImageSetWriter
 from assay.detect.scan_output import FORMATS as SCAN_FORMATS
 from assay.detect.signals import provenance_signals
 from assay.forge.config import make_config
-from assay.forge.sample import sample
-from assay.forge.train import train
+from assay.forge.sampling import sample
+from assay.forge.training import train
 from assay.provenance import implicit, manifest, watermark
 from assay.provenance.birth import make_birth_stamper
 from assay.provenance.keys import (

@@ -99,7 +99,7 @@ def test_clean_32px_images_read_absent() -> None:
 
 def test_unknown_method_lists_the_known_ones() -> None:
     with pytest.raises(UnknownNameError, match="ssgrid"):
-        watermark.method("nope")
+        watermark.watermark_method("nope")
 
 
 def test_real_faces_at_forge_sizes(shared_data) -> None:

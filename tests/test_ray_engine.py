@@ -25,7 +25,7 @@ from assay.core.fileio import read_jsonl
 from assay.core.imageio import save
 from assay.core.imagesets import open_set
 from assay.core.workspace import Workspace
-from assay.data.prepare import PrepareConfig, prepare
+from assay.data.preparation import PrepareConfig, prepare
 from assay.detect.base import DETECTORS, Images
 from assay.detect.scan import RESULTS_FILE, Scan, ScanOptions, load_report, summarize
 from assay.detect.store import save_detector
@@ -175,7 +175,7 @@ def test_ray_prepare_gives_the_same_set(ray_address, ws, tmp_path):
 
 def test_forge_sample_on_ray_gives_the_same_pixels(ray_address, ws):
     from assay.forge.config import make_config
-    from assay.forge.train import train
+    from assay.forge.training import train
     from tests.helpers.faces import tiny_faces
 
     cfg = make_config("dcgan", 32, steps=2, batch=8, g_ch=4, d_ch=4, z_dim=16, checkpoint_every=2, sample_every=2)

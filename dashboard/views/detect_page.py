@@ -15,7 +15,7 @@ from sklearn.metrics import precision_recall_curve, roc_curve
 from assay.dashboard import data_access as da
 from assay.dashboard import scoring
 from assay.dashboard.widgets import empty_state, pick, show_table
-from assay.detect.evaluate import auc, average_precision, eer
+from assay.detect import auc, average_precision, eer
 
 BROWSER_PAGE = 24
 

@@ -13,10 +13,7 @@ import streamlit as st
 from assay.dashboard import data_access as da
 from assay.dashboard import live_sampler, quality
 from assay.dashboard.widgets import empty_state, pick, show_table
-from assay.forge.config import GanConfig
-from assay.forge.families import FAMILIES
-from assay.forge.plots import PANELS
-from assay.forge.stylegan import StyleGenerator
+from assay.forge import FAMILIES, PANELS, GanConfig, StyleGenerator
 
 #: config fields that are stabiliser switches (see `assay forge presets`); shown when they differ from the family
 SWITCH_FIELDS = ("loss", "spectral_norm", "mbdisc", "mbstd", "unroll", "r1_gamma", "gp_lambda", "clip", "diffaug",
@@ -93,7 +90,7 @@ def sampler(run: dict[str, Any]) -> None:
     st.caption("Previews, not stamped and not saved. Saving makes a sample set stamped at birth like "
                "`assay forge sample`.")
     if st.button("Save as a sample set", key="forge-save"):
-        from assay.forge.sample import sample
+        from assay.forge import sample
 
         condition = {k.name: k.classes[given[k.name]] for k in keys if k.name in given}
         with st.spinner(f"Sampling {n} images into a new sample set..."):

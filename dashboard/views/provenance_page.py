@@ -20,17 +20,20 @@ RECORD_COLUMNS = ("id", "created_at", "content_id", "source_type", "format", "im
 @st.cache_data(show_spinner="Verifying...", max_entries=16)
 def inspect(root: str, stamp: da.Stamp, path: str) -> tuple[dict[str, Any], dict[str, Any] | None]:
     """verify's report on one file and its C2PA manifest store (None without one)."""
-    from assay.provenance import manifest
-    from assay.provenance.keys import workspace_trust_anchors
-    from assay.provenance.verify import verify_file
+    from assay.provenance import (
+        MIME,
+        read_manifest,
+        verify_file,
+        workspace_trust_anchors,
+    )
 
     ws = da.open_workspace(root)
     anchors = workspace_trust_anchors(ws)
     report = verify_file(path, ws, anchors)
     store = None
-    if report["format"] in manifest.MIME and (report.get("c2pa") or {}).get("present"):
+    if report["format"] in MIME and (report.get("c2pa") or {}).get("present"):
         try:
-            store = manifest.read_manifest(Path(path).read_bytes(), report["format"], anchors)
+            store = read_manifest(Path(path).read_bytes(), report["format"], anchors)
         except Exception as exc:  # verify has already reported the unreadable manifest as a failed check
             store = {"unreadable": str(exc)}
     return report, store

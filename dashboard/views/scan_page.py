@@ -74,7 +74,7 @@ def media_folders(root: str) -> list[str]:
 
 def run_scan(detector_id: str, paths: list[Path], shown_paths: list[str] | None = None) -> None:
     """Scan ``paths`` with progress, record the scan, and show each result while its file still exists."""
-    from assay.detect.scan import Scan, ScanOptions
+    from assay.detect import Scan, ScanOptions
 
     scan = Scan(da.writable_workspace(), detector_id, ScanOptions(workers=1))
     bar = st.progress(0.0, text=f"Scanning {len(paths)} file(s)...")

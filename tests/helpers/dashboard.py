@@ -21,9 +21,9 @@ def build_workspace(root: Path) -> Workspace:
     a detector evaluation with robustness, and a saved leave-one-generator-out study on toy up-sampling families."""
     from assay.detect.eval_run import evaluate_sets
     from assay.detect.loo import leave_one_out
-    from assay.detect.train import DetectTrainConfig
+    from assay.detect.training import DetectTrainConfig
     from assay.forge.config import make_config
-    from assay.forge.train import train
+    from assay.forge.training import train
 
     ws = Workspace(root)
     train(ws, tiny_faces(ws, "eval-faces", n=40), make_config(

@@ -49,7 +49,7 @@ from assay.forge.conditions import keys_of
 from assay.forge.config import GanConfig
 from assay.forge.data import FaceBatches, to_float
 from assay.forge.diffaug import policy
-from assay.forge.evaluate import TrainingEval
+from assay.forge.evaluation import TrainingEval
 from assay.forge.grids import grid_image
 from assay.forge.health import TrainingError, diversity, finite
 from assay.forge.inputs import INPUTS, Inputs, to_device
@@ -66,7 +66,7 @@ from assay.forge.stopping import (
     TrainingInterrupted,
     parse_duration,
 )
-from assay.provenance.policy import dataset_subjects, require_consent
+from assay.provenance import dataset_subjects, require_consent
 
 
 def step_seed(seed: int, step: int, rank: int) -> int:

@@ -8,10 +8,7 @@ from typing import Sequence
 
 from assay.core.clitools import say
 from assay.core.workspace import Workspace
-from assay.forge.config import make_config
-from assay.forge.explore import mix
-from assay.forge.sample import DEFAULT_LABELS, sample
-from assay.forge.train import train
+from assay.forge import DEFAULT_LABELS, make_config, mix, sample, train
 
 DEMO_STEPS = 300
 STYLEGAN_STEPS = 20

@@ -30,9 +30,14 @@ from assay.forge.config import GanConfig
 from assay.forge.data import to_uint8
 from assay.forge.models import GENERATORS, LatentGenerator, construct
 from assay.forge.schedule import lod_at, set_lod
-from assay.provenance.birth import make_birth_stamper, publish
-from assay.provenance.policy import dataset_subjects, require_consent
-from assay.provenance.stamping import StampOptions, parse_labels
+from assay.provenance import (
+    StampOptions,
+    dataset_subjects,
+    make_birth_stamper,
+    parse_labels,
+    publish,
+    require_consent,
+)
 
 FORMATS = ("png", "jpg")
 SAMPLE_BATCH = 32

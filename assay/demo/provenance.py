@@ -6,8 +6,7 @@ from pathlib import Path
 
 from assay.core.clitools import out, print_table
 from assay.core.workspace import Workspace
-from assay.provenance.keys import workspace_trust_anchors
-from assay.provenance.verify import verify_file
+from assay.provenance import verify_file, workspace_trust_anchors
 
 
 def _summary(report: dict) -> dict:

@@ -7,11 +7,16 @@ from pathlib import Path
 
 from assay.core.clitools import out, print_table, say
 from assay.core.workspace import Workspace
-from assay.provenance.compliance import comply, profiles
-from assay.provenance.consent import Ledger, utc
-from assay.provenance.keys import workspace_trust_anchors
-from assay.provenance.policy import dataset_subjects, revoke
-from assay.provenance.verify import verify_file
+from assay.provenance import (
+    Ledger,
+    comply,
+    dataset_subjects,
+    profiles,
+    revoke,
+    utc,
+    verify_file,
+    workspace_trust_anchors,
+)
 
 DEMO_PURPOSE = "assay demo: train a toy GAN and publish its labelled samples"
 

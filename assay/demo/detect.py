@@ -14,8 +14,7 @@ def run(ws: Workspace, real: str, fake: str) -> str:
     The detector is named ``demo-spectral``; a second run reuses it instead of training again.
     """
     from assay.core.catalog import CatalogError
-    from assay.detect.evaluate import report_rows
-    from assay.detect.train import DetectTrainConfig, train
+    from assay.detect import DetectTrainConfig, report_rows, train
 
     try:
         rec = ws.catalog.get("demo-spectral", "detectors")

@@ -26,6 +26,7 @@ from typing import Any, Sequence
 import numpy as np
 import torch
 
+from assay.core.clitools import out, print_table
 from assay.core.devices import pick_device
 from assay.core.errors import InputError
 from assay.core.fileio import append_jsonl, atomic_write_bytes
@@ -47,7 +48,7 @@ from assay.forge.metrics import (
     calc_metric,
 )
 from assay.forge.plots import plot_run
-from assay.forge.sample import generate, load_latent_generator
+from assay.forge.sampling import generate, load_latent_generator
 
 EVAL = "eval.jsonl"
 DEFAULT_N = 1000
@@ -284,3 +285,15 @@ class TrainingEval:
                   + (" (best so far)" if row.get("best") else ""), file=sys.stderr)
         return row
 
+
+def print_eval_table(rows: list[dict]) -> None:
+    """The report as one table: a line per metric, a column per row (generator and the reference rows)."""
+    keys = [c for c in EVAL_COLUMNS if c in rows[0]["metrics"]]
+    table = [{"metric": "n", **{r["subject"]: r["n"] for r in rows}}] + \
+        [{"metric": k, **{r["subject"]: r["metrics"][k] for r in rows}} for k in keys]
+    head = rows[0]
+    print_table(table, ["metric"] + [r["subject"] for r in rows],
+                title=f"forge eval {head['target']} against {head['against']} "
+                      f"(held out: {','.join(head['heldout'])}; {head['size']} px)")
+    out.print("FD-dlib/KID-dlib/precision/recall/density/coverage: dlib 128-d face embedding; KID and SWD x 1e3; "
+              "FID/KID/IS only with the standard Inception weights.")

@@ -10,8 +10,7 @@ from typing import Any
 from assay.core.clitools import say
 from assay.core.imagesets import open_set
 from assay.core.workspace import Workspace
-from assay.detect.scan import Scan
-from assay.detect.scan_output import TableWriter
+from assay.detect import Scan, TableWriter
 
 
 def make_folder(ws: Workspace, real: str, fake: str, count: int, folder: Path) -> Path:

@@ -1,4 +1,4 @@
-"""`make demo`: the whole pipeline on an offline toy face set, or on a folder of photos (--data)."""
+"""The demo's stages in order: data, consent, forge, detect, provenance, comply."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from assay.core.clitools import err, say
 from assay.core.fileio import atomic_write_text
 from assay.core.imageio import save
 from assay.core.workspace import Workspace
-from assay.data.prepare import PrepareConfig, prepare
+from assay.data import PrepareConfig, prepare
 
 #: images per forge eval row in the demo (the toy set holds out about 20)
 DEMO_EVAL_N = 16
@@ -66,7 +66,7 @@ def stage_data(ws: Workspace, data: Path | None) -> str:
 
 
 def stage_consent(ws: Workspace, dataset: str) -> None:
-    from assay.provenance.consent_demo import grant_demo_consent
+    from assay.demo.consent import grant_demo_consent
 
     added = grant_demo_consent(ws, dataset)
     say("consent", f"demo consent records (training, generation, editing, publication) for {added} subjects; "
@@ -75,10 +75,8 @@ def stage_consent(ws: Workspace, dataset: str) -> None:
 
 def stage_forge(ws: Workspace, dataset: str, steps: int | None = None) -> tuple[str, str]:
     """A short DCGAN run; a sample set with every label, and one with metadata labels only for training detectors."""
-    from assay.forge import demo as forge_demo
-    from assay.forge.cli import print_eval_table
-    from assay.forge.evaluate import evaluate
-    from assay.forge.sample import sample
+    from assay.demo import forge as forge_demo
+    from assay.forge import evaluate, print_eval_table, sample
 
     stamped = forge_demo.run(ws, dataset, steps=steps)
     rec = ws.resolve(stamped)
@@ -97,8 +95,8 @@ def stage_forge(ws: Workspace, dataset: str, steps: int | None = None) -> tuple[
 
 
 def stage_detect(ws: Workspace, real: str, training_fakes: str, stamped: str) -> None:
-    from assay.detect import demo as detect_demo
-    from assay.detect import scan_demo
+    from assay.demo import detect as detect_demo
+    from assay.demo import scan as scan_demo
 
     detector = detect_demo.run(ws, real, training_fakes)
     scan_demo.run(ws, detector, real, stamped)
@@ -106,7 +104,7 @@ def stage_detect(ws: Workspace, real: str, training_fakes: str, stamped: str) ->
 
 def stage_provenance(ws: Workspace, stamped: str) -> None:
     from assay.core.imagesets import open_set
-    from assay.provenance import demo as provenance_demo
+    from assay.demo import provenance as provenance_demo
 
     samples = open_set(ws, stamped)
     say("provenance", "verify three stamped samples, then strip one by re-saving it with Pillow")
@@ -115,7 +113,7 @@ def stage_provenance(ws: Workspace, stamped: str) -> None:
 
 def stage_comply(ws: Workspace, dataset: str, stamped: str) -> None:
     from assay.core.imagesets import open_set
-    from assay.provenance import consent_demo
+    from assay.demo import consent as consent_demo
 
     samples = open_set(ws, stamped)
     say("consent", "assay provenance comply on three samples with every regulation profile, then one subject "
@@ -140,6 +138,3 @@ def main(argv: list[str] | None = None) -> None:
     err.print("done: see `assay catalog list` for everything the demo made; review it in the dashboard with")
     err.print(f"  assay --workspace {ws.root.resolve()} dashboard", markup=False, highlight=False)
 
-
-if __name__ == "__main__":
-    main()

@@ -1,0 +1,3 @@
+from assay.demo.pipeline import main
+
+main()
