@@ -1,12 +1,8 @@
-"""assay.dashboard: review the workspace in a Streamlit app.
-
-The names below are this subsystem's public face: everything outside it (the shell, the dashboard, the other
-subsystems, benchmarks) imports only these, from ``assay.dashboard``. Each is loaded from its module when first used.
-"""
+"""assay.dashboard: review the workspace in a Streamlit app."""
 
 from assay.core.exports import public_face
 
-#: public name -> the module of this package that defines it
+#: the public face (see assay.core.exports): name -> the module of this package that defines it
 EXPORTS = {
     "PAGES": "app",
     "dashboard": "cli",

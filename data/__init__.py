@@ -1,12 +1,8 @@
-"""assay.data: a folder of photos -> a prepared, aligned, labelled, identity-split face set.
-
-The names below are this subsystem's public face: everything outside it (the shell, the dashboard, the other
-subsystems, benchmarks) imports only these, from ``assay.data``. Each is loaded from its module when first used.
-"""
+"""assay.data: a folder of photos -> a prepared, aligned, labelled, identity-split face set."""
 
 from assay.core.exports import public_face
 
-#: public name -> the module of this package that defines it
+#: the public face (see assay.core.exports): name -> the module of this package that defines it
 EXPORTS = {
     "app": "cli",
     "age_bucket": "layouts",

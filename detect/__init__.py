@@ -1,12 +1,8 @@
-"""assay.detect: train GAN-face detectors, evaluate them per generator, scan images and videos.
-
-The names below are this subsystem's public face: everything outside it (the shell, the dashboard, the other
-subsystems, benchmarks) imports only these, from ``assay.detect``. Each is loaded from its module when first used.
-"""
+"""assay.detect: train GAN-face detectors, evaluate them per generator, scan images and videos."""
 
 from assay.core.exports import public_face
 
-#: public name -> the module of this package that defines it
+#: the public face (see assay.core.exports): name -> the module of this package that defines it
 EXPORTS = {
     "jpeg": "augment",
     "rescale": "augment",

@@ -1,12 +1,8 @@
-"""assay.forge: train and run the GAN family; write labelled synthetic face sets; measure their quality.
-
-The names below are this subsystem's public face: everything outside it (the shell, the dashboard, the other
-subsystems, benchmarks) imports only these, from ``assay.forge``. Each is loaded from its module when first used.
-"""
+"""assay.forge: train and run the GAN family; write labelled synthetic face sets; measure their quality."""
 
 from assay.core.exports import public_face
 
-#: public name -> the module of this package that defines it
+#: the public face (see assay.core.exports): name -> the module of this package that defines it
 EXPORTS = {
     "app": "cli",
     "ConditionKey": "conditions",

@@ -1,12 +1,8 @@
-"""assay.provenance: C2PA manifests, visible and invisible AI labels, consent, compliance, verification.
-
-The names below are this subsystem's public face: everything outside it (the shell, the dashboard, the other
-subsystems, benchmarks) imports only these, from ``assay.provenance``. Each is loaded from its module when first used.
-"""
+"""assay.provenance: C2PA manifests, visible and invisible AI labels, consent, compliance, verification."""
 
 from assay.core.exports import public_face
 
-#: public name -> the module of this package that defines it
+#: the public face (see assay.core.exports): name -> the module of this package that defines it
 EXPORTS = {
     "make_birth_stamper": "birth",
     "publish": "birth",

@@ -1,6 +1,9 @@
-"""Public faces of the subsystems: each package lists its public names in ``__all__`` and imports each from its
-module on first use (PEP 562 ``__getattr__``), so ``import assay.forge`` stays cheap and a command loads only
-what it runs (``assay --help`` imports no torch)."""
+"""Public faces of the subsystems. Each subsystem's ``__init__`` lists its public names (``EXPORTS``: name -> the
+submodule that defines it, and ``__all__``); everything outside the subsystem (the shell, the dashboard, the other
+subsystems, benchmarks) imports only these, from ``assay.<subsystem>``, and import-linter forbids the rest. A name is
+imported from its module on first use (PEP 562 ``__getattr__``), so ``import assay.forge`` stays cheap and a
+command loads only what it runs (``assay --help`` imports no torch). A public name never equals a submodule's name:
+``from assay.forge import train`` must mean one thing."""
 
 from __future__ import annotations
 
