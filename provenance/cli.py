@@ -9,7 +9,7 @@ import typer
 
 from assay.core.clitools import err, fail, print_json, print_table, workspace
 from assay.core.workspace import Workspace
-from assay.provenance.consent_cli import consent_app, takedowns_app
+from assay.provenance.consent.cli import consent_app, takedowns_app
 
 app = typer.Typer(help="C2PA manifests, visible and invisible AI labels, verification, consent, compliance.",
                   no_args_is_help=True)
@@ -27,8 +27,8 @@ def keygen(
     force: bool = typer.Option(False, "--force", help="Replace existing keys (the old CA stays a trust anchor)."),
 ) -> None:
     """Make a development CA and an ES256 signing certificate (key files mode 0600)."""
-    from assay.provenance.keys import SigningError, default_keys_dir
-    from assay.provenance.keys import keygen as make_keys
+    from assay.provenance.keys.signing import SigningError, default_keys_dir
+    from assay.provenance.keys.signing import keygen as make_keys
 
     target = out or default_keys_dir(workspace(ctx))
     try:
@@ -44,7 +44,7 @@ def keygen(
 
 
 def _identity(ctx: typer.Context, cert: Optional[Path], key: Optional[Path], tsa_url: Optional[str]):
-    from assay.provenance.keys import SigningIdentity, default_keys_dir
+    from assay.provenance.keys.signing import SigningIdentity, default_keys_dir
 
     if (cert is None) != (key is None):
         fail("--cert and --key go together")
@@ -96,11 +96,16 @@ def stamp(
 
     from assay.core.errors import MediaError
     from assay.core.fileio import check_writable_folder
-    from assay.provenance.keys import SigningError
-    from assay.provenance.secret import ensure_secret
-    from assay.provenance.settings import load_settings
-    from assay.provenance.stamp import OutputExists, plan_outputs, stamp_to
-    from assay.provenance.stamping import FORMATS, LABELS, StampOptions, parse_labels
+    from assay.provenance.keys.secret import ensure_secret
+    from assay.provenance.keys.settings import load_settings
+    from assay.provenance.keys.signing import SigningError
+    from assay.provenance.stamp.files import OutputExists, plan_outputs, stamp_to
+    from assay.provenance.stamp.options import (
+        FORMATS,
+        LABELS,
+        StampOptions,
+        parse_labels,
+    )
     from assay.provenance.visible import MarkStyle
 
     ws = workspace(ctx)
@@ -167,7 +172,7 @@ def _consent(ws: Workspace, profiles: list[str], subjects: list[str], source_typ
              ) -> tuple[tuple[str, ...], dict[str, Any]]:
     """(labels the profiles need, StampOptions fields carrying the subjects' checked consent)."""
     from assay.provenance.compliance import get_profiles, stamp_plan
-    from assay.provenance.policy import require_consent
+    from assay.provenance.consent.policy import require_consent
 
     labels, scopes = stamp_plan(get_profiles(profiles), source_type) if profiles else ((), [])
     if scopes and not subjects:
@@ -191,8 +196,8 @@ def comply(
     from assay.core.media import iter_media
     from assay.provenance.compliance import comply as run_comply
     from assay.provenance.compliance import get_profiles
-    from assay.provenance.keys import workspace_trust_anchors
-    from assay.provenance.verify import error_result, verify_file
+    from assay.provenance.keys.signing import workspace_trust_anchors
+    from assay.provenance.verify.report import error_result, verify_file
 
     if output_format not in ("table", "json"):
         fail(f"--format must be table or json, got {output_format!r}")
@@ -222,7 +227,7 @@ def lookup(
 ) -> None:
     """Find the provenance records carrying a content id (the soft binding, by hand)."""
     from assay.provenance.payload import check_content_id
-    from assay.provenance.records import find_by_content_id
+    from assay.provenance.stamp.records import find_by_content_id
 
     try:
         cid = check_content_id(content_id)
@@ -255,8 +260,12 @@ def verify(
     from tqdm import tqdm
 
     from assay.core.media import iter_media
-    from assay.provenance.keys import workspace_trust_anchors
-    from assay.provenance.verify import error_result, required_checks, verify_file
+    from assay.provenance.keys.signing import workspace_trust_anchors
+    from assay.provenance.verify.report import (
+        error_result,
+        required_checks,
+        verify_file,
+    )
 
     if output_format not in ("table", "json"):
         fail(f"--format must be table or json, got {output_format!r}")

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from assay.core.workspace import Workspace
-from assay.provenance.stamping import StampResult
+from assay.provenance.stamp.options import StampResult
 
 READY, PENDING, RETIRED = "ready", "pending", "retired"
 #: why soft binding does not accept a record in each status but ready
@@ -23,7 +23,8 @@ NOT_READY = {PENDING: "pending: the batch that made it was interrupted before it
 def add_record(ws: Workspace, result: StampResult, path: Path | None, parents: list[str] | tuple[str, ...] = (),
                source: str | None = None) -> str:
     """Register a stamped file as a ``pending`` ``provenance`` artefact (:func:`set_status` makes it ready once the
-    file is committed); returns its id. Unknown parents are dropped. ``path``: where the file is written (None: it goes into a sample set)."""
+    file is committed); returns its id. Unknown parents are dropped. ``path``: where the file is written (None: it
+    goes into a sample set)."""
     known = []
     for parent in parents:
         try:

@@ -1,7 +1,7 @@
 """Verification of every label on a file (image or MP4 video), with a stable JSON result (schema in docs/provenance.md).
 
-:func:`verify_file` gathers the file's :class:`~provenance.evidence.Evidence` once and runs
-the registered checks (:mod:`provenance.checks`) in registration order.
+:func:`verify_file` gathers the file's :class:`~provenance.verify.evidence.Evidence` once and runs
+the registered checks (:mod:`provenance.verify.checks`) in registration order.
 """
 
 from __future__ import annotations
@@ -11,10 +11,15 @@ from typing import Any
 
 from assay.core.errors import MediaError
 from assay.core.workspace import Workspace
-from assay.provenance.checks import VERIFY_CHECKS, required_checks, result, run_checks
-from assay.provenance.evidence import c2pa_summary, gather
+from assay.provenance.verify.checks import (
+    VERIFY_CHECKS,
+    required_checks,
+    result,
+    run_checks,
+)
+from assay.provenance.verify.evidence import c2pa_summary, gather
 
-SCHEMA = "assay.provenance.verify/1"
+SCHEMA = "assay.provenance.verify.report/1"
 #: the registered checks, in the order they are reported
 CHECKS = tuple(VERIFY_CHECKS.ordered())
 #: the c2pa block's ``trust``: trusted, untrusted (valid signature, signer not issued by a trust anchor), invalid, absent
@@ -68,3 +73,4 @@ def verify_file(path: str | Path, ws: Workspace | None = None, trust_anchors: st
                    implicit_from=ev.implicit_from, video=ev.scan.info if ev.scan is not None else None, checks=checks,
                    ok=not any(c["status"] == "fail" for c in checks.values()),
                    labelled=any(c["status"] == "pass" for c in checks.values()))
+

@@ -9,13 +9,13 @@ from typing import Any, Callable, Iterable
 import numpy as np
 
 from assay.core.workspace import Workspace
-from assay.provenance.imagestamp import stamp_pixels
-from assay.provenance.keys import SigningIdentity, ensure_keys
+from assay.provenance.keys.secret import ensure_secret
+from assay.provenance.keys.settings import load_settings
+from assay.provenance.keys.signing import SigningIdentity, ensure_keys
 from assay.provenance.payload import sample_content_id
-from assay.provenance.records import READY, add_record, set_status
-from assay.provenance.secret import ensure_secret
-from assay.provenance.settings import load_settings
-from assay.provenance.stamping import LABELS, StampOptions, parse_labels
+from assay.provenance.stamp.image import stamp_pixels
+from assay.provenance.stamp.options import LABELS, StampOptions, parse_labels
+from assay.provenance.stamp.records import READY, add_record, set_status
 
 #: GAN families whose output is an AI edit of a real input (c2pa.edited) rather than a creation
 EDIT_FAMILIES = frozenset({"srgan", "esrgan"})
@@ -36,7 +36,7 @@ def make_birth_stamper(ws: Workspace, labels: tuple[str, ...] | str = LABELS, si
     With "c2pa" among the labels and no ``signer``, the workspace's keygen identity is used
     (made on first use, so a synthetic set is never left unsigned for want of keys).
     The producer id and timestamp authority come from the workspace's settings
-    (:mod:`provenance.settings`); the SB 942 system is the generator: its family, and its
+    (:mod:`provenance.keys.settings`); the SB 942 system is the generator: its family, and its
     run and checkpoint as the version. Records stay pending until :func:`publish`.
     """
     chosen = parse_labels(labels)
