@@ -13,7 +13,8 @@ from assay.core.imageio import decode, save
 from assay.provenance.keys.signing import SigningIdentity, keygen
 from assay.provenance.stamp.files import stamp_file
 from assay.provenance.stamp.options import StampOptions
-from assay.provenance.stamp.session import make_birth_stamper, publish
+from assay.provenance.stamp.records import publish
+from assay.provenance.stamp.session import Stamper as make_birth_stamper
 from assay.provenance.verify.consent_checks import CONSENT_CHECKS
 from assay.provenance.verify.report import CHECKS, verify_file
 from tests.helpers.images import smooth_image

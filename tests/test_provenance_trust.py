@@ -35,7 +35,7 @@ from assay.provenance.keys.signing import (
 )
 from assay.provenance.stamp.files import stamp_file
 from assay.provenance.stamp.options import StampOptions
-from assay.provenance.stamp.session import make_birth_stamper
+from assay.provenance.stamp.session import Stamper as make_birth_stamper
 from assay.provenance.verify.report import verify_file
 from tests.helpers.faces import tiny_faces
 from tests.helpers.images import smooth_image

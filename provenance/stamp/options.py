@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 from assay.core import __version__
+from assay.core.errors import InputError
 from assay.provenance import visible, watermark
 from assay.provenance.keys.secret import WorkspaceSecret
 
@@ -22,11 +23,12 @@ FORMATS = {".png": "png", ".jpg": "jpg", ".jpeg": "jpg", ".webp": "webp"}
 
 
 def parse_labels(spec: str | Sequence[str]) -> tuple[str, ...]:
-    """Labels from "c2pa,xmp,..." (or a sequence), checked and put in application order."""
+    """Labels from "c2pa,xmp,..." (or a sequence), checked and put in application order; :class:`InputError`
+    names the unknown ones."""
     names = [s.strip() for s in (spec.split(",") if isinstance(spec, str) else spec) if s.strip()]
     unknown = sorted(set(names) - set(LABELS))
     if unknown:
-        raise ValueError(f"unknown label(s) {', '.join(unknown)}; expected some of {', '.join(LABELS)}")
+        raise InputError(f"unknown label(s) {', '.join(unknown)}; expected some of {', '.join(LABELS)}")
     return tuple(n for n in LABELS if n in names)
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Iterable, Sequence
 
 from assay.core.workspace import Workspace
 from assay.provenance.stamp.options import StampResult
@@ -42,6 +42,11 @@ def set_status(ws: Workspace, record_ids: Sequence[str], status: str) -> None:
     """Set the records' status: ``ready`` when their batch committed, ``retired`` when their file was replaced."""
     for record_id in record_ids:
         ws.catalog.update(record_id, status=status)
+
+
+def publish(ws: Workspace, rows: Iterable[dict[str, Any]]) -> None:
+    """Make the provenance records of stamped rows (their ``provenance_id``) ready, once their files are committed."""
+    set_status(ws, [r["provenance_id"] for r in rows if r.get("provenance_id")], READY)
 
 
 def find_by_content_ids(ws: Workspace, content_ids: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
