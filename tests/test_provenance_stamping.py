@@ -1,4 +1,5 @@
-"""The one stamping entry point: labels parsed there, the source type from the caller, records published on exit."""
+"""The one stamping entry point (labels parsed there, the source type from the caller, records published on exit),
+and the batch functions the commands are thin over: stamp_paths and verify_paths."""
 
 from __future__ import annotations
 
@@ -12,7 +13,9 @@ from assay.provenance import manifest
 from assay.provenance.consent.ledger import Ledger
 from assay.provenance.consent.policy import Consent, require_consent
 from assay.provenance.keys.signing import SigningIdentity, keygen
+from assay.provenance.stamp.batch import ROW_FIELDS, StampRequest, stamp_paths
 from assay.provenance.stamp.session import stamping
+from assay.provenance.verify.report import verify_paths
 from tests.helpers.images import smooth_image
 
 META = {"family": "dcgan", "run_id": None, "checkpoint_sha256": "ab" * 32, "seed": 1, "latent_index": 0,
@@ -89,3 +92,49 @@ def test_a_file_stamped_through_the_entry_point_is_ready_once_written(ws, tmp_pa
         result, record_id = stamper.stamp_file(src, tmp_path / "out" / "face.png")
         assert _status(ws, record_id) == "ready" and (tmp_path / "out" / "face.png").read_bytes() == result.data
         assert stamper.stamp_file(src, tmp_path / "out" / "face.png") == (None, record_id)  # a rerun skips it
+
+
+def test_stamp_paths_gives_one_result_per_file_and_a_bad_file_does_not_stop_the_rest(ws, tmp_path) -> None:
+    folder = tmp_path / "in"
+    save(smooth_image(64, 1), folder / "a" / "x.png")
+    (folder / "broken.png").write_bytes(b"\x89PNG broken")
+    request = StampRequest(labels="xmp", fmt="jpeg")
+    results = list(stamp_paths(ws, [folder], tmp_path / "out", request, progress=False))
+    by_name = {Path(r.file).name: r for r in results}
+    assert set(by_name) == {"x.png", "broken.png"} and list(results[0].to_dict()) == list(ROW_FIELDS)
+    good, bad = by_name["x.png"], by_name["broken.png"]
+    assert not good.failed and good.out == str(tmp_path / "out" / "a" / "x.jpg") and good.labels == "xmp"
+    assert _status(ws, good.record) == "ready"
+    assert bad.failed and bad.out is None and bad.note.startswith("error: ") and "\n" not in bad.note
+    again = list(stamp_paths(ws, [folder / "a" / "x.png"], tmp_path / "out" / "a", request, progress=False))
+    assert again[0].record == good.record and again[0].note.startswith("skipped: already stamped")
+
+
+@pytest.mark.parametrize(("request_", "message"), [
+    (StampRequest(fmt="gif"), "--format must be png, jpg or webp, got 'gif'"),
+    (StampRequest(labels="xmp", profiles=("eu-ai-act-art50",)), "give --labels or --profile, not both"),
+    (StampRequest(source_type="edited"), "--source-type edited needs --parent"),
+    (StampRequest(height=0.01), "--height must be at least 0.05"),
+    (StampRequest(mark_seconds=1.0), "--mark-seconds must be at least 2"),
+    (StampRequest(labels="xmp,glitter"), "unknown label"),
+])
+def test_stamp_paths_checks_its_request_before_any_file(ws, tmp_path, request_, message) -> None:
+    save(smooth_image(64, 1), tmp_path / "x.png")
+    with pytest.raises(InputError, match=message):
+        list(stamp_paths(ws, [tmp_path / "x.png"], tmp_path / "out", request_, progress=False))
+    assert not (tmp_path / "out").exists() and ws.catalog.list("provenance") == []
+
+
+def test_verify_paths_expands_folders_and_reports_unreadable_files(ws, tmp_path) -> None:
+    save(smooth_image(64, 1), tmp_path / "in" / "x.png")
+    (tmp_path / "in" / "y.png").write_bytes(b"not a png")
+    [stamped] = list(stamp_paths(ws, [tmp_path / "in" / "x.png"], tmp_path / "in" / "sub",
+                                 StampRequest(labels="xmp"), progress=False))
+    reports = {Path(r["file"]).relative_to(tmp_path / "in").as_posix(): r
+               for r in verify_paths([tmp_path / "in"], ws, require=("xmp",))}
+    assert set(reports) == {"x.png", "y.png", "sub/x.png"}
+    assert reports["sub/x.png"]["ok"] and reports["sub/x.png"]["record"]["id"] == stamped.record
+    assert not reports["x.png"]["ok"]  # unlabelled, and xmp is required
+    assert reports["y.png"]["error"] and reports["y.png"]["checks"] == {}
+    with pytest.raises(ValueError, match="unknown label"):
+        list(verify_paths([tmp_path / "in"], require=("glitter",)))

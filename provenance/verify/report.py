@@ -6,10 +6,14 @@ the registered checks (:mod:`provenance.verify.checks`) in registration order.
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator, Sequence
+
+from tqdm import tqdm
 
 from assay.core.errors import MediaError
+from assay.core.media import iter_media
 from assay.core.workspace import Workspace
 from assay.provenance.verify.checks import (
     VERIFY_CHECKS,
@@ -74,3 +78,14 @@ def verify_file(path: str | Path, ws: Workspace | None = None, trust_anchors: st
                    ok=not any(c["status"] == "fail" for c in checks.values()),
                    labelled=any(c["status"] == "pass" for c in checks.values()))
 
+
+def verify_paths(paths: Sequence[str | Path], ws: Workspace | None = None, trust_anchors: str | None = None,
+                 require: tuple[str, ...] = (), progress: bool = False) -> Iterator[dict[str, Any]]:
+    """:func:`verify_file` for every image and video under ``paths`` (folders expanded, sub-folders included), in
+    order; a file that cannot be read gets its :func:`error_result`. ``progress`` shows a bar on stderr for two
+    files or more. ValueError for an unknown label in ``require``, before the first file."""
+    required_checks(require)
+    found = list(iter_media(paths, recursive=True))
+    for path, problem in tqdm(found, desc="verify", unit="file", disable=not progress or len(found) < 2,
+                              file=sys.stderr):
+        yield error_result(path, problem) if problem else verify_file(path, ws, trust_anchors, require)
