@@ -24,19 +24,17 @@ from assay.forge.sampling import (
     stamper_for,
 )
 from assay.forge.stylegan import StyleGenerator, mix_styles
-from assay.provenance import publish
 
 
 def _stamp(ws: Workspace, rec: Any, cfg: Any, pointer: dict[str, Any], images: torch.Tensor, nrow: int, what: str,
            out: Path, labels: str | Sequence[str], stamper: Stamper | None) -> Path:
     """Tile ``images``, stamp the grid (content id from the run's checkpoint and ``what``) and write it."""
-    stamp = stamper_for(ws, labels, stamper, run_subjects(ws, pointer), "generation", f"{what} from {rec.id}")
     key = int.from_bytes(hashlib.sha256(what.encode()).digest()[:4], "big")
     meta = {"family": cfg.model, "run_id": rec.id, "checkpoint_sha256": pointer["weights_sha256"], "seed": key,
             "latent_index": 0, "condition": None, "size": cfg.size}
-    data, row = stamp(tile(images, nrow), out.suffix.lstrip(".").lower() or "png", meta)
-    atomic_write_bytes(out, data)
-    publish(ws, [row])
+    with stamper_for(ws, labels, stamper, run_subjects(ws, pointer), "generation", f"{what} from {rec.id}") as stamp:
+        data, _ = stamp(tile(images, nrow), out.suffix.lstrip(".").lower() or "png", meta)
+        atomic_write_bytes(out, data)
     return out
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator, Protocol, Sequence
@@ -30,14 +31,7 @@ from assay.forge.config import GanConfig
 from assay.forge.data import to_uint8
 from assay.forge.models import GENERATORS, LatentGenerator, construct
 from assay.forge.schedule import lod_at, set_lod
-from assay.provenance import (
-    StampOptions,
-    dataset_subjects,
-    make_birth_stamper,
-    parse_labels,
-    publish,
-    require_consent,
-)
+from assay.provenance import dataset_subjects, require_consent, stamping
 
 FORMATS = ("png", "jpg")
 SAMPLE_BATCH = 32
@@ -104,20 +98,20 @@ def run_subjects(ws: Workspace, pointer: dict[str, Any]) -> list[str]:
     return dataset_subjects(ws, pointer["dataset"]) if pointer.get("dataset") else []
 
 
+@contextmanager
 def stamper_for(ws: Workspace, labels: str | Sequence[str], stamper: Stamper | None, subjects: Sequence[str],
-                scope: str, what: str) -> Stamper:
+                scope: str, what: str, source_type: str = "created") -> Iterator[Stamper]:
     """Require the ``subjects``' consent for ``scope`` (refused or warned, by the workspace's
-    policy), then return ``stamper`` or, when None, provenance's birth stamper with ``labels``
-    (at least one), whose manifests reference that consent."""
+    policy), then give ``stamper`` or, when None, provenance's stamper with ``labels`` (at
+    least one) for output that is ``source_type`` (created, or edited: an AI edit of a real
+    input), whose manifests reference that consent and whose records are published when the
+    block ends without an error."""
     consent = require_consent(ws, subjects, scope, what=what)
     if stamper is not None:
-        return stamper
-    chosen = parse_labels(labels)
-    if not chosen:
-        raise ValueError(f"output is always labelled: give at least one of {', '.join(DEFAULT_LABELS)}")
-    options = StampOptions(extra_assertions=[consent.assertion()], catalog_params=consent.catalog_params()) \
-        if consent.records else None
-    return make_birth_stamper(ws, chosen, options=options)
+        yield stamper
+        return
+    with stamping(ws, labels, source_type, consent=consent) as default:
+        yield default
 
 
 def generate_batch(g: LatentGenerator, cfg: GanConfig, start: int, stop: int, seed: int = 0,
@@ -196,37 +190,36 @@ def sample(ws: Workspace, run: str, n: int, *, seed: int = 0, truncation: float 
     if rec.status != "ready":
         raise ValueError(f"run {rec.id} is {rec.status}, not ready")
     _, cfg, pointer = load_latent_generator(Path(rec.path or ""), pick_device(device), which_checkpoint)
-    stamper = stamper_for(ws, labels, stamper, run_subjects(ws, pointer), "generation", f"sampling {rec.id}")
-    keys = keys_of(cfg.cond_keys)
-    given = parse_condition(condition, keys)
-    sha = pointer["weights_sha256"]
-    name = name or f"{rec.name}-s{seed}-n{n}-{sha[:8]}" + (f"-t{truncation:g}" if truncation != 1 else "") + \
-        ("-" + "-".join(f"{k}{v}" for k, v in sorted(given.items())) if given else "")
-    if any(r.name == name for r in ws.catalog.list("samples")):
-        raise ValueError(f"a sample set named {name!r} already exists; pass another name")
-    writer = ImageSetWriter(ws, "samples", name)
-    task = SampleTask(str(rec.path), which_checkpoint, seed, truncation, given, device)
-    batches = [{"start": start, "stop": min(start + SAMPLE_BATCH, n)} for start in range(0, n, SAMPLE_BATCH)]
-    with tqdm(total=n, desc=f"sampling {rec.id}", unit="img", disable=not progress) as bar:
-        for batch in (engine or Engine(workers=1)).map(task, batches):
-            images = np.frombuffer(base64.b64decode(batch["pixels"]), np.uint8).reshape(batch["shape"])
-            for j, image in enumerate(images):
-                i = batch["start"] + j
-                cond = describe(batch["conds"][j], keys) if batch["conds"] else None
-                meta = {"family": cfg.model, "run_id": rec.id, "checkpoint_sha256": sha, "seed": seed,
-                        "latent_index": i, "condition": cond, "size": cfg.size}
-                row = {**meta, "label": "synthetic", "split": split_of(i), "sha256": pixel_sha256(image),
-                       "truncation": truncation, "format": fmt}
-                data, extra = stamper(image, fmt, dict(meta))
-                writer.add_bytes(data, {**row, **extra}, f"{i:06d}.{fmt}")
-                bar.update(1)
-    params = {"run_id": rec.id, "family": cfg.model, "checkpoint_sha256": sha, "checkpoint_step": pointer["step"],
-              "checkpoint": which_checkpoint,
-              "seed": seed, "n": n, "truncation": truncation, "condition": describe_given(given, keys),
-              "format": fmt, "size": cfg.size}
-    parents = [rec.id] + ([pointer["dataset"]] if pointer.get("dataset") else [])
-    set_id = writer.commit(params, parents).id
-    publish(ws, writer.rows)  # the images exist now: their provenance records become ready
+    with stamper_for(ws, labels, stamper, run_subjects(ws, pointer), "generation", f"sampling {rec.id}") as stamper:
+        keys = keys_of(cfg.cond_keys)
+        given = parse_condition(condition, keys)
+        sha = pointer["weights_sha256"]
+        name = name or f"{rec.name}-s{seed}-n{n}-{sha[:8]}" + (f"-t{truncation:g}" if truncation != 1 else "") + \
+            ("-" + "-".join(f"{k}{v}" for k, v in sorted(given.items())) if given else "")
+        if any(r.name == name for r in ws.catalog.list("samples")):
+            raise ValueError(f"a sample set named {name!r} already exists; pass another name")
+        writer = ImageSetWriter(ws, "samples", name)
+        task = SampleTask(str(rec.path), which_checkpoint, seed, truncation, given, device)
+        batches = [{"start": start, "stop": min(start + SAMPLE_BATCH, n)} for start in range(0, n, SAMPLE_BATCH)]
+        with tqdm(total=n, desc=f"sampling {rec.id}", unit="img", disable=not progress) as bar:
+            for batch in (engine or Engine(workers=1)).map(task, batches):
+                images = np.frombuffer(base64.b64decode(batch["pixels"]), np.uint8).reshape(batch["shape"])
+                for j, image in enumerate(images):
+                    i = batch["start"] + j
+                    cond = describe(batch["conds"][j], keys) if batch["conds"] else None
+                    meta = {"family": cfg.model, "run_id": rec.id, "checkpoint_sha256": sha, "seed": seed,
+                            "latent_index": i, "condition": cond, "size": cfg.size}
+                    row = {**meta, "label": "synthetic", "split": split_of(i), "sha256": pixel_sha256(image),
+                           "truncation": truncation, "format": fmt}
+                    data, extra = stamper(image, fmt, dict(meta))
+                    writer.add_bytes(data, {**row, **extra}, f"{i:06d}.{fmt}")
+                    bar.update(1)
+        params = {"run_id": rec.id, "family": cfg.model, "checkpoint_sha256": sha, "checkpoint_step": pointer["step"],
+                  "checkpoint": which_checkpoint,
+                  "seed": seed, "n": n, "truncation": truncation, "condition": describe_given(given, keys),
+                  "format": fmt, "size": cfg.size}
+        parents = [rec.id] + ([pointer["dataset"]] if pointer.get("dataset") else [])
+        set_id = writer.commit(params, parents).id  # the images exist now: their records become ready
     return set_id
 
 

@@ -18,7 +18,7 @@ from assay.core.workspace import Workspace
 from assay.forge.data import FaceBatches, resize, to_float, to_uint8
 from assay.forge.sampling import DEFAULT_LABELS, Stamper, load_generator, stamper_for
 from assay.forge.srgan import SRResNet, bicubic_up, downsample
-from assay.provenance import FORMATS, publish
+from assay.provenance import FORMATS
 
 
 def _load_sr(ws: Workspace, run: str, device: str) -> tuple[Any, SRResNet, Any, dict[str, Any]]:
@@ -39,31 +39,30 @@ def upscale(ws: Workspace, run: str, images: Sequence[str | Path], out_dir: str 
     or warned, by the workspace's policy). Returns the written paths and (file, reason) for
     each file that could not be used."""
     rec, g, cfg, pointer = _load_sr(ws, run, device)
-    stamp = stamper_for(ws, labels, stamper, subjects, "editing", f"upscaling with {rec.id}")
     out = Path(out_dir)
     low = cfg.size // cfg.sr_factor
     dev = next(g.parameters()).device
     written, failed = [], []
-    for path in map(Path, images):
-        fmt = FORMATS.get(path.suffix.lower())
-        try:
-            if fmt is None:
-                raise ImageError(f"not png, jpg or webp ({path.suffix or 'no suffix'})")
-            parent = path.read_bytes()
-            x = to_float(torch.from_numpy(resize(decode(parent), low)).permute(2, 0, 1)[None].contiguous())
-        except (OSError, ImageError) as exc:
-            failed.append((str(path), str(exc).splitlines()[0]))
-            continue
-        with torch.no_grad():
-            pixels = to_uint8(g(x.to(dev)))[0]
-        key = int.from_bytes(hashlib.sha256(parent).digest()[:4], "big")
-        meta = {"family": cfg.model, "run_id": rec.id, "checkpoint_sha256": pointer["weights_sha256"], "seed": key,
-                "latent_index": 0, "condition": None, "size": cfg.size, "parent": (parent, fmt)}
-        data, row = stamp(pixels, "png", meta)
-        target = out / f"{path.stem}-x{cfg.sr_factor}.png"
-        atomic_write_bytes(target, data)
-        publish(ws, [row])
-        written.append(target)
+    with stamper_for(ws, labels, stamper, subjects, "editing", f"upscaling with {rec.id}", "edited") as stamp:
+        for path in map(Path, images):
+            fmt = FORMATS.get(path.suffix.lower())
+            try:
+                if fmt is None:
+                    raise ImageError(f"not png, jpg or webp ({path.suffix or 'no suffix'})")
+                parent = path.read_bytes()
+                x = to_float(torch.from_numpy(resize(decode(parent), low)).permute(2, 0, 1)[None].contiguous())
+            except (OSError, ImageError) as exc:
+                failed.append((str(path), str(exc).splitlines()[0]))
+                continue
+            with torch.no_grad():
+                pixels = to_uint8(g(x.to(dev)))[0]
+            key = int.from_bytes(hashlib.sha256(parent).digest()[:4], "big")
+            meta = {"family": cfg.model, "run_id": rec.id, "checkpoint_sha256": pointer["weights_sha256"], "seed": key,
+                    "latent_index": 0, "condition": None, "size": cfg.size, "parent": (parent, fmt)}
+            data, _ = stamp(pixels, "png", meta)
+            target = out / f"{path.stem}-x{cfg.sr_factor}.png"
+            atomic_write_bytes(target, data)
+            written.append(target)
     return written, failed
 
 

@@ -9,7 +9,7 @@ import typer
 
 from assay.core.clitools import err, fail, print_json, print_table, workspace
 from assay.core.workspace import Workspace
-from assay.provenance.consent_cli import consent_app, takedowns_app
+from assay.provenance.consent.cli import consent_app, takedowns_app
 
 app = typer.Typer(help="C2PA manifests, visible and invisible AI labels, verification, consent, compliance.",
                   no_args_is_help=True)
@@ -27,8 +27,8 @@ def keygen(
     force: bool = typer.Option(False, "--force", help="Replace existing keys (the old CA stays a trust anchor)."),
 ) -> None:
     """Make a development CA and an ES256 signing certificate (key files mode 0600)."""
-    from assay.provenance.keys import SigningError, default_keys_dir
-    from assay.provenance.keys import keygen as make_keys
+    from assay.provenance.keys.signing import SigningError, default_keys_dir
+    from assay.provenance.keys.signing import keygen as make_keys
 
     target = out or default_keys_dir(workspace(ctx))
     try:
@@ -41,16 +41,6 @@ def keygen(
     if "retired_ca" in paths:
         err.print(f"warning: keys rotated; the previous CA is kept as a trust anchor in {paths['retired_ca']} so files "
                   "signed before still verify (pass it with --trust elsewhere)", highlight=False)
-
-
-def _identity(ctx: typer.Context, cert: Optional[Path], key: Optional[Path], tsa_url: Optional[str]):
-    from assay.provenance.keys import SigningIdentity, default_keys_dir
-
-    if (cert is None) != (key is None):
-        fail("--cert and --key go together")
-    if cert is not None:
-        return SigningIdentity.from_files(cert, key, tsa_url)  # type: ignore[arg-type]
-    return SigningIdentity.from_dir(default_keys_dir(workspace(ctx)), tsa_url)
 
 
 @app.command()
@@ -90,93 +80,21 @@ def stamp(
     as_json: bool = typer.Option(False, "--json", help="Print JSON rows instead of a table."),
 ) -> None:
     """Label images and MP4 video: C2PA manifest, XMP fields, visible mark, invisible watermark."""
-    import sys
+    from assay.provenance.stamp.batch import ROW_FIELDS, StampRequest, stamp_paths
 
-    from tqdm import tqdm
-
-    from assay.core.errors import MediaError
-    from assay.core.fileio import check_writable_folder
-    from assay.provenance.keys import SigningError
-    from assay.provenance.secret import ensure_secret
-    from assay.provenance.settings import load_settings
-    from assay.provenance.stamp import OutputExists, plan_outputs, stamp_to
-    from assay.provenance.stamping import FORMATS, LABELS, StampOptions, parse_labels
-    from assay.provenance.visible import MarkStyle
-
-    ws = workspace(ctx)
-    if profile and labels:
-        fail("--profile decides the labels; give --labels or --profile, not both")
-    profile_labels, consent_fields = _consent(ws, profile, subject, source_type)
-    try:
-        settings = load_settings(ws, provider=provider, system_name=system_name, system_version=system_version,
-                                 tsa_url=tsa_url)
-        chosen = profile_labels if profile else parse_labels(labels or ",".join(LABELS))
-        if mark_seconds is not None and mark_seconds < 2:
-            raise ValueError("--mark-seconds must be at least 2 (the mark shows in a video's first 2 seconds)")
-        options = StampOptions(labels=chosen, watermark_method=watermark_method, thumbnail=thumbnail,
-                               video_mark_seconds=mark_seconds, provider=settings.provider,
-                               system_name=settings.system_name, system_version=settings.system_version,
-                               secret=ensure_secret(ws),
-                               mark=MarkStyle(text=text, font=str(font) if font else None, position=position,
-                                              height_frac=height), **consent_fields)
-        if height < 0.05:
-            raise ValueError("--height must be at least 0.05 (GB 45438: 5 % of the shorter side)")
-        identity = _identity(ctx, cert, key, settings.tsa_url) if "c2pa" in chosen else None
-        if identity is not None:
-            identity.check()
-    except (ValueError, SigningError) as exc:
-        fail(str(exc))
-    if identity is not None and identity.timestamp_note():
-        err.print(f"warning: {identity.timestamp_note()}", highlight=False)
-    if fmt and "." + fmt.lower().lstrip(".") not in FORMATS:
-        fail(f"--format must be png, jpg or webp, got {fmt!r}")
-    if source_type not in ("created", "edited"):
-        fail(f"--source-type must be created or edited, got {source_type!r}")
-    if (source_type == "edited") != (parent is not None):
-        fail("--source-type edited needs --parent (the original photo), and --parent needs --source-type edited")
-    sources = plan_outputs(files, out, fmt.lower().lstrip(".").replace("jpeg", "jpg") if fmt else None)
-    check_writable_folder(out)  # before any file is stamped; an OutputError exits 2
-    rows, failed = [], 0
-    for src, problem, dest in tqdm(sources, desc="stamp", unit="file", disable=len(sources) < 2, file=sys.stderr):
-        try:
-            if problem:
-                raise MediaError(problem)
-            if dest.resolve() == src.resolve():
-                raise ValueError("output would overwrite the input; choose another --out")
-            result, record_id = stamp_to(src, dest, identity, options, ws, source_type, parent, overwrite)
-            if result is None:
-                rows.append({"file": str(src), "out": str(dest), "content_id": None, "labels": "", "record": record_id,
-                             "note": "skipped: already stamped (--overwrite replaces it)"})
-                continue
-            rows.append({"file": str(src), "out": str(dest), "content_id": result.content_id,
-                         "labels": ",".join(result.labels_applied), "record": record_id,
-                         "note": "; ".join(result.labels_skipped.values())})
-        except (MediaError, ValueError, SigningError, OSError, OutputExists) as exc:
-            failed += 1
-            rows.append({"file": str(src), "out": None, "content_id": None, "labels": "", "record": None,
-                         "note": f"error: {' '.join(str(exc).split())}"})
+    request = StampRequest(labels=labels, profiles=tuple(profile), subjects=tuple(subject), fmt=fmt,
+                           source_type=source_type, parent=parent, text=text, font=font, position=position,
+                           height=height, mark_seconds=mark_seconds, watermark_method=watermark_method, cert=cert,
+                           key=key, tsa_url=tsa_url, provider=provider, system_name=system_name,
+                           system_version=system_version, overwrite=overwrite, thumbnail=thumbnail)
+    results = list(stamp_paths(workspace(ctx), files, out, request))
+    rows = [r.to_dict() for r in results]
     if as_json:
         print_json(rows)
     else:
-        print_table(rows, ["file", "out", "content_id", "labels", "record", "note"], title="stamped")
-    if failed:
+        print_table(rows, ROW_FIELDS, title="stamped")
+    if any(r.failed for r in results):
         raise typer.Exit(1)
-
-
-def _consent(ws: Workspace, profiles: list[str], subjects: list[str], source_type: str
-             ) -> tuple[tuple[str, ...], dict[str, Any]]:
-    """(labels the profiles need, StampOptions fields carrying the subjects' checked consent)."""
-    from assay.provenance.compliance import get_profiles, stamp_plan
-    from assay.provenance.policy import require_consent
-
-    labels, scopes = stamp_plan(get_profiles(profiles), source_type) if profiles else ((), [])
-    if scopes and not subjects:
-        fail(f"profile(s) {', '.join(profiles)} need {', '.join(scopes)} consent of the person shown: pass --subject")
-    if not subjects:
-        return labels, {}
-    scopes = scopes or ["editing" if source_type == "edited" else "generation"]
-    found = [require_consent(ws, subjects, scope, what=f"stamping ({scope})") for scope in scopes]
-    return labels, {"extra_assertions": [found[0].assertion()], "catalog_params": found[0].catalog_params()}
 
 
 @app.command()
@@ -188,22 +106,15 @@ def comply(
     trust: list[Path] = typer.Option([], "--trust", help="PEM trust anchor(s) \\[default: the workspace dev CA]."),
 ) -> None:
     """Which requirement of which regulation each file meets: pass / fail / n/a with the reason (exit 1 on a fail)."""
-    from assay.core.media import iter_media
     from assay.provenance.compliance import comply as run_comply
     from assay.provenance.compliance import get_profiles
-    from assay.provenance.keys import workspace_trust_anchors
-    from assay.provenance.verify import error_result, verify_file
+    from assay.provenance.verify.report import verify_paths
 
     if output_format not in ("table", "json"):
         fail(f"--format must be table or json, got {output_format!r}")
     chosen = get_profiles(profile)
     ws = workspace(ctx, read_only=True)
-    missing = [str(p) for p in trust if not p.is_file()]
-    if missing:
-        fail(f"trust anchor file not found: {', '.join(missing)}")
-    pem = "".join(p.read_text() for p in trust) or workspace_trust_anchors(ws)
-    report = run_comply([error_result(f, problem) if problem else verify_file(f, ws, pem)
-                         for f, problem in iter_media(files, recursive=True)], chosen)
+    report = run_comply(list(verify_paths(files, ws, _trust_anchors(ws, trust))), chosen)
     if output_format == "json":
         print_json(report)
     else:
@@ -214,6 +125,16 @@ def comply(
         raise typer.Exit(1)
 
 
+def _trust_anchors(ws: Workspace | None, trust: list[Path]) -> str | None:
+    """The PEM trust anchors: the ``--trust`` files, else the workspace's (its dev CA and those it retired)."""
+    from assay.provenance.keys.signing import workspace_trust_anchors
+
+    missing = [str(p) for p in trust if not p.is_file()]
+    if missing:
+        fail(f"trust anchor file not found: {', '.join(missing)}")
+    return "".join(p.read_text() for p in trust) or (workspace_trust_anchors(ws) if ws is not None else None)
+
+
 @app.command()
 def lookup(
     ctx: typer.Context,
@@ -222,7 +143,7 @@ def lookup(
 ) -> None:
     """Find the provenance records carrying a content id (the soft binding, by hand)."""
     from assay.provenance.payload import check_content_id
-    from assay.provenance.records import find_by_content_id
+    from assay.provenance.stamp.records import find_by_content_id
 
     try:
         cid = check_content_id(content_id)
@@ -250,40 +171,32 @@ def verify(
     require: str = typer.Option("", help="Labels whose absence fails, e.g. c2pa,xmp,visible,watermark."),
 ) -> None:
     """Check every label of each file: pass / fail / absent with the reason (exit 1 if any check failed)."""
-    import sys
-
-    from tqdm import tqdm
-
-    from assay.core.media import iter_media
-    from assay.provenance.keys import workspace_trust_anchors
-    from assay.provenance.verify import error_result, required_checks, verify_file
+    from assay.provenance.verify.report import verify_paths
 
     if output_format not in ("table", "json"):
         fail(f"--format must be table or json, got {output_format!r}")
     ws = None if no_workspace else workspace(ctx, read_only=True)
-    missing = [str(p) for p in trust if not p.is_file()]
-    if missing:
-        fail(f"trust anchor file not found: {', '.join(missing)}")
-    pem = "".join(p.read_text() for p in trust) or (workspace_trust_anchors(ws) if ws is not None else None)
-    required = tuple(s.strip() for s in require.split(",") if s.strip())
+    pem = _trust_anchors(ws, trust)
     try:
-        required_checks(required)
-        paths = list(iter_media(files, recursive=True))
-        results = [error_result(f, problem) if problem else verify_file(f, ws, pem, required)
-                   for f, problem in tqdm(paths, desc="verify", unit="file", disable=len(paths) < 2,
-                                          file=sys.stderr)]
+        results = list(verify_paths(files, ws, pem, tuple(s.strip() for s in require.split(",") if s.strip()),
+                                    progress=True))
     except ValueError as exc:
         fail(str(exc))
     if output_format == "json":
         print_json(results)
     else:
-        rows = []
-        for r in results:
-            if r["error"]:
-                rows.append({"file": r["file"], "check": "read", "status": "fail", "reason": r["error"]})
-                continue
-            for name, c in r["checks"].items():
-                rows.append({"file": r["file"], "check": name, "status": c["status"], "reason": c["reason"]})
-        print_table(rows, ["file", "check", "status", "reason"], title="provenance checks")
+        print_table(_check_rows(results), ["file", "check", "status", "reason"], title="provenance checks")
     if any(r["error"] or not r["ok"] for r in results):
         raise typer.Exit(1)
+
+
+def _check_rows(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One table row per file and check (a file that could not be read: one ``read`` row)."""
+    rows = []
+    for r in results:
+        if r["error"]:
+            rows.append({"file": r["file"], "check": "read", "status": "fail", "reason": r["error"]})
+            continue
+        rows.extend({"file": r["file"], "check": name, "status": c["status"], "reason": c["reason"]}
+                    for name, c in r["checks"].items())
+    return rows

@@ -17,10 +17,10 @@ from typing import Any, Callable, Iterable, Sequence
 
 from assay.core.errors import InputError
 from assay.core.registry import Registry
-from assay.provenance.consent_checks import NO_ASSERTION
 from assay.provenance.manifest import SOURCE_TYPES
-from assay.provenance.stamping import parse_labels
-from assay.provenance.verify import CHECKS
+from assay.provenance.stamp.options import parse_labels
+from assay.provenance.verify.consent_checks import NO_ASSERTION
+from assay.provenance.verify.report import CHECKS
 
 PROFILE_SCHEMA = "assay.compliance.profile/1"
 PROFILE_DIR = Path(__file__).parent / "profiles"

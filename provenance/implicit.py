@@ -8,7 +8,7 @@ holding a JSON object. Doubts, noted because the standard's own text was not at 
 the value "1" for Label ("AI-generated"; "2"/"3" for possibly/suspected) and the use of
 the reserved codes as integrity digests are taken from those implementations, not from
 the standard itself. ``ReservedCode1`` is a keyed hash (the workspace secret,
-:mod:`provenance.secret`) of the content id, the decoded pixels and the producer, so only
+:mod:`provenance.keys.secret`) of the content id, the decoded pixels and the producer, so only
 the producer can make one that verifies; empty when stamped without a secret. The
 propagator fields (``ContentPropagator``, ``PropagateID``, ``ReservedCode2``) are left empty
 at creation, for whoever passes the file on.

@@ -16,7 +16,7 @@ import json
 from typing import Any
 
 from assay.core import __version__
-from assay.provenance.keys import SigningError, SigningIdentity
+from assay.provenance.keys.signing import SigningError, SigningIdentity
 
 IPTC = "http://cv.iptc.org/newscodes/digitalsourcetype/"
 SOURCE_TYPES = {"created": IPTC + "trainedAlgorithmicMedia", "edited": IPTC + "compositeWithTrainedAlgorithmicMedia"}

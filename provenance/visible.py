@@ -19,6 +19,8 @@ import numpy as np
 from assay.core.registry import Registry
 
 GB45438_MIN_FRAC = 0.05
+#: GB 45438: a video's visible label is shown in its first 2 seconds at least
+MIN_MARK_SECONDS = 2.0
 
 #: position name -> (x0, y0) of the plate given image (w, h), plate (pw, ph) and margin m
 POSITIONS: Registry[Callable[[int, int, int, int, int], tuple[int, int]]] = Registry("mark position")

@@ -23,7 +23,7 @@ Below a method's ``min_side`` nothing is embedded and reading reports ``too_smal
 The name ``auto`` (the default) picks ``ssgrid`` from 64 px and ``ssgrid-small`` below.
 
 The ``ssgrid`` methods are keyed (registry meta ``keyed``): stamping and verify pass the
-workspace's key (:mod:`provenance.secret`), so only that workspace can embed or read its
+workspace's key (:mod:`provenance.keys.secret`), so only that workspace can embed or read its
 watermarks; without a key they use :data:`PUBLIC_KEY`, which anyone can. ``dwtDctSvd`` has
 no key.
 """

@@ -17,9 +17,9 @@ from assay.core.catalog import INDEXED_PARAMS, CatalogError, open_catalog
 from assay.core.catalog_sqlite import SCHEMA_VERSION, open_sqlite
 from assay.core.errors import UnknownNameError
 from assay.core.workspace import CATALOG_FILE, Workspace
-from assay.provenance.records import find_by_content_id
-from assay.provenance.stamp import stamp_file
-from assay.provenance.stamping import StampOptions
+from assay.provenance.stamp.files import stamp_file
+from assay.provenance.stamp.options import StampOptions
+from assay.provenance.stamp.records import find_by_content_id
 
 REPO = Path(__file__).resolve().parents[1]
 BACKENDS = ["sqlite", "postgresql"]

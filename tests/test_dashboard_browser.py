@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 
 from assay.core.imagesets import open_set
-from assay.provenance.consent import Ledger
+from assay.provenance.consent.ledger import Ledger
 
 REPO = Path(__file__).resolve().parents[1]
 BROWSER_DIR = REPO / "tests" / "browser"

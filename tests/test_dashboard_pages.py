@@ -206,8 +206,8 @@ def test_forge_style_mixing_and_interpolation_use_forges_code(dashboard_ws, monk
 
 def test_provenance_compliance_matrix_of_a_stamped_sample(dashboard_ws, monkeypatch):
     from assay.provenance.compliance import comply, profiles
-    from assay.provenance.keys import workspace_trust_anchors
-    from assay.provenance.verify import verify_file
+    from assay.provenance.keys.signing import workspace_trust_anchors
+    from assay.provenance.verify.report import verify_file
 
     at = page("provenance", monkeypatch, dashboard_ws.root)
     stamped = dashboard_ws.catalog.list("samples")[0]
@@ -226,8 +226,8 @@ def test_provenance_compliance_matrix_of_a_stamped_sample(dashboard_ws, monkeypa
 
 
 def test_provenance_revokes_a_consent_only_after_confirmation_and_shows_its_takedown_queue(dashboard_ws, monkeypatch):
-    from assay.provenance.consent import Ledger
-    from assay.provenance.policy import takedown_items
+    from assay.provenance.consent.ledger import Ledger
+    from assay.provenance.consent.policy import takedown_items
 
     at = page("provenance", monkeypatch, dashboard_ws.root)
     record = at.selectbox(key="consent-revoke-pick").value
@@ -249,8 +249,8 @@ def test_provenance_revokes_a_consent_only_after_confirmation_and_shows_its_take
 
 
 def test_takedown_queue_marks_overdue_items_and_closes_one_after_confirmation(dashboard_ws, monkeypatch):
-    from assay.provenance.consent import Ledger
-    from assay.provenance.policy import revoke, takedown_queue
+    from assay.provenance.consent.ledger import Ledger
+    from assay.provenance.consent.policy import revoke, takedown_queue
 
     record = next(r for r in Ledger(dashboard_ws).records().values() if not r.revoked_at)
     revoke(dashboard_ws, record.id, at="2020-01-01T00:00:00Z")  # its 48 hours are long past

@@ -337,7 +337,7 @@ def test_cli_rejects_bad_options_before_scanning(ws: Workspace, saved_detector: 
 
 def test_stamped_image_shows_provenance_beside_the_detector_score(ws: Workspace, saved_detector: str,
                                                                    tmp_path: Path) -> None:
-    from assay.provenance.birth import make_birth_stamper
+    from assay.provenance.stamp.session import Stamper as make_birth_stamper
 
     rng = np.random.default_rng(5)
     pixels = (rng.random((96, 96, 3)) * 60 + 150).astype(np.uint8)

@@ -83,7 +83,7 @@ def test_srgan_trains_with_its_content_losses_and_resumes_bit_for_bit(ws) -> Non
 def test_an_upscaled_file_verifies_as_edited_with_its_parent(ws, tmp_path: Path) -> None:
     from assay.core.imageio import save
     from assay.provenance.manifest import active_manifest, read_manifest
-    from assay.provenance.verify import verify_file
+    from assay.provenance.verify.report import verify_file
 
     ds = tiny_faces(ws, size=64)
     run = train(ws, ds, make_config("srgan", 64, steps=1, **TINY), progress=False)

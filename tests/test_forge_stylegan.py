@@ -119,7 +119,7 @@ def test_mix_interpolate_and_truncated_samples_from_a_run(ws, tmp_path: Path) ->
     from assay.core.imageio import decode
     from assay.core.imagesets import open_set
     from assay.forge.sampling import sample
-    from assay.provenance.verify import verify_file
+    from assay.provenance.verify.report import verify_file
 
     run = train(ws, tiny_faces(ws), make_config("stylegan2", 32, SMALL, steps=2, **TINY), progress=False)
     base = ["--workspace", str(ws.root), "forge"]

@@ -18,16 +18,17 @@ from assay.provenance.compliance import (
     load_profile,
     profiles,
 )
-from assay.provenance.consent import Ledger
-from assay.provenance.keys import (
+from assay.provenance.consent.ledger import Ledger
+from assay.provenance.consent.policy import require_consent, revoke
+from assay.provenance.keys.signing import (
     SigningIdentity,
     default_keys_dir,
     keygen,
     workspace_trust_anchors,
 )
-from assay.provenance.policy import require_consent, revoke
-from assay.provenance.stamp import StampOptions, stamp_file
-from assay.provenance.verify import verify_file
+from assay.provenance.stamp.files import stamp_file
+from assay.provenance.stamp.options import StampOptions
+from assay.provenance.verify.report import verify_file
 from tests.helpers.images import smooth_image
 
 runner = CliRunner()

@@ -12,9 +12,9 @@ import pytest
 from assay.core.imageio import save
 from assay.core.subjects import subject_id_for
 from assay.data.preparation import PrepareConfig, prepare
-from assay.provenance.consent import ConsentError, Ledger
-from assay.provenance.consent_import import import_file
-from assay.provenance.policy import (
+from assay.provenance.consent.bulk_import import import_file
+from assay.provenance.consent.ledger import ConsentError, Ledger
+from assay.provenance.consent.policy import (
     ConsentPolicy,
     mark_done,
     require_consent,

@@ -10,8 +10,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from assay.provenance.keys import SigningError, SigningIdentity, keygen
-from assay.provenance.stamp import stamp_file
+from assay.provenance.keys.signing import SigningError, SigningIdentity, keygen
+from assay.provenance.stamp.files import stamp_file
 from tests.helpers.images import smooth_image
 
 
@@ -104,8 +104,8 @@ def test_private_key_reaches_no_output(tmp_path: Path, keys: dict[str, str], ws)
 def test_callback_signer_signs_without_a_key_file(keys: dict[str, str]) -> None:
     from cryptography.hazmat.primitives import hashes, serialization
 
-    from assay.provenance.imagestamp import stamp_pixels
-    from assay.provenance.stamping import StampOptions
+    from assay.provenance.stamp.image import stamp_pixels
+    from assay.provenance.stamp.options import StampOptions
 
     key = serialization.load_pem_private_key(Path(keys["key"]).read_bytes(), None)
     calls = []

@@ -10,11 +10,13 @@ import pytest
 from PIL import Image
 
 from assay.core.imageio import decode, save
-from assay.provenance.birth import make_birth_stamper, publish
-from assay.provenance.consent_checks import CONSENT_CHECKS
-from assay.provenance.keys import SigningIdentity, keygen
-from assay.provenance.stamp import StampOptions, stamp_file
-from assay.provenance.verify import CHECKS, verify_file
+from assay.provenance.keys.signing import SigningIdentity, keygen
+from assay.provenance.stamp.files import stamp_file
+from assay.provenance.stamp.options import StampOptions
+from assay.provenance.stamp.records import publish
+from assay.provenance.stamp.session import Stamper as make_birth_stamper
+from assay.provenance.verify.consent_checks import CONSENT_CHECKS
+from assay.provenance.verify.report import CHECKS, verify_file
 from tests.helpers.images import smooth_image
 
 LABEL_CHECKS = {"c2pa": ["c2pa_manifest", "c2pa_signature", "c2pa_data_hash", "c2pa_source_type"],

@@ -26,16 +26,17 @@ from assay.forge.config import make_config
 from assay.forge.sampling import sample
 from assay.forge.training import train
 from assay.provenance import implicit, manifest, watermark
-from assay.provenance.birth import make_birth_stamper
-from assay.provenance.keys import (
+from assay.provenance.keys.secret import SECRET_FILE, workspace_secret
+from assay.provenance.keys.signing import (
     SigningIdentity,
     default_keys_dir,
     keygen,
     workspace_trust_anchors,
 )
-from assay.provenance.secret import SECRET_FILE, workspace_secret
-from assay.provenance.stamp import StampOptions, stamp_file
-from assay.provenance.verify import verify_file
+from assay.provenance.stamp.files import stamp_file
+from assay.provenance.stamp.options import StampOptions
+from assay.provenance.stamp.session import Stamper as make_birth_stamper
+from assay.provenance.verify.report import verify_file
 from tests.helpers.faces import tiny_faces
 from tests.helpers.images import smooth_image
 from tests.helpers.tsa import loopback_tsa
@@ -292,7 +293,7 @@ def test_a_rerun_skips_what_was_stamped_and_overwrite_retires_it(signed, tmp_pat
 
 
 def test_an_interrupted_stamp_leaves_a_pending_record_that_a_rerun_settles(signed, tmp_path, monkeypatch) -> None:
-    import assay.provenance.stamp as stamp_module
+    import assay.provenance.stamp.files as stamp_module
     ws, identity = signed
     out = tmp_path / "out.png"
 

@@ -8,11 +8,11 @@ import pytest
 
 from assay.core.imageio import save
 from assay.core.workspace import Workspace
-from assay.provenance import evidence
-from assay.provenance.evidence import Evidence
-from assay.provenance.keys import SigningIdentity, keygen
-from assay.provenance.stamp import stamp_file
-from assay.provenance.verify import CHECKS, VERIFY_CHECKS, verify_file
+from assay.provenance.keys.signing import SigningIdentity, keygen
+from assay.provenance.stamp.files import stamp_file
+from assay.provenance.verify import evidence
+from assay.provenance.verify.evidence import Evidence
+from assay.provenance.verify.report import CHECKS, VERIFY_CHECKS, verify_file
 from tests.helpers.images import smooth_image
 
 

@@ -8,18 +8,20 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from assay.provenance import video
-from assay.provenance.consent_checks import CONSENT_CHECKS
-from assay.provenance.keys import SigningIdentity, keygen
+from assay.provenance import mp4 as video
+from assay.provenance.keys.signing import SigningIdentity, keygen
 from assay.provenance.manifest import (
     LABELS_ASSERTION,
     active_manifest,
     assertion,
     read_manifest,
 )
-from assay.provenance.stamp import StampOptions, stamp_file
-from assay.provenance.verify import CHECKS, VERIFY_CHECKS, verify_file
-from assay.provenance.videostamp import check_video_mark, decode_mp4
+from assay.provenance.mp4 import decode_mp4
+from assay.provenance.stamp.files import stamp_file
+from assay.provenance.stamp.options import StampOptions
+from assay.provenance.verify.consent_checks import CONSENT_CHECKS
+from assay.provenance.verify.report import CHECKS, VERIFY_CHECKS, verify_file
+from assay.provenance.verify.video_scan import check_video_mark
 from tests.helpers.images import smooth_image
 
 FPS = 24
@@ -226,7 +228,7 @@ def test_avi_input_is_stamped_as_mp4_and_mov_is_read(tmp_path, identity, trust) 
         for frame in frames:
             writer.write(np.ascontiguousarray(frame[..., ::-1]))
         writer.release()
-    from assay.provenance.stamp import output_path
+    from assay.provenance.stamp.files import output_path
 
     out = output_path(tmp_path / "in.avi", tmp_path / "o", "png")
     assert out.name == "in.mp4"  # video is written as MP4 whatever --format says
@@ -239,7 +241,7 @@ def test_avi_input_is_stamped_as_mp4_and_mov_is_read(tmp_path, identity, trust) 
 
 
 def test_unreachable_tsa_writes_no_video(tmp_path, keys, ws) -> None:
-    from assay.provenance.keys import SigningError
+    from assay.provenance.keys.signing import SigningError
 
     identity = SigningIdentity.from_files(keys["chain"], keys["key"], tsa_url="http://127.0.0.1:9/tsa")
     out = tmp_path / "o" / "clip.mp4"
@@ -249,7 +251,7 @@ def test_unreachable_tsa_writes_no_video(tmp_path, keys, ws) -> None:
 
 
 def test_watermark_that_does_not_decode_after_the_encode_is_not_claimed(tmp_path) -> None:
-    from assay.provenance.videostamp import VIDEO_MARGINS, _watermark_and_encode
+    from assay.provenance.stamp.video import VIDEO_MARGINS, _watermark_and_encode
 
     frames = clip_frames(24, 96)
     passes = []

@@ -18,11 +18,11 @@ from assay.core.imageio import decode, pixel_sha256
 from assay.core.media import media_kind, read_media
 from assay.core.videoio import VideoReader
 from assay.core.workspace import Workspace
-from assay.provenance import implicit, manifest, video, watermark
-from assay.provenance.records import READY, find_by_content_ids
-from assay.provenance.secret import WorkspaceSecret, workspace_secret
-from assay.provenance.stamping import FORMATS
-from assay.provenance.videostamp import VideoScan, scan_video
+from assay.provenance import implicit, manifest, mp4, watermark
+from assay.provenance.keys.secret import WorkspaceSecret, workspace_secret
+from assay.provenance.stamp.options import FORMATS
+from assay.provenance.stamp.records import READY, find_by_content_ids
+from assay.provenance.verify.video_scan import VideoScan, scan_video
 
 #: the c2pa block of a file without a manifest
 NO_C2PA: dict[str, Any] = {"present": False, "validation_state": None, "digital_source_type": None, "actions": [],
@@ -77,7 +77,7 @@ class Evidence:
 def sniff_format(path: Path, data: bytes, kind: str) -> str | None:
     """The file format from its first bytes, else from its suffix."""
     if kind == "video":
-        return video.video_format(data, path)
+        return mp4.video_format(data, path)
     head = data[:12]
     if head.startswith(b"\x89PNG"):
         return "png"
@@ -131,7 +131,7 @@ def gather(path: Path, ws: Workspace | None = None, trust_anchors: str | None = 
     labels = manifest.assertion(manifest.active_manifest(store), manifest.LABELS_ASSERTION) if store else None
     labels = labels if isinstance(labels, dict) else {}
 
-    packet = video.read_xmp_box(data) if kind == "video" else implicit.read_xmp(data)
+    packet = mp4.read_xmp_box(data) if kind == "video" else implicit.read_xmp(data)
     found, implicit_from = (implicit.parse_xmp(packet) if packet else {}), "xmp"
     if not found and isinstance(labels.get("implicit"), dict):
         found, implicit_from = labels["implicit"], "manifest"

@@ -14,9 +14,9 @@ from typing import Any, Callable
 
 from assay.core.workspace import Workspace
 from assay.provenance import manifest
-from assay.provenance.checks import CheckResult, check, result
-from assay.provenance.consent import ConsentRecord, Ledger, utc
-from assay.provenance.evidence import Evidence
+from assay.provenance.consent.ledger import ConsentRecord, Ledger, utc
+from assay.provenance.verify.checks import CheckResult, check, result
+from assay.provenance.verify.evidence import Evidence
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""Stamping and checking MP4 video: the same labels as images, in the same order.
+"""Stamping MP4 video: the same labels as images, in the same order.
 
 The visible mark is burned into the frames (the whole clip by default, never less than
 the first 2 seconds), the watermark into every frame, then the frames are encoded as MP4
@@ -12,32 +12,30 @@ encoded file.
 The implicit label fields also travel inside the signed manifest (``org.assay.labels``
 -> ``implicit``), where no re-mux can drop them without breaking the signature.
 Frames are streamed from the source file to the encoder one at a time, so a clip's length
-is bounded by disk, not memory.
+is bounded by disk, not memory. Verify's side of video is :mod:`provenance.verify.video_scan`.
 """
 
 from __future__ import annotations
 
 import hashlib
 import math
-import os
 import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterator, Mapping
+from typing import Any, Callable, Iterator
 
 import numpy as np
 from tqdm import tqdm
 
 from assay.core.errors import VideoError
 from assay.core.videoio import VideoReader
-from assay.provenance import video, visible, watermark
-from assay.provenance.keys import SigningIdentity
+from assay.provenance import mp4, visible, watermark
+from assay.provenance.keys.signing import SigningIdentity
 from assay.provenance.payload import encode_payload
 from assay.provenance.phash import phash
-from assay.provenance.stamping import (
-    StampOptions,
-    StampResult,
+from assay.provenance.stamp.options import StampOptions, StampResult
+from assay.provenance.stamp.seal import (
     new_record,
     parent_ingredient,
     seal,
@@ -47,10 +45,6 @@ from assay.provenance.stamping import (
 #: a re-startable stream of RGB frames (the watermark search may need several passes)
 FrameSource = Callable[[], Iterator[np.ndarray]]
 
-#: GB 45438: a video's visible label is shown in its first 2 seconds at least
-MIN_MARK_SECONDS = 2.0
-#: frames verify samples for the visible mark within the first 2 seconds
-MARK_SAMPLES = 5
 #: ssgrid margins tried in turn until the watermark survives the encode (2 is the image default)
 VIDEO_MARGINS = (2.0, 4.0, 6.0)
 #: the weakest bit's frame-averaged statistic after the encode that ends the search
@@ -59,27 +53,17 @@ DECODED_MARGIN = 1.0
 PROGRESS_MIN_FRAMES = 240
 
 
-def decode_mp4(data: bytes) -> video.Clip:
-    """Decode MP4 bytes (through a temporary file, as OpenCV reads paths)."""
-    fd, tmp = tempfile.mkstemp(suffix=".mp4")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        return video.read_clip(tmp)
-    finally:
-        os.unlink(tmp)
-
-
 def mark_frame_limit(fps: float, seconds: float | None) -> int | None:
     """How many leading frames get the visible mark: None for all, else ``seconds`` worth (at least 2 s)."""
     if seconds is None:
         return None
-    if seconds < MIN_MARK_SECONDS:
-        raise ValueError(f"the visible mark must show for at least {MIN_MARK_SECONDS:g} s of a video, got {seconds:g}")
+    if seconds < visible.MIN_MARK_SECONDS:
+        raise ValueError(f"the visible mark must show for at least {visible.MIN_MARK_SECONDS:g} s of a video, "
+                         f"got {seconds:g}")
     return math.ceil(seconds * fps)
 
 
-def stamp_clip(clip: video.Clip, identity: SigningIdentity | None, options: StampOptions | None = None,
+def stamp_clip(clip: mp4.Clip, identity: SigningIdentity | None, options: StampOptions | None = None,
                content_id: str | None = None, source_type: str = "created", generator: dict[str, Any] | None = None,
                parent: tuple[bytes, str] | None = None, title: str | None = None) -> StampResult:
     """Label frames held in memory and return signed MP4 bytes (see the module text for the order).
@@ -128,7 +112,7 @@ def stamp_frames(source: FrameSource, fps: float, size: tuple[int, int], identit
         data = path.read_bytes()
     n = back.frames
     record["phash"] = back.phash
-    record["video"] = {"fps": round(fps, 3), "frames": n, "duration_s": round(n / fps, 3), "codec": video.FOURCC}
+    record["video"] = {"fps": round(fps, 3), "frames": n, "duration_s": round(n / fps, 3), "codec": mp4.FOURCC}
     if style is not None:
         _, record["visible"] = visible.apply_mark(np.zeros((h, w, 3), np.uint8), style)
         marked = n if mark_limit is None else min(n, mark_limit)
@@ -139,7 +123,7 @@ def stamp_frames(source: FrameSource, fps: float, size: tuple[int, int], identit
             applied.append("watermark")
         else:
             skipped["watermark"] = record["watermark"]["reason"]
-    return seal(lambda xmp: video.add_xmp_box(data, xmp) if xmp else data, record, applied, skipped,
+    return seal(lambda xmp: mp4.add_xmp_box(data, xmp) if xmp else data, record, applied, skipped,
                 back.pixel_sha256, options, identity, parent, title)
 
 
@@ -157,7 +141,7 @@ class _ReadBack:
 def _encode_and_read_back(frames: Iterator[np.ndarray], fps: float, path: Path,
                           wm: watermark.WatermarkMethod | None = None) -> _ReadBack:
     """Encode ``frames`` to ``path``, then decode it: the hash equals ``pixel_sha256`` of the stacked frames."""
-    n = video.write_mp4(frames, fps, path)
+    n = mp4.write_mp4(frames, fps, path)
     reader = VideoReader(path)
     digest = hashlib.sha256(repr(((n, reader.info.height, reader.info.width, 3), "uint8")).encode())
     total, count, first = None, 0, None
@@ -201,7 +185,7 @@ def _watermark_and_encode(labelled: Callable[..., Iterator[np.ndarray]], fps: fl
         if room >= DECODED_MARGIN:
             break
     if best is None:
-        reason = f"the watermark did not survive the {video.FOURCC} encode (check code does not match)"
+        reason = f"the watermark did not survive the {mp4.FOURCC} encode (check code does not match)"
         return back, {**base, "status": "lost_in_encode", "reason": reason}
     room, margin = best
     if margin != last:  # an earlier margin did best: encode with it again
@@ -223,77 +207,3 @@ def stamp_video(src: Path, out: Path, identity: SigningIdentity | None, options:
     return stamp_frames(reader.pixels, reader.info.fps, (reader.info.width, reader.info.height), identity, options,
                         source_type=source_type, generator=generator, parent=parent_ingredient(parent),
                         title=out.name, progress_total=reader.info.frame_count)
-
-
-def mark_sample_frames(n_frames: int, fps: float) -> list[int]:
-    """Indices of the frames checked for the visible mark: spread over the first 2 seconds (or the clip)."""
-    window = min(n_frames, max(1, math.ceil(MIN_MARK_SECONDS * fps)))
-    return sorted({int(round(i)) for i in np.linspace(0, window - 1, MARK_SAMPLES)})
-
-
-def check_video_mark(frames: Mapping[int, np.ndarray], fps: float, total_frames: int,
-                     record: dict[str, Any] | None) -> dict[str, str]:
-    """Is the recorded mark on the frames of the first 2 seconds? pass / fail / absent with the reason.
-
-    ``frames`` maps frame indices to decoded frames and must hold those of
-    :func:`mark_sample_frames`. The record must say the mark was shown for 2 s (or the
-    whole of a shorter clip), and the mark must be found on each sampled frame.
-    """
-    if not record:
-        return {"status": "absent", "reason": "no visible mark recorded for this file"}
-    needed = min(MIN_MARK_SECONDS, total_frames / fps)
-    shown = (record.get("frames") or {}).get("seconds", 0.0)
-    if shown + 0.5 / fps < needed:
-        return {"status": "fail", "reason": f"mark recorded for {shown:g} s only; at least {needed:g} s are required"}
-    indices = [i for i in mark_sample_frames(total_frames, fps) if i in frames]
-    results = [visible.check_mark(frames[i], record) for i in indices]
-    missing = [i for i, r in zip(indices, results) if r["status"] != "pass"]
-    window = min(total_frames, math.ceil(MIN_MARK_SECONDS * fps)) / fps
-    if missing:
-        first = results[indices.index(missing[0])]["reason"]
-        return {"status": "fail", "reason": f"mark missing on {len(missing)}/{len(indices)} sampled frames of the "
-                                            f"first {window:.2f} s (frame {missing[0]}: {first})"}
-    return {"status": "pass", "reason": f"{record['style']['text']!r} found on {len(indices)}/{len(indices)} sampled "
-                                        f"frames of the first {window:.2f} s"}
-
-
-@dataclass
-class VideoScan:
-    """One streaming pass over a video's start for verify: what it is, the watermark reading, the mark's frames."""
-
-    info: dict[str, Any]
-    reading: watermark.WatermarkReading
-    samples: dict[int, np.ndarray]
-
-    @property
-    def total_frames(self) -> int:
-        return int(self.info["frames"])
-
-
-def scan_video(reader: VideoReader, method_name: str, key: int | None = None,
-               max_seconds: float = video.MAX_VERIFY_SECONDS) -> VideoScan:
-    """Decode the first ``max_seconds``: average the watermark statistic (read with ``key``, None: the public
-    one), keep the frames the mark check needs."""
-    wm = watermark.watermark_method(method_name, key=key)
-    limit = max(1, round(max_seconds * reader.info.fps))
-    wanted = set(mark_sample_frames(reader.info.frame_count, reader.info.fps))
-    samples: dict[int, np.ndarray] = {}
-    total, small, n = None, None, 0
-    for n, frame in enumerate(reader.pixels(limit), 1):
-        if n - 1 in wanted:
-            samples[n - 1] = frame
-        if small is None:
-            try:
-                soft = wm.soft_bits(frame)
-                total = soft if total is None else total + soft
-            except watermark.TooSmall as exc:
-                small = f"too small for a watermark: {exc}"
-    frames = n if n < limit else max(reader.info.frame_count, n)
-    needed = mark_sample_frames(frames, reader.info.fps)
-    if not set(needed) <= samples.keys():  # the container's frame count was wrong: fetch the right ones
-        samples = {i: f for i, f in enumerate(reader.pixels(max(needed) + 1)) if i in needed}
-    reading = (watermark.WatermarkReading("too_small", method_name, reason=small) if small is not None
-               else watermark.reading_from_soft(total / n, method_name))
-    info = {"fps": round(reader.info.fps, 3), "frames": frames, "duration_s": round(frames / reader.info.fps, 3),
-            "width": reader.info.width, "height": reader.info.height, "frames_decoded": n}
-    return VideoScan(info, reading, samples)

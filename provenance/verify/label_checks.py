@@ -4,10 +4,16 @@ implicit (XMP) fields, visible mark, watermark and the soft binding to the catal
 from __future__ import annotations
 
 from assay.provenance import implicit, manifest, visible
-from assay.provenance.checks import NO_MANIFEST, Check, CheckResult, check, result
-from assay.provenance.evidence import Evidence
-from assay.provenance.records import NOT_READY
-from assay.provenance.videostamp import check_video_mark
+from assay.provenance.stamp.records import NOT_READY
+from assay.provenance.verify.checks import (
+    NO_MANIFEST,
+    Check,
+    CheckResult,
+    check,
+    result,
+)
+from assay.provenance.verify.evidence import Evidence
+from assay.provenance.verify.video_scan import check_video_mark
 
 _SIGNATURE_FAILURES = ("claimSignature.mismatch", "claimSignature.missing", "signingCredential.invalid",
                        "signingCredential.revoked", "signingCredential.expired", "timeStamp.mismatch")

@@ -15,7 +15,13 @@ from assay.core.clitools import say
 from assay.core.errors import InputError
 from assay.core.fileio import atomic_write_json, read_json
 from assay.core.workspace import Workspace
-from assay.provenance.consent import ConsentError, ConsentRecord, Ledger, iso, utc
+from assay.provenance.consent.ledger import (
+    ConsentError,
+    ConsentRecord,
+    Ledger,
+    iso,
+    utc,
+)
 from assay.provenance.manifest import CONSENT_ASSERTION
 
 POLICY_FILE = "consent-policy.json"

@@ -41,7 +41,7 @@ def add(
 ) -> None:
     """Record a subject's consent (a new ledger entry; prints the record id)."""
     from assay.core.subjects import subject_id_for
-    from assay.provenance.consent import Ledger
+    from assay.provenance.consent.ledger import Ledger
 
     ws = workspace(ctx)
     if (subject is None) == (identity is None):
@@ -58,7 +58,7 @@ def show(
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """One record (or every record of a subject), with its revocation and takedown items."""
-    from assay.provenance.consent import Ledger
+    from assay.provenance.consent.ledger import Ledger
 
     ledger = Ledger(workspace(ctx))
     records = ledger.for_subject(ref) if ref.startswith("subj-") else [ledger.get(ref)]
@@ -82,7 +82,7 @@ def list_records(
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Every consent record, revoked ones included."""
-    from assay.provenance.consent import Ledger
+    from assay.provenance.consent.ledger import Ledger
 
     rows = [r.to_dict() for r in Ledger(workspace(ctx)).records().values() if subject in (None, r.subject_id)]
     _records(rows, as_json, "consent records")
@@ -96,7 +96,7 @@ def revoke_cmd(
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Revoke a record and list everything derived from its subject as a takedown queue."""
-    from assay.provenance.policy import revoke
+    from assay.provenance.consent.policy import revoke
 
     rec = revoke(workspace(ctx), record, at)
     if as_json:
@@ -113,8 +113,8 @@ def import_cmd(
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Bulk-load consent records; bad rows are reported with their row number, good rows load (exit 1 if any bad)."""
-    from assay.provenance.consent import Ledger
-    from assay.provenance.consent_import import import_file
+    from assay.provenance.consent.bulk_import import import_file
+    from assay.provenance.consent.ledger import Ledger
 
     result = import_file(Ledger(workspace(ctx)), file)
     if as_json:
@@ -130,7 +130,7 @@ def import_cmd(
 @consent_app.command("verify-ledger")
 def verify_ledger(ctx: typer.Context, as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
     """Recompute the ledger's hash chain (exit 1 when an entry was edited, removed or inserted)."""
-    from assay.provenance.consent import Ledger
+    from assay.provenance.consent.ledger import Ledger
 
     report = Ledger(workspace(ctx)).verify()
     if as_json:
@@ -153,7 +153,7 @@ def policy_cmd(
     """Show or set the workspace's consent policy."""
     from dataclasses import asdict, replace
 
-    from assay.provenance.policy import load_policy, save_policy
+    from assay.provenance.consent.policy import load_policy, save_policy
 
     ws = workspace(ctx)
     policy = load_policy(ws)
@@ -171,7 +171,7 @@ def takedowns(
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Show the takedown queue (exit 1 when an item is overdue)."""
-    from assay.provenance.policy import takedown_queue
+    from assay.provenance.consent.policy import takedown_queue
 
     if ctx.invoked_subcommand is not None:
         return
@@ -191,7 +191,7 @@ def done(
     by: str = typer.Option(..., "--by", help="Who took it down."),
 ) -> None:
     """Mark an artefact taken down (records who and when)."""
-    from assay.provenance.policy import mark_done
+    from assay.provenance.consent.policy import mark_done
 
     closed = mark_done(workspace(ctx), artefact, by)
     err.print(f"{artefact}: {closed} takedown item(s) done by {by}", highlight=False)

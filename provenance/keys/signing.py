@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Callable
 
 from assay.core.fileio import atomic_write_bytes
-from assay.provenance.keyfiles import SECRET_MODE, SigningError, default_keys_dir
-from assay.provenance.secret import SECRET_FILE, make_secret
+from assay.provenance.keys.keyfiles import SECRET_MODE, SigningError, default_keys_dir
+from assay.provenance.keys.secret import SECRET_FILE, make_secret
 
 KEY_FILE = "signer.key"
 CHAIN_FILE = "signer-chain.pem"
@@ -205,7 +205,7 @@ def keygen(keys_dir: str | Path, organization: str = "assay development", common
     extended key usage, and carries an Organization in its subject. Key files get mode 0600.
     With ``force`` the CA being replaced is kept under ``retired/`` (``retired_ca`` in the
     result), so files it signed still verify as trusted. The workspace secret
-    (:mod:`provenance.secret`) is made when missing and never replaced.
+    (:mod:`provenance.keys.secret`) is made when missing and never replaced.
     Returns the paths written (never key material).
     """
     from cryptography import x509

@@ -1,20 +1,29 @@
 """Verification of every label on a file (image or MP4 video), with a stable JSON result (schema in docs/provenance.md).
 
-:func:`verify_file` gathers the file's :class:`~provenance.evidence.Evidence` once and runs
-the registered checks (:mod:`provenance.checks`) in registration order.
+:func:`verify_file` gathers the file's :class:`~provenance.verify.evidence.Evidence` once and runs
+the registered checks (:mod:`provenance.verify.checks`) in registration order.
 """
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator, Sequence
+
+from tqdm import tqdm
 
 from assay.core.errors import MediaError
+from assay.core.media import iter_media
 from assay.core.workspace import Workspace
-from assay.provenance.checks import VERIFY_CHECKS, required_checks, result, run_checks
-from assay.provenance.evidence import c2pa_summary, gather
+from assay.provenance.verify.checks import (
+    VERIFY_CHECKS,
+    required_checks,
+    result,
+    run_checks,
+)
+from assay.provenance.verify.evidence import c2pa_summary, gather
 
-SCHEMA = "assay.provenance.verify/1"
+SCHEMA = "assay.provenance.verify.report/1"
 #: the registered checks, in the order they are reported
 CHECKS = tuple(VERIFY_CHECKS.ordered())
 #: the c2pa block's ``trust``: trusted, untrusted (valid signature, signer not issued by a trust anchor), invalid, absent
@@ -68,3 +77,15 @@ def verify_file(path: str | Path, ws: Workspace | None = None, trust_anchors: st
                    implicit_from=ev.implicit_from, video=ev.scan.info if ev.scan is not None else None, checks=checks,
                    ok=not any(c["status"] == "fail" for c in checks.values()),
                    labelled=any(c["status"] == "pass" for c in checks.values()))
+
+
+def verify_paths(paths: Sequence[str | Path], ws: Workspace | None = None, trust_anchors: str | None = None,
+                 require: tuple[str, ...] = (), progress: bool = False) -> Iterator[dict[str, Any]]:
+    """:func:`verify_file` for every image and video under ``paths`` (folders expanded, sub-folders included), in
+    order; a file that cannot be read gets its :func:`error_result`. ``progress`` shows a bar on stderr for two
+    files or more. ValueError for an unknown label in ``require``, before the first file."""
+    required_checks(require)
+    found = list(iter_media(paths, recursive=True))
+    for path, problem in tqdm(found, desc="verify", unit="file", disable=not progress or len(found) < 2,
+                              file=sys.stderr):
+        yield error_result(path, problem) if problem else verify_file(path, ws, trust_anchors, require)

@@ -2,7 +2,7 @@
 
 The stampers are looked up by kind in :data:`STAMPERS`; a new kind of media is one module
 with a :data:`FileStamper` and one entry here. Each stamper applies the labels in the
-order given in :mod:`provenance.stamping`.
+order given in :mod:`provenance.stamp.options`.
 
 A file's record is added ``pending`` and made ``ready`` once the file is written, so an
 interrupted run leaves no ready record for bytes that were never written. :func:`stamp_to`
@@ -21,12 +21,18 @@ from assay.core.fileio import atomic_write_bytes, sha256_file
 from assay.core.media import iter_media, media_kind
 from assay.core.registry import Registry
 from assay.core.workspace import Workspace
-from assay.provenance.imagestamp import stamp_image
-from assay.provenance.keys import SigningIdentity
-from assay.provenance.records import PENDING, READY, RETIRED, add_record, set_status
-from assay.provenance.secret import ensure_secret
-from assay.provenance.stamping import StampOptions, StampResult
-from assay.provenance.videostamp import stamp_video
+from assay.provenance.keys.secret import ensure_secret
+from assay.provenance.keys.signing import SigningIdentity
+from assay.provenance.stamp.image import stamp_image
+from assay.provenance.stamp.options import StampOptions, StampResult
+from assay.provenance.stamp.records import (
+    PENDING,
+    READY,
+    RETIRED,
+    add_record,
+    set_status,
+)
+from assay.provenance.stamp.video import stamp_video
 
 
 class FileStamper(Protocol):

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from assay.core.errors import AssayError, InputError
 from assay.core.subjects import read_rows, subject_id_for
-from assay.provenance.consent import ConsentRecord, Ledger, grant_entry
+from assay.provenance.consent.ledger import ConsentRecord, Ledger, grant_entry
 
 #: columns a row may have; ``identity`` and ``files`` are for `data prepare --consent` and are never stored
 COLUMNS = ("subject_id", "identity", "files", "scopes", "jurisdiction", "purpose", "granted_at", "expires_at",

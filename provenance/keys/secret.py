@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from assay.core.fileio import atomic_write_bytes
-from assay.provenance.keyfiles import SECRET_MODE, SigningError, default_keys_dir
+from assay.provenance.keys.keyfiles import SECRET_MODE, SigningError, default_keys_dir
 
 SECRET_FILE = "workspace.secret"
 SECRET_BYTES = 32

@@ -11,13 +11,11 @@ from PIL import Image, PngImagePlugin
 
 from assay.core.imageio import decode, pixel_sha256
 from assay.provenance import implicit, visible, watermark
-from assay.provenance.keys import SigningIdentity
+from assay.provenance.keys.signing import SigningIdentity
 from assay.provenance.payload import encode_payload
 from assay.provenance.phash import phash
-from assay.provenance.stamping import (
-    FORMATS,
-    StampOptions,
-    StampResult,
+from assay.provenance.stamp.options import FORMATS, StampOptions, StampResult
+from assay.provenance.stamp.seal import (
     new_record,
     parent_ingredient,
     seal,

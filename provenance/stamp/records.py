@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Iterable, Sequence
 
 from assay.core.workspace import Workspace
-from assay.provenance.stamping import StampResult
+from assay.provenance.stamp.options import StampResult
 
 READY, PENDING, RETIRED = "ready", "pending", "retired"
 #: why soft binding does not accept a record in each status but ready
@@ -23,7 +23,8 @@ NOT_READY = {PENDING: "pending: the batch that made it was interrupted before it
 def add_record(ws: Workspace, result: StampResult, path: Path | None, parents: list[str] | tuple[str, ...] = (),
                source: str | None = None) -> str:
     """Register a stamped file as a ``pending`` ``provenance`` artefact (:func:`set_status` makes it ready once the
-    file is committed); returns its id. Unknown parents are dropped. ``path``: where the file is written (None: it goes into a sample set)."""
+    file is committed); returns its id. Unknown parents are dropped. ``path``: where the file is written (None: it
+    goes into a sample set)."""
     known = []
     for parent in parents:
         try:
@@ -41,6 +42,11 @@ def set_status(ws: Workspace, record_ids: Sequence[str], status: str) -> None:
     """Set the records' status: ``ready`` when their batch committed, ``retired`` when their file was replaced."""
     for record_id in record_ids:
         ws.catalog.update(record_id, status=status)
+
+
+def publish(ws: Workspace, rows: Iterable[dict[str, Any]]) -> None:
+    """Make the provenance records of stamped rows (their ``provenance_id``) ready, once their files are committed."""
+    set_status(ws, [r["provenance_id"] for r in rows if r.get("provenance_id")], READY)
 
 
 def find_by_content_ids(ws: Workspace, content_ids: Sequence[str]) -> dict[str, list[dict[str, Any]]]:

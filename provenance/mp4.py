@@ -9,6 +9,7 @@ puts XMP in MP4; the box is appended after the existing boxes, so no sample offs
 
 from __future__ import annotations
 
+import os
 import struct
 import tempfile
 from dataclasses import dataclass
@@ -88,6 +89,17 @@ def encode_mp4(frames: np.ndarray, fps: float) -> bytes:
     if len(data) < 16:
         raise VideoError("OpenCV wrote no video data")
     return data
+
+
+def decode_mp4(data: bytes) -> Clip:
+    """Decode MP4 bytes (through a temporary file, as OpenCV reads paths)."""
+    fd, tmp = tempfile.mkstemp(suffix=".mp4")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        return read_clip(tmp)
+    finally:
+        os.unlink(tmp)
 
 
 def top_level_boxes(data: bytes) -> Iterator[tuple[bytes, int, int]]:

@@ -2,10 +2,10 @@
 
 A check is registered with :func:`check`, with the media kinds it applies to, what it needs
 (names in :data:`NEEDS`) and the label it belongs to (for ``require``). The registry fills
-itself on first use from the modules that hold the checks: :mod:`provenance.label_checks`
+itself on first use from the modules that hold the checks: :mod:`provenance.verify.label_checks`
 (manifest, signature, trust, data hash, source type, implicit fields, visible mark,
-watermark, soft binding), :mod:`provenance.trust_checks` (timestamp, record match,
-ReservedCode1) and :mod:`provenance.consent_checks`. A need the file lacks (no
+watermark, soft binding), :mod:`provenance.verify.trust_checks` (timestamp, record match,
+ReservedCode1) and :mod:`provenance.verify.consent_checks`. A need the file lacks (no
 manifest, no workspace) gives the check its "absent" or "fail" without calling it.
 """
 
@@ -14,16 +14,16 @@ from __future__ import annotations
 from typing import Callable
 
 from assay.core.registry import Registry
-from assay.provenance.evidence import Evidence
+from assay.provenance.verify.evidence import Evidence
 
 MEDIA = ("image", "video")
 
 CheckResult = dict[str, str]
 Check = Callable[[Evidence], CheckResult]
 #: check name -> check; meta: ``media`` (kinds it applies to), ``needs`` (names in NEEDS), ``label`` (or None)
-VERIFY_CHECKS: Registry[Check] = Registry("verify check",
-                                          modules=["assay.provenance.label_checks", "assay.provenance.trust_checks",
-                                                   "assay.provenance.consent_checks"])
+VERIFY_CHECKS: Registry[Check] = Registry("verify check", modules=["assay.provenance.verify.label_checks",
+                                                                  "assay.provenance.verify.trust_checks",
+                                                                  "assay.provenance.verify.consent_checks"])
 #: need -> what a check gets instead of running when the file lacks it (None: the file has it)
 NEEDS: Registry[Callable[[Evidence], CheckResult | None]] = Registry("verify need")
 NO_MANIFEST = "no C2PA manifest (never signed, or stripped by a re-save)"

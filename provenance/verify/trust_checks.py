@@ -4,9 +4,9 @@ found by content id compared with the pixels, and the keyed GB 45438 ``ReservedC
 from __future__ import annotations
 
 from assay.provenance import manifest
-from assay.provenance.checks import CheckResult, check, result
-from assay.provenance.evidence import Evidence
 from assay.provenance.phash import TOLERANCE, distance, phash
+from assay.provenance.verify.checks import CheckResult, check, result
+from assay.provenance.verify.evidence import Evidence
 
 NO_TIMESTAMP = ("no timestamp: the signature counts only while the signing certificate is valid, so the manifest "
                 "reads Invalid once it expires (configure a timestamp authority)")
