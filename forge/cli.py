@@ -15,17 +15,20 @@ app = typer.Typer(help="Train and run the GAN family; write labelled synthetic f
 def presets(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
     """List the GAN families (named presets) and the stabiliser switches."""
     from assay.core.config import to_dict
-    from assay.forge.config import make_config
+    from assay.forge.config import GanConfig, make_config
     from assay.forge.families import FAMILIES, SWITCHES
+    from assay.forge.settings import entry_defaults
 
     fams = [{"family": n, **FAMILIES.meta(n), "settings": FAMILIES.get(n)()} for n in FAMILIES.names()]
     switches = [{"switch": n, "set": SWITCHES.get(n), **SWITCHES.meta(n)} for n in SWITCHES.names()]
     if as_json:
-        print_json({"families": fams, "switches": switches, "defaults": to_dict(make_config("dcgan"))})
+        print_json({"families": fams, "switches": switches, "defaults": to_dict(make_config("dcgan")),
+                    "options": entry_defaults(GanConfig())})
         return
     print_table(fams, ["family", "paper", "summary"], title="GAN families (--model)")
     print_table(switches, ["switch", "set", "summary"], title="Switches (--set key=value)")
-    out.print("Any config field can be set with --set key=value; see `assay forge presets --json` for all fields.")
+    out.print("Any config field can be set with --set key=value, a network's options with --set g.KEY=value or "
+              "d.KEY=value; `assay forge presets --json` lists the fields and each network's options.")
 
 
 @app.command("train")

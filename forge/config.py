@@ -1,59 +1,77 @@
-"""The training configuration: one plain dataclass; family presets and ``key=value`` overrides fill it."""
+"""The training configuration: plain dataclasses; family presets and ``key=value`` settings fill them.
+
+:class:`GanConfig` holds the run and the one loop's settings (steps, losses, regularisers, stabilisers,
+schedule, eval, devices) and one component per network, as StyleGAN2-ADA keeps ``G_kwargs`` and
+``D_kwargs`` apart: ``g`` (:class:`GeneratorOptions`) and ``d`` (:class:`DiscriminatorOptions`), each a
+registry name and the keyword options its entry takes (``--set g.width=0.5``; ``forge.settings`` says
+how names, flat ones included, resolve).
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Iterable, Mapping, Sequence
 
+import torch
 from torch import nn
 
-from assay.core.config import override
-from assay.forge.conditions import CONDITIONS
+from assay.core.config import from_dict
+from assay.core.registry import Registry
+from assay.forge.conditions import CONDITIONS, keys_of
 from assay.forge.diffaug import AUGMENTS
 from assay.forge.families import FAMILIES
 from assay.forge.inputs import INPUTS
-from assay.forge.layers import NORMS
 from assay.forge.losses import LOSSES
-from assay.forge.models import DISCRIMINATORS, GENERATORS, build
+from assay.forge.networks import DISCRIMINATORS, GENERATORS, build, construct
 from assay.forge.optim import OPTIMIZERS
+from assay.forge.schedule import check_growable
+from assay.forge.settings import apply, assignments, components, resolve
 from assay.forge.stopping import parse_duration
-from assay.forge.stylegan import RGB_OUTPUTS, STYLES
 
 SIZES = (32, 64, 128, 256)
 
 
 @dataclass
+class GeneratorOptions:
+    """The generator: a ``GENERATORS`` entry, what the loop feeds it (an ``INPUTS`` entry), and the keyword
+    options of both (e.g. ``ch``, ``norm``; StyleGAN's ``width``, ``style``, ``mixing``; SRGAN's ``factor``)."""
+
+    registries: ClassVar[dict[str, Registry]] = {"name": GENERATORS, "inputs": INPUTS}
+
+    name: str = field(default="conv", metadata={"flat": "generator"})
+    inputs: str = field(default="latent", metadata={"flat": "inputs"})
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class DiscriminatorOptions:
+    """The discriminator: a ``DISCRIMINATORS`` entry and its keyword options (e.g. ``ch``, ``norm``,
+    ``spectral_norm``, ``mbstd``, ``mbdisc``, ``projection``; StyleGAN's ``width``)."""
+
+    registries: ClassVar[dict[str, Registry]] = {"name": DISCRIMINATORS}
+
+    name: str = field(default="conv", metadata={"flat": "discriminator"})
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
 class GanConfig:
-    """Every setting of a training run. Families (``forge.families``) are named presets of these fields."""
+    """Every setting of a training run. Families (``forge.families``) are named presets of these settings."""
 
     model: str = "dcgan"
     size: int = 64
     steps: int = 1000
     batch: int = 64
     seed: int = 0
-    # networks
-    generator: str = "conv"            # GENERATORS registry name
-    discriminator: str = "conv"        # DISCRIMINATORS registry name
+    # networks: the latent size (G, its inputs and sampling share it) and one component per network
     z_dim: int = 100
-    g_ch: int = 64                     # base width (conv channels; MLP widths are 8x this)
-    d_ch: int = 64
-    g_norm: str = "batch"              # NORMS registry: batch | layer | none
-    d_norm: str = "batch"
-    inputs: str = "latent"             # INPUTS registry: what G is fed (latent | style | lowres)
-    # StyleGAN
-    width: float = 1.0                 # StyleGAN feature maps: min(16384 / res, 512) x width
-    mapping_layers: int = 8
-    style: str = "modulated"           # STYLES registry: adain (StyleGAN 1) | modulated (StyleGAN 2)
-    g_arch: str = "skip"               # RGB_OUTPUTS registry: progressive | skip
-    mixing: float = 0.0                # style mixing regularisation: probability of a second latent
-    grow: int = 0                      # progressive growing: steps per fade-in and per stable phase (0 = off)
-    grow_from: int = 8                 # progressive growing: first resolution
-    # SRGAN
-    sr_factor: int = 4                 # upscaling factor; G sees size / sr_factor px
-    sr_blocks: int = 16                # SRResNet residual blocks
+    g: GeneratorOptions = field(default_factory=GeneratorOptions)
+    d: DiscriminatorOptions = field(default_factory=DiscriminatorOptions)
     # conditioning (conditional GAN): label keys read from the manifest rows' ``labels``
     cond_keys: tuple[str, ...] = ()
-    projection: bool = False           # projection discriminator (Miyato 2018) instead of input concatenation
+    # resolution schedule (progressive growing, for networks with a level of detail)
+    grow: int = 0                      # steps per fade-in and per stable phase (0 = off)
+    grow_from: int = 8                 # first resolution
     # losses and optimisers
     loss: str = "nonsaturating"        # LOSSES registry
     optimizer: str = "adam"            # OPTIMIZERS registry
@@ -63,7 +81,7 @@ class GanConfig:
     beta2: float = 0.999
     n_critic: int = 1                  # discriminator steps per generator step
     adv_weight: float = 1.0            # weight of the adversarial G loss (SRGAN: 1e-3)
-    # regularisers (active when their strength is > 0)
+    # regularisers (REGULARIZERS; active when their strength is > 0)
     clip: float = 0.0                  # WGAN weight clipping to [-clip, clip]
     gp_lambda: float = 0.0             # WGAN-GP gradient penalty on interpolates
     r1_gamma: float = 0.0              # R1 penalty on real data
@@ -73,11 +91,7 @@ class GanConfig:
     pixel_weight: float = 0.0          # content loss: pixel MSE to the real image (SRGAN)
     perceptual_weight: float = 0.0     # content loss: feature MSE (VGG19 with vgg_weights, else D's features)
     vgg_weights: str = ""              # local VGG19 weights file for the perceptual loss (nothing is downloaded)
-    # stabilisers
-    spectral_norm: bool = False
-    mbdisc: int = 0                    # minibatch discrimination: number of kernels (0 = off)
-    mbdisc_dim: int = 8
-    mbstd: bool = False                # minibatch standard deviation layer
+    # stabilisers of the loop (the networks' own, e.g. d.spectral_norm, are component options)
     unroll: int = 0                    # unrolled GAN: discriminator look-ahead steps for the G update
     diffaug: str = ""                  # DiffAugment policy, e.g. "color,translation,cutout"
     ema: float = 0.0                   # EMA decay of generator weights (0 = off), e.g. 0.999
@@ -101,22 +115,19 @@ class GanConfig:
     memory_budget_mb: int = 2048       # load the data set into RAM as uint8 when it fits, stream otherwise
 
     def validate(self) -> "GanConfig":
-        """Check value ranges; raise ValueError with what was expected and what came."""
+        """Check value ranges and names, and that the networks build (on PyTorch's meta device: shapes only,
+        no memory), so a network's checks of its options fail here; raise ValueError (or UnknownNameError)
+        with what was expected and what came."""
         if self.size not in SIZES:
             raise ValueError(f"size must be one of {SIZES}, got {self.size}")
-        for key in ("steps", "batch", "z_dim", "g_ch", "d_ch", "n_critic", "log_every", "sample_every",
-                    "checkpoint_every", "snapshot_every", "grid", "keep_checkpoints", "r1_every", "pl_every",
-                    "mapping_layers", "sr_factor", "sr_blocks"):
+        for key in ("steps", "batch", "z_dim", "n_critic", "log_every", "sample_every", "checkpoint_every",
+                    "snapshot_every", "grid", "keep_checkpoints", "r1_every", "pl_every"):
             if getattr(self, key) < 1:
                 raise ValueError(f"{key} must be >= 1, got {getattr(self, key)}")
-        if self.unroll < 0 or self.mbdisc < 0 or self.eval_every < 0:
-            raise ValueError("unroll, mbdisc and eval_every must be >= 0")
+        if self.unroll < 0 or self.eval_every < 0 or self.grow < 0:
+            raise ValueError("unroll, eval_every and grow must be >= 0")
         if self.eval_every and self.eval_n < 2:
             raise ValueError(f"eval_n must be >= 2, got {self.eval_n}")
-        if self.projection and not self.cond_keys:
-            raise ValueError("projection=true needs cond_keys (e.g. cond_keys=gender,age,race)")
-        if self.width <= 0 or not 0 <= self.mixing <= 1 or self.grow < 0:
-            raise ValueError("width must be > 0, mixing in [0, 1] and grow >= 0")
         if self.grow and (self.grow_from not in (4, 8, 16, 32, 64, 128) or self.grow_from >= self.size):
             raise ValueError(f"grow_from must be a power of 2 from 4 below size {self.size}, got {self.grow_from}")
         if not (str(self.threads) == "auto" or str(self.threads).isdigit()):
@@ -125,17 +136,16 @@ class GanConfig:
         if self.device not in ("auto", "cpu", "cuda"):
             raise ValueError(f"device must be auto, cpu or cuda, got {self.device!r}")
         self._check_names()
+        classes = [k.n for k in keys_of(self.cond_keys)]
+        with torch.device("meta"):
+            nets = self.networks(classes)
+            construct(INPUTS, self.g.inputs, self.input_options(classes))
+        if self.grow:
+            check_growable(nets)
         return self
 
     def _check_names(self) -> None:
         """Every registry name the config uses exists (a KeyError listing the known names otherwise)."""
-        GENERATORS.get(self.generator)
-        DISCRIMINATORS.get(self.discriminator)
-        NORMS.get(self.g_norm)
-        NORMS.get(self.d_norm)
-        INPUTS.get(self.inputs)
-        STYLES.get(self.style)
-        RGB_OUTPUTS.get(self.g_arch)
         LOSSES.get(self.loss)
         OPTIMIZERS.get(self.optimizer)
         for name in self.cond_keys:
@@ -143,37 +153,51 @@ class GanConfig:
         for name in filter(None, (s.strip() for s in self.diffaug.split(","))):
             AUGMENTS.get(name)
 
+    def _run_options(self, classes: Sequence[int]) -> dict[str, Any]:
+        return {"size": self.size, "z_dim": self.z_dim, "classes": tuple(classes)}
+
     def g_options(self, classes: Sequence[int] = ()) -> dict[str, Any]:
         """The keyword arguments a generator may take (each takes those its signature names)."""
-        return dict(size=self.size, z_dim=self.z_dim, ch=self.g_ch, norm=self.g_norm, classes=tuple(classes),
-                    width=self.width, mapping_layers=self.mapping_layers, style=self.style, arch=self.g_arch,
-                    factor=self.sr_factor, blocks=self.sr_blocks)
+        return {**self._run_options(classes), **self.g.options}
 
     def d_options(self, classes: Sequence[int] = ()) -> dict[str, Any]:
         """The keyword arguments a discriminator may take."""
-        return dict(size=self.size, ch=self.d_ch, norm=self.d_norm, classes=tuple(classes), projection=self.projection,
-                    spectral_norm=self.spectral_norm, mbstd=self.mbstd, mbdisc=self.mbdisc,
-                    mbdisc_dim=self.mbdisc_dim, width=self.width)
+        return {**self._run_options(classes), **self.d.options}
 
     def input_options(self, classes: Sequence[int] = ()) -> dict[str, Any]:
-        """The keyword arguments of the generator-input maker."""
-        return dict(z_dim=self.z_dim, classes=tuple(classes), mixing=self.mixing, factor=self.sr_factor)
+        """The keyword arguments of the generator-input maker (it shares the generator's options)."""
+        return self.g_options(classes)
 
     def networks(self, classes: Sequence[int] = ()) -> tuple[nn.Module, nn.Module]:
         """The run's generator and discriminator, freshly initialised."""
-        return build(self.generator, self.g_options(classes), self.discriminator, self.d_options(classes))
+        return build(self.g.name, self.g_options(classes), self.d.name, self.d_options(classes))
 
 
-def make_config(model: str, size: int | None = None, sets: Iterable[str] = (), **fields) -> GanConfig:
-    """A family preset with ``fields`` and ``key=value`` strings applied on top, validated."""
-    cfg = GanConfig(model=model, **FAMILIES.get(model)())
+def make_config(model: str, size: int | None = None, sets: Iterable[str] = (), **fields: Any) -> GanConfig:
+    """A family preset with ``fields`` and then ``key=value`` strings applied on top, resolved and validated.
+    Keys are as ``--set`` takes them (``forge.settings``): ``make_config("stylegan2", 64, ["g.width=0.5"])``,
+    ``make_config("dcgan", g_ch=32)`` or ``make_config("dcgan", **{"d.spectral_norm": True})``."""
     if size is not None:
         fields["size"] = size
-    cfg = override(cfg, [f"{k}={_text(v)}" for k, v in fields.items() if v is not None])
-    return override(cfg, list(sets)).validate()
+    given = [(k, v) for k, v in fields.items() if v is not None]
+    cfg = apply(GanConfig(model=model), [*FAMILIES.get(model)().items(), *given, *assignments(sets)])
+    return resolve(cfg).validate()
 
 
-def _text(value: object) -> str:
-    if isinstance(value, (tuple, list)):
-        return ",".join(map(str, value))
-    return str(value)
+def override(cfg: GanConfig, sets: Iterable[str]) -> GanConfig:
+    """A copy of ``cfg`` with ``key=value`` strings applied, resolved and validated (``--resume ... --set``)."""
+    return resolve(apply(cfg, assignments(sets))).validate()
+
+
+def load_config(saved: Mapping[str, Any]) -> GanConfig:
+    """The config of a run's ``config.json``: nested (``g``, ``d`` components) or flat, as runs saved it
+    before per-component options (``generator``, ``g_ch``, ``width``, ...); keys neither knows (``dataset``,
+    ``threads_used``, options since retired) are ignored."""
+    parts = components(GanConfig())
+    if all(isinstance(saved.get(part), Mapping) for part in parts):
+        cfg = from_dict(GanConfig, {k: v for k, v in saved.items() if k not in parts})
+        for part, component in parts.items():
+            setattr(cfg, part, from_dict(type(component), dict(saved[part])))
+    else:
+        cfg = apply(GanConfig(), saved.items(), ignore_unknown=True)
+    return resolve(cfg)

@@ -14,7 +14,7 @@ from assay.core.fileio import atomic_write_bytes
 from assay.core.workspace import Workspace
 from assay.forge.conditions import fill_condition, keys_of
 from assay.forge.grids import tile
-from assay.forge.nets import LatentGenerator
+from assay.forge.networks import LatentGenerator, mix_styles
 from assay.forge.sampling import (
     DEFAULT_LABELS,
     Stamper,
@@ -23,7 +23,6 @@ from assay.forge.sampling import (
     run_subjects,
     stamper_for,
 )
-from assay.forge.stylegan import StyleGenerator, mix_styles
 
 
 def _stamp(ws: Workspace, rec: Any, cfg: Any, pointer: dict[str, Any], images: torch.Tensor, nrow: int, what: str,
@@ -43,7 +42,7 @@ def mix_grid(g: LatentGenerator, cfg: Any, rows: Sequence[int], cols: Sequence[i
     """The style-mixing grid's images (len(rows) + 1 rows of len(cols) + 1, row-major, in [-1, 1]): the top row
     shows the column seeds, the left column the row seeds; cell (i, j) takes the coarse styles (layers below
     ``layer``) from row seed i and the fine ones from column seed j."""
-    if not isinstance(g, StyleGenerator):
+    if not g.num_ws:
         raise ValueError(f"a {cfg.model} run has no style layers to mix; train a stylegan or stylegan2")
     if not rows or not cols:
         raise ValueError("give at least one row seed and one column seed")

@@ -1,6 +1,5 @@
 """Regularisers by name, on the discriminator side (gradient penalty, R1, weight clipping) and on the
-generator side (path length, and the content losses of super-resolution: pixel MSE and a perceptual
-loss in VGG19's or the discriminator's feature space).
+generator side (a family's own, in its module: StyleGAN's path length, SRGAN's content losses).
 
 Each is active when its strength in the run's settings is > 0. A D-side regulariser may add a
 penalty to the D loss (``penalty``) and/or act on D after its optimiser step (``after_step``); a
@@ -10,16 +9,13 @@ G-side one adds ``g_penalty`` to the G loss. Lazy regularisation (Karras et al. 
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from assay.core.registry import Registry
-from assay.forge.srgan import vgg19_features
 
 Critic = Callable[[torch.Tensor], torch.Tensor]
 
@@ -70,7 +66,7 @@ class Regularizer:
         return None
 
 
-REGULARIZERS: Registry[type[Regularizer]] = Registry("regulariser")
+REGULARIZERS: Registry[type[Regularizer]] = Registry("regulariser", modules=["assay.forge.networks"])
 
 
 def gradient_penalty(critic: Critic, real: torch.Tensor, fake: torch.Tensor, alpha: torch.Tensor) -> torch.Tensor:
@@ -113,70 +109,6 @@ class WeightClipping(Regularizer):
     def after_step(self, d: nn.Module) -> None:
         for p in d.parameters():
             p.clamp_(-self.strength, self.strength)
-
-
-@REGULARIZERS.register("path_length")
-class PathLength(Regularizer):
-    """Karras et al. 2020: E[(||J_w^T y||_2 - a)^2] for random image-space directions y, with a the
-    running mean of the lengths; pulls G toward a mapping from W with a fixed Jacobian norm."""
-
-    key, every_key, side = "pl_weight", "pl_every", "G"
-    decay = 0.01
-
-    def __init__(self, strength: float, every: int = 1) -> None:
-        super().__init__(strength, every)
-        self.mean = torch.zeros(())
-
-    def g_penalty(self, ctx: GContext) -> torch.Tensor:
-        g, gen = ctx.g_net, ctx.gen
-        z = ctx.inputs["z"][: max(1, ctx.inputs["z"].shape[0] // 2)]
-        ws = g.mapping(z).detach()[:, None].repeat(1, g.num_ws, 1).requires_grad_(True)
-        img = g.synthesis(ws, gen)
-        y = torch.randn(img.shape, generator=gen, device=gen.device).to(img.device, img.dtype)
-        y = y / math.sqrt(img.shape[2] * img.shape[3])
-        (grad,) = torch.autograd.grad((img * y).sum(), ws, create_graph=True)
-        lengths = grad.float().pow(2).sum(2).mean(1).sqrt()
-        self.mean = self.mean.to(lengths.device)
-        self.mean = self.mean.lerp(lengths.mean().detach(), self.decay)
-        return self.strength * (lengths - self.mean).pow(2).mean()
-
-    def state_dict(self) -> dict[str, torch.Tensor]:
-        return {"mean": self.mean.detach().cpu()}
-
-    def load_state_dict(self, state: Mapping[str, torch.Tensor]) -> None:
-        self.mean = state["mean"].clone()
-
-
-@REGULARIZERS.register("pixel")
-class PixelLoss(Regularizer):
-    """Content loss: mean squared error between the generated and the real image (super-resolution)."""
-
-    key, side = "pixel_weight", "G"
-
-    def g_penalty(self, ctx: GContext) -> torch.Tensor:
-        return self.strength * F.mse_loss(ctx.fake.float(), ctx.real.float())
-
-
-@REGULARIZERS.register("perceptual")
-class PerceptualLoss(Regularizer):
-    """Content loss: mean squared error between features of the generated and the real image, in VGG19's
-    space (relu5_4, Ledig 2017) when ``vgg_weights`` names a local file, else in the discriminator's."""
-
-    key, side = "perceptual_weight", "G"
-
-    def __init__(self, strength: float, every: int = 1, vgg_weights: str = "") -> None:
-        super().__init__(strength, every)
-        self.vgg = vgg19_features(vgg_weights) if vgg_weights else None
-
-    @classmethod
-    def from_settings(cls, settings: Mapping[str, Any]) -> "Regularizer":
-        return cls(float(settings[cls.key]), vgg_weights=str(settings.get("vgg_weights", "")))
-
-    def g_penalty(self, ctx: GContext) -> torch.Tensor:
-        features = ctx.d_net.features if self.vgg is None else self.vgg.to(ctx.fake.device)
-        with torch.no_grad():
-            target = features(ctx.real)
-        return self.strength * F.mse_loss(features(ctx.fake).float(), target.float())
 
 
 def active(settings: Mapping[str, Any]) -> list[Regularizer]:

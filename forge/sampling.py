@@ -18,7 +18,6 @@ from typing import Any, Iterator, Protocol, Sequence
 import numpy as np
 import torch
 
-from assay.core.config import from_dict
 from assay.core.devices import pick_device
 from assay.core.engines import Engine
 from assay.core.fileio import read_json
@@ -27,9 +26,9 @@ from assay.core.imagesets import ImageSetWriter
 from assay.core.workspace import Workspace
 from assay.forge import checkpoint
 from assay.forge.conditions import describe, fill_condition, keys_of, parse_condition
-from assay.forge.config import GanConfig
+from assay.forge.config import GanConfig, load_config
 from assay.forge.data import to_uint8
-from assay.forge.models import GENERATORS, LatentGenerator, construct
+from assay.forge.networks import GENERATORS, LatentGenerator, construct
 from assay.forge.schedule import lod_at, set_lod
 from assay.provenance import dataset_subjects, require_consent, stamping
 
@@ -70,13 +69,13 @@ def load_generator(run_dir: Path, device: torch.device,
     (EMA weights when the run kept them), in eval mode, at the level of detail its resolution schedule had
     reached."""
     saved = read_json(run_dir / checkpoint.CONFIG)
-    cfg = from_dict(GanConfig, saved)
+    cfg = load_config(saved)
     pointer = checkpoint.pointer_of(run_dir, which)
     if pointer is None:
         hint = " (train with --set eval_every=K to keep the best one)" if which == "best" else ""
         raise FileNotFoundError(f"run folder {run_dir} has no {which} checkpoint to sample from{hint}")
     models, _ = checkpoint.load(run_dir, pointer, map_location=device, with_optimizer=False)
-    g = construct(GENERATORS, cfg.generator, cfg.g_options([k.n for k in keys_of(cfg.cond_keys)]))
+    g = construct(GENERATORS, cfg.g.name, cfg.g_options([k.n for k in keys_of(cfg.cond_keys)]))
     g.load_state_dict(models.get("EMA", models["G"]))
     if cfg.grow:
         set_lod([g], lod_at(pointer["step"], cfg.size, cfg.grow, cfg.grow_from))

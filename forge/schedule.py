@@ -45,5 +45,5 @@ def check_growable(modules: Iterable[torch.nn.Module]) -> None:
     """Progressive growing needs networks with a level of detail; a ValueError naming those without."""
     missing = [type(m).__name__ for m in modules if not hasattr(m, "lod")]
     if missing:
-        raise ValueError(f"grow needs networks with a level of detail (generator=style, "
-                         f"discriminator=progressive); {', '.join(missing)} has none")
+        raise ValueError(f"grow needs networks with a level of detail (g.name=style, "
+                         f"d.name=progressive); {', '.join(missing)} has none")

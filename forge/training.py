@@ -1,9 +1,9 @@
 """The one training loop for every GAN family.
 
-A family contributes networks (``forge.models``, built from keyword arguments), what its generator
+A family contributes networks (``forge.networks``, built from keyword arguments), what its generator
 is fed (``forge.inputs``), a loss (``forge.losses``) and regularisers on either side
-(``forge.regularizers``); stabilisers are config switches, and a resolution schedule
-(``forge.schedule``) grows the networks progressively. Each step: ``n_critic`` D updates, then
+(``forge.regularizers``), each found by name in its registry; stabilisers are config switches, and a
+resolution schedule (``forge.schedule``) grows the networks progressively. Each step: ``n_critic`` D updates, then
 one G update (optionally against an unrolled D), then EMA. All randomness of a step comes
 from a generator seeded by (seed, step, rank), so a resumed run follows the uninterrupted curve
 bit for bit and each torchrun rank draws its own share of the data.
@@ -22,7 +22,7 @@ import torch
 from torch import nn
 
 from assay.core import locks
-from assay.core.config import from_dict, override, to_dict
+from assay.core.config import to_dict
 from assay.core.devices import (
     Dist,
     agree_max,
@@ -46,7 +46,7 @@ from assay.core.imagesets import open_set
 from assay.core.workspace import Workspace
 from assay.forge import checkpoint
 from assay.forge.conditions import keys_of
-from assay.forge.config import GanConfig
+from assay.forge.config import GanConfig, load_config, override
 from assay.forge.data import FaceBatches, to_float
 from assay.forge.diffaug import policy
 from assay.forge.evaluation import TrainingEval
@@ -54,10 +54,10 @@ from assay.forge.grids import grid_image
 from assay.forge.health import TrainingError, diversity, finite
 from assay.forge.inputs import INPUTS, Inputs, to_device
 from assay.forge.losses import LOSSES
-from assay.forge.models import construct
+from assay.forge.networks import construct
 from assay.forge.optim import OPTIMIZERS
 from assay.forge.regularizers import GContext, active
-from assay.forge.schedule import blend, check_growable, lod_at, set_lod
+from assay.forge.schedule import blend, lod_at, set_lod
 from assay.forge.stopping import (
     CODES,
     INTERRUPT,
@@ -82,8 +82,6 @@ class GANTrainer:
         self.device = device or pick_device(cfg.device)
         torch.manual_seed(cfg.seed)
         g, d = cfg.networks(classes)
-        if cfg.grow:
-            check_growable((g, d))
         fmt = memory_format(self.device)
         self.g_net = g.to(self.device, memory_format=fmt)
         self.d_net = d.to(self.device, memory_format=fmt)
@@ -96,7 +94,7 @@ class GANTrainer:
         self.opt_g = make_opt(self.g_net.parameters(), cfg.lr_g, (cfg.beta1, cfg.beta2))
         self.opt_d = make_opt(self.d_net.parameters(), cfg.lr_d, (cfg.beta1, cfg.beta2))
         self.loss = LOSSES.get(cfg.loss)
-        self.inputs = construct(INPUTS, cfg.inputs, cfg.input_options(classes))
+        self.inputs = construct(INPUTS, cfg.g.inputs, cfg.input_options(classes))
         self.regs = active(to_dict(cfg))
         self.d_regs = [r for r in self.regs if r.side == "D"]
         self.g_regs = [r for r in self.regs if r.side == "G"]
@@ -343,8 +341,7 @@ def resume(ws: Workspace, run: str, *, sets: Sequence[str] = (), steps: int | No
     rec = ws.resolve(run, "runs")
     run_dir = Path(rec.path or "")
     saved = read_json(run_dir / checkpoint.CONFIG)
-    cfg = from_dict(GanConfig, saved)
-    cfg = override(cfg, [*sets, *([f"steps={steps}"] if steps is not None else [])]).validate()
+    cfg = override(load_config(saved), [*sets, *([f"steps={steps}"] if steps is not None else [])])
     stopper = Stopper(parse_duration(cfg.time_budget))
     device = pick_device(cfg.device)
     dist = setup(device)

@@ -16,8 +16,8 @@ from assay.core.imageio import ImageError, decode
 from assay.core.imagesets import open_set
 from assay.core.workspace import Workspace
 from assay.forge.data import FaceBatches, resize, to_float, to_uint8
+from assay.forge.networks.srgan import SRResNet, bicubic_up, downsample
 from assay.forge.sampling import DEFAULT_LABELS, Stamper, load_generator, stamper_for
-from assay.forge.srgan import SRResNet, bicubic_up, downsample
 from assay.provenance import FORMATS
 
 
@@ -32,7 +32,7 @@ def _load_sr(ws: Workspace, run: str, device: str) -> tuple[Any, SRResNet, Any, 
 def upscale(ws: Workspace, run: str, images: Sequence[str | Path], out_dir: str | Path, *,
             labels: str | Sequence[str] = DEFAULT_LABELS, stamper: Stamper | None = None, device: str = "cpu",
             subjects: Sequence[str] = ()) -> tuple[list[Path], list[tuple[str, str]]]:
-    """Upscale each image (resized to the run's input size, size / sr_factor px) into ``out_dir`` as
+    """Upscale each image (resized to the run's input size, size / g.factor px) into ``out_dir`` as
     ``<name>-x<factor>.png``, stamped as an AI edit with the file as its parent ingredient.
 
     ``subjects`` are the people the photos show: editing needs their editing consent (refused
@@ -40,7 +40,7 @@ def upscale(ws: Workspace, run: str, images: Sequence[str | Path], out_dir: str 
     each file that could not be used."""
     rec, g, cfg, pointer = _load_sr(ws, run, device)
     out = Path(out_dir)
-    low = cfg.size // cfg.sr_factor
+    low = cfg.size // g.factor
     dev = next(g.parameters()).device
     written, failed = [], []
     with stamper_for(ws, labels, stamper, subjects, "editing", f"upscaling with {rec.id}", "edited") as stamp:
@@ -60,7 +60,7 @@ def upscale(ws: Workspace, run: str, images: Sequence[str | Path], out_dir: str 
             meta = {"family": cfg.model, "run_id": rec.id, "checkpoint_sha256": pointer["weights_sha256"], "seed": key,
                     "latent_index": 0, "condition": None, "size": cfg.size, "parent": (parent, fmt)}
             data, _ = stamp(pixels, "png", meta)
-            target = out / f"{path.stem}-x{cfg.sr_factor}.png"
+            target = out / f"{path.stem}-x{g.factor}.png"
             atomic_write_bytes(target, data)
             written.append(target)
     return written, failed
@@ -101,10 +101,10 @@ def evaluate(ws: Workspace, run: str, dataset: str, *, n: int = 64, split: str =
     data = FaceBatches(open_set(ws, dataset), cfg.size, split=split)
     real, _ = data.batch(torch.arange(min(n, len(data))))
     hr = to_float(real)
-    lr = downsample(hr, cfg.sr_factor)
+    lr = downsample(hr, g.factor)
     with torch.no_grad():
         outputs = {cfg.model: to_uint8(g(lr.to(next(g.parameters()).device))),
-                   "bicubic": to_uint8(bicubic_up(lr, cfg.sr_factor))}
+                   "bicubic": to_uint8(bicubic_up(lr, g.factor))}
     truth = to_uint8(hr)
     report = {}
     for name, imgs in outputs.items():

@@ -167,7 +167,7 @@ def test_interpolation_of_a_conditional_generator_keeps_seed_a_condition() -> No
     from assay.forge.conditions import fill_condition, keys_of
     from assay.forge.config import make_config
     from assay.forge.explore import interpolation
-    from assay.forge.nets import ConvGenerator
+    from assay.forge.networks.classic import ConvGenerator
     from assay.forge.sampling import latent
 
     cfg = make_config("cgan", 32, z_dim=16, g_ch=4)

@@ -10,7 +10,7 @@ import torch
 
 from assay.forge import checkpoint
 from assay.forge.config import make_config
-from assay.forge.srgan import (
+from assay.forge.networks.srgan import (
     SRResNet,
     VGGDiscriminator,
     WeightsError,

@@ -9,8 +9,8 @@ import torch
 
 from assay.forge import checkpoint
 from assay.forge.config import make_config
+from assay.forge.networks.stylegan import StyleGenerator, mix_styles, modulated_conv
 from assay.forge.schedule import blend, lod_at
-from assay.forge.stylegan import StyleGenerator, mix_styles, modulated_conv
 from assay.forge.training import resume, train
 from tests.helpers.faces import tiny_faces
 

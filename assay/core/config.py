@@ -13,7 +13,9 @@ _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
 
 
-def _parse(value: str, tp: Any, key: str) -> Any:
+def parse_value(value: str, tp: Any, key: str) -> Any:
+    """``value`` (text) as type ``tp`` (bool, int, float, str, tuples and lists of them, optionals, dict as JSON);
+    a ValueError naming ``key`` when it does not read as one."""
     origin = typing.get_origin(tp)
     args = typing.get_args(tp)
     if origin is typing.Union or (origin is not None and str(origin) == "<class 'types.UnionType'>"):
@@ -23,14 +25,14 @@ def _parse(value: str, tp: Any, key: str) -> Any:
             if arg is type(None):
                 continue
             try:
-                return _parse(value, arg, key)
+                return parse_value(value, arg, key)
             except ValueError:
                 continue
         raise ValueError(f"{key}: cannot read {value!r} as {tp}")
     if origin in (list, tuple):
         inner = args[0] if args else str
         items = [v for v in value.split(",") if v != ""]
-        parsed = [_parse(v, inner, key) for v in items]
+        parsed = [parse_value(v, inner, key) for v in items]
         return tuple(parsed) if origin is tuple else parsed
     if tp is bool:
         low = value.lower()
@@ -61,7 +63,7 @@ def override(cfg: C, assignments: Iterable[str]) -> C:
         key = key.strip().replace("-", "_")
         if key not in names:
             raise ValueError(f"unknown setting {key!r}; known: {', '.join(sorted(names))}")
-        changes[key] = _parse(value.strip(), hints[key], key)
+        changes[key] = parse_value(value.strip(), hints[key], key)
     return dataclasses.replace(cfg, **changes)  # type: ignore[type-var]
 
 

@@ -1,17 +1,26 @@
-"""SRGAN (Ledig et al. 2017): an SRResNet generator (residual blocks, PixelShuffle upsampling) and a
-VGG-style discriminator; VGG19 features for the perceptual loss from a local weights file."""
+"""The SRGAN family (Ledig et al. 2017): an SRResNet generator (residual blocks, PixelShuffle upsampling)
+fed low-resolution images (``lowres`` inputs), a VGG-style discriminator, the content losses (pixel MSE
+and a perceptual loss, with VGG19 features from a local weights file) and the ``srgan`` preset.
+
+Older runs named the generator's ``factor`` and ``blocks`` ``sr_factor`` and ``sr_blocks``; those
+names still set them (``aliases`` in the registry entries)."""
 
 from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import Any, Mapping
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from assay.core.errors import AssayError
-from assay.forge.nets import DISCRIMINATORS, GENERATORS
+from assay.forge.data import FaceBatches, to_float
+from assay.forge.families import FAMILIES
+from assay.forge.inputs import INPUTS, Inputs
+from assay.forge.networks import DISCRIMINATORS, GENERATORS, at_least
+from assay.forge.regularizers import REGULARIZERS, GContext, Regularizer
 
 #: VGG19 up to relu5_4 ("VGG54" in the paper): the layers of torchvision's ``vgg19().features`` used
 VGG54 = 36
@@ -50,6 +59,7 @@ class SRResNet(nn.Module):
 
     def __init__(self, factor: int = 4, ch: int = 64, blocks: int = 16) -> None:
         super().__init__()
+        at_least(1, ch=ch, blocks=blocks)
         if factor < 2 or factor & (factor - 1):
             raise ValueError(f"sr_factor must be a power of 2 >= 2, got {factor}")
         self.factor = factor
@@ -73,6 +83,7 @@ class VGGDiscriminator(nn.Module):
 
     def __init__(self, ch: int = 64) -> None:
         super().__init__()
+        at_least(1, ch=ch)
         layers: list[nn.Module] = [nn.Conv2d(3, ch, 3, 1, 1), nn.LeakyReLU(0.2, True)]
         cin = ch
         for i, mult in enumerate((1, 2, 2, 4, 4, 8, 8)):
@@ -126,5 +137,61 @@ class _Normalised(nn.Module):
         return self.net(((x + 1) / 2 - self.mean.to(x.dtype)) / self.std.to(x.dtype))
 
 
-GENERATORS.register("srresnet")(SRResNet)
+GENERATORS.register("srresnet", aliases={"sr_factor": "factor", "sr_blocks": "blocks"})(SRResNet)
 DISCRIMINATORS.register("vgg")(VGGDiscriminator)
+
+
+@INPUTS.register("lowres", summary="the real batch downsampled by the generator's `factor` (antialiased bicubic)",
+                 aliases={"sr_factor": "factor"})
+class LowRes:
+    def __init__(self, factor: int = 4) -> None:
+        self.factor = factor
+
+    def __call__(self, real: torch.Tensor, cond: torch.Tensor | None, gen: torch.Generator) -> Inputs:
+        return {"x": downsample(real, self.factor)}
+
+    def fixed(self, n: int, seed: int, data: FaceBatches) -> Inputs:
+        """The first ``n`` training images, downsampled."""
+        images, _ = data.batch(torch.arange(min(n, len(data))))
+        return {"x": downsample(to_float(images), self.factor)}
+
+
+@REGULARIZERS.register("pixel")
+class PixelLoss(Regularizer):
+    """Content loss: mean squared error between the generated and the real image (super-resolution)."""
+
+    key, side = "pixel_weight", "G"
+
+    def g_penalty(self, ctx: GContext) -> torch.Tensor:
+        return self.strength * F.mse_loss(ctx.fake.float(), ctx.real.float())
+
+
+@REGULARIZERS.register("perceptual")
+class PerceptualLoss(Regularizer):
+    """Content loss: mean squared error between features of the generated and the real image, in VGG19's
+    space (relu5_4, Ledig 2017) when ``vgg_weights`` names a local file, else in the discriminator's."""
+
+    key, side = "perceptual_weight", "G"
+
+    def __init__(self, strength: float, every: int = 1, vgg_weights: str = "") -> None:
+        super().__init__(strength, every)
+        self.vgg = vgg19_features(vgg_weights) if vgg_weights else None
+
+    @classmethod
+    def from_settings(cls, settings: Mapping[str, Any]) -> "Regularizer":
+        return cls(float(settings[cls.key]), vgg_weights=str(settings.get("vgg_weights", "")))
+
+    def g_penalty(self, ctx: GContext) -> torch.Tensor:
+        features = ctx.d_net.features if self.vgg is None else self.vgg.to(ctx.fake.device)
+        with torch.no_grad():
+            target = features(ctx.real)
+        return self.strength * F.mse_loss(features(ctx.fake).float(), target.float())
+
+
+@FAMILIES.register("srgan", paper="Ledig et al. 2017",
+                   summary="x4 face super-resolution: SRResNet G fed size/4 px, VGG-style D, pixel MSE + feature "
+                           "loss (D features; VGG19 with vgg_weights=FILE) + 1e-3 adversarial")
+def srgan() -> dict[str, Any]:
+    return {"g.name": "srresnet", "d.name": "vgg", "g.inputs": "lowres", "g.ch": 64, "d.ch": 64, "g.factor": 4,
+            "g.blocks": 16, "loss": "nonsaturating", "optimizer": "adam", "lr_g": 1e-4, "lr_d": 1e-4, "beta1": 0.9,
+            "beta2": 0.999, "adv_weight": 1e-3, "pixel_weight": 1.0, "perceptual_weight": 0.006}

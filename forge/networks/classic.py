@@ -1,7 +1,7 @@
-"""The network registries and the classic generators and discriminators (MLP, DCGAN).
+"""The classic family: MLP (Goodfellow 2014) and DCGAN networks, and the presets built on them
+(vanilla, dcgan, wgan, wgan-gp, cgan).
 
-Networks are built by name from explicit keyword arguments (``forge.models.build``). Latent
-generators take ``(z, cond)`` where ``cond`` is an N x K tensor of class indices (or None for
+Latent generators take ``(z, cond)`` where ``cond`` is an N x K tensor of class indices (or None for
 unconditional runs); discriminators take ``(x, cond)`` and return N raw scores (logits); a
 vanilla D's sigmoid is folded into its loss for numerical safety.
 """
@@ -9,36 +9,20 @@ vanilla D's sigmoid is folded into its loss for numerical safety.
 from __future__ import annotations
 
 import math
-from typing import Callable, Sequence
+from typing import Any, Sequence
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from assay.core.registry import Registry
+from assay.forge.families import FAMILIES
 from assay.forge.layers import (
     NORMS,
     MinibatchDiscrimination,
     MinibatchStdDev,
     apply_spectral_norm,
 )
-
-GENERATORS: Registry[Callable[..., nn.Module]] = Registry("generator")
-DISCRIMINATORS: Registry[Callable[..., nn.Module]] = Registry("discriminator")
-
-
-class LatentGenerator(nn.Module):
-    """A generator of images from latents ``z``: truncation and interpolation are its own methods."""
-
-    def truncated(self, z: torch.Tensor, cond: torch.Tensor | None, psi: float) -> torch.Tensor:
-        """Images from latents pulled toward the average latent by ``psi`` (1: untouched, 0: the average)."""
-        return self(z * psi, cond)
-
-    def interpolate(self, z_a: torch.Tensor, z_b: torch.Tensor, t: torch.Tensor, psi: float = 1.0,
-                    cond: torch.Tensor | None = None) -> torch.Tensor:
-        """Images along the straight line from ``z_a`` to ``z_b`` (1 x Z each) at the fractions ``t``
-        (``cond``: one condition row per fraction, for a conditional generator)."""
-        return self.truncated(torch.lerp(z_a, z_b, t[:, None]), cond, psi)
+from assay.forge.networks import DISCRIMINATORS, GENERATORS, LatentGenerator, at_least
 
 
 def one_hot(cond: torch.Tensor | None, classes: Sequence[int]) -> torch.Tensor | None:
@@ -46,6 +30,11 @@ def one_hot(cond: torch.Tensor | None, classes: Sequence[int]) -> torch.Tensor |
     if cond is None or not classes:
         return None
     return torch.cat([F.one_hot(cond[:, i], n) for i, n in enumerate(classes)], dim=1).float()
+
+
+def _check_projection(projection: bool, classes: Sequence[int]) -> None:
+    if projection and not classes:
+        raise ValueError("projection=true needs cond_keys (e.g. cond_keys=gender,age,race)")
 
 
 def _width(base: int, level: int) -> int:
@@ -59,6 +48,7 @@ class ConvGenerator(LatentGenerator):
     def __init__(self, size: int, z_dim: int = 100, ch: int = 64, norm: str = "batch",
                  classes: Sequence[int] = ()) -> None:
         super().__init__()
+        at_least(1, ch=ch)
         self.classes, self.z_dim = tuple(classes), z_dim
         n_up = int(math.log2(size)) - 2
         in_dim = z_dim + sum(self.classes)
@@ -88,6 +78,9 @@ class ConvDiscriminator(nn.Module):
                  projection: bool = False, spectral_norm: bool = False, mbstd: bool = False, mbdisc: int = 0,
                  mbdisc_dim: int = 8) -> None:
         super().__init__()
+        at_least(1, ch=ch, mbdisc_dim=mbdisc_dim)
+        at_least(0, mbdisc=mbdisc)
+        _check_projection(projection, classes)
         self.classes, self.projection = tuple(classes), projection
         n_down = int(math.log2(size)) - 2
         in_ch = 3 + (sum(self.classes) if self.classes and not projection else 0)
@@ -139,6 +132,7 @@ class MLPGenerator(LatentGenerator):
 
     def __init__(self, size: int, z_dim: int = 100, ch: int = 64, classes: Sequence[int] = ()) -> None:
         super().__init__()
+        at_least(1, ch=ch)
         self.classes, self.size, self.z_dim = tuple(classes), size, z_dim
         w = ch * 4
         self.net = nn.Sequential(
@@ -161,6 +155,9 @@ class MLPDiscriminator(nn.Module):
     def __init__(self, size: int, ch: int = 64, classes: Sequence[int] = (), projection: bool = False,
                  spectral_norm: bool = False, mbstd: bool = False, mbdisc: int = 0, mbdisc_dim: int = 8) -> None:
         super().__init__()
+        at_least(1, ch=ch, mbdisc_dim=mbdisc_dim)
+        at_least(0, mbdisc=mbdisc)
+        _check_projection(projection, classes)
         self.classes, self.projection = tuple(classes), projection
         w = ch * 4
         in_dim = 3 * size * size + (sum(self.classes) if self.classes and not projection else 0)
@@ -209,3 +206,38 @@ GENERATORS.register("conv")(ConvGenerator)
 GENERATORS.register("mlp")(MLPGenerator)
 DISCRIMINATORS.register("conv")(ConvDiscriminator)
 DISCRIMINATORS.register("mlp")(MLPDiscriminator)
+
+
+@FAMILIES.register("vanilla", paper="Goodfellow et al. 2014",
+                   summary="MLP G and D, minimax loss (loss=nonsaturating for the non-saturating G loss)")
+def vanilla() -> dict[str, Any]:
+    return {"g.name": "mlp", "d.name": "mlp", "g.norm": "none", "d.norm": "none", "loss": "minimax", "optimizer": "adam", "lr_g": 2e-4, "lr_d": 2e-4,
+            "beta1": 0.5, "beta2": 0.999}
+
+
+@FAMILIES.register("dcgan", paper="Radford et al. 2015",
+                   summary="transposed-conv G, strided-conv D, batch norm, ReLU/LeakyReLU, Adam(2e-4, 0.5)")
+def dcgan() -> dict[str, Any]:
+    return {"g.name": "conv", "d.name": "conv", "g.norm": "batch", "d.norm": "batch", "loss": "nonsaturating",
+            "optimizer": "adam", "lr_g": 2e-4, "lr_d": 2e-4, "beta1": 0.5, "beta2": 0.999}
+
+
+@FAMILIES.register("wgan", paper="Arjovsky et al. 2017",
+                   summary="critic without sigmoid, Wasserstein loss, weight clipping c=0.01, RMSprop(5e-5), n_critic=5")
+def wgan() -> dict[str, Any]:
+    return {"g.name": "conv", "d.name": "conv", "g.norm": "batch", "d.norm": "batch", "loss": "wasserstein",
+            "optimizer": "rmsprop", "lr_g": 5e-5, "lr_d": 5e-5, "n_critic": 5, "clip": 0.01}
+
+
+@FAMILIES.register("wgan-gp", paper="Gulrajani et al. 2017",
+                   summary="gradient penalty lambda=10 on interpolates, no batch norm in the critic, Adam(1e-4, 0, 0.9), n_critic=5")
+def wgan_gp() -> dict[str, Any]:
+    return {"g.name": "conv", "d.name": "conv", "g.norm": "batch", "d.norm": "layer", "loss": "wasserstein",
+            "optimizer": "adam", "lr_g": 1e-4, "lr_d": 1e-4, "beta1": 0.0, "beta2": 0.9, "n_critic": 5,
+            "gp_lambda": 10.0}
+
+
+@FAMILIES.register("cgan", paper="Mirza & Osindero 2014; projection D: Miyato & Koyama 2018",
+                   summary="DCGAN conditioned on manifest labels (gender, age bucket, race); projection=true for a projection D")
+def cgan() -> dict[str, Any]:
+    return {**dcgan(), "cond_keys": ("gender", "age", "race")}

@@ -1,4 +1,6 @@
-"""StyleGAN (Karras et al. 2019) and StyleGAN 2 (Karras et al. 2020) networks.
+"""The StyleGAN family: StyleGAN (Karras et al. 2019) and StyleGAN 2 (Karras et al. 2020) networks, what
+their generator is fed (``style`` inputs: a second latent for style mixing, and the noise generator),
+path length regularisation, and the ``stylegan`` and ``stylegan2`` presets.
 
 Mapping network (fully connected, learning-rate multiplier 0.01) from z to w with a tracked
 average w; synthesis from a learned constant with per-layer noise of learned strength; every
@@ -13,17 +15,32 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Callable
+from typing import Any, Callable
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from assay.core.registry import Registry
+from assay.forge.data import FaceBatches
+from assay.forge.families import FAMILIES
+from assay.forge.inputs import INPUTS, Inputs, Latent, normal
 from assay.forge.layers import MinibatchStdDev
-from assay.forge.nets import DISCRIMINATORS, GENERATORS, LatentGenerator
+from assay.forge.networks import (
+    DISCRIMINATORS,
+    GENERATORS,
+    LatentGenerator,
+    at_least,
+    mix_styles,
+)
+from assay.forge.regularizers import REGULARIZERS, GContext, Regularizer
 
 SQRT2 = math.sqrt(2.0)
+
+
+def _positive_width(width: float) -> None:
+    if width <= 0:
+        raise ValueError(f"width must be > 0, got {width}")
 
 
 def channels(res: int, width: float) -> int:
@@ -236,19 +253,14 @@ class Synthesis(nn.Module):
         return img
 
 
-def mix_styles(ws_a: torch.Tensor, ws_b: torch.Tensor, layer: int) -> torch.Tensor:
-    """Styles of layers below ``layer`` (coarse) from ``ws_a``, the rest (fine) from ``ws_b``."""
-    out = ws_b.clone()
-    out[:, :layer] = ws_a[:, :layer]
-    return out
-
-
 class StyleGenerator(LatentGenerator):
     """StyleGAN generator: mapping network, tracked average w, style-mixing, synthesis."""
 
     def __init__(self, size: int, z_dim: int = 512, width: float = 1.0, mapping_layers: int = 8,
                  style: str = "modulated", arch: str = "skip", w_avg_beta: float = 0.995) -> None:
         super().__init__()
+        _positive_width(width)
+        at_least(1, mapping_layers=mapping_layers)
         self.z_dim, self.w_avg_beta = z_dim, w_avg_beta
         self.mapping = Mapping(z_dim, z_dim, mapping_layers)
         self.synthesis = Synthesis(size, z_dim, width, style, arch)
@@ -314,6 +326,7 @@ class ProgressiveDiscriminator(nn.Module):
 
     def __init__(self, size: int, width: float = 1.0, mbstd: bool = True) -> None:
         super().__init__()
+        _positive_width(width)
         res = levels(size)[::-1]                                             # size, ..., 4
         self.from_rgb = nn.ModuleList([EqualConv2d(3, channels(r, width), 1, act=True) for r in res])
         self.blocks = nn.ModuleList([
@@ -349,6 +362,7 @@ class ResnetDiscriminator(nn.Module):
 
     def __init__(self, size: int, width: float = 1.0, mbstd: bool = True) -> None:
         super().__init__()
+        _positive_width(width)
         res = levels(size)[::-1]
         self.from_rgb = EqualConv2d(3, channels(size, width), 1, act=True)
         self.blocks = nn.Sequential(*[ResBlock(channels(r, width), channels(r // 2, width)) for r in res[:-1]])
@@ -361,3 +375,75 @@ class ResnetDiscriminator(nn.Module):
 GENERATORS.register("style")(StyleGenerator)
 DISCRIMINATORS.register("progressive")(ProgressiveDiscriminator)
 DISCRIMINATORS.register("resnet")(ResnetDiscriminator)
+
+
+@INPUTS.register("style", summary="z, a second z for style mixing with probability `mixing`, and the noise generator")
+class StyleLatent(Latent):
+    def __init__(self, z_dim: int, mixing: float = 0.9) -> None:
+        super().__init__(z_dim)
+        if not 0 <= mixing <= 1:
+            raise ValueError(f"mixing must be in [0, 1], got {mixing}")
+        self.mixing = mixing
+
+    def __call__(self, real: torch.Tensor, cond: torch.Tensor | None, gen: torch.Generator) -> Inputs:
+        n = real.shape[0]
+        mix = float(torch.rand(1, generator=gen, device=gen.device)) < self.mixing
+        return {"z": normal(n, self.z_dim, gen, real), "z2": normal(n, self.z_dim, gen, real) if mix else None,
+                "noise": gen}
+
+    def fixed(self, n: int, seed: int, data: FaceBatches) -> Inputs:
+        return {"z": super().fixed(n, seed, data)["z"]}
+
+
+@REGULARIZERS.register("path_length")
+class PathLength(Regularizer):
+    """Karras et al. 2020: E[(||J_w^T y||_2 - a)^2] for random image-space directions y, with a the
+    running mean of the lengths; pulls G toward a mapping from W with a fixed Jacobian norm."""
+
+    key, every_key, side = "pl_weight", "pl_every", "G"
+    decay = 0.01
+
+    def __init__(self, strength: float, every: int = 1) -> None:
+        super().__init__(strength, every)
+        self.mean = torch.zeros(())
+
+    def g_penalty(self, ctx: GContext) -> torch.Tensor:
+        g, gen = ctx.g_net, ctx.gen
+        z = ctx.inputs["z"][: max(1, ctx.inputs["z"].shape[0] // 2)]
+        ws = g.mapping(z).detach()[:, None].repeat(1, g.num_ws, 1).requires_grad_(True)
+        img = g.synthesis(ws, gen)
+        y = torch.randn(img.shape, generator=gen, device=gen.device).to(img.device, img.dtype)
+        y = y / math.sqrt(img.shape[2] * img.shape[3])
+        (grad,) = torch.autograd.grad((img * y).sum(), ws, create_graph=True)
+        lengths = grad.float().pow(2).sum(2).mean(1).sqrt()
+        self.mean = self.mean.to(lengths.device)
+        self.mean = self.mean.lerp(lengths.mean().detach(), self.decay)
+        return self.strength * (lengths - self.mean).pow(2).mean()
+
+    def state_dict(self) -> dict[str, torch.Tensor]:
+        return {"mean": self.mean.detach().cpu()}
+
+    def load_state_dict(self, state: dict[str, torch.Tensor]) -> None:
+        self.mean = state["mean"].clone()
+
+
+def _stylegan_common() -> dict[str, Any]:
+    return {"g.name": "style", "g.inputs": "style", "z_dim": 512, "g.mapping_layers": 8, "d.mbstd": True,
+            "g.mixing": 0.9, "loss": "nonsaturating", "optimizer": "adam", "beta1": 0.0, "beta2": 0.99, "ema": 0.999,
+            "g.norm": "none", "d.norm": "none"}
+
+
+@FAMILIES.register("stylegan", paper="Karras et al. 2019",
+                   summary="mapping network, AdaIN styles, per-layer noise, progressive growing with fade-in "
+                           "(grow steps per phase from 8 px), style mixing, R1, EMA; width=... scales it")
+def stylegan() -> dict[str, Any]:
+    return {**_stylegan_common(), "d.name": "progressive", "g.style": "adain", "g.arch": "progressive",
+            "grow": 100, "grow_from": 8, "lr_g": 1e-3, "lr_d": 1e-3, "r1_gamma": 10.0}
+
+
+@FAMILIES.register("stylegan2", paper="Karras et al. 2020",
+                   summary="weight modulation/demodulation, skip generator, residual D, lazy R1 (every 16), "
+                           "style mixing, EMA; path length with pl_weight=2; width=... scales it")
+def stylegan2() -> dict[str, Any]:
+    return {**_stylegan_common(), "d.name": "resnet", "g.style": "modulated", "g.arch": "skip",
+            "lr_g": 2e-3, "lr_d": 2e-3, "r1_gamma": 1.0, "r1_every": 16}
