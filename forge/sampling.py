@@ -30,13 +30,13 @@ from assay.forge.config import GanConfig, load_config
 from assay.forge.data import to_uint8
 from assay.forge.networks import GENERATORS, LatentGenerator, construct
 from assay.forge.schedule import lod_at, set_lod
-from assay.provenance import dataset_subjects, require_consent, stamping
+from assay.provenance import LABELS, dataset_subjects, require_consent, stamping
 
 FORMATS = ("png", "jpg")
 SAMPLE_BATCH = 32
 #: every label by default; ("c2pa", "xmp") leaves the generated pixels untouched, which is what a
 #: detector's training set needs (a visible mark or a watermark would be learnt as the "fake" cue)
-DEFAULT_LABELS = ("visible", "watermark", "xmp", "c2pa")
+DEFAULT_LABELS = LABELS
 
 
 class Stamper(Protocol):

@@ -38,6 +38,7 @@ EXPORTS = {
     "stamp_paths": "stamp.batch",
     "stamp_file": "stamp.files",
     "stamp_pixels": "stamp.image",
+    "LABELS": "stamp.options",
     "FORMATS": "stamp.options",
     "StampOptions": "stamp.options",
     "find_by_content_id": "stamp.records",
