@@ -1,5 +1,6 @@
-"""assay: deepfake detection and provenance suite. This package is the shell (root CLI, demo);
-``assay.core`` holds what every subsystem shares."""
+"""assay: deepfake detection and provenance suite, one namespace. The shell (``assay.cli``, ``assay.demo``) stands
+above the subsystems ``assay.forge``, ``assay.detect``, ``assay.dashboard``, ``assay.provenance`` and ``assay.data``;
+``assay.core`` below them holds what they share. This module holds only the version."""
 
 from assay.core import __version__
 
