@@ -67,7 +67,7 @@ class ScanOptions:
 
     def __post_init__(self) -> None:
         """Refuse options no scan could use, with a one-line reason (:class:`InputError`), before any work."""
-        from assay.core.engines import ENGINES
+        from assay.core.engines import check_engine
         from assay.core.faces import FACE_DETECTORS
 
         problems = [
@@ -81,11 +81,11 @@ class ScanOptions:
             (self.max_frames is not None and self.max_frames < 1, f"--max-frames must be >= 1, got {self.max_frames}"),
             (not 0.0 < self.video_fraction <= 1.0, f"--video-fraction must be in (0, 1], got {self.video_fraction}"),
             (self.workers < 0, f"--workers must be >= 0, got {self.workers}"),
-            (self.engine not in ENGINES, f"--engine must be one of {', '.join(ENGINES)}, got {self.engine!r}"),
         ]
         for bad, reason in problems:
             if bad:
                 raise InputError(reason)
+        check_engine(self.engine)
 
 
 class Scanner:
