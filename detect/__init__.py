@@ -27,6 +27,7 @@ EXPORTS = {
     "Scan": "scan",
     "scan_paths": "scan",
     "ScanOptions": "scan",
+    "scan_summary_line": "scan",
     "TableWriter": "scan_output",
     "run_simulator": "simulate",
     "train_simulators": "simulate",
