@@ -22,8 +22,8 @@ from assay.detect.base import DETECTORS
 from assay.detect.regions import FACE, WHOLE_IMAGE, crop_box
 from assay.detect.scan import (
     REPORT_FILE,
-    Scan,
     RESULT_SCHEMA,
+    Scan,
     Scanner,
     ScanOptions,
     exit_code,
