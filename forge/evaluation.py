@@ -56,6 +56,8 @@ DEFAULT_N = 1000
 #: the k-NN metrics need k + 2 points per set
 MIN_N = NEAREST_K + 2
 GRID = 36
+#: below this many images per row the reading warns that the numbers are unstable
+STABLE_N = 200
 #: the report's numbers in the order tables show them (FID, KID and IS only exist with the standard Inception weights)
 EVAL_COLUMNS = ("fd_dlib", "kid_dlib", "precision_dlib", "recall_dlib", "density_dlib", "coverage_dlib", "swd",
                 "face_rate", "leakage", "fid", "kid", "is")
@@ -325,4 +327,7 @@ def reading(rows: Sequence[dict[str, Any]]) -> str:
         real = f"; real-vs-real {floor['leakage']:.0%} is this set's false-alarm level" if "leakage" in floor else ""
         parts.append(f"{gen['leakage']:.0%} of the samples are within the same-person distance of one of the {n} "
                      f"reference faces searched (leakage: possible copies of training identities{real})")
+    n = rows[0].get("n", 0)
+    if parts and n < STABLE_N:
+        parts.append(f"at n = {n} these numbers move a lot between draws (use --n {STABLE_N} or more)")
     return ("Reading: " + "; ".join(parts) + ".") if parts else ""

@@ -176,8 +176,9 @@ def test_eval_reading_places_fd_between_floor_and_ceiling() -> None:
     assert line.startswith("Reading: FD-dlib 0.4 lies 50% of the way from the real-vs-real floor (0.1)")
     assert "a face is detected in 25% of the samples (real photos: 98%)" in line
     assert "1% of the samples are within the same-person distance of one of the 200 reference faces" in line
-    assert "\n" not in line
+    assert "\n" not in line and "move a lot" not in line
     rows[0]["metrics"]["fd_dlib"] = 0.05
     assert "below the real-vs-real floor" in reading(rows)
     rows[0]["metrics"]["fd_dlib"] = 0.9
     assert "above the degenerate ceiling" in reading(rows)
+    assert "at n = 16 these numbers move a lot" in reading([{**r, "n": 16} for r in rows])
