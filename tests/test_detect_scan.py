@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ import pytest
 from typer.testing import CliRunner
 
 from assay.cli import app
+from assay.core.errors import InputError, OutputError
 from assay.core.fileio import read_json
 from assay.core.imageio import save
 from assay.core.media import iter_media
@@ -27,6 +29,7 @@ from assay.detect.scan import (
     Scanner,
     ScanOptions,
     exit_code,
+    find_media,
     load_report,
     scan_paths,
 )
@@ -386,3 +389,30 @@ def test_a_trusted_manifests_declaration_is_counted_apart_from_the_detectors_ver
     from assay.detect.signals import declared_synthetic
     assert declared_synthetic(stamped["provenance"]) and not declared_synthetic(untrusted)
     assert not declared_synthetic({**stamped["provenance"], "c2pa_valid": False})
+
+
+@pytest.mark.parametrize("options, reason", [
+    ({"video_fraction": 0.0}, "--video-fraction must be in (0, 1]"),
+    ({"face_detector": "mtcnn-x"}, "--face-detector must be one of"),
+    ({"frame_every_s": 0}, "--every must be positive"),
+    ({"engine": "spark"}, "--engine must be one of"),
+    ({"threshold": 1.5}, "--threshold must be in [0, 1]"),
+    ({"max_faces": 0}, "--max-faces must be >= 1"),
+])
+def test_scan_options_refuse_what_no_scan_could_use(options, reason) -> None:
+    """The library checks the options itself, so the command, the dashboard and library callers agree."""
+    with pytest.raises(InputError, match=re.escape(reason)):
+        ScanOptions(**options)
+
+
+def test_find_media_and_scan_refuse_before_any_work(ws, tmp_path) -> None:
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(InputError, match=r"no images or videos found under .* \(use --recursive"):
+        find_media([empty])
+    with pytest.raises(InputError, match="--resume needs the --name"):
+        Scan(ws, brightness_detector(), ScanOptions(), resume=True)
+    blocked = tmp_path / "file"
+    blocked.write_text("x")
+    with pytest.raises(OutputError, match="cannot write to"):
+        Scan(ws, brightness_detector(), ScanOptions(explain_dir=str(blocked / "cams")))
