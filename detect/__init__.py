@@ -28,6 +28,7 @@ EXPORTS = {
     "Scan": "scan",
     "scan_paths": "scan",
     "ScanOptions": "scan",
+    "scan_summary_line": "scan",
     "result_output": "scan_output",
     "TableWriter": "scan_output",
     "run_simulator": "simulate",

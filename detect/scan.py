@@ -36,7 +36,7 @@ from assay.core.videoio import VideoReader
 from assay.core.workspace import Workspace
 from assay.detect.base import Detector
 from assay.detect.regions import WHOLE_IMAGE, Region, find_regions
-from assay.detect.signals import provenance_signals
+from assay.detect.signals import declared_synthetic, provenance_signals
 
 RESULT_SCHEMA = "assay.scan.result/1"
 REPORT_SCHEMA = "assay.scan.report/1"
@@ -173,6 +173,7 @@ class Scanner:
         except Exception as exc:  # a detector or decoder failure on one file must not end the scan
             result["error"] = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else 'failed'}"
         result["provenance"] = provenance_signals(path, self.ws)
+        result["declared"] = SYNTHETIC if declared_synthetic(result["provenance"]) else None
         timing["total"] = time.perf_counter() - start
         result["timing_s"] = {k: round(v, 6) for k, v in timing.items()}
         return result
@@ -280,13 +281,14 @@ class Tally:
 
     def __init__(self) -> None:
         self.counts = dict.fromkeys(("files", "scanned", "flagged", "uncertain", "errors", "images", "videos", "faces",
-                                     "fallback"), 0)
+                                     "fallback", "declared_synthetic"), 0)
         self.errors: list[tuple[str, str]] = []  #: (path, reason) of the files that could not be scanned
         self.provenance_checked = False
 
     def add(self, r: dict[str, Any]) -> None:
         c = self.counts
         c["files"] += 1
+        c["declared_synthetic"] += r.get("declared") == SYNTHETIC
         self.provenance_checked |= r["provenance"].get("checked") is True
         if r["status"] != "ok":
             c["errors"] += 1
@@ -311,6 +313,15 @@ def summarize(results: Iterable[dict[str, Any]]) -> dict[str, Any]:
     for r in results:
         tally.add(r)
     return tally.summary()
+
+
+def scan_summary_line(summary: dict[str, Any]) -> str:
+    """The scan's counts in one line: the detector's verdicts, then the files a valid, trusted C2PA manifest
+    declares synthetic (provenance, counted apart from the verdicts), then errors."""
+    declared = summary.get("declared_synthetic", 0)
+    return (f"{summary.get('files', 0)} files: {summary.get('flagged', 0)} flagged as synthetic by the detector, "
+            f"{summary.get('uncertain', 0)} uncertain (out of the detector's domain); "
+            f"{declared} declared synthetic by a valid, trusted C2PA manifest; {summary.get('errors', 0)} errors")
 
 
 def exit_code(flagged: int, errors: int) -> int:

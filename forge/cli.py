@@ -198,6 +198,36 @@ def upscale_cmd(
         raise typer.Exit(1)
 
 
+@app.command("upscale-eval")
+def upscale_eval_cmd(
+    ctx: typer.Context,
+    run: str = typer.Argument(..., help="SRGAN run id or name."),
+    data: Optional[str] = typer.Option(None, "--data", "-d", help="Prepared data set (default: the run's training set)."),
+    split: str = typer.Option("test", "--split", help="Split of the data set to measure on."),
+    n: int = typer.Option(64, "--n", help="Images to measure."),
+    identity: bool = typer.Option(True, "--identity/--no-identity", help="Also the dlib identity distance."),
+    device: str = typer.Option("cpu", "--device", help="cpu, cuda or auto."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """PSNR, SSIM and identity distance of an SRGAN run against bicubic upsampling, on a set's held-out images."""
+    from assay.core.catalog import CatalogError
+    from assay.core.errors import AssayError
+    from assay.forge.upscale import evaluate, reading
+
+    ws = workspace(ctx)
+    try:
+        report = evaluate(ws, run, data, n=n, split=split, identity=identity, device=device)
+    except (AssayError, ValueError, FileNotFoundError, CatalogError) as exc:
+        fail(str(exc), 1)
+    if as_json:
+        print_json(report)
+        return
+    print_table([{"method": k, **v} for k, v in report.items()], ["method", "psnr", "ssim", "identity_distance", "images"]
+                if identity else ["method", "psnr", "ssim", "images"], title=f"upscale-eval {run} ({split})")
+    out.print("PSNR in dB and SSIM: higher is closer; identity distance: dlib embedding, lower is closer "
+              "(same person below 0.6). " + reading(report))
+
+
 def _seeds(text: str) -> list[int]:
     try:
         return [int(s) for s in text.split(",") if s.strip()]

@@ -25,6 +25,7 @@ EXPORTS = {
     "SigningIdentity": "keys.signing",
     "workspace_trust_anchors": "keys.signing",
     "MIME": "manifest",
+    "AI_SOURCE_TYPES": "manifest",
     "read_manifest": "manifest",
     "Clip": "mp4",
     "decode_mp4": "mp4",

@@ -398,7 +398,9 @@ class StyleLatent(Latent):
 @REGULARIZERS.register("path_length")
 class PathLength(Regularizer):
     """Karras et al. 2020: E[(||J_w^T y||_2 - a)^2] for random image-space directions y, with a the
-    running mean of the lengths; pulls G toward a mapping from W with a fixed Jacobian norm."""
+    running mean of the lengths; pulls G toward a mapping from W with a fixed Jacobian norm. The
+    gradient is taken w.r.t. the mapping network's output w (StyleGAN 2's pl_reg on ws), so the
+    penalty trains the mapping network as well as the synthesis."""
 
     key, every_key, side = "pl_weight", "pl_every", "G"
     decay = 0.01
@@ -410,7 +412,7 @@ class PathLength(Regularizer):
     def g_penalty(self, ctx: GContext) -> torch.Tensor:
         g, gen = ctx.g_net, ctx.gen
         z = ctx.inputs["z"][: max(1, ctx.inputs["z"].shape[0] // 2)]
-        ws = g.mapping(z).detach()[:, None].repeat(1, g.num_ws, 1).requires_grad_(True)
+        ws = g.mapping(z)[:, None].repeat(1, g.num_ws, 1)      # the graph runs through the mapping network
         img = g.synthesis(ws, gen)
         y = torch.randn(img.shape, generator=gen, device=gen.device).to(img.device, img.dtype)
         y = y / math.sqrt(img.shape[2] * img.shape[3])
