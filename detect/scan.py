@@ -13,6 +13,7 @@ import math
 import secrets
 import sys
 import time
+from collections import Counter
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Sequence
@@ -34,6 +35,7 @@ from assay.core.media import iter_media, media_kind
 from assay.core.videoio import VideoReader
 from assay.core.workspace import Workspace
 from assay.detect.base import Detector
+from assay.detect.domain import reason_kind
 from assay.detect.regions import WHOLE_IMAGE, Region, find_regions
 from assay.detect.signals import provenance_signals
 
@@ -259,6 +261,7 @@ class Tally:
         self.counts = dict.fromkeys(("files", "scanned", "flagged", "uncertain", "errors", "images", "videos", "faces",
                                      "fallback"), 0)
         self.errors: list[tuple[str, str]] = []  #: (path, reason) of the files that could not be scanned
+        self.reasons: Counter[str] = Counter()  #: kind of out-of-domain reason -> uncertain files giving it
         self.provenance_checked = False
 
     def add(self, r: dict[str, Any]) -> None:
@@ -272,14 +275,18 @@ class Tally:
         c["scanned"] += 1
         c["flagged"] += bool(r["flagged"])
         c["uncertain"] += r["verdict"] == UNCERTAIN
+        if r["verdict"] == UNCERTAIN:
+            self.reasons.update({reason_kind(x) for x in r["domain"]["reasons"]})
         c["images"] += r["media"] == "image"
         c["videos"] += r["media"] == "video"
         c["faces"] += (r["faces_found"] or 0) if r["media"] == "image" else 0
         c["fallback"] += bool(r["fallback"])
 
     def summary(self) -> dict[str, Any]:
-        """Counts of the results so far, and the exit code they mean (0 clean, 1 flagged, 2 errors only)."""
-        return {**self.counts, "exit_code": exit_code(self.counts["flagged"], self.counts["errors"])}
+        """Counts of the results so far, uncertain files per kind of reason, and the exit code they mean
+        (0 clean, 1 flagged, 2 errors only)."""
+        return {**self.counts, "reasons": dict(self.reasons.most_common()),
+                "exit_code": exit_code(self.counts["flagged"], self.counts["errors"])}
 
 
 def summarize(results: Iterable[dict[str, Any]]) -> dict[str, Any]:

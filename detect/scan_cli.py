@@ -67,7 +67,7 @@ def scan_command(
     from assay.core.fileio import check_writable_folder
     from assay.core.media import iter_media
     from assay.detect.scan import Scan, ScanOptions
-    from assay.detect.scan_output import FORMATS
+    from assay.detect.scan_output import FORMATS, summary_line
 
     if fmt not in FORMATS:
         fail(f"unknown format {fmt!r}; expected one of: {', '.join(FORMATS.names())}")
@@ -125,7 +125,5 @@ def scan_command(
              f"--name {scan.name} --resume", code=INTERRUPTED)
     summary = scan.summary or {}
     where = f"; recorded as {scan.record.id}" if scan.record else ""
-    err.print(f"{summary.get('files', 0)} files: {summary.get('flagged', 0)} flagged, "
-              f"{summary.get('uncertain', 0)} uncertain (out of the detector's domain), "
-              f"{summary.get('errors', 0)} errors{where}", highlight=False)
+    err.print(summary_line(summary) + where, highlight=False)
     raise typer.Exit(summary.get("exit_code", 2))
