@@ -101,7 +101,8 @@ def stamp(
 def comply(
     ctx: typer.Context,
     files: list[Path] = typer.Argument(..., help="Files or folders to check."),
-    profile: list[str] = typer.Option(..., "--profile", help="Regulation profile name (or .json path); repeatable."),
+    profile: list[str] = typer.Option(..., "--profile", help="Regulation profile name, all (every profile), or a "
+                                                            ".json path; repeatable. See `assay provenance profiles`."),
     output_format: str = typer.Option("table", "--format", help="table or json."),
     trust: list[Path] = typer.Option([], "--trust", help="PEM trust anchor(s) \\[default: the workspace dev CA]."),
 ) -> None:
@@ -123,6 +124,23 @@ def comply(
                     title="summary")
     if not report["ok"]:
         raise typer.Exit(1)
+
+
+@app.command()
+def profiles(
+    as_json: bool = typer.Option(False, "--json", help="Print JSON rows."),
+) -> None:
+    """The regulation profiles comply checks against (and stamp --profile labels for)."""
+    from assay.provenance.compliance import profile_rows
+
+    rows = profile_rows()
+    if as_json:
+        print_json(rows)
+    else:
+        print_table(rows, ["profile", "version", "jurisdiction", "applies_from", "in_force", "requirements", "labels",
+                           "title"], title="regulation profiles")
+        err.print("check files with: assay provenance comply FILES --profile NAME (repeatable, or --profile all)",
+                  highlight=False)
 
 
 def _trust_anchors(ws: Workspace | None, trust: list[Path]) -> str | None:
