@@ -37,14 +37,14 @@ APPLIES_FROM = {"eu-ai-act-art50": "2026-08-02", "cn-labelling-measures": "2025-
 P, F, NA = "pass", "fail", "n/a"
 #: file -> profile -> requirement statuses, in the profile's order
 EXPECTED = {
-    "full": {"eu-ai-act-art50": [P, P, P], "cn-labelling-measures": [P, P], "cn-deep-synthesis": [NA, P, P],
+    "full": {"eu-ai-act-art50": [P, P, P], "cn-labelling-measures": [P, P], "cn-deep-synthesis": [P, NA, P, P],
              "cn-pipl": [P, P, P], "us-ca-sb942": [P, P, P]},
-    "partial": {"eu-ai-act-art50": [P, F, F], "cn-labelling-measures": [F, P], "cn-deep-synthesis": [NA, P, F],
+    "partial": {"eu-ai-act-art50": [P, F, F], "cn-labelling-measures": [F, P], "cn-deep-synthesis": [NA, NA, P, F],
                 "cn-pipl": [NA, NA, NA], "us-ca-sb942": [P, F, P]},
-    "unlabelled": {"eu-ai-act-art50": [F, F, F], "cn-labelling-measures": [F, F], "cn-deep-synthesis": [NA, F, F],
+    "unlabelled": {"eu-ai-act-art50": [F, F, F], "cn-labelling-measures": [F, F], "cn-deep-synthesis": [NA, NA, F, F],
                    "cn-pipl": [NA, NA, NA], "us-ca-sb942": [F, F, F]},
     "edit_without_consent": {"eu-ai-act-art50": [P, P, P], "cn-labelling-measures": [P, P],
-                             "cn-deep-synthesis": [F, P, P], "cn-pipl": [F, F, F], "us-ca-sb942": [P, P, P]},
+                             "cn-deep-synthesis": [F, F, P, P], "cn-pipl": [F, F, F], "us-ca-sb942": [P, P, P]},
 }
 
 
@@ -179,4 +179,4 @@ def test_stamp_by_profile_applies_what_it_needs_and_refuses_missing_consent(sign
     stamped = Path(json.loads(res.stdout)[0]["out"])
     report = verify_file(stamped, signed_ws, workspace_trust_anchors(signed_ws))
     statuses = [r["status"] for r in comply([report], get_profiles(["cn-deep-synthesis"]))["rows"]]
-    assert statuses == [P, P, P]
+    assert statuses == [P, P, P, P]
