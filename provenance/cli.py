@@ -7,7 +7,7 @@ from typing import Any, Optional
 
 import typer
 
-from assay.core.clitools import err, fail, print_json, print_table, workspace
+from assay.core.clitools import err, fail, out, print_json, print_table, workspace
 from assay.core.workspace import Workspace
 from assay.provenance.consent.cli import consent_app, takedowns_app
 
@@ -187,9 +187,12 @@ def verify(
     trust: list[Path] = typer.Option([], "--trust", help="PEM trust anchor(s) \\[default: the workspace dev CA]."),
     no_workspace: bool = typer.Option(False, "--no-workspace", help="Do not look content ids up in the catalog."),
     require: str = typer.Option("", help="Labels whose absence fails, e.g. c2pa,xmp,visible,watermark."),
+    detail: bool = typer.Option(False, "--detail", help="Every check of every file, with its reason."),
 ) -> None:
-    """Check every label of each file: pass / fail / absent with the reason (exit 1 if any check failed)."""
+    """Check every label of each file: one line per file (what it declares, who signed it, what failed and why);
+    --detail for every check. Exit 1 if any check failed."""
     from assay.provenance.verify.report import verify_paths
+    from assay.provenance.verify.summary import summary_line
 
     if output_format not in ("table", "json"):
         fail(f"--format must be table or json, got {output_format!r}")
@@ -202,19 +205,26 @@ def verify(
         fail(str(exc))
     if output_format == "json":
         print_json(results)
+    elif detail:
+        print_table(_check_rows(results), ["file", "check", "what", "status", "reason"], title="provenance checks")
     else:
-        print_table(_check_rows(results), ["file", "check", "status", "reason"], title="provenance checks")
+        for r in results:
+            out.print(summary_line(r), highlight=False, markup=False, soft_wrap=True)
+        err.print("every check with its reason: --detail", highlight=False)
     if any(r["error"] or not r["ok"] for r in results):
         raise typer.Exit(1)
 
 
 def _check_rows(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """One table row per file and check (a file that could not be read: one ``read`` row)."""
+    from assay.provenance.verify.summary import title
+
     rows = []
     for r in results:
         if r["error"]:
-            rows.append({"file": r["file"], "check": "read", "status": "fail", "reason": r["error"]})
+            rows.append({"file": r["file"], "check": "read", "what": "the file", "status": "fail",
+                         "reason": r["error"]})
             continue
-        rows.extend({"file": r["file"], "check": name, "status": c["status"], "reason": c["reason"]}
-                    for name, c in r["checks"].items())
+        rows.extend({"file": r["file"], "check": name, "what": title(name), "status": c["status"],
+                     "reason": c["reason"]} for name, c in r["checks"].items())
     return rows
