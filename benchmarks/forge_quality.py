@@ -77,7 +77,8 @@ def main() -> None:
         for fam in families:
             cfg = make_config(fam, 64, steps=10**7, checkpoint_every=10**7, sample_every=10**7, **settings(args))
             start = time.perf_counter()
-            run = train(ws, dataset, cfg, progress=False)
+            run = train(ws, dataset, cfg, progress=False,  # UTKFace carries no consent records
+                        no_consent_records="sample-quality benchmark in a temporary workspace, nothing published")
             trained_s = time.perf_counter() - start
             steps = ws.resolve(run).params["final_step"]
             rows = evaluate(ws, run, n=args.n, metrics=DEFAULT_METRICS, device=args.device, progress=False)

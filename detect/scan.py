@@ -13,6 +13,7 @@ import math
 import secrets
 import sys
 import time
+from collections import Counter
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Sequence
@@ -35,6 +36,7 @@ from assay.core.media import iter_media, media_kind
 from assay.core.videoio import VideoReader
 from assay.core.workspace import Workspace
 from assay.detect.base import Detector
+from assay.detect.domain import reason_kind
 from assay.detect.regions import WHOLE_IMAGE, Region, find_regions
 from assay.detect.signals import declared_synthetic, provenance_signals
 
@@ -283,6 +285,7 @@ class Tally:
         self.counts = dict.fromkeys(("files", "scanned", "flagged", "uncertain", "errors", "images", "videos", "faces",
                                      "fallback", "declared_synthetic"), 0)
         self.errors: list[tuple[str, str]] = []  #: (path, reason) of the files that could not be scanned
+        self.reasons: Counter[str] = Counter()  #: kind of out-of-domain reason -> uncertain files giving it
         self.provenance_checked = False
 
     def add(self, r: dict[str, Any]) -> None:
@@ -297,14 +300,18 @@ class Tally:
         c["scanned"] += 1
         c["flagged"] += bool(r["flagged"])
         c["uncertain"] += r["verdict"] == UNCERTAIN
+        if r["verdict"] == UNCERTAIN:
+            self.reasons.update({reason_kind(x) for x in r["domain"]["reasons"]})
         c["images"] += r["media"] == "image"
         c["videos"] += r["media"] == "video"
         c["faces"] += (r["faces_found"] or 0) if r["media"] == "image" else 0
         c["fallback"] += bool(r["fallback"])
 
     def summary(self) -> dict[str, Any]:
-        """Counts of the results so far, and the exit code they mean (0 clean, 1 flagged, 2 errors only)."""
-        return {**self.counts, "exit_code": exit_code(self.counts["flagged"], self.counts["errors"])}
+        """Counts of the results so far, uncertain files per kind of reason, and the exit code they mean
+        (0 clean, 1 flagged, 2 errors only)."""
+        return {**self.counts, "reasons": dict(self.reasons.most_common()),
+                "exit_code": exit_code(self.counts["flagged"], self.counts["errors"])}
 
 
 def summarize(results: Iterable[dict[str, Any]]) -> dict[str, Any]:
@@ -313,15 +320,6 @@ def summarize(results: Iterable[dict[str, Any]]) -> dict[str, Any]:
     for r in results:
         tally.add(r)
     return tally.summary()
-
-
-def scan_summary_line(summary: dict[str, Any]) -> str:
-    """The scan's counts in one line: the detector's verdicts, then the files a valid, trusted C2PA manifest
-    declares synthetic (provenance, counted apart from the verdicts), then errors."""
-    declared = summary.get("declared_synthetic", 0)
-    return (f"{summary.get('files', 0)} files: {summary.get('flagged', 0)} flagged as synthetic by the detector, "
-            f"{summary.get('uncertain', 0)} uncertain (out of the detector's domain); "
-            f"{declared} declared synthetic by a valid, trusted C2PA manifest; {summary.get('errors', 0)} errors")
 
 
 def exit_code(flagged: int, errors: int) -> int:

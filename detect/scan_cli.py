@@ -91,8 +91,8 @@ def _warn_unexplained(scan: "Scan") -> None:
 
 
 def _print_summary(scan: "Scan") -> None:
-    from assay.detect.scan import scan_summary_line
+    from assay.detect.scan_output import summary_line
 
     summary = scan.summary or {}
     where = f"; recorded as {scan.record.id}" if scan.record else ""
-    err.print(scan_summary_line(summary) + where, highlight=False)
+    err.print(summary_line(summary) + where, highlight=False)

@@ -45,6 +45,10 @@ def train_cmd(
     resume: Optional[str] = typer.Option(None, "--resume", help="Continue this run from its latest checkpoint."),
     time_budget: Optional[str] = typer.Option(None, "--time", help="Wall-clock budget, e.g. 90s, 12m, 1.5h: stop "
                                                                     "there with a checkpoint (or at --steps, if first)."),
+    no_consent_records: Optional[str] = typer.Option(None, "--no-consent-records", metavar="REASON",
+                                                     help="Train although real people's faces in the set have no "
+                                                          "consent records, for this reason (kept in the run's "
+                                                          "lineage; its outputs then fail the consent checks)."),
 ) -> None:
     """Train a GAN on a prepared face set; prints the run id (torchrun-ready).
 
@@ -66,7 +70,7 @@ def train_cmd(
             if not data:
                 fail("--data is required (a prepared data set id or name) unless --resume is given")
             cfg = make_config(model, size, sets, steps=steps, batch=batch, seed=seed)
-            run_id = train(ws, data, cfg, name=name)
+            run_id = train(ws, data, cfg, name=name, no_consent_records=no_consent_records)
     except TrainingInterrupted as exc:
         if is_main_process():
             err.print(str(exc))

@@ -67,7 +67,7 @@ from assay.forge.stopping import (
     TrainingInterrupted,
     parse_duration,
 )
-from assay.provenance import dataset_subjects, require_consent
+from assay.provenance import require_training_consent
 
 
 def step_seed(seed: int, step: int, rank: int) -> int:
@@ -280,21 +280,25 @@ def _grad_norm(module: nn.Module) -> torch.Tensor:
 
 # -- the run ---------------------------------------------------------------------------------------
 def train(ws: Workspace, dataset: str, cfg: GanConfig, *, name: str | None = None,
-          progress: bool = True) -> str:
+          progress: bool = True, no_consent_records: str | None = None) -> str:
     """Train ``cfg`` on a prepared set; returns the run id (catalog kind ``runs``). A signal (Ctrl-C,
-    SIGTERM) checkpoints the run, marks it ``interrupted`` and raises :class:`TrainingInterrupted`."""
+    SIGTERM) checkpoints the run, marks it ``interrupted`` and raises :class:`TrainingInterrupted`.
+
+    Real people's faces without consent records stop it before it starts, unless
+    ``no_consent_records`` gives the reason to go on; that waiver is kept in the run's
+    params (``consent_waiver``) and in the manifests of what it generates."""
     cfg.validate()
     stopper = Stopper(parse_duration(cfg.time_budget))
     device = pick_device(cfg.device)
     dist = setup(device)
     device = dist.device(device)
     ds = open_set(ws, dataset)
-    _require_training_consent(ws, ds.record.id)
+    waiver = require_training_consent(ws, ds.record.id, no_consent_records).waiver
     threads = choose_threads(cfg.threads, dist.world)
     run_id = broadcast(ws.catalog.new_id("runs") if dist.is_main else None, dist)
     run_dir = ws.artefact_dir("runs", run_id)
     if dist.is_main:
-        params = _params(cfg, ds.record.id, threads)
+        params = _params(cfg, ds.record.id, threads, waiver)
         ws.catalog.add("runs", name or run_id, params, [ds.record.id], path=run_dir, status="running",
                        artefact_id=run_id)
         run_dir.mkdir(parents=True, exist_ok=True)
@@ -304,9 +308,12 @@ def train(ws: Workspace, dataset: str, cfg: GanConfig, *, name: str | None = Non
         return _run(ws, run_id, run_dir, ds, cfg, dist, device, None, progress, threads[0], stopper)
 
 
-def _params(cfg: GanConfig, dataset_id: str, threads: tuple[int, str]) -> dict[str, Any]:
-    """The run's config.json (and catalog params): the resolved config, its data set, the threads chosen and why."""
-    return {**to_dict(cfg), "dataset": dataset_id, "threads_used": threads[0], "threads_why": threads[1]}
+def _params(cfg: GanConfig, dataset_id: str, threads: tuple[int, str], waiver: dict[str, Any] | None
+            ) -> dict[str, Any]:
+    """The run's config.json (and catalog params): the resolved config, its data set, the threads chosen and why,
+    and the consent waiver it trained under (if any)."""
+    return {**to_dict(cfg), "dataset": dataset_id, "threads_used": threads[0], "threads_why": threads[1],
+            **({"consent_waiver": waiver} if waiver else {})}
 
 
 @contextlib.contextmanager
@@ -329,11 +336,6 @@ def _locked(run_dir: Path, run_id: str, dist: Dist) -> Iterator[None]:
         yield
 
 
-def _require_training_consent(ws: Workspace, dataset_id: str) -> None:
-    """Refuse (or warn, by the workspace's consent policy) training on faces of subjects without training consent."""
-    require_consent(ws, dataset_subjects(ws, dataset_id), "training", what=f"training on {dataset_id}")
-
-
 def resume(ws: Workspace, run: str, *, sets: Sequence[str] = (), steps: int | None = None,
            progress: bool = True) -> str:
     """Continue a run from its latest checkpoint (``steps`` or ``sets`` may raise the step count, or set
@@ -351,10 +353,10 @@ def resume(ws: Workspace, run: str, *, sets: Sequence[str] = (), steps: int | No
         if pointer is None:
             raise TrainingError(f"run {rec.id} has no checkpoint to resume from")
         ds = open_set(ws, saved["dataset"])
-        _require_training_consent(ws, ds.record.id)
+        waiver = require_training_consent(ws, ds.record.id, (saved.get("consent_waiver") or {}).get("reason")).waiver
         threads = choose_threads(cfg.threads, dist.world)
         if dist.is_main:
-            params = _params(cfg, ds.record.id, threads)
+            params = _params(cfg, ds.record.id, threads, waiver)
             atomic_write_json(run_dir / checkpoint.CONFIG, params)
             kept = [r for r in read_jsonl(run_dir / checkpoint.METRICS) if r.get("step", 0) <= pointer["step"]]
             atomic_write_jsonl(run_dir / checkpoint.METRICS, kept)

@@ -14,6 +14,7 @@ EXPORTS = {
     "load_policy": "consent.policy",
     "mark_done": "consent.policy",
     "require_consent": "consent.policy",
+    "require_training_consent": "consent.policy",
     "revoke": "consent.policy",
     "takedown_items": "consent.policy",
     "takedown_queue": "consent.policy",

@@ -364,7 +364,7 @@ def test_stamped_image_shows_provenance_beside_the_detector_score(ws: Workspace,
 def test_a_trusted_manifests_declaration_is_counted_apart_from_the_detectors_verdict(ws: Workspace, saved_detector: str,
                                                                                       tmp_path: Path) -> None:
     from assay.core.imageio import decode, save
-    from assay.detect import scan_summary_line
+    from assay.detect import summary_line
     from assay.provenance.stamp.session import Stamper as make_birth_stamper
 
     pixels = (np.random.default_rng(6).random((96, 96, 3)) * 60 + 150).astype(np.uint8)
@@ -382,7 +382,7 @@ def test_a_trusted_manifests_declaration_is_counted_apart_from_the_detectors_ver
     assert stamped["verdict"] == plain["verdict"]
     summary = scan.summary
     assert summary["declared_synthetic"] == 1 and summary["flagged"] == 2 * int(plain["flagged"])
-    line = scan_summary_line(summary)
+    line = summary_line(summary)
     assert "1 declared synthetic by a valid, trusted C2PA manifest" in line
     assert f"{summary['flagged']} flagged as synthetic by the detector" in line
     untrusted = {**stamped["provenance"], "c2pa_trust": "untrusted"}

@@ -20,7 +20,7 @@ from assay.forge.ema import ema_beta
 from assay.forge.health import TrainingError, diversity
 from assay.forge.losses import LOSSES, Loss
 from assay.forge.training import GANTrainer, _grid, resume, train
-from tests.helpers.faces import tiny_faces
+from tests.helpers.faces import NO_PEOPLE, tiny_faces
 
 torch.set_num_threads(1)
 TINY = dict(batch=8, g_ch=4, d_ch=4, z_dim=16, log_every=1, sample_every=2, checkpoint_every=2, threads="1")
@@ -222,7 +222,7 @@ def test_conditional_run_needs_labels(ws) -> None:
     w = ImageSetWriter(ws, "datasets", "nolabels")
     for i in range(4):
         w.add(np.full((32, 32, 3), i * 40, np.uint8), {"label": "real", "split": "train"}, f"{i}.png")
-    ds = w.commit({"size": 32}).id
+    ds = w.commit({"size": 32, **NO_PEOPLE}).id
     with pytest.raises(ValueError, match="no rows with usable labels for gender, age, race"):
         train(ws, ds, make_config("cgan", 32, steps=2, **TINY), progress=False)
     assert ws.catalog.list("runs")[0].status == "failed"
@@ -249,7 +249,7 @@ def test_rows_without_labels_are_skipped_with_reasons(ws) -> None:
     for i in range(6):
         labels = {"age": 30, "gender": i % 2, "race": 1} if i else {"age": 61, "gender": 3}
         w.add(np.full((32, 32, 3), i * 40, np.uint8), {"label": "real", "split": "train", "labels": labels}, f"{i}.png")
-    ds = w.commit({"size": 32}).id
+    ds = w.commit({"size": 32, **NO_PEOPLE}).id
     run = train(ws, ds, make_config("cgan", 32, steps=1, **TINY), progress=False)
     assert ws.resolve(run).params["skipped_rows"] == 1
     (reject,) = ws.catalog.rejects(run)

@@ -10,7 +10,7 @@ from typing import Any
 from assay.core.clitools import say
 from assay.core.imagesets import open_set
 from assay.core.workspace import Workspace
-from assay.detect import Scan, TableWriter, scan_summary_line
+from assay.detect import Scan, TableWriter, summary_line
 
 
 def make_folder(ws: Workspace, real: str, fake: str, count: int, folder: Path) -> Path:
@@ -41,5 +41,5 @@ def run(ws: Workspace, detector: str, real: str, fake: str, count: int = 3) -> d
     summary = dict(scan.summary or {})
     summary["scan_id"] = scan.record.id if scan.record else None
     report = ws.path_of(scan.record) / "report.json" if scan.record else "-"
-    say("detect", f"{scan_summary_line(summary)}; report: {report}")
+    say("detect", f"{summary_line(summary)}; report: {report}")
     return summary
