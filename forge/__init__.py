@@ -35,6 +35,7 @@ EXPORTS = {
     "realign": "aligned",
     "realign_config": "aligned",
     "DEFAULT_LABELS": "sampling",
+    "generate": "sampling",
     "generate_batch": "sampling",
     "latent": "sampling",
     "load_latent_generator": "sampling",
