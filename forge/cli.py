@@ -203,7 +203,7 @@ def realign_cmd(
     ctx: typer.Context,
     real_dir: List[str] = typer.Option(..., "--real-dir", help="Folder (or file) of real photos (repeatable)."),
     family: str = typer.Option(..., "--family", help="Decoder family: dcgan, srgan or stylegan2 "
-                                                     "(`assay forge presets --json` lists them)."),
+                                                     "(its generator's up-sampling blocks)."),
     out_dir: str = typer.Option(..., "--out", help="Output root: the set is written to OUT/<family>/."),
     steps: int = typer.Option(300, "--steps", help="Autoencoder training steps."),
     size: str = typer.Option("native", "--size", help="native, or N: cut each photo's longer side to N px first."),
