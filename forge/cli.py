@@ -232,6 +232,54 @@ def upscale_eval_cmd(
               "(same person below 0.6). " + reading(report))
 
 
+@app.command("realign")
+def realign_cmd(
+    ctx: typer.Context,
+    real_dir: List[str] = typer.Option(..., "--real-dir", help="Folder (or file) of real photos (repeatable)."),
+    family: str = typer.Option(..., "--family", help="Decoder family: dcgan, srgan or stylegan2 "
+                                                     "(its generator's up-sampling blocks)."),
+    out_dir: str = typer.Option(..., "--out", help="Output root: the set is written to OUT/<family>/."),
+    steps: int = typer.Option(300, "--steps", help="Autoencoder training steps."),
+    size: str = typer.Option("native", "--size", help="native, or N: cut each photo's longer side to N px first."),
+    patch: int = typer.Option(256, "--patch", help="Training crop size in px (native pixel scale)."),
+    limit: Optional[int] = typer.Option(None, "--limit", help="Use only the first N photos."),
+    train_images: int = typer.Option(64, "--train-images", help="Photos the autoencoder trains on (the first N)."),
+    time_budget: Optional[str] = typer.Option(None, "--time", help="Training budget, e.g. 90s, 8m: training stops "
+                                                                   "there (or at --steps, if first)."),
+    tile: int = typer.Option(0, "--tile", help="Run photos larger than this many px in tiles (0: whole)."),
+    sets: List[str] = typer.Option([], "--set", help="Autoencoder setting key=value: ups, latent, enc_ch, ch, "
+                                                     "batch, lr, seed (repeatable)."),
+    name: Optional[str] = typer.Option(None, "--name", help="Sample set name (default: from family and sources)."),
+    labels: str = typer.Option("c2pa,xmp", "--labels", help="Labels stamped at birth; c2pa,xmp (default) leave the "
+                                                            "pixels untouched, as a detector's training set needs."),
+    subject: List[str] = typer.Option([], "--subject", help="Subject id of a person the photos show (repeatable); "
+                                                            "their editing consent is required."),
+    device: str = typer.Option("cpu", "--device", help="cpu, cuda or auto."),
+) -> None:
+    """Re-synthesise real photos at their own resolution through an autoencoder with a GAN family's decoder:
+    content-aligned fakes (PNG, one folder per family, a sample set with lineage); prints the set id.
+    Run it again to resume."""
+    from assay.core.catalog import CatalogError
+    from assay.core.errors import AssayError
+    from assay.forge.aligned import realign, realign_config
+    from assay.forge.stopping import parse_duration
+
+    ws = workspace(ctx)
+    try:
+        cfg, px = realign_config(family, size, sets, steps=steps, patch=patch)
+        made = realign(ws, real_dir, out_dir, cfg, size=px, limit=limit, train_images=train_images,
+                       time_budget=parse_duration(time_budget) if time_budget else None, tile=tile, name=name,
+                       labels=labels, subjects=subject, device=device)
+    except (ValueError, FileNotFoundError, CatalogError, AssayError) as exc:
+        fail(str(exc), 1)
+    for source, reason in made.failed:
+        err.print(f"{source}: {reason}")
+    err.print(f"sample set {made.set_id}: {made.folder} ({made.written} written now)")
+    out.print(made.set_id)
+    if made.failed:
+        raise typer.Exit(1)
+
+
 def _seeds(text: str) -> list[int]:
     try:
         return [int(s) for s in text.split(",") if s.strip()]
