@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from assay.detect.spectra import gray
+from assay.detect.tiling import pad_to
 
 BLOCK = 8
 #: edges of the |coefficient| histogram bins (the last bin is open)
@@ -50,13 +51,11 @@ def grid_phase(y: np.ndarray) -> tuple[int, int]:
 
 def block_coefficients(image: np.ndarray, max_side: int = 512) -> np.ndarray:
     """DCT of the 8 x 8 luma blocks on the image's JPEG grid: (rows, cols, 8, 8), centre region
-    of at most ``max_side`` pixels a side."""
-    y = gray(image) - 128.0
+    of at most ``max_side`` pixels a side (an image under 24 px a side is reflect-padded, never enlarged)."""
+    y = gray(pad_to(image, 3 * BLOCK)) - 128.0
     dy, dx = grid_phase(y)
-    y = y[dy:, dx:]
+    y = y[dy:, dx:]  # at least 17 px remain: two blocks on each axis
     h, w = (min(s, max_side) // BLOCK * BLOCK for s in y.shape)
-    if h < 2 * BLOCK or w < 2 * BLOCK:
-        raise ValueError(f"image {image.shape[1]}x{image.shape[0]} too small for 8 x 8 block statistics (16 px at least)")
     top, left = ((y.shape[0] - h) // 2) & ~7, ((y.shape[1] - w) // 2) & ~7
     blocks = y[top:top + h, left:left + w].reshape(h // BLOCK, BLOCK, w // BLOCK, BLOCK).transpose(0, 2, 1, 3)
     return _D @ blocks @ _D.T

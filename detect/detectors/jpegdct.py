@@ -10,21 +10,19 @@ statistics, which is what lets the detector look through JPEG q75 (see
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 
 from assay.detect.base import DETECTORS, Images
 from assay.detect.blockdct import PER_FREQUENCY, block_dct_features
-from assay.detect.detectors.linear import LinearHead
-from assay.detect.detectors.scored import ScoredDetector, check_fit_input
+from assay.detect.detectors.linear import FeatureDetector, LinearHead
 
 WEIGHTS = "jpeg-dct.safetensors"
 
 
 @DETECTORS.register("jpeg-dct")
-class JpegDCTDetector(ScoredDetector):
+class JpegDCTDetector(FeatureDetector):
     name = "jpeg-dct"
+    weights_file = WEIGHTS
 
     def __init__(self, max_side: int = 512, C: float = 0.05) -> None:
         super().__init__()
@@ -37,17 +35,3 @@ class JpegDCTDetector(ScoredDetector):
         if not len(images):
             return np.zeros((0, 64 * PER_FREQUENCY))
         return np.stack([block_dct_features(img, self.max_side) for img in images])
-
-    def fit(self, images: Images, y: np.ndarray) -> "JpegDCTDetector":
-        y = check_fit_input(images, y)
-        self.head.fit(self.features(self._augmented(images, seed=0)), y)
-        return self
-
-    def decision_function(self, images: Images) -> np.ndarray:
-        return self.head.decision(self.features(images))
-
-    def save_weights(self, folder: Path) -> None:
-        self.head.save(folder / WEIGHTS)
-
-    def load_weights(self, folder: Path) -> None:
-        self.head.load(folder / WEIGHTS)
