@@ -19,6 +19,8 @@ EXPORTS = {
     "report_rows": "evaluate",
     "explainer_for": "explain",
     "EXPLAINERS": "explain",
+    "import_checkpoint": "importing",
+    "IMPORT_FORMATS": "importing",
     "leave_one_out": "loo",
     "conformal_threshold": "operating",
     "Region": "regions",
