@@ -43,3 +43,11 @@ def provenance_signals(path: str | Path, ws: Workspace | None = None) -> dict[st
         "record_id": (report.get("record") or {}).get("id"),
         "found_via": report.get("found_via"),
     }
+
+
+#: the signals of a file whose provenance a scan was asked not to read (``ScanOptions.provenance``)
+NOT_READ: dict[str, Any] = {
+    "checked": False, "error": "not read (this scan reads no provenance)", "c2pa_present": None, "c2pa_valid": None,
+    "c2pa_state": None, "c2pa_trust": None, "digital_source_type": None, "watermark_payload": None,
+    "watermark_status": None, "record_id": None, "found_via": None,
+}
