@@ -13,6 +13,7 @@ import math
 import secrets
 import sys
 import time
+from collections import Counter
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Sequence
@@ -35,8 +36,9 @@ from assay.core.media import iter_media, media_kind
 from assay.core.videoio import VideoReader
 from assay.core.workspace import Workspace
 from assay.detect.base import Detector
+from assay.detect.domain import reason_kind
 from assay.detect.regions import DEFAULT_FINDER, WHOLE_IMAGE, Region, find_regions_batch
-from assay.detect.signals import NOT_READ, provenance_signals
+from assay.detect.signals import NOT_READ, declared_synthetic, provenance_signals
 
 RESULT_SCHEMA = "assay.scan.result/1"
 REPORT_SCHEMA = "assay.scan.report/1"
@@ -76,7 +78,7 @@ class ScanOptions:
 
     def __post_init__(self) -> None:
         """Refuse options no scan could use, with a one-line reason (:class:`InputError`), before any work."""
-        from assay.core.engines import ENGINES
+        from assay.core.engines import check_engine
         from assay.core.faces import FACE_DETECTORS
 
         problems = [
@@ -91,11 +93,11 @@ class ScanOptions:
             (not 0.0 < self.video_fraction <= 1.0, f"--video-fraction must be in (0, 1], got {self.video_fraction}"),
             (self.workers < 0, f"--workers must be >= 0, got {self.workers}"),
             (self.batch < 1, f"--batch must be >= 1, got {self.batch}"),
-            (self.engine not in ENGINES, f"--engine must be one of {', '.join(ENGINES)}, got {self.engine!r}"),
         ]
         for bad, reason in problems:
             if bad:
                 raise InputError(reason)
+        check_engine(self.engine)
 
 
 class Scanner:
@@ -236,6 +238,7 @@ class Scanner:
         """A result with its provenance signals (when the scan reads them) and its timing."""
         t0 = time.perf_counter()
         result["provenance"] = provenance_signals(path, self.ws) if self.options.provenance else dict(NOT_READ)
+        result["declared"] = SYNTHETIC if declared_synthetic(result["provenance"]) else None
         timing["provenance"] = time.perf_counter() - t0
         timing["total"] = time.perf_counter() - start
         result["timing_s"] = {k: round(v, 6) for k, v in timing.items()}
@@ -358,13 +361,15 @@ class Tally:
 
     def __init__(self) -> None:
         self.counts = dict.fromkeys(("files", "scanned", "flagged", "uncertain", "errors", "images", "videos", "faces",
-                                     "fallback"), 0)
+                                     "fallback", "declared_synthetic"), 0)
         self.errors: list[tuple[str, str]] = []  #: (path, reason) of the files that could not be scanned
+        self.reasons: Counter[str] = Counter()  #: kind of out-of-domain reason -> uncertain files giving it
         self.provenance_checked = False
 
     def add(self, r: dict[str, Any]) -> None:
         c = self.counts
         c["files"] += 1
+        c["declared_synthetic"] += r.get("declared") == SYNTHETIC
         self.provenance_checked |= r["provenance"].get("checked") is True
         if r["status"] != "ok":
             c["errors"] += 1
@@ -373,14 +378,18 @@ class Tally:
         c["scanned"] += 1
         c["flagged"] += bool(r["flagged"])
         c["uncertain"] += r["verdict"] == UNCERTAIN
+        if r["verdict"] == UNCERTAIN:
+            self.reasons.update({reason_kind(x) for x in r["domain"]["reasons"]})
         c["images"] += r["media"] == "image"
         c["videos"] += r["media"] == "video"
         c["faces"] += (r["faces_found"] or 0) if r["media"] == "image" else 0
         c["fallback"] += bool(r["fallback"])
 
     def summary(self) -> dict[str, Any]:
-        """Counts of the results so far, and the exit code they mean (0 clean, 1 flagged, 2 errors only)."""
-        return {**self.counts, "exit_code": exit_code(self.counts["flagged"], self.counts["errors"])}
+        """Counts of the results so far, uncertain files per kind of reason, and the exit code they mean
+        (0 clean, 1 flagged, 2 errors only)."""
+        return {**self.counts, "reasons": dict(self.reasons.most_common()),
+                "exit_code": exit_code(self.counts["flagged"], self.counts["errors"])}
 
 
 def summarize(results: Iterable[dict[str, Any]]) -> dict[str, Any]:

@@ -94,8 +94,8 @@ def _warn_unexplained(scan: "Scan") -> None:
 
 
 def _print_summary(scan: "Scan") -> None:
+    from assay.detect.scan_output import summary_line
+
     summary = scan.summary or {}
     where = f"; recorded as {scan.record.id}" if scan.record else ""
-    err.print(f"{summary.get('files', 0)} files: {summary.get('flagged', 0)} flagged, "
-              f"{summary.get('uncertain', 0)} uncertain (out of the detector's domain), "
-              f"{summary.get('errors', 0)} errors{where}", highlight=False)
+    err.print(summary_line(summary) + where, highlight=False)
