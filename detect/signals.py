@@ -51,3 +51,11 @@ def declared_synthetic(signals: dict[str, Any]) -> bool:
     reports it beside the detector's verdict and never folds it into the probability."""
     return (signals.get("c2pa_valid") is True and signals.get("c2pa_trust") == "trusted"
             and signals.get("digital_source_type") in AI_SOURCE_TYPES)
+
+
+#: the signals of a file whose provenance a scan was asked not to read (``ScanOptions.provenance``)
+NOT_READ: dict[str, Any] = {
+    "checked": False, "error": "not read (this scan reads no provenance)", "c2pa_present": None, "c2pa_valid": None,
+    "c2pa_state": None, "c2pa_trust": None, "digital_source_type": None, "watermark_payload": None,
+    "watermark_status": None, "record_id": None, "found_via": None,
+}
