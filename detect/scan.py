@@ -13,6 +13,7 @@ import math
 import secrets
 import sys
 import time
+from collections import Counter
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Sequence
@@ -21,11 +22,12 @@ import numpy as np
 
 from assay.core.catalog import CatalogError, Record
 from assay.core.engines import Engine
-from assay.core.errors import MediaError
+from assay.core.errors import AssayError, InputError, MediaError, ModelError
 from assay.core.fileio import (
     append_jsonl,
     atomic_path,
     atomic_write_jsonl,
+    check_writable_folder,
     read_json,
     read_jsonl,
 )
@@ -34,8 +36,9 @@ from assay.core.media import iter_media, media_kind
 from assay.core.videoio import VideoReader
 from assay.core.workspace import Workspace
 from assay.detect.base import Detector
+from assay.detect.domain import reason_kind
 from assay.detect.regions import WHOLE_IMAGE, Region, find_regions
-from assay.detect.signals import provenance_signals
+from assay.detect.signals import declared_synthetic, provenance_signals
 
 RESULT_SCHEMA = "assay.scan.result/1"
 REPORT_SCHEMA = "assay.scan.report/1"
@@ -63,6 +66,28 @@ class ScanOptions:
     workers: int = 0  #: processes (or Ray actors) scanning in parallel (0: every core on CPU, one process with CUDA)
     engine: str = "local"  #: where the files are scanned: assay.core.engines.ENGINES (local, ray)
     address: str | None = None  #: the Ray cluster's address (None: a new one on this machine)
+
+    def __post_init__(self) -> None:
+        """Refuse options no scan could use, with a one-line reason (:class:`InputError`), before any work."""
+        from assay.core.engines import check_engine
+        from assay.core.faces import FACE_DETECTORS
+
+        problems = [
+            (self.threshold is not None and not 0.0 <= self.threshold <= 1.0,
+             f"--threshold must be in [0, 1], got {self.threshold}"),
+            (self.margin < 0, f"--margin must be >= 0, got {self.margin}"),
+            (self.face_detector not in FACE_DETECTORS,
+             f"--face-detector must be one of {', '.join(FACE_DETECTORS)}, got {self.face_detector!r}"),
+            (self.max_faces is not None and self.max_faces < 1, f"--max-faces must be >= 1, got {self.max_faces}"),
+            (self.frame_every_s <= 0, f"--every must be positive, got {self.frame_every_s}"),
+            (self.max_frames is not None and self.max_frames < 1, f"--max-frames must be >= 1, got {self.max_frames}"),
+            (not 0.0 < self.video_fraction <= 1.0, f"--video-fraction must be in (0, 1], got {self.video_fraction}"),
+            (self.workers < 0, f"--workers must be >= 0, got {self.workers}"),
+        ]
+        for bad, reason in problems:
+            if bad:
+                raise InputError(reason)
+        check_engine(self.engine)
 
 
 class Scanner:
@@ -150,6 +175,7 @@ class Scanner:
         except Exception as exc:  # a detector or decoder failure on one file must not end the scan
             result["error"] = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else 'failed'}"
         result["provenance"] = provenance_signals(path, self.ws)
+        result["declared"] = SYNTHETIC if declared_synthetic(result["provenance"]) else None
         timing["total"] = time.perf_counter() - start
         result["timing_s"] = {k: round(v, 6) for k, v in timing.items()}
         return result
@@ -257,13 +283,15 @@ class Tally:
 
     def __init__(self) -> None:
         self.counts = dict.fromkeys(("files", "scanned", "flagged", "uncertain", "errors", "images", "videos", "faces",
-                                     "fallback"), 0)
+                                     "fallback", "declared_synthetic"), 0)
         self.errors: list[tuple[str, str]] = []  #: (path, reason) of the files that could not be scanned
+        self.reasons: Counter[str] = Counter()  #: kind of out-of-domain reason -> uncertain files giving it
         self.provenance_checked = False
 
     def add(self, r: dict[str, Any]) -> None:
         c = self.counts
         c["files"] += 1
+        c["declared_synthetic"] += r.get("declared") == SYNTHETIC
         self.provenance_checked |= r["provenance"].get("checked") is True
         if r["status"] != "ok":
             c["errors"] += 1
@@ -272,14 +300,18 @@ class Tally:
         c["scanned"] += 1
         c["flagged"] += bool(r["flagged"])
         c["uncertain"] += r["verdict"] == UNCERTAIN
+        if r["verdict"] == UNCERTAIN:
+            self.reasons.update({reason_kind(x) for x in r["domain"]["reasons"]})
         c["images"] += r["media"] == "image"
         c["videos"] += r["media"] == "video"
         c["faces"] += (r["faces_found"] or 0) if r["media"] == "image" else 0
         c["fallback"] += bool(r["fallback"])
 
     def summary(self) -> dict[str, Any]:
-        """Counts of the results so far, and the exit code they mean (0 clean, 1 flagged, 2 errors only)."""
-        return {**self.counts, "exit_code": exit_code(self.counts["flagged"], self.counts["errors"])}
+        """Counts of the results so far, uncertain files per kind of reason, and the exit code they mean
+        (0 clean, 1 flagged, 2 errors only)."""
+        return {**self.counts, "reasons": dict(self.reasons.most_common()),
+                "exit_code": exit_code(self.counts["flagged"], self.counts["errors"])}
 
 
 def summarize(results: Iterable[dict[str, Any]]) -> dict[str, Any]:
@@ -293,6 +325,15 @@ def summarize(results: Iterable[dict[str, Any]]) -> dict[str, Any]:
 def exit_code(flagged: int, errors: int) -> int:
     """1 when something was flagged, else 2 when some file could not be scanned, else 0."""
     return 1 if flagged else (2 if errors else 0)
+
+
+def find_media(paths: Sequence[str | Path], recursive: bool = False) -> list[tuple[Path, str | None]]:
+    """The (path, problem) pairs a scan of ``paths`` reads; :class:`InputError` when there are none."""
+    jobs = list(iter_media(paths, recursive))
+    if not jobs:
+        raise InputError("no images or videos found under " + ", ".join(map(str, paths))
+                         + ("" if recursive else " (use --recursive for sub-folders)"))
+    return jobs
 
 
 def resolve_detector(ws: Workspace, detector: Detector | str | None) -> tuple[Detector, Record | None]:
@@ -317,9 +358,21 @@ class Scan:
                  name: str | None = None, record: bool = True, resume: bool = False) -> None:
         self.ws = ws
         self.options = options or ScanOptions()
+        if resume and not name:
+            raise InputError("--resume needs the --name of the interrupted scan")
+        if resume and not record:
+            raise InputError("--resume needs a recorded scan (the workspace is read-only)")
+        if self.options.explain_dir is not None:
+            check_writable_folder(self.options.explain_dir)  # before any file is scanned
         if record and name and any(r.name == name for r in ws.catalog.list("scans")):
             raise CatalogError(f"a scan named {name!r} already exists; choose another --name")
-        self.detector, self.detector_record = resolve_detector(ws, detector)
+        try:
+            self.detector, self.detector_record = resolve_detector(ws, detector)
+        except AssayError:
+            raise
+        except Exception as exc:  # unreadable weights, a detector of a newer version: one line
+            raise ModelError(f"cannot load detector {detector or '(most recent)'}: "
+                             f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from exc
         rec = self.detector_record
         info = {"id": rec.id if rec else None, "name": rec.name if rec else None,
                 "type": getattr(self.detector, "name", type(self.detector).__name__)}

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from assay.core.workspace import Workspace
-from assay.provenance import verify_file, workspace_trust_anchors
+from assay.provenance import AI_SOURCE_TYPES, verify_file, workspace_trust_anchors
 
 #: verify's trust states of a valid manifest (any failure code but an untrusted signer or TSA makes it invalid)
 VALID_TRUST = ("trusted", "untrusted")
@@ -25,7 +25,7 @@ def provenance_signals(path: str | Path, ws: Workspace | None = None) -> dict[st
     any failure code but an untrusted signer or TSA, and then ``digital_source_type`` is None),
     ``c2pa_state`` (the manifest's validation state), ``c2pa_trust`` (``trusted``, ``untrusted``:
     valid signature from a signer no trust anchor issued, ``invalid`` or ``absent``), ``digital_source_type``,
-    ``watermark_payload`` (the decoded content id, or None), ``watermark_status``, and
+    ``watermark_payload`` (the decoded content id, or None), ``watermark_status``,
     and the catalog record a content id leads to (:func:`record_signals`).
     """
     report = verify_file(path, ws, workspace_trust_anchors(ws) if ws is not None else None)
@@ -64,3 +64,11 @@ def record_signals(report: dict[str, Any]) -> dict[str, Any]:
         report.get("found_via") or "", "content id")
     note = f"claim only: the {via} points to record {record['id']}, but {match.get('reason') or 'not compared'}"
     return {"record_id": None, "record_claim": record["id"], "record_note": note, "found_via": report.get("found_via")}
+
+
+def declared_synthetic(signals: dict[str, Any]) -> bool:
+    """Does a valid C2PA manifest from a trusted signer declare the file AI-generated (an IPTC
+    ``digitalSourceType`` of trained or algorithmic media)? A declaration, not a detection: scan
+    reports it beside the detector's verdict and never folds it into the probability."""
+    return (signals.get("c2pa_valid") is True and signals.get("c2pa_trust") == "trusted"
+            and signals.get("digital_source_type") in AI_SOURCE_TYPES)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ import pytest
 from typer.testing import CliRunner
 
 from assay.cli import app
+from assay.core.errors import InputError, OutputError
 from assay.core.fileio import read_json
 from assay.core.imageio import save
 from assay.core.media import iter_media
@@ -23,9 +25,11 @@ from assay.detect.regions import FACE, WHOLE_IMAGE, crop_box
 from assay.detect.scan import (
     REPORT_FILE,
     RESULT_SCHEMA,
+    Scan,
     Scanner,
     ScanOptions,
     exit_code,
+    find_media,
     load_report,
     scan_paths,
 )
@@ -35,7 +39,7 @@ from tests.helpers.images import bright, dark, write_video
 
 RESULT_KEYS = {"schema", "path", "media", "status", "error", "verdict", "flagged", "probability", "threshold",
                "fallback", "width", "height", "faces_found", "regions", "video", "provenance", "explain",
-               "detector", "timing_s", "raw_score", "domain"}
+               "detector", "timing_s", "raw_score", "domain", "declared"}
 REGION_KEYS = {"kind", "box", "crop_box", "crop_size", "face_score", "probability", "flagged", "raw_score",
                "verdict", "domain"}
 VIDEO_KEYS = {"fps", "frame_count", "duration_s", "every_s", "frames_sampled", "frames_flagged",
@@ -355,3 +359,60 @@ def test_stamped_image_shows_provenance_beside_the_detector_score(ws: Workspace,
     assert prov["watermark_payload"] == extra["content_id"]
     assert prov["record_id"] == extra["provenance_id"]
     assert result["verdict"] in ("real", "synthetic")  # the detector's own verdict, not the manifest's
+
+
+def test_a_trusted_manifests_declaration_is_counted_apart_from_the_detectors_verdict(ws: Workspace, saved_detector: str,
+                                                                                      tmp_path: Path) -> None:
+    from assay.core.imageio import decode, save
+    from assay.detect import summary_line
+    from assay.provenance.stamp.session import Stamper as make_birth_stamper
+
+    pixels = (np.random.default_rng(6).random((96, 96, 3)) * 60 + 150).astype(np.uint8)
+    data, _ = make_birth_stamper(ws)(pixels, "png", {"family": "dcgan", "run_id": None, "checkpoint_sha256": "ab" * 32,
+                                                     "seed": 1, "latent_index": 3, "condition": None, "size": 96})
+    folder = tmp_path / "declared"
+    folder.mkdir()
+    (folder / "stamped.png").write_bytes(data)
+    save(decode(data), folder / "plain.png")                     # the same pixels, no manifest
+    scan = Scan(ws, saved_detector, ScanOptions(), record=False)
+    by_name = {Path(r["path"]).name: r for r in scan.run([folder])}
+    stamped, plain = by_name["stamped.png"], by_name["plain.png"]
+    assert stamped["declared"] == "synthetic" and plain["declared"] is None
+    assert stamped["probability"] == plain["probability"]       # the declaration never moves the score
+    assert stamped["verdict"] == plain["verdict"]
+    summary = scan.summary
+    assert summary["declared_synthetic"] == 1 and summary["flagged"] == 2 * int(plain["flagged"])
+    line = summary_line(summary)
+    assert "1 declared synthetic by a valid, trusted C2PA manifest" in line
+    assert f"{summary['flagged']} flagged as synthetic by the detector" in line
+    untrusted = {**stamped["provenance"], "c2pa_trust": "untrusted"}
+    from assay.detect.signals import declared_synthetic
+    assert declared_synthetic(stamped["provenance"]) and not declared_synthetic(untrusted)
+    assert not declared_synthetic({**stamped["provenance"], "c2pa_valid": False})
+
+
+@pytest.mark.parametrize("options, reason", [
+    ({"video_fraction": 0.0}, "--video-fraction must be in (0, 1]"),
+    ({"face_detector": "mtcnn-x"}, "--face-detector must be one of"),
+    ({"frame_every_s": 0}, "--every must be positive"),
+    ({"engine": "spark"}, "--engine must be one of"),
+    ({"threshold": 1.5}, "--threshold must be in [0, 1]"),
+    ({"max_faces": 0}, "--max-faces must be >= 1"),
+])
+def test_scan_options_refuse_what_no_scan_could_use(options, reason) -> None:
+    """The library checks the options itself, so the command, the dashboard and library callers agree."""
+    with pytest.raises(InputError, match=re.escape(reason)):
+        ScanOptions(**options)
+
+
+def test_find_media_and_scan_refuse_before_any_work(ws, tmp_path) -> None:
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(InputError, match=r"no images or videos found under .* \(use --recursive"):
+        find_media([empty])
+    with pytest.raises(InputError, match="--resume needs the --name"):
+        Scan(ws, brightness_detector(), ScanOptions(), resume=True)
+    blocked = tmp_path / "file"
+    blocked.write_text("x")
+    with pytest.raises(OutputError, match="cannot write to"):
+        Scan(ws, brightness_detector(), ScanOptions(explain_dir=str(blocked / "cams")))
