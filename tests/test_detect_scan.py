@@ -45,7 +45,7 @@ REGION_KEYS = {"kind", "box", "crop_box", "crop_size", "face_score", "probabilit
 VIDEO_KEYS = {"fps", "frame_count", "duration_s", "every_s", "frames_sampled", "frames_flagged",
               "flagged_fraction", "min_flagged_fraction", "peak_probability", "peak_time_s", "frames"}
 PROVENANCE_KEYS = {"checked", "error", "c2pa_present", "c2pa_valid", "c2pa_state", "c2pa_trust", "digital_source_type",
-                   "watermark_payload", "watermark_status", "record_id", "found_via"}
+                   "watermark_payload", "watermark_status", "record_id", "record_claim", "record_note", "found_via"}
 
 
 @pytest.fixture
