@@ -46,6 +46,8 @@ from assay.data.subjects import SubjectLinker, linker_from_file
 SIZES = (32, 64, 128, 256)
 ALIGNS = ("dlib", "center", "none")
 NO_FACE = ("skip", "center")
+#: shortest side (px) an image needs to be kept as a face crop (--align dlib or center)
+MIN_FACE_SIDE = 16
 JOURNAL = "journal.jsonl"
 #: what the journal in a staging folder was made from: its source folder and the settings that shape each entry
 JOURNAL_ORIGIN = "journal-origin.json"
@@ -160,6 +162,9 @@ def process_file(path: Path, root: Path, layout: str, cfg: PrepareConfig, out_di
         except ImageError as exc:
             raise Rejected(str(exc)) from None
         times["decode"] = time.process_time() - t
+        if cfg.align != "none" and min(image.shape[:2]) < MIN_FACE_SIDE:
+            raise Rejected(f"too small to be a face: {image.shape[1]}x{image.shape[0]} (the shorter side must be "
+                           f"at least {MIN_FACE_SIDE} px)")
 
         t = time.process_time()
         found = faces.detect_faces(image, cfg.detector)

@@ -7,7 +7,7 @@ from typing import Any, Optional
 
 import typer
 
-from assay.core.clitools import err, fail, print_json, print_table, workspace
+from assay.core.clitools import err, fail, print_json, print_table, say, workspace
 from assay.detect.base import DETECTORS
 
 app = typer.Typer(help="Train GAN-face detectors, evaluate them per generator, scan images and videos.", no_args_is_help=True)
@@ -175,6 +175,7 @@ def eval_cmd(
                                    encode=encode, max_per_set=max_per_set, seed=seed)
     except (AssayError, CatalogError, ValueError, FileNotFoundError) as exc:
         fail(str(exc))
+    _say_unreadable(report["data"].get("unreadable", []))
     _write_out(out, report)
     if as_json:
         print_json(report)
@@ -183,6 +184,14 @@ def eval_cmd(
 
         print_table(report_rows(report), ["condition", "family", *TABLE_METRICS],
                     title=f"{report['detector']} on {report['split']} ({report['data']['encode_path']['real']['re_encoded_as']} encode)")
+
+
+def _say_unreadable(unreadable: list[dict[str, str]]) -> None:
+    """One stderr line per file that could not be read, then their count."""
+    for u in unreadable:
+        say("unreadable", f"{u['file']}: {u['reason']}")
+    if unreadable:
+        say("unreadable", f"{len(unreadable)} file(s) could not be read and were left out")
 
 
 @app.command("calibrate")

@@ -42,7 +42,8 @@ def evaluate_folders(ws: Workspace, detector_ref: str | None, *, real_dirs: Sequ
     """Evaluate a detector on plain folders (every image of them, recursively; see :mod:`detect.folders`).
 
     Each ``--fake-dir`` is a family named after the folder; in the ``0_real``/``1_fake`` layout
-    each generator sub-folder is one. Same metrics, robustness and stored report as for sets.
+    each generator sub-folder is one. Same metrics, robustness and stored report as for sets; the files that
+    could not be read are counted and named in ``data.unreadable``.
     """
     from assay.detect.data import Assembled
     from assay.detect.folders import load_folders
@@ -53,6 +54,7 @@ def evaluate_folders(ws: Workspace, detector_ref: str | None, *, real_dirs: Sequ
                "layout": [str(d) for d in layout_dirs]}
     summary = Assembled({"all": items}, {"real": [], "fake": []}, encode, rejects).summary()
     summary["sets"] = folders
+    summary["unreadable"] = [{"file": f, "reason": r} for f, r in rejects]
     return _report(ws, det, rec, items, summary, "all", folders, perturbations, store)
 
 

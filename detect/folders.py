@@ -20,6 +20,8 @@ from assay.core.media import IMAGE_EXTS, iter_media
 from assay.detect.data import REAL, Item, parse_encode, reencode
 
 REAL_DIR, FAKE_DIR = "0_real", "1_fake"
+#: fewest readable images per class that give an AUC worth printing
+MIN_PER_CLASS = 5
 
 
 def layout_folders(root: Path) -> list[tuple[Path, int, str]]:
@@ -37,7 +39,11 @@ def layout_folders(root: Path) -> list[tuple[Path, int, str]]:
 def load_folders(real_dirs: Sequence[Path] = (), fake_dirs: Sequence[Path] = (), layout_dirs: Sequence[Path] = (),
                  encode: str = "none", max_per_folder: int | None = None, seed: int = 0
                  ) -> tuple[list[Item], list[tuple[str, str]]]:
-    """Images of the folders (recursively) as items, through the encode path; and the rejects."""
+    """Images of the folders (recursively) as items, through the encode path; and the rejects (file, reason).
+
+    Files that cannot be read (empty, broken links, link loops, undecodable) are rejects, never silently dropped;
+    :class:`InputError` when fewer than :data:`MIN_PER_CLASS` readable images of either class are left.
+    """
     sources = [(Path(d), 0, REAL) for d in real_dirs] + [(Path(d), 1, Path(d).name) for d in fake_dirs]
     for root in layout_dirs:
         sources += layout_folders(Path(root))
@@ -47,7 +53,12 @@ def load_folders(real_dirs: Sequence[Path] = (), fake_dirs: Sequence[Path] = (),
     for folder, label, family in sources:
         if not folder.is_dir():
             raise InputError(f"not a folder: {folder}")
-        files = [p for p, problem in iter_media([folder], recursive=True, exts=IMAGE_EXTS) if not problem]
+        files = []
+        for p, problem in iter_media([folder], recursive=True, exts=IMAGE_EXTS):
+            if problem:
+                rejects.append((str(p), problem))
+            else:
+                files.append(p)
         if max_per_folder:
             files = [files[i] for i in sorted(np.random.default_rng(seed).permutation(len(files))[:max_per_folder])]
         for f in files:
@@ -58,6 +69,15 @@ def load_folders(real_dirs: Sequence[Path] = (), fake_dirs: Sequence[Path] = (),
                 continue
             fmt = f.suffix.lower().lstrip(".").replace("jpg", "jpeg")
             items.append(Item(image, label, family, str(folder), str(f), fmt, "all"))
-    if not items:
-        raise InputError("no readable images in the given folders")
+    _check_enough(items, rejects)
     return items, rejects
+
+
+def _check_enough(items: Sequence[Item], rejects: Sequence[tuple[str, str]]) -> None:
+    """InputError naming the counts (and the unreadable files) when either class has too few images."""
+    counts = {name: sum(i.label == label for i in items) for name, label in (("real", 0), ("fake", 1))}
+    short = [f"{n} {name}" for name, n in counts.items() if n < MIN_PER_CLASS]
+    if short:
+        unread = f"; {len(rejects)} unreadable, e.g. {rejects[0][0]}: {rejects[0][1]}" if rejects else ""
+        raise InputError(f"too few readable images for an AUC: {' and '.join(short)} (at least {MIN_PER_CLASS} "
+                         f"of each class needed){unread}")

@@ -86,7 +86,7 @@ def open_clip_visual(arch: str, file: str) -> nn.Module:
         import open_clip
     except ImportError:
         raise MissingExtraError("univfd needs OpenCLIP (open_clip_torch), which is not installed: "
-                                "install assay[univfd]") from None
+                                "install 'assay[univfd]'") from None
     if not Path(file).is_file():
         raise ModelError(f"CLIP weights file not found: {file}")
     if arch.endswith(".json"):

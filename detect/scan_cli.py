@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, List, Optional
 import typer
 
 from assay.core.clitools import err, fail, workspace
+from assay.core.text import one_line
 from assay.core.workspace import ReadOnlyWorkspace, Workspace
 
 if TYPE_CHECKING:
@@ -74,7 +75,7 @@ def scan_command(
         with result_output(fmt, out) as writer, bar:
             for result in scan.run_jobs(jobs, paths, recursive):
                 if result["status"] == "error":
-                    bar.write(f"error: {result['path']}: {result['error']}", file=sys.stderr)
+                    bar.write(one_line(f"error: {result['path']}: {result['error']}"), file=sys.stderr)
                 writer.write(result)
                 bar.update(1)
     except KeyboardInterrupt:

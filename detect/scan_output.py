@@ -12,6 +12,7 @@ from typing import Any, Callable, Iterator, TextIO
 from assay.core.errors import InputError
 from assay.core.fileio import atomic_path, check_writable_folder
 from assay.core.registry import Registry
+from assay.core.text import one_line
 from assay.detect.domain import reason_kind
 
 #: format name -> writer class
@@ -101,7 +102,7 @@ class TableWriter(ResultWriter):
         cells = [str(row[c]).ljust(w) for c, w in self.widths.items()]
         why = row["error"] or row["reason"]
         tail = str(row["path"]) + (f": {why}" if why else "")
-        return "  ".join(cells + [tail]).rstrip() + "\n"
+        return one_line("  ".join(cells + [tail]).rstrip()) + "\n"
 
 
 @FORMATS.register("json")

@@ -8,6 +8,7 @@ from typing import Any, Optional
 import typer
 
 from assay.core.clitools import err, fail, out, print_json, print_table, workspace
+from assay.core.text import one_line
 from assay.core.workspace import Workspace
 from assay.provenance.consent.cli import consent_app, takedowns_app
 
@@ -209,7 +210,7 @@ def verify(
         print_table(_check_rows(results), ["file", "check", "what", "status", "reason"], title="provenance checks")
     else:
         for r in results:
-            out.print(summary_line(r), highlight=False, markup=False, soft_wrap=True)
+            out.print(one_line(summary_line(r)), highlight=False, markup=False, soft_wrap=True)
         err.print("every check with its reason: --detail", highlight=False)
     if any(r["error"] or not r["ok"] for r in results):
         raise typer.Exit(1)

@@ -223,3 +223,25 @@ def test_train_preset_general_resolves_the_recipe(toyws) -> None:
     assert {"simulated-transposed", "simulated-nearest-x8"} <= set(ws.resolve("gen").params["families"])
     domain = json.loads((folder / "domain.json").read_text())
     assert domain["codecs"] == {"jpeg": [60, 100]} and set(domain["features"]) == {"real", "synthetic"}
+
+
+def test_eval_names_unreadable_files_and_refuses_too_few_images(toyws, tmp_path: Path) -> None:
+    ws, _, _ = toyws
+    for i, img in enumerate(real_images(6, 48, seed=70)):
+        save(img, tmp_path / "r" / f"{i}.png")
+    for i, img in enumerate(fake_images(6, "bilinear", 48, seed=71)):
+        save(img, tmp_path / "f" / f"{i}.png")
+    (tmp_path / "r" / "empty.png").write_bytes(b"")
+    (tmp_path / "r" / "broken.png").symlink_to(tmp_path / "nowhere.png")
+    (tmp_path / "f" / "loop.png").symlink_to(tmp_path / "f" / "loop.png")
+    base = ["-w", str(ws.root), "detect", "eval", "spec", "--no-robustness", "--json"]
+    res = runner.invoke(app, [*base, "--real-dir", str(tmp_path / "r"), "--fake-dir", str(tmp_path / "f")])
+    assert res.exit_code == 0, res.output
+    report = json.loads(res.stdout[res.stdout.index("{"):])
+    unreadable = {Path(u["file"]).name for u in report["data"]["unreadable"]}
+    assert unreadable == {"empty.png", "broken.png", "loop.png"} and report["data"]["rejects"] == 3
+    assert "3 file(s) could not be read" in res.stderr and "broken.png" in res.stderr
+    for f in sorted((tmp_path / "f").glob("[1-5].png")):
+        f.unlink()
+    res = runner.invoke(app, [*base, "--real-dir", str(tmp_path / "r"), "--fake-dir", str(tmp_path / "f")])
+    assert res.exit_code == 2 and "too few readable images" in res.output and "1 fake" in res.output

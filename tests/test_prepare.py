@@ -237,3 +237,17 @@ def test_dlib_alignment_skips_or_centre_crops_faceless_files(ws, tmp_path):
     rows = open_set(ws, "centred").rows
     assert kept.kept == 3 and all(r["align"] == "center" and r["face_found"] is False for r in rows)
     assert open_set(ws, "centred").load().shape == (3, 32, 32, 3)
+
+
+def test_centre_crop_rejects_images_too_small_to_be_a_face(ws, tmp_path):
+    src = tmp_path / "tiny"
+    src.mkdir()
+    Image.fromarray(pattern(1)).save(src / "face.png")
+    Image.new("RGB", (1, 1)).save(src / "dot.png")
+    Image.new("RGB", (200, 15)).save(src / "strip.png")
+    result = prepare(ws, src, "tiny", PrepareConfig(size=32, align="center", workers=1))
+    reasons = {Path(r["source"]).name: r["reason"] for r in result.rejects}
+    assert result.kept == 1 and set(reasons) == {"dot.png", "strip.png"}
+    assert "too small to be a face: 1x1" in reasons["dot.png"] and "200x15" in reasons["strip.png"]
+    whole = prepare(ws, src, "whole", PrepareConfig(size=32, align="none", workers=1))
+    assert whole.kept == 3

@@ -108,7 +108,7 @@ class PostgresBackend:
 
     def __init__(self, url: str, read_only: bool = False, migrate_to: int = SCHEMA_VERSION) -> None:
         if psycopg is None:
-            raise CatalogError("a postgresql:// catalog needs psycopg: install assay[postgres]")
+            raise CatalogError("a postgresql:// catalog needs psycopg: install 'assay[postgres]'")
         self.url = url
         self.location = redact(url)
         self.read_only = read_only

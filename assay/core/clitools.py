@@ -11,9 +11,11 @@ import click
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 from typer.core import TyperGroup
 
 from assay.core.errors import AssayError
+from assay.core.text import one_line
 from assay.core.workspace import Workspace
 
 #: human-facing messages and progress go to stderr; results go to stdout
@@ -39,12 +41,13 @@ def workspace(ctx: typer.Context, read_only: bool = False) -> Workspace:
 
 def say(stage: str, message: str) -> None:
     """A ``[stage] message`` line on stderr, printed as is (no rich markup)."""
-    err.print(f"[{stage}] {message}", markup=False, highlight=False)
+    err.print(f"[{stage}] {one_line(message)}", markup=False, highlight=False)
 
 
 def fail(message: str, code: int = 2) -> NoReturn:
-    """Print a one-line error and exit with ``code``."""
-    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    """Print a one-line error (as is: no rich markup, control characters escaped) and exit with ``code``."""
+    err.print("[bold red]error:[/] ", end="", highlight=False)
+    err.print(one_line(message), markup=False, highlight=False)
     raise typer.Exit(code)
 
 
@@ -98,7 +101,7 @@ def print_table(rows: Sequence[dict[str, Any]], columns: Sequence[str], title: s
     for col in columns:
         table.add_column(col, overflow="fold")
     for row in rows:
-        table.add_row(*(_cell(row.get(c)) for c in columns))
+        table.add_row(*(Text(one_line(_cell(row.get(c)))) for c in columns))
     (out if out.is_terminal else Console(file=out.file, width=UNBOUNDED)).print(table)
 
 

@@ -21,7 +21,7 @@ try:
     import ray
     import ray.data
 except ImportError:
-    raise MissingExtraError("the ray engine needs Ray: install assay[ray]") from None
+    raise MissingExtraError("the ray engine needs Ray: install 'assay[ray]'") from None
 
 #: items handed to an actor at a time: small, so that the first results come back early
 BATCH = 4

@@ -60,7 +60,8 @@ def plan_outputs(inputs: Sequence[Path], out_dir: Path, fmt: str | None) -> list
     ``out_dir`` (``in/a/x.jpg`` -> ``out/a/x.jpg``), a file named alone goes to ``out_dir``.
 
     Raises :class:`InputError` naming them when two sources would still be written to one
-    output (``x.png`` and ``x.jpg`` with ``--format png``, or one name in two inputs).
+    output (``x.png`` and ``x.jpg`` with ``--format png``, or one name in two inputs), and when ``inputs``
+    hold no image or video at all.
     """
     plan, seen, clashes = [], {}, []
     for arg in inputs:
@@ -73,6 +74,8 @@ def plan_outputs(inputs: Sequence[Path], out_dir: Path, fmt: str | None) -> list
             if dest in seen:
                 clashes.append(f"{seen[dest]} and {src} -> {dest}")
             seen.setdefault(dest, src)
+    if not plan:
+        raise InputError("no images or videos found under " + ", ".join(map(str, inputs)))
     if clashes:
         raise InputError(f"{len(clashes)} output name(s) would be written twice: {'; '.join(clashes[:3])}"
                          f"{' ...' if len(clashes) > 3 else ''}: stamp them into different --out folders")

@@ -12,7 +12,7 @@ from typing import Any, Iterator, Sequence
 
 from tqdm import tqdm
 
-from assay.core.errors import MediaError
+from assay.core.errors import InputError, MediaError
 from assay.core.media import iter_media
 from assay.core.workspace import Workspace
 from assay.provenance.verify.checks import (
@@ -83,9 +83,12 @@ def verify_paths(paths: Sequence[str | Path], ws: Workspace | None = None, trust
                  require: tuple[str, ...] = (), progress: bool = False) -> Iterator[dict[str, Any]]:
     """:func:`verify_file` for every image and video under ``paths`` (folders expanded, sub-folders included), in
     order; a file that cannot be read gets its :func:`error_result`. ``progress`` shows a bar on stderr for two
-    files or more. ValueError for an unknown label in ``require``, before the first file."""
+    files or more. ValueError for an unknown label in ``require``, before the first file; :class:`InputError` when
+    ``paths`` hold no image or video at all."""
     required_checks(require)
     found = list(iter_media(paths, recursive=True))
+    if not found:
+        raise InputError("no images or videos found under " + ", ".join(map(str, paths)))
     for path, problem in tqdm(found, desc="verify", unit="file", disable=not progress or len(found) < 2,
                               file=sys.stderr):
         yield error_result(path, problem) if problem else verify_file(path, ws, trust_anchors, require)
