@@ -30,6 +30,9 @@ TC260_NS = "http://www.tc260.org.cn/ns/AIGC/1.0/"
 SB942_NS = "http://ns.assay.dev/sb942/1.0/"
 IPTC_NS = "http://iptc.org/std/Iptc4xmpExt/2008-02-29/"
 RDF_NS = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
+#: assay's own fields: ``Watermark`` names the invisible watermark's method when one was embedded, so that a
+#: verifier knows to expect one even where the catalog record is out of reach
+ASSAY_NS = "http://ns.assay.dev/labels/1.0/"
 GB45438_FIELDS = ("Label", "ContentProducer", "ProduceID", "ReservedCode1", "ContentPropagator", "PropagateID",
                   "ReservedCode2")
 SB942_FIELDS = ("Provider", "SystemName", "SystemVersion", "CreateDate", "ContentID")
@@ -39,13 +42,17 @@ PNG_XMP_KEY = "XML:com.adobe.xmp"
 
 
 def label_fields(provider: str, system_name: str, system_version: str, created: str, content_id: str,
-                 digital_source_type: str, reserved_code1: str = "") -> dict[str, Any]:
-    """The GB 45438 and SB 942 fields for one file at creation (propagator fields empty)."""
+                 digital_source_type: str, reserved_code1: str = "", watermark: str = "") -> dict[str, Any]:
+    """The GB 45438 and SB 942 fields for one file at creation (propagator fields empty); ``watermark``: the
+    method of the invisible watermark embedded in the pixels, declared so that its absence can be noticed."""
     gb = {"Label": "1", "ContentProducer": provider, "ProduceID": content_id, "ReservedCode1": reserved_code1,
           "ContentPropagator": "", "PropagateID": "", "ReservedCode2": ""}
     sb = {"Provider": provider, "SystemName": system_name, "SystemVersion": system_version, "CreateDate": created,
           "ContentID": content_id}
-    return {"gb45438": gb, "sb942": sb, "digital_source_type": digital_source_type}
+    fields: dict[str, Any] = {"gb45438": gb, "sb942": sb, "digital_source_type": digital_source_type}
+    if watermark:
+        fields["watermark"] = watermark
+    return fields
 
 
 def build_xmp(fields: dict[str, Any]) -> bytes:
@@ -63,6 +70,8 @@ def build_xmp(fields: dict[str, Any]) -> bytes:
     for key in SB942_FIELDS:
         ET.SubElement(desc, f"{{{SB942_NS}}}{key}").text = str(fields["sb942"].get(key, ""))
     ET.SubElement(desc, f"{{{IPTC_NS}}}DigitalSourceType").text = fields["digital_source_type"]
+    if fields.get("watermark"):
+        ET.SubElement(desc, f"{{{ASSAY_NS}}}Watermark").text = fields["watermark"]
     body = ET.tostring(root, encoding="unicode")
     return ('<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>' + body + '<?xpacket end="w"?>').encode()
 
@@ -95,6 +104,9 @@ def parse_xmp(packet: bytes | str) -> dict[str, Any]:
         dst = desc.find(f"{{{IPTC_NS}}}DigitalSourceType")
         if dst is not None:
             out["digital_source_type"] = dst.text or ""
+        mark = desc.find(f"{{{ASSAY_NS}}}Watermark")
+        if mark is not None and mark.text:
+            out["watermark"] = mark.text
     return out
 
 

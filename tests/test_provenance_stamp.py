@@ -319,3 +319,25 @@ def test_demo_finds_the_stripped_32px_sample_through_its_watermark(ws, identity,
     record = verify_file(files[0], ws)["record"]["id"]
     assert f"record {record} found through the watermark" in text
     assert (ws.root / "provenance-demo" / "s0.resaved.png").is_file()
+
+
+def test_verify_says_a_declared_watermark_was_expected_but_not_found(tmp_path, ws, identity, trust) -> None:
+    from PIL import PngImagePlugin
+
+    from assay.provenance import implicit
+
+    out = tmp_path / "out" / "face.png"
+    stamp_file(_source(tmp_path, 200), out, identity, ws=ws)
+    with Image.open(out) as im:
+        packet = im.info[implicit.PNG_XMP_KEY]
+    assert implicit.parse_xmp(packet)["watermark"]  # the XMP declares the watermark's method
+    info = PngImagePlugin.PngInfo()
+    info.add_itxt(implicit.PNG_XMP_KEY, packet)
+    swapped = tmp_path / "swapped.png"  # other pixels (no watermark), the stamped XMP kept, the manifest dropped
+    Image.fromarray(smooth_image(200, 7)).save(swapped, pnginfo=info)
+    alone = verify_file(swapped, None, trust)
+    check = alone["checks"]["watermark"]
+    assert check["status"] == "fail" and "a watermark was expected (the XMP says one was embedded)" in check["reason"]
+    assert not alone["ok"]
+    Image.fromarray(smooth_image(200, 7)).save(tmp_path / "plain.png")
+    assert verify_file(tmp_path / "plain.png", None, trust)["checks"]["watermark"]["status"] == "absent"

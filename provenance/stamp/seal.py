@@ -71,7 +71,8 @@ def seal(write: Writer, record: dict[str, Any], applied: list[str], skipped: dic
         code = options.secret.integrity_code(content_id, pixel_hash, options.provider) if options.secret else ""
         record["xmp"] = implicit.label_fields(options.provider, options.system_name, options.system_version,
                                               record["created"], content_id, manifest.SOURCE_TYPES[record["source_type"]],
-                                              code)
+                                              code, (record.get("watermark") or {}).get("method", "")
+                                              if "watermark" in applied else "")
         xmp = implicit.build_xmp(record["xmp"])
         applied.append("xmp")
     data = write(xmp)

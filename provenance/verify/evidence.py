@@ -77,6 +77,17 @@ class Evidence:
             self.memo["pixel_sha256"] = pixel_sha256(self.rgb)
         return self.memo["pixel_sha256"]
 
+    def watermark_declared_by(self) -> str | None:
+        """What says a watermark was embedded: "the C2PA manifest", "the XMP", "the record", or None."""
+        if (self.labels.get("watermark") or {}).get("status") == "embedded" or \
+                "watermark" in (self.labels.get("labels") or []):
+            return "the C2PA manifest"
+        if self.implicit.get("watermark"):
+            return "the XMP" if self.implicit_from == "xmp" else "the C2PA manifest"
+        if ((self.record or {}).get("params", {}).get("watermark") or {}).get("status") == "embedded":
+            return f"record {self.record['id']}"  # type: ignore[index]
+        return None
+
     def recorded(self, label: str) -> dict[str, Any]:
         """What stamping recorded for ``label`` ("visible", "watermark"): from the manifest, else the catalog record."""
         return self.labels.get(label) or (self.record or {}).get("params", {}).get(label) or {}
@@ -149,7 +160,7 @@ def gather(path: Path, ws: Workspace | None = None, trust_anchors: str | None = 
 
     secret = workspace_secret(ws)
     key = secret.watermark_key if secret is not None else None
-    method = (labels.get("watermark") or {}).get("method") or watermark.choose(
+    method = (labels.get("watermark") or {}).get("method") or found.get("watermark") or watermark.choose(
         watermark.AUTO, None if rgb is None else rgb.shape)
     scan = scan_video(reader, method, key) if reader is not None else None
     reading = scan.reading if scan is not None else watermark.read_id(rgb, method, key)

@@ -119,8 +119,10 @@ def watermarkresult(ev: Evidence) -> CheckResult:
                               f"({reading.method} method)")
     if reading.status == "too_small" or recorded.get("status") in ("too_small", "lost_in_encode", "not_decodable"):
         return result("absent", recorded.get("reason") or reading.reason)
-    if recorded.get("status") == "embedded":
-        return result("fail", f"a watermark was embedded but does not decode ({reading.reason})")
+    declared = ev.watermark_declared_by()
+    if declared:
+        return result("fail", f"a watermark was expected ({declared} says one was embedded) but not found "
+                              f"({reading.reason})")
     return result("absent", reading.reason)
 
 
