@@ -339,9 +339,12 @@ def _locked(run_dir: Path, run_id: str, dist: Dist) -> Iterator[None]:
 def resume(ws: Workspace, run: str, *, sets: Sequence[str] = (), steps: int | None = None,
            progress: bool = True) -> str:
     """Continue a run from its latest checkpoint (``steps`` or ``sets`` may raise the step count, or set
-    a new ``time_budget``); refused at once while another process trains it."""
+    a new ``time_budget``); refused at once while another process trains it. A run stopped before its first
+    checkpoint (killed) starts again from step 0 with its saved config, and says so."""
     rec = ws.resolve(run, "runs")
     run_dir = Path(rec.path or "")
+    if not (run_dir / checkpoint.CONFIG).is_file():
+        raise TrainingError(f"run {rec.id} has no saved config ({run_dir / checkpoint.CONFIG}): start a new run")
     saved = read_json(run_dir / checkpoint.CONFIG)
     cfg = override(load_config(saved), [*sets, *([f"steps={steps}"] if steps is not None else [])])
     stopper = Stopper(parse_duration(cfg.time_budget))
@@ -350,15 +353,17 @@ def resume(ws: Workspace, run: str, *, sets: Sequence[str] = (), steps: int | No
     device = dist.device(device)
     with _locked(run_dir, rec.id, dist):
         pointer = checkpoint.latest(run_dir)
-        if pointer is None:
-            raise TrainingError(f"run {rec.id} has no checkpoint to resume from")
+        if pointer is None and dist.is_main:
+            print(f"run {rec.id} stopped before its first checkpoint: starting it again from step 0 with its "
+                  "saved config", file=sys.stderr)
         ds = open_set(ws, saved["dataset"])
         waiver = require_training_consent(ws, ds.record.id, (saved.get("consent_waiver") or {}).get("reason")).waiver
         threads = choose_threads(cfg.threads, dist.world)
         if dist.is_main:
             params = _params(cfg, ds.record.id, threads, waiver)
             atomic_write_json(run_dir / checkpoint.CONFIG, params)
-            kept = [r for r in read_jsonl(run_dir / checkpoint.METRICS) if r.get("step", 0) <= pointer["step"]]
+            last = pointer["step"] if pointer is not None else -1
+            kept = [r for r in read_jsonl(run_dir / checkpoint.METRICS) if r.get("step", 0) <= last]
             atomic_write_jsonl(run_dir / checkpoint.METRICS, kept)
             ws.catalog.update(rec.id, params={k: params[k] for k in ("steps", "time_budget", "threads_used",
                                                                      "threads_why")}, status="running")

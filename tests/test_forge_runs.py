@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -163,3 +164,36 @@ def test_the_run_config_records_the_threads_chosen_and_why(ws) -> None:
     params = ws.resolve(run_id).params
     assert params["threads_used"] >= 1 and params["threads_why"].startswith("auto: ")
     assert torch.get_num_threads() == 1                           # the caller's thread count is restored
+
+
+#: the CLI, killed (SIGKILL) where it would write its first checkpoint
+KILLED_BEFORE_CHECKPOINT = """
+import os, signal, sys
+sys.path.insert(0, sys.argv[1])
+from assay.forge import checkpoint
+checkpoint.save = lambda *args, **kwargs: os.kill(os.getpid(), signal.SIGKILL)
+from assay.cli import app
+app(sys.argv[2:], prog_name="assay")
+"""
+
+
+def test_a_run_killed_before_its_first_checkpoint_resumes_from_step_0_with_its_config(ws, capsys) -> None:
+    ds = tiny_faces(ws)
+    args = ["--workspace", str(ws.root), "forge", "train", "--model", "dcgan", "--data", ds, "--size", "32",
+            "--steps", "100000", "--batch", "8", "--name", "early", *CLI_TINY]
+    env = {**os.environ, "PYTHONPATH": str(REPO), "HF_HUB_OFFLINE": "1"}
+    proc = subprocess.run([sys.executable, "-c", KILLED_BEFORE_CHECKPOINT, str(REPO), *args], capture_output=True,
+                          text=True, env=env, cwd=REPO, timeout=300)
+    assert proc.returncode == -signal.SIGKILL, proc.stderr[-3000:]
+    rec = ws.resolve("early")
+    folder = Path(rec.path)
+    assert rec.status == "running" and checkpoint.latest(folder) is None and _loss_steps(folder)
+    saved = (folder / checkpoint.CONFIG).read_text()
+    assert resume(ws, "early", steps=3, progress=False) == rec.id
+    assert "stopped before its first checkpoint: starting it again from step 0" in capsys.readouterr().err
+    rec = ws.resolve(rec.id)
+    assert rec.status == "ready" and rec.params["final_step"] == 3
+    assert _loss_steps(folder) == [1, 2, 3]                               # the first attempt's rows are gone
+    again = json.loads((folder / checkpoint.CONFIG).read_text())
+    first = json.loads(saved)
+    assert {k: v for k, v in again.items() if k != "steps"} == {k: v for k, v in first.items() if k != "steps"}
