@@ -17,7 +17,8 @@ def prepare_cmd(
     ctx: typer.Context,
     src: Path = typer.Argument(..., help="Folder of photos (walked recursively) or one image."),
     out: str = typer.Option(..., "--out", help="Name of the new data set."),
-    size: int = typer.Option(64, "--size", help="Output side in pixels: 32, 64, 128 or 256."),
+    size: str = typer.Option("64", "--size", help="Output side in pixels: 32, 64, 128, 256, or native (each face "
+                             "at its source pixel scale, never resized: what detectors train on)."),
     align: str = typer.Option("dlib", "--align", help="dlib (FFHQ-style from 5 landmarks), center (centre square) or none."),
     detector: str = typer.Option("hog", "--detector", help="dlib face detector: hog (fast) or cnn (more accurate, slow)."),
     no_face: str = typer.Option("skip", "--no-face", help="With --align dlib, a file with no face: skip or center."),
@@ -39,14 +40,14 @@ def prepare_cmd(
 
     from assay.core.engines import ENGINES, Engine
     from assay.core.errors import AssayError
-    from assay.data.preparation import PrepareConfig, prepare
+    from assay.data.preparation import PrepareConfig, parse_size, prepare
 
     if engine not in ENGINES:
         fail(f"--engine must be one of {', '.join(ENGINES)}, got {engine!r}")
 
     try:
         fractions = tuple(float(x) for x in split.split(","))
-        cfg = PrepareConfig(size=size, align=align, detector=detector, no_face=no_face, layout=layout,
+        cfg = PrepareConfig(size=parse_size(size), align=align, detector=detector, no_face=no_face, layout=layout,
                             fractions=fractions, seed=seed, workers=workers, embed=not no_embed,  # type: ignore[arg-type]
                             consent_file=str(consent) if consent else None, subjects_from_layout=subjects_from_layout)
         cfg.validate()
