@@ -62,6 +62,7 @@ from assay.detect import (  # noqa: E402
     run_simulator,
     train_simulators,
 )
+from benchmarks.detect_generalisation import _files  # noqa: E402
 
 DATA = Path(os.environ.get("ASSAY_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
 FAMILIES = {"pggan": "gan-faces/celebahq-pggan-1024", "studio": "gan-faces/stylegan-studio-512"}
@@ -92,13 +93,7 @@ def recipes(epochs: int) -> dict[str, dict[str, Any]]:
 
 def unique_files(folder: Path) -> list[Path]:
     """The folder's JPEGs, sorted, byte-identical duplicates dropped."""
-    seen, out = set(), []
-    for f in sorted(folder.glob("*.jpg")):
-        h = hashlib.sha256(f.read_bytes()).hexdigest()
-        if h not in seen:
-            seen.add(h)
-            out.append(f)
-    return out
+    return _files(folder, len(list(folder.glob("*.jpg"))))
 
 
 def pick(files: list[Path], n: int, seed: int) -> list[Path]:
