@@ -21,11 +21,12 @@ import numpy as np
 
 from assay.core.catalog import CatalogError, Record
 from assay.core.engines import Engine
-from assay.core.errors import MediaError
+from assay.core.errors import AssayError, InputError, MediaError, ModelError
 from assay.core.fileio import (
     append_jsonl,
     atomic_path,
     atomic_write_jsonl,
+    check_writable_folder,
     read_json,
     read_jsonl,
 )
@@ -63,6 +64,28 @@ class ScanOptions:
     workers: int = 0  #: processes (or Ray actors) scanning in parallel (0: every core on CPU, one process with CUDA)
     engine: str = "local"  #: where the files are scanned: assay.core.engines.ENGINES (local, ray)
     address: str | None = None  #: the Ray cluster's address (None: a new one on this machine)
+
+    def __post_init__(self) -> None:
+        """Refuse options no scan could use, with a one-line reason (:class:`InputError`), before any work."""
+        from assay.core.engines import ENGINES
+        from assay.core.faces import FACE_DETECTORS
+
+        problems = [
+            (self.threshold is not None and not 0.0 <= self.threshold <= 1.0,
+             f"--threshold must be in [0, 1], got {self.threshold}"),
+            (self.margin < 0, f"--margin must be >= 0, got {self.margin}"),
+            (self.face_detector not in FACE_DETECTORS,
+             f"--face-detector must be one of {', '.join(FACE_DETECTORS)}, got {self.face_detector!r}"),
+            (self.max_faces is not None and self.max_faces < 1, f"--max-faces must be >= 1, got {self.max_faces}"),
+            (self.frame_every_s <= 0, f"--every must be positive, got {self.frame_every_s}"),
+            (self.max_frames is not None and self.max_frames < 1, f"--max-frames must be >= 1, got {self.max_frames}"),
+            (not 0.0 < self.video_fraction <= 1.0, f"--video-fraction must be in (0, 1], got {self.video_fraction}"),
+            (self.workers < 0, f"--workers must be >= 0, got {self.workers}"),
+            (self.engine not in ENGINES, f"--engine must be one of {', '.join(ENGINES)}, got {self.engine!r}"),
+        ]
+        for bad, reason in problems:
+            if bad:
+                raise InputError(reason)
 
 
 class Scanner:
@@ -295,6 +318,15 @@ def exit_code(flagged: int, errors: int) -> int:
     return 1 if flagged else (2 if errors else 0)
 
 
+def find_media(paths: Sequence[str | Path], recursive: bool = False) -> list[tuple[Path, str | None]]:
+    """The (path, problem) pairs a scan of ``paths`` reads; :class:`InputError` when there are none."""
+    jobs = list(iter_media(paths, recursive))
+    if not jobs:
+        raise InputError("no images or videos found under " + ", ".join(map(str, paths))
+                         + ("" if recursive else " (use --recursive for sub-folders)"))
+    return jobs
+
+
 #: what a scan is given as its detector: a loaded one, a loaded one with its catalog row (as
 #: :func:`assay.detect.load_detector` returns them, so a service loads once and records each scan
 #: under its detector), a catalog id or name, or None for the most recent
@@ -325,9 +357,21 @@ class Scan:
                  name: str | None = None, record: bool = True, resume: bool = False) -> None:
         self.ws = ws
         self.options = options or ScanOptions()
+        if resume and not name:
+            raise InputError("--resume needs the --name of the interrupted scan")
+        if resume and not record:
+            raise InputError("--resume needs a recorded scan (the workspace is read-only)")
+        if self.options.explain_dir is not None:
+            check_writable_folder(self.options.explain_dir)  # before any file is scanned
         if record and name and any(r.name == name for r in ws.catalog.list("scans")):
             raise CatalogError(f"a scan named {name!r} already exists; choose another --name")
-        self.detector, self.detector_record = resolve_detector(ws, detector)
+        try:
+            self.detector, self.detector_record = resolve_detector(ws, detector)
+        except AssayError:
+            raise
+        except Exception as exc:  # unreadable weights, a detector of a newer version: one line
+            raise ModelError(f"cannot load detector {detector or '(most recent)'}: "
+                             f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from exc
         rec = self.detector_record
         info = {"id": rec.id if rec else None, "name": rec.name if rec else None,
                 "type": getattr(self.detector, "name", type(self.detector).__name__)}

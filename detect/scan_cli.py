@@ -2,30 +2,20 @@
 
 from __future__ import annotations
 
-import contextlib
 import sys
 from pathlib import Path
-from typing import Iterator, List, Optional, TextIO
+from typing import TYPE_CHECKING, List, Optional
 
 import typer
 
 from assay.core.clitools import err, fail, workspace
 from assay.core.workspace import ReadOnlyWorkspace, Workspace
 
+if TYPE_CHECKING:
+    from assay.detect.scan import Scan
+
 #: exit status after Ctrl-C (128 + SIGINT), apart from the scan's own 0 / 1 / 2
 INTERRUPTED = 130
-
-
-@contextlib.contextmanager
-def _output(out: Path | None) -> Iterator[TextIO]:
-    """stdout, or a file written under a temporary name and moved into place when complete."""
-    if out is None:
-        yield sys.stdout
-        return
-    from assay.core.fileio import atomic_path
-
-    with atomic_path(out) as tmp, open(tmp, "w", encoding="utf-8", newline="") as fh:
-        yield fh
 
 
 def _workspace(ctx: typer.Context, name: str | None, resume: bool) -> tuple[Workspace, bool]:
@@ -64,68 +54,45 @@ def scan_command(
     """Scan images and videos for GAN faces. Exit 0: nothing flagged, 1: something flagged, 2: errors only."""
     from tqdm import tqdm
 
-    from assay.core.fileio import check_writable_folder
-    from assay.core.media import iter_media
-    from assay.detect.scan import Scan, ScanOptions
-    from assay.detect.scan_output import FORMATS
+    from assay.detect.scan import Scan, ScanOptions, find_media
+    from assay.detect.scan_output import check_output, result_output
 
-    if fmt not in FORMATS:
-        fail(f"unknown format {fmt!r}; expected one of: {', '.join(FORMATS.names())}")
-    if not 0.0 < video_fraction <= 1.0:
-        fail(f"--video-fraction must be in (0, 1], got {video_fraction}")
-    from assay.core.faces import FACE_DETECTORS
-
-    if face_detector not in FACE_DETECTORS:
-        fail(f"--face-detector must be one of {', '.join(FACE_DETECTORS)}, got {face_detector!r}")
-    if resume and not name:
-        fail("--resume needs the --name of the interrupted scan")
-    if every <= 0:
-        fail(f"--every must be positive, got {every}")
-    from assay.core.engines import ENGINES
-
-    if engine not in ENGINES:
-        fail(f"--engine must be one of {', '.join(ENGINES)}, got {engine!r}")
-    for folder in [out.parent if out is not None else None, explain]:
-        if folder is not None:
-            check_writable_folder(folder)  # before any file is scanned; an OutputError exits 2
-    ws, record = _workspace(ctx, name, resume)
-    jobs = list(iter_media(paths, recursive))
-    if not jobs:
-        fail("no images or videos found under " + ", ".join(map(str, paths))
-             + ("" if recursive else " (use --recursive for sub-folders)"))
     options = ScanOptions(threshold=threshold, margin=margin, face_detector=face_detector, max_faces=max_faces,
-                          frame_every_s=every,
-                          max_frames=max_frames, video_fraction=video_fraction,
+                          frame_every_s=every, max_frames=max_frames, video_fraction=video_fraction,
                           explain_dir=str(explain) if explain else None, workers=workers, engine=engine,
                           address=address)
+    check_output(fmt, out)
+    ws, record = _workspace(ctx, name, resume)
+    jobs = find_media(paths, recursive)
+    scan = Scan(ws, detector, options, name=name, record=record, resume=resume)
+    _warn_unexplained(scan)
+    bar = tqdm(total=len(jobs), desc="scan", unit="file", file=sys.stderr)
     try:
-        scan = Scan(ws, detector, options, name=name, record=record, resume=resume)
-    except Exception as exc:  # no detector, unknown id, unreadable weights: one line, exit 2
-        fail(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
-    if explain is not None:
-        from assay.detect.explain import explainer_for
-
-        if explainer_for(scan.detector) is None:
-            err.print(f"warning: no explanation for a {scan.scanner.detector_info['type']} detector "
-                      "(Grad-CAM needs a torch detector, the spectrum plot the spectral one)", highlight=False)
-    done = 0
-    try:
-        with _output(out) as stream, tqdm(total=len(jobs), desc="scan", unit="file", file=sys.stderr) as bar:
-            writer = FORMATS.get(fmt)(stream)
-            writer.begin()
+        with result_output(fmt, out) as writer, bar:
             for result in scan.run_jobs(jobs, paths, recursive):
                 if result["status"] == "error":
                     bar.write(f"error: {result['path']}: {result['error']}", file=sys.stderr)
                 writer.write(result)
-                done += 1
                 bar.update(1)
-            writer.end()
     except KeyboardInterrupt:
-        fail(f"interrupted after {done} of {len(jobs)} files; go on with: assay detect scan ... "
+        fail(f"interrupted after {bar.n} of {len(jobs)} files; go on with: assay detect scan ... "
              f"--name {scan.name} --resume", code=INTERRUPTED)
+    _print_summary(scan)
+    raise typer.Exit((scan.summary or {}).get("exit_code", 2))
+
+
+def _warn_unexplained(scan: "Scan") -> None:
+    """A warning when --explain was asked of a detector that has no explanation."""
+    from assay.detect.explain import explainer_for
+
+    if scan.options.explain_dir is not None and explainer_for(scan.detector) is None:
+        err.print(f"warning: no explanation for a {scan.scanner.detector_info['type']} detector "
+                  "(Grad-CAM needs a torch detector, the spectrum plot the spectral one)", highlight=False)
+
+
+def _print_summary(scan: "Scan") -> None:
     summary = scan.summary or {}
     where = f"; recorded as {scan.record.id}" if scan.record else ""
     err.print(f"{summary.get('files', 0)} files: {summary.get('flagged', 0)} flagged, "
               f"{summary.get('uncertain', 0)} uncertain (out of the detector's domain), "
               f"{summary.get('errors', 0)} errors{where}", highlight=False)
-    raise typer.Exit(summary.get("exit_code", 2))

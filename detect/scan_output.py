@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
-from typing import Any, Callable, TextIO
+import sys
+from pathlib import Path
+from typing import Any, Callable, Iterator, TextIO
 
+from assay.core.errors import InputError
+from assay.core.fileio import atomic_path, check_writable_folder
 from assay.core.registry import Registry
 
 #: format name -> writer class
@@ -117,3 +122,28 @@ class CsvWriter(ResultWriter):
     def write(self, result: dict[str, Any]) -> None:
         self._csv.writerow(flat_row(result))
         self.stream.flush()
+
+
+def check_output(fmt: str, out: str | Path | None) -> None:
+    """Refuse an unknown format or an output folder that cannot be written, before any file is scanned."""
+    if fmt not in FORMATS:
+        raise InputError(f"unknown format {fmt!r}; expected one of: {', '.join(FORMATS.names())}")
+    if out is not None:
+        check_writable_folder(Path(out).parent)
+
+
+@contextlib.contextmanager
+def result_output(fmt: str, out: str | Path | None = None) -> Iterator[ResultWriter]:
+    """A begun writer of ``fmt`` onto stdout or onto ``out``, which is written under a temporary name and
+    moved into place only when the block completes (an interrupted scan leaves no partial file)."""
+    check_output(fmt, out)
+    with contextlib.ExitStack() as stack:
+        if out is None:
+            stream: TextIO = sys.stdout
+        else:
+            tmp = stack.enter_context(atomic_path(Path(out)))
+            stream = stack.enter_context(open(tmp, "w", encoding="utf-8", newline=""))
+        writer = FORMATS.get(fmt)(stream)
+        writer.begin()
+        yield writer
+        writer.end()

@@ -31,6 +31,7 @@ EXPORTS = {
     "StyleGenerator": "networks.stylegan",
     "PANELS": "plots",
     "DEFAULT_LABELS": "sampling",
+    "generate": "sampling",
     "generate_batch": "sampling",
     "latent": "sampling",
     "load_latent_generator": "sampling",

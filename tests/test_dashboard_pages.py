@@ -168,7 +168,7 @@ def test_forge_quality_table_has_the_reference_rows_and_no_fid_without_the_stand
 
 
 def test_fid_is_shown_only_where_the_report_records_the_standard_weights():
-    from assay.dashboard.quality import metric_values
+    from assay.dashboard.views.parts.quality import metric_values
 
     row = {"metrics": {"fd_dlib": 1.5, "fid": 20.0, "kid": 3.0}}
     assert metric_values(row) == {"fd_dlib": 1.5}
@@ -187,7 +187,7 @@ def test_forge_curves_show_training_time_eval_rows(dashboard_ws, monkeypatch):
 
 
 def test_forge_style_mixing_and_interpolation_use_forges_code(dashboard_ws, monkeypatch):
-    from assay.dashboard import live_sampler
+    from assay.dashboard.views.parts import live_sampler
 
     at = page("forge", monkeypatch, dashboard_ws.root)  # the newest run: the StyleGAN 2
     assert "rows 1,2,3, columns 4,5,6,7, layer 4" in str(at.get("image")[3].proto.imgs[0].caption)

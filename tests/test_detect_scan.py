@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ import pytest
 from typer.testing import CliRunner
 
 from assay.cli import app
+from assay.core.errors import InputError, OutputError
 from assay.core.fileio import read_json
 from assay.core.imageio import save
 from assay.core.media import iter_media
@@ -23,9 +25,11 @@ from assay.detect.regions import FACE, WHOLE_IMAGE, crop_box
 from assay.detect.scan import (
     REPORT_FILE,
     RESULT_SCHEMA,
+    Scan,
     Scanner,
     ScanOptions,
     exit_code,
+    find_media,
     load_report,
     scan_paths,
 )
@@ -355,3 +359,30 @@ def test_stamped_image_shows_provenance_beside_the_detector_score(ws: Workspace,
     assert prov["watermark_payload"] == extra["content_id"]
     assert prov["record_id"] == extra["provenance_id"]
     assert result["verdict"] in ("real", "synthetic")  # the detector's own verdict, not the manifest's
+
+
+@pytest.mark.parametrize("options, reason", [
+    ({"video_fraction": 0.0}, "--video-fraction must be in (0, 1]"),
+    ({"face_detector": "mtcnn-x"}, "--face-detector must be one of"),
+    ({"frame_every_s": 0}, "--every must be positive"),
+    ({"engine": "spark"}, "--engine must be one of"),
+    ({"threshold": 1.5}, "--threshold must be in [0, 1]"),
+    ({"max_faces": 0}, "--max-faces must be >= 1"),
+])
+def test_scan_options_refuse_what_no_scan_could_use(options, reason) -> None:
+    """The library checks the options itself, so the command, the dashboard and library callers agree."""
+    with pytest.raises(InputError, match=re.escape(reason)):
+        ScanOptions(**options)
+
+
+def test_find_media_and_scan_refuse_before_any_work(ws, tmp_path) -> None:
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(InputError, match=r"no images or videos found under .* \(use --recursive"):
+        find_media([empty])
+    with pytest.raises(InputError, match="--resume needs the --name"):
+        Scan(ws, brightness_detector(), ScanOptions(), resume=True)
+    blocked = tmp_path / "file"
+    blocked.write_text("x")
+    with pytest.raises(OutputError, match="cannot write to"):
+        Scan(ws, brightness_detector(), ScanOptions(explain_dir=str(blocked / "cams")))

@@ -13,8 +13,8 @@ import streamlit as st
 from sklearn.metrics import precision_recall_curve, roc_curve
 
 from assay.dashboard import data_access as da
-from assay.dashboard import scoring
-from assay.dashboard.widgets import empty_state, pick, show_table
+from assay.dashboard.views.parts import scoring
+from assay.dashboard.views.parts.widgets import empty_state, pick, show_table
 from assay.detect import auc, average_precision, eer
 
 BROWSER_PAGE = 24

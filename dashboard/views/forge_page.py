@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import statistics
 from typing import Any
 
@@ -11,20 +10,25 @@ import pandas as pd
 import streamlit as st
 
 from assay.dashboard import data_access as da
-from assay.dashboard import live_sampler, quality
-from assay.dashboard.widgets import empty_state, pick, show_table
-from assay.forge import FAMILIES, PANELS, GanConfig, StyleGenerator
+from assay.dashboard.views.parts import live_sampler, quality
+from assay.dashboard.views.parts.widgets import empty_state, pick, show_table
+from assay.forge import FAMILIES, PANELS, GanConfig, StyleGenerator, load_config, make_config
 
-#: config fields that are stabiliser switches (see `assay forge presets`); shown when they differ from the family
-SWITCH_FIELDS = ("loss", "spectral_norm", "mbdisc", "mbstd", "unroll", "r1_gamma", "gp_lambda", "clip", "diffaug",
-                 "lr_g", "lr_d", "ema", "projection", "n_critic")
+#: loop settings that are stabiliser switches (see `assay forge presets`); shown when they differ from the family
+SWITCH_FIELDS = ("loss", "unroll", "r1_gamma", "gp_lambda", "clip", "diffaug", "lr_g", "lr_d", "ema", "n_critic")
+#: the networks' own stabilisers, as component options (``d.spectral_norm``)
+SWITCH_OPTIONS = ("spectral_norm", "mbdisc", "mbstd", "projection")
 
 
 def switches(params: dict[str, Any]) -> dict[str, Any]:
-    """The switch settings of a run that differ from its family's preset."""
-    defaults = {f.name: f.default for f in dataclasses.fields(GanConfig)}
-    preset = {**defaults, **(FAMILIES.get(params["model"])() if params.get("model") in FAMILIES.names() else {})}
-    return {k: params[k] for k in SWITCH_FIELDS if k in params and params[k] != preset.get(k)}
+    """The switch settings of a run (its config.json, nested or flat) that differ from its family's preset."""
+    cfg = load_config(params)
+    preset = make_config(cfg.model, cfg.size) if cfg.model in FAMILIES.names() else GanConfig()
+    out = {k: getattr(cfg, k) for k in SWITCH_FIELDS if getattr(cfg, k) != getattr(preset, k)}
+    for part in ("g", "d"):
+        mine, base = getattr(cfg, part).options, getattr(preset, part).options
+        out.update({f"{part}.{k}": mine[k] for k in SWITCH_OPTIONS if k in mine and mine[k] != base.get(k)})
+    return out
 
 
 def speed(metrics: list[dict[str, Any]]) -> float | None:

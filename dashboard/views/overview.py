@@ -9,7 +9,7 @@ import streamlit as st
 from assay.core.catalog import KINDS
 from assay.core.errors import AssayError
 from assay.dashboard import data_access as da
-from assay.dashboard.widgets import empty_state, show_table
+from assay.dashboard.views.parts.widgets import empty_state, show_table
 
 #: the command that makes each kind (shown in empty states)
 MAKERS = {

@@ -10,9 +10,9 @@ import streamlit as st
 
 from assay.dashboard import data_access as da
 from assay.dashboard import uploads
-from assay.dashboard.compliance_ui import compliance_section
-from assay.dashboard.consent_ui import ledger_section, takedown_section
-from assay.dashboard.widgets import empty_state, paged_table, show_table
+from assay.dashboard.views.parts.compliance_ui import compliance_section
+from assay.dashboard.views.parts.consent_ui import ledger_section, takedown_section
+from assay.dashboard.views.parts.widgets import empty_state, paged_table, show_table
 
 RECORD_COLUMNS = ("id", "created_at", "content_id", "source_type", "format", "image_size", "labels", "generator")
 

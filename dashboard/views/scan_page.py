@@ -14,7 +14,7 @@ from assay.core.imageio import decode
 from assay.core.media import MEDIA_EXTS
 from assay.dashboard import data_access as da
 from assay.dashboard import uploads
-from assay.dashboard.widgets import empty_state, paged_table, pick, show_table
+from assay.dashboard.views.parts.widgets import empty_state, paged_table, pick, show_table
 
 SIGNAL_FIELDS = ("c2pa_present", "c2pa_state", "digital_source_type", "watermark_payload", "watermark_status",
                  "record_id", "found_via")
@@ -74,14 +74,20 @@ def media_folders(root: str) -> list[str]:
 
 def run_scan(detector_id: str, paths: list[Path], shown_paths: list[str] | None = None) -> None:
     """Scan ``paths`` with progress, record the scan, and show each result while its file still exists."""
-    from assay.detect import Scan, ScanOptions
+    from assay.core.errors import AssayError
+    from assay.detect import Scan, ScanOptions, find_media
 
-    scan = Scan(da.writable_workspace(), detector_id, ScanOptions(workers=1))
-    bar = st.progress(0.0, text=f"Scanning {len(paths)} file(s)...")
+    try:  # the command's own checks: options, files to read, the detector
+        jobs = find_media(paths)
+        scan = Scan(da.writable_workspace(), detector_id, ScanOptions(workers=1))
+    except AssayError as exc:
+        st.error(str(exc))
+        return
+    bar = st.progress(0.0, text=f"Scanning {len(jobs)} file(s)...")
     done = []
-    for i, result in enumerate(scan.run(paths)):
+    for i, result in enumerate(scan.run_jobs(jobs, paths)):
         done.append((result, annotated(result["path"], result)))
-        bar.progress((i + 1) / max(1, len(paths)), text=f"Scanned {i + 1} of {len(paths)}")
+        bar.progress((i + 1) / len(jobs), text=f"Scanned {i + 1} of {len(jobs)}")
     summary = scan.summary or {}
     st.success(f"Scan {scan.record.id if scan.record else ''} done: {summary.get('scanned', 0)} scanned, "
                f"{summary.get('flagged', 0)} flagged, {summary.get('errors', 0)} errors")

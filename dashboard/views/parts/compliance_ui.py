@@ -10,7 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from assay.dashboard import data_access as da
-from assay.dashboard.widgets import empty_state, pick, show_table
+from assay.dashboard.views.parts.widgets import empty_state, pick, show_table
 from assay.provenance import profiles
 
 DEFAULT_FILES = 3

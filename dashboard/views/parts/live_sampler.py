@@ -1,7 +1,7 @@
 """On-the-spot generation for the Forge page: a run's generator, latents by (seed, index) as forge samples them,
 and forge's own style-mixing grid and interpolation strip.
 
-Nothing here writes to the workspace; saving a sample set goes through :func:`forge.sample.sample`.
+Nothing here writes to the workspace; saving a sample set goes through :func:`assay.forge.sample`.
 """
 
 from __future__ import annotations
@@ -17,10 +17,9 @@ from assay.forge import (
     ConditionKey,
     GanConfig,
     LatentGenerator,
-    fill_condition,
+    generate,
     interpolation,
     keys_of,
-    latent,
     load_latent_generator,
     mix_grid,
     tile,
@@ -41,13 +40,9 @@ def condition_keys(run_path: str, checkpoint_sha256: str) -> list[ConditionKey]:
 
 def sample_images(run_path: str, checkpoint_sha256: str, seed: int, n: int, truncation: float,
                   given: dict[str, int]) -> list[np.ndarray]:
-    """Images 0..n-1 of (seed), with the latents and conditions ``assay forge sample`` would use."""
+    """Images 0..n-1 of (seed): forge's own batches, so each latent gets the pixels ``assay forge sample`` writes."""
     g, cfg = generator(run_path, checkpoint_sha256)
-    keys = keys_of(cfg.cond_keys)
-    z = torch.stack([latent(seed, i, cfg.z_dim) for i in range(n)])
-    conds = [fill_condition(given, keys, seed, i) for i in range(n)] if keys else None
-    with torch.no_grad():
-        return list(to_uint8(g.truncated(z, torch.tensor(conds) if conds else None, truncation)))
+    return [image for _, image, _ in generate(g, cfg, n, seed, truncation, given)]
 
 
 def interpolate(run_path: str, checkpoint_sha256: str, seeds: tuple[int, int], steps: int, truncation: float,

@@ -12,7 +12,7 @@ import streamlit as st
 
 from assay.core.errors import AssayError
 from assay.dashboard import data_access as da
-from assay.dashboard.widgets import empty_state, paged_table, show_table
+from assay.dashboard.views.parts.widgets import empty_state, paged_table, show_table
 from assay.provenance import load_policy, mark_done, revoke, takedown_queue, utc
 
 CONSENT_COLUMNS = ("id", "subject_id", "state", "scopes", "jurisdiction", "purpose", "granted_at", "expires_at",
