@@ -62,12 +62,27 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def descendants(pid: int) -> list[int]:
+    """``pid`` and every process below it (uvicorn's workers are children of the `assay serve` process)."""
+    parents: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parents.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    found, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        found.append(p)
+        todo += parents.get(p, [])
+    return found
+
+
 def rss_mib(root_pid: int) -> dict[int, float]:
-    """Resident memory of the server's processes (the process and its children), MiB, by pid."""
-    pids = [root_pid] + [int(p) for p in subprocess.run(["pgrep", "-P", str(root_pid)], capture_output=True,
-                                                        text=True).stdout.split()]
+    """Resident memory of the server's processes (the process and all below it), MiB, by pid."""
     out = {}
-    for pid in pids:
+    for pid in descendants(root_pid):
         try:
             status = Path(f"/proc/{pid}/status").read_text()
         except OSError:
@@ -107,7 +122,8 @@ def soak(client: Client, files: list[Path], n: int, pid: int) -> dict[str, Any]:
             for result in pool.map(lambda p: client.scan(p), batch):
                 errors += result["status"] != "ok"
             done += len(batch)
-            memory.append({"requests": done, "rss_mib": sum(rss_mib(pid).values())})
+            rss = rss_mib(pid)
+            memory.append({"requests": done, "rss_mib": round(sum(rss.values()), 1), "processes": len(rss)})
             print(f"soak: {done}/{n} requests, server RSS {memory[-1]['rss_mib']} MiB", file=sys.stderr, flush=True)
     first, last = memory[0]["rss_mib"], memory[-1]["rss_mib"]
     return {"requests": n, "errors": errors, "rss_mib": memory, "growth_mib_after_first_tenth": round(last - first, 1)}
