@@ -18,9 +18,9 @@ $(BIN)/assay: pyproject.toml
 
 install: $(BIN)/assay
 
-# the optional engines the tests exercise: psycopg (PostgreSQL catalog) and Ray
+# the optional parts the tests exercise: psycopg (PostgreSQL catalog), Ray, open_clip (UnivFD import)
 $(VENV)/.extras: $(BIN)/assay
-	$(BIN)/python -m pip install -q -e '.[dev,postgres,ray]'
+	$(BIN)/python -m pip install -q -e '.[dev,postgres,ray,univfd]'
 	touch $@
 
 # the tests start a PostgreSQL server of their own (initdb + pg_ctl); installed when missing (Debian/Ubuntu,

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from assay.core.workspace import Workspace
-from assay.provenance import verify_file, workspace_trust_anchors
+from assay.provenance import AI_SOURCE_TYPES, verify_file, workspace_trust_anchors
 
 VALID_STATES = ("Valid", "Trusted")
 
@@ -43,3 +43,19 @@ def provenance_signals(path: str | Path, ws: Workspace | None = None) -> dict[st
         "record_id": (report.get("record") or {}).get("id"),
         "found_via": report.get("found_via"),
     }
+
+
+def declared_synthetic(signals: dict[str, Any]) -> bool:
+    """Does a valid C2PA manifest from a trusted signer declare the file AI-generated (an IPTC
+    ``digitalSourceType`` of trained or algorithmic media)? A declaration, not a detection: scan
+    reports it beside the detector's verdict and never folds it into the probability."""
+    return (signals.get("c2pa_valid") is True and signals.get("c2pa_trust") == "trusted"
+            and signals.get("digital_source_type") in AI_SOURCE_TYPES)
+
+
+#: the signals of a file whose provenance a scan was asked not to read (``ScanOptions.provenance``)
+NOT_READ: dict[str, Any] = {
+    "checked": False, "error": "not read (this scan reads no provenance)", "c2pa_present": None, "c2pa_valid": None,
+    "c2pa_state": None, "c2pa_trust": None, "digital_source_type": None, "watermark_payload": None,
+    "watermark_status": None, "record_id": None, "found_via": None,
+}

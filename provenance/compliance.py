@@ -144,18 +144,32 @@ def profiles() -> dict[str, Profile]:
     return {p.name: p for p in found}
 
 
+#: the profile name that stands for every shipped profile
+ALL_PROFILES = "all"
+
+
 def get_profiles(names: Iterable[str]) -> list[Profile]:
-    """Profiles by name, or by path to a profile file."""
+    """Profiles by name (``all``: every shipped one), or by path to a profile file; each once, in order."""
     shipped = profiles()
-    out = []
+    out: list[Profile] = []
     for name in names:
-        if name in shipped:
+        if name == ALL_PROFILES:
+            out.extend(shipped.values())
+        elif name in shipped:
             out.append(shipped[name])
         elif name.endswith(".json") and Path(name).is_file():
             out.append(load_profile(name))
         else:
-            raise ProfileError(f"unknown profile {name!r}; known: {', '.join(shipped)} (or a path to a .json file)")
-    return out
+            raise ProfileError(f"unknown profile {name!r}; known: {', '.join(shipped)}, {ALL_PROFILES} "
+                               "(or a path to a .json file); see `assay provenance profiles`")
+    return list({p.name: p for p in out}.values())
+
+
+def profile_rows(today: date | None = None) -> list[dict[str, Any]]:
+    """One row per shipped profile: name, version, jurisdiction, title, when it applies, requirement count."""
+    return [{"profile": p.name, "version": p.version, "jurisdiction": p.jurisdiction, "applies_from": p.applies_from,
+             "in_force": p.in_force(today), "requirements": len(p.requirements), "labels": ",".join(p.labels),
+             "title": p.title} for p in profiles().values()]
 
 
 def evaluate(report: dict[str, Any], profile: Profile) -> list[dict[str, Any]]:

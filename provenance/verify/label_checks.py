@@ -111,7 +111,8 @@ def watermarkresult(ev: Evidence) -> CheckResult:
         if ev.manifest_id and reading.content_id != ev.manifest_id:
             return result("fail", f"watermark id {reading.content_id} differs from the manifest's {ev.manifest_id}")
         also = " and matches the manifest" if ev.manifest_id else ""
-        return result("pass", f"{reading.method} decoded id {reading.content_id}{also}")
+        return result("pass", f"invisible watermark read: content id {reading.content_id}{also} "
+                              f"({reading.method} method)")
     if reading.status == "too_small" or recorded.get("status") in ("too_small", "lost_in_encode", "not_decodable"):
         return result("absent", recorded.get("reason") or reading.reason)
     if recorded.get("status") == "embedded":
