@@ -35,10 +35,12 @@ for _name in CHECKS:
 
 @COMPLY_CHECKS.register("detection_tool")
 def detection_tool(report: dict[str, Any]) -> dict[str, str]:
-    """This suite's detection tool (`assay provenance verify`) reads the file's provenance data."""
+    """This suite's detection tool reads the file's provenance data: the public service (`assay serve`, its page
+    and its API) and `assay provenance verify` run the same verification."""
     read = [n for n in ("c2pa_manifest", "sb942_fields", "watermark") if report["checks"][n]["status"] == "pass"]
     if read:
-        return {"status": "pass", "reason": f"assay provenance verify reads {', '.join(read)}"}
+        return {"status": "pass", "reason": f"the detection tool (assay serve: page at /, POST /v1/verify; "
+                                            f"assay provenance verify) reads {', '.join(read)}"}
     return {"status": "fail", "reason": "no provenance data for a detection tool to read"}
 
 
