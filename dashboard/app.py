@@ -24,11 +24,23 @@ PAGES = (
 )
 
 
+#: the url path of the first page, served at ``/`` (its own path, as the sidebar names it, is a hidden alias)
+HOME = "home"
+
+
+def navigation_pages() -> list[st.Page]:
+    """The pages in sidebar order, the first one the default at ``/``, and a hidden copy of it at its own path
+    (``/overview``), so a link to every page by its name works."""
+    first_title, first_path, first_icon, first_render = PAGES[0]
+    pages = [st.Page(render, title=title, url_path=HOME if i == 0 else path, icon=icon, default=i == 0)
+             for i, (title, path, icon, render) in enumerate(PAGES)]
+    return pages + [st.Page(first_render, title=first_title, url_path=first_path, icon=first_icon,
+                            visibility="hidden")]
+
+
 def main() -> None:
     st.set_page_config(page_title="assay", page_icon=":material/verified:", layout="wide")
-    pages = [st.Page(render, title=title, url_path=path, icon=icon, default=i == 0)
-             for i, (title, path, icon, render) in enumerate(PAGES)]
-    st.navigation(pages).run()
+    st.navigation(navigation_pages()).run()
 
 
 if __name__ == "__main__":

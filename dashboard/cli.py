@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -14,6 +15,8 @@ from assay.core.workspace import ENV_VAR, Workspace
 from assay.dashboard import uploads
 
 APP = Path(__file__).with_name("app.py")
+#: seconds the Streamlit server gets to stop after SIGTERM before it is killed
+STOP_TIMEOUT_S = 10
 
 
 def dashboard(
@@ -33,7 +36,36 @@ def dashboard(
                "--server.maxUploadSize", str(uploads.MAX_UPLOAD_MB)]
     typer.echo(f"dashboard: http://127.0.0.1:{port} (workspace {ws.root.resolve()})")
     sys.stdout.flush()
+    raise typer.Exit(serve(command, env))
+
+
+class Stopped(Exception):
+    """SIGTERM or SIGHUP reached the dashboard command."""
+
+
+def _stop(signum: int, frame: object) -> None:
+    raise Stopped(signum)
+
+
+def serve(command: list[str], env: dict[str, str]) -> int:
+    """Run the Streamlit server ``command`` and return its exit status; Ctrl-C, SIGTERM or SIGHUP to this process
+    stop the server too (it is never left serving the port), and return 128 + the signal's number."""
+    previous = {sig: signal.signal(sig, _stop) for sig in (signal.SIGTERM, signal.SIGHUP)}
+    child = None
     try:
-        raise typer.Exit(subprocess.call(command, env=env))
+        child = subprocess.Popen(command, env=env)
+        return child.wait()
     except KeyboardInterrupt:
-        raise typer.Exit(130) from None
+        return 128 + signal.SIGINT
+    except Stopped as exc:
+        return 128 + int(exc.args[0])
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        if child is not None and child.poll() is None:
+            child.terminate()
+            try:
+                child.wait(timeout=STOP_TIMEOUT_S)
+            except subprocess.TimeoutExpired:
+                child.kill()
+                child.wait()

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import typer
 
 from assay.core.clitools import err, fail, print_json, workspace
+
+if TYPE_CHECKING:
+    from assay.data.preparation import PrepareResult
 
 app = typer.Typer(help="Turn folders of photos into clean, aligned, labelled face data sets.", no_args_is_help=True)
 
@@ -38,34 +41,32 @@ def prepare_cmd(
     """Find, align, deduplicate, label and split the faces under SRC into a new data set."""
     from tqdm import tqdm
 
-    from assay.core.engines import ENGINES, Engine
-    from assay.core.errors import AssayError
+    from assay.core.engines import Engine
     from assay.data.preparation import PrepareConfig, parse_size, prepare
 
-    if engine not in ENGINES:
-        fail(f"--engine must be one of {', '.join(ENGINES)}, got {engine!r}")
-
-    try:
-        fractions = tuple(float(x) for x in split.split(","))
-        cfg = PrepareConfig(size=parse_size(size), align=align, detector=detector, no_face=no_face, layout=layout,
-                            fractions=fractions, seed=seed, workers=workers, embed=not no_embed,  # type: ignore[arg-type]
-                            consent_file=str(consent) if consent else None, subjects_from_layout=subjects_from_layout)
-        cfg.validate()
-    except ValueError as exc:
-        fail(str(exc))
+    cfg = PrepareConfig.from_options(split, size=parse_size(size), align=align, detector=detector, no_face=no_face,
+                                     layout=layout,
+                                     seed=seed, workers=workers, embed=not no_embed,
+                                     subjects_from_layout=subjects_from_layout,
+                                     consent_file=str(consent) if consent else None)
+    run_on = Engine(engine, workers, address)
     ws = workspace(ctx)
-    bar = tqdm(unit="img", desc=f"prepare {out}", file=err.file, dynamic_ncols=True)
+    with tqdm(unit="img", desc=f"prepare {out}", file=err.file, dynamic_ncols=True) as bar:
+        def progress(done: int, kept: int, rejected: int) -> None:
+            bar.update(done - bar.n)
+            bar.set_postfix(kept=kept, skipped=rejected, refresh=False)
 
-    def progress(done: int, kept: int, rejected: int) -> None:
-        bar.update(done - bar.n)
-        bar.set_postfix(kept=kept, skipped=rejected, refresh=False)
+        try:
+            result = prepare(ws, src, out, cfg, progress, run_on)
+        except (FileNotFoundError, ValueError) as exc:  # AssayErrors become one line in the root group
+            fail(str(exc))
+    _report(result, out, as_json)
+    if result.record is None:
+        fail(f"nothing usable in {src}: all {result.rejected} files were skipped", code=1)
 
-    try:
-        result = prepare(ws, src, out, cfg, progress, Engine(engine, workers, address))
-    except (AssayError, FileNotFoundError, ValueError) as exc:
-        bar.close()
-        fail(str(exc))
-    bar.close()
+
+def _report(result: PrepareResult, out: str, as_json: bool) -> None:
+    """The data set's id on stdout (or the summary as JSON); skipped files and warnings on stderr."""
     if result.discarded:
         err.print(f"[yellow]warning:[/] discarded the interrupted prepare of {result.discarded} that used the name "
                   f"{out} (another source or other settings)", highlight=False)
@@ -87,5 +88,3 @@ def prepare_cmd(
     if result.record and result.record.params["largest_identity_group"] > max(10, 0.2 * result.kept):
         err.print(f"[yellow]warning:[/] one identity group holds {result.record.params['largest_identity_group']} of "
                   f"{result.kept} faces, so the splits are far from their fractions", highlight=False)
-    if result.record is None:
-        fail(f"nothing usable in {src}: all {result.rejected} files were skipped", code=1)

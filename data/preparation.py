@@ -22,6 +22,7 @@ from assay.core.engines import Engine
 from assay.core.errors import (
     AssayError,
     EnvironmentFault,
+    InputError,
     environment_fault,
     is_transient,
     machine_faults,
@@ -72,19 +73,33 @@ class PrepareConfig:
     consent_file: str | None = None  # CSV/JSON linking faces to subject ids (see data/subjects.py)
     subjects_from_layout: bool = False  # each layout identity is a subject (keyed hash of its name)
 
+    @classmethod
+    def from_options(cls, split: str = "0.8,0.1,0.1", **fields: Any) -> "PrepareConfig":
+        """A validated config from command-line style options (``split`` as ``train,val,test`` fractions)."""
+        try:
+            fractions = tuple(float(x) for x in split.split(","))
+        except ValueError:
+            raise InputError(f"--split must be three comma-separated fractions, got {split!r}") from None
+        cfg = cls(fractions=fractions, **fields)  # type: ignore[arg-type]
+        cfg.validate()
+        return cfg
+
     def validate(self) -> None:
+        """Raise :class:`InputError` (a ValueError) naming the first option no prepare could use."""
         checks = [
             (self.size in SIZES or self.size == NATIVE,
              f"--size must be one of {', '.join(map(str, SIZES))} or native, got {self.size}"),
             (self.align in ALIGNS, f"--align must be one of {ALIGNS}, got {self.align!r}"),
-            (self.detector in faces.FACE_DETECTORS, f"--detector must be one of {faces.FACE_DETECTORS}, got {self.detector!r}"),
+            (self.detector in faces.FACE_DETECTORS, f"--detector must be one of {', '.join(faces.FACE_DETECTORS)}, got {self.detector!r}"),
             (self.no_face in NO_FACE, f"--no-face must be one of {NO_FACE}, got {self.no_face!r}"),
             (self.layout == "auto" or self.layout in LAYOUTS, f"--layout must be auto or one of {LAYOUTS.names()}"),
             (not (self.consent_file and self.subjects_from_layout), "--consent and --subjects-from-layout exclude each other"),
+            (len(self.fractions) == 3 and abs(sum(self.fractions) - 1.0) <= 1e-6 and min(self.fractions) >= 0,
+             f"--split must be three non-negative fractions summing to 1, got {','.join(map(str, self.fractions))}"),
         ]
         for ok, message in checks:
             if not ok:
-                raise ValueError(message)
+                raise InputError(message)
 
 
 @dataclass
@@ -117,7 +132,7 @@ def parse_size(text: str) -> int:
     try:
         return int(text)
     except ValueError:
-        raise ValueError(f"--size must be one of {', '.join(map(str, SIZES))} or native, got {text!r}") from None
+        raise InputError(f"--size must be one of {', '.join(map(str, SIZES))} or native, got {text!r}") from None
 
 
 def native_side(landmarks: np.ndarray) -> int:

@@ -238,6 +238,43 @@ def calibrate_cmd(
               f"{point['n_check']}: {check} (target {target_fpr:g})", highlight=False)
 
 
+@app.command("import")
+def import_cmd(
+    ctx: typer.Context,
+    file: Path = typer.Argument(..., help="The published checkpoint (a local .pth/.pt/.safetensors file)."),
+    fmt: str = typer.Option(..., "--format", help="cnndetection, npr or univfd."),
+    clip: Optional[Path] = typer.Option(None, "--clip", help="univfd: local OpenCLIP ViT-L/14 weights file."),
+    clip_arch: str = typer.Option("ViT-L-14", "--clip-arch", help="univfd: OpenCLIP architecture name or model config .json."),
+    crop: Optional[int] = typer.Option(None, "--crop", help="Score CROP-pixel tiles (e.g. 224) instead of the whole "
+                                       "image [default: whole image; univfd: 224]."),
+    calibrate_real: list[Path] = typer.Option([], "--calibrate-real", help="Folder of real photos to calibrate on (repeatable)."),
+    calibrate_fake: list[Path] = typer.Option([], "--calibrate-fake", help="Folder of generated faces to calibrate on (repeatable)."),
+    calibration: str = CALIBRATION_OPT,
+    max_per_set: Optional[int] = typer.Option(None, "--max-per-set", help="At most this many images per calibration folder."),
+    name: Optional[str] = typer.Option(None, "--name", help="Detector name [default: FORMAT-SHA256 prefix]."),
+    as_json: bool = typer.Option(False, "--json", help="Print the import report as JSON."),
+) -> None:
+    """Import a published detector checkpoint (CNNDetection, NPR, UnivFD) into the workspace; nothing is downloaded."""
+    from assay.core.errors import AssayError
+    from assay.detect.importing import import_checkpoint
+
+    options: dict[str, Any] = {"crop": crop} if crop else {}
+    if clip is not None:
+        options.update(clip=str(clip), clip_arch=clip_arch)
+    ws = workspace(ctx)
+    try:
+        rec, report = import_checkpoint(ws, fmt, file, options=options, name=name, real_dirs=calibrate_real,
+                                        fake_dirs=calibrate_fake, calibration=calibration, max_per_folder=max_per_set)
+    except (AssayError, ValueError, FileNotFoundError) as exc:
+        fail(str(exc))
+    if as_json:
+        print_json({"detector": rec.id, "name": rec.name, **report})
+    if not report["calibrated"]:
+        err.print("uncalibrated: P(synthetic) is the checkpoint's own sigmoid; give --calibrate-real/--calibrate-fake "
+                  "folders, or set a threshold on your photos with `assay detect calibrate`", highlight=False)
+    err.print(f"detector {rec.id} ({rec.name}, format {report['imported']['format']}) saved to {rec.path}", highlight=False)
+
+
 @app.command("loo")
 def loo_cmd(
     ctx: typer.Context,

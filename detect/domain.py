@@ -40,6 +40,15 @@ _IJG_LUMA = np.array([16, 11, 10, 16, 24, 40, 51, 61, 12, 12, 14, 19, 26, 58, 60
                       92, 49, 64, 78, 87, 103, 121, 120, 101, 72, 92, 95, 98, 112, 100, 103, 99], dtype=np.float64)
 
 
+#: the kinds of out-of-domain reason, by how their text begins (a scan counts its uncertain files per kind)
+REASON_KINDS = {"crop": "crop size", "codec": "codec", "JPEG quality": "JPEG quality", "image statistics": "image statistics"}
+
+
+def reason_kind(reason: str) -> str:
+    """The short kind of an out-of-domain reason ("crop size", "codec", ...), for tables and counts."""
+    return next((kind for start, kind in REASON_KINDS.items() if reason.startswith(start)), "other")
+
+
 def domain_feature(image: np.ndarray) -> np.ndarray:
     """The low/mid-frequency half of a 16-bin azimuthal log power spectrum (generator traces excluded)."""
     return azimuthal_spectrum(image, FEATURE_BINS)[1:FEATURE_BINS // 2]

@@ -12,13 +12,14 @@ from typing import Any, Callable, Iterator, TextIO
 from assay.core.errors import InputError
 from assay.core.fileio import atomic_path, check_writable_folder
 from assay.core.registry import Registry
+from assay.detect.domain import reason_kind
 
 #: format name -> writer class
 FORMATS: Registry[Callable[[TextIO], "ResultWriter"]] = Registry("scan output format")
 
 #: flat columns of the table and csv formats
 COLUMNS = ("verdict", "probability", "raw_score", "domain", "faces", "fallback", "frames", "peak", "c2pa",
-           "c2pa_valid", "c2pa_trust", "source_type", "watermark", "path", "error")
+           "c2pa_valid", "c2pa_trust", "source_type", "watermark", "why", "path", "reason", "error")
 
 
 def flat_row(result: dict[str, Any]) -> dict[str, Any]:
@@ -28,6 +29,7 @@ def flat_row(result: dict[str, Any]) -> dict[str, Any]:
     ok = result["status"] == "ok"
     prob, raw = result.get("probability"), result.get("raw_score")
     domain = (result.get("domain") or {}).get("in_domain")
+    reasons = (result.get("domain") or {}).get("reasons") or [] if result["verdict"] == "uncertain" else []
     return {
         "verdict": result["verdict"] if ok else "error",
         "probability": f"{prob:.3f}" if prob is not None else "",
@@ -42,9 +44,22 @@ def flat_row(result: dict[str, Any]) -> dict[str, Any]:
         "c2pa_trust": prov.get("c2pa_trust") or "",
         "source_type": prov.get("digital_source_type", ""),
         "watermark": prov.get("watermark_payload", ""),
+        "why": ", ".join(dict.fromkeys(reason_kind(x) for x in reasons)),
         "path": result["path"],
+        "reason": "; ".join(reasons),
         "error": result.get("error") or "",
     }
+
+
+def summary_line(summary: dict[str, Any]) -> str:
+    """A scan's counts in one line: the detector's verdicts, the uncertain files per kind of reason, then the
+    files a valid, trusted C2PA manifest declares synthetic (provenance, counted apart from the verdicts), errors."""
+    kinds = summary.get("reasons") or {}
+    why = ": " + ", ".join(f"{n} {kind}" for kind, n in kinds.items()) if kinds else ""
+    return (f"{summary.get('files', 0)} files: {summary.get('flagged', 0)} flagged as synthetic by the detector, "
+            f"{summary.get('uncertain', 0)} uncertain (out of the detector's domain{why}); "
+            f"{summary.get('declared_synthetic', 0)} declared synthetic by a valid, trusted C2PA manifest; "
+            f"{summary.get('errors', 0)} errors")
 
 
 class ResultWriter:
@@ -69,20 +84,23 @@ class ResultWriter:
 
 @FORMATS.register("table")
 class TableWriter(ResultWriter):
-    """Aligned text columns, one line per file; the path comes last, then any error reason."""
+    """Aligned text columns, one line per file: WHY gives the kinds of an uncertain verdict's reasons; the path
+    comes last, then the reason in full (why a file is uncertain, or could not be scanned)."""
 
     widths = {"verdict": 9, "probability": 11, "raw_score": 9, "domain": 6, "faces": 5, "fallback": 11, "frames": 7,
-              "peak": 13, "c2pa": 11, "c2pa_valid": 11, "c2pa_trust": 10, "source_type": 23, "watermark": 11}
+              "peak": 13, "c2pa": 11, "c2pa_valid": 11, "c2pa_trust": 10, "source_type": 23, "watermark": 11,
+              "why": 18}
 
     def begin(self) -> None:
-        self._emit(self._line({**{c: c.upper() for c in COLUMNS}, "error": ""}))
+        self._emit(self._line({**{c: c.upper() for c in COLUMNS}, "error": "", "reason": ""}))
 
     def write(self, result: dict[str, Any]) -> None:
         self._emit(self._line(flat_row(result)))
 
     def _line(self, row: dict[str, Any]) -> str:
         cells = [str(row[c]).ljust(w) for c, w in self.widths.items()]
-        tail = str(row["path"]) + (f": {row['error']}" if row["error"] else "")
+        why = row["error"] or row["reason"]
+        tail = str(row["path"]) + (f": {why}" if why else "")
         return "  ".join(cells + [tail]).rstrip() + "\n"
 
 

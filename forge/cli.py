@@ -45,6 +45,10 @@ def train_cmd(
     resume: Optional[str] = typer.Option(None, "--resume", help="Continue this run from its latest checkpoint."),
     time_budget: Optional[str] = typer.Option(None, "--time", help="Wall-clock budget, e.g. 90s, 12m, 1.5h: stop "
                                                                     "there with a checkpoint (or at --steps, if first)."),
+    no_consent_records: Optional[str] = typer.Option(None, "--no-consent-records", metavar="REASON",
+                                                     help="Train although real people's faces in the set have no "
+                                                          "consent records, for this reason (kept in the run's "
+                                                          "lineage; its outputs then fail the consent checks)."),
 ) -> None:
     """Train a GAN on a prepared face set; prints the run id (torchrun-ready).
 
@@ -66,7 +70,7 @@ def train_cmd(
             if not data:
                 fail("--data is required (a prepared data set id or name) unless --resume is given")
             cfg = make_config(model, size, sets, steps=steps, batch=batch, seed=seed)
-            run_id = train(ws, data, cfg, name=name)
+            run_id = train(ws, data, cfg, name=name, no_consent_records=no_consent_records)
     except TrainingInterrupted as exc:
         if is_main_process():
             err.print(str(exc))
@@ -195,6 +199,84 @@ def upscale_cmd(
     for path in written:
         out.print(str(path))
     if failed:
+        raise typer.Exit(1)
+
+
+@app.command("upscale-eval")
+def upscale_eval_cmd(
+    ctx: typer.Context,
+    run: str = typer.Argument(..., help="SRGAN run id or name."),
+    data: Optional[str] = typer.Option(None, "--data", "-d", help="Prepared data set (default: the run's training set)."),
+    split: str = typer.Option("test", "--split", help="Split of the data set to measure on."),
+    n: int = typer.Option(64, "--n", help="Images to measure."),
+    identity: bool = typer.Option(True, "--identity/--no-identity", help="Also the dlib identity distance."),
+    device: str = typer.Option("cpu", "--device", help="cpu, cuda or auto."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """PSNR, SSIM and identity distance of an SRGAN run against bicubic upsampling, on a set's held-out images."""
+    from assay.core.catalog import CatalogError
+    from assay.core.errors import AssayError
+    from assay.forge.upscale import evaluate, reading
+
+    ws = workspace(ctx)
+    try:
+        report = evaluate(ws, run, data, n=n, split=split, identity=identity, device=device)
+    except (AssayError, ValueError, FileNotFoundError, CatalogError) as exc:
+        fail(str(exc), 1)
+    if as_json:
+        print_json(report)
+        return
+    print_table([{"method": k, **v} for k, v in report.items()], ["method", "psnr", "ssim", "identity_distance", "images"]
+                if identity else ["method", "psnr", "ssim", "images"], title=f"upscale-eval {run} ({split})")
+    out.print("PSNR in dB and SSIM: higher is closer; identity distance: dlib embedding, lower is closer "
+              "(same person below 0.6). " + reading(report))
+
+
+@app.command("realign")
+def realign_cmd(
+    ctx: typer.Context,
+    real_dir: List[str] = typer.Option(..., "--real-dir", help="Folder (or file) of real photos (repeatable)."),
+    family: str = typer.Option(..., "--family", help="Decoder family: dcgan, srgan or stylegan2 "
+                                                     "(its generator's up-sampling blocks)."),
+    out_dir: str = typer.Option(..., "--out", help="Output root: the set is written to OUT/<family>/."),
+    steps: int = typer.Option(300, "--steps", help="Autoencoder training steps."),
+    size: str = typer.Option("native", "--size", help="native, or N: cut each photo's longer side to N px first."),
+    patch: int = typer.Option(256, "--patch", help="Training crop size in px (native pixel scale)."),
+    limit: Optional[int] = typer.Option(None, "--limit", help="Use only the first N photos."),
+    train_images: int = typer.Option(64, "--train-images", help="Photos the autoencoder trains on (the first N)."),
+    time_budget: Optional[str] = typer.Option(None, "--time", help="Training budget, e.g. 90s, 8m: training stops "
+                                                                   "there (or at --steps, if first)."),
+    tile: int = typer.Option(0, "--tile", help="Run photos larger than this many px in tiles (0: whole)."),
+    sets: List[str] = typer.Option([], "--set", help="Autoencoder setting key=value: ups, latent, enc_ch, ch, "
+                                                     "batch, lr, seed (repeatable)."),
+    name: Optional[str] = typer.Option(None, "--name", help="Sample set name (default: from family and sources)."),
+    labels: str = typer.Option("c2pa,xmp", "--labels", help="Labels stamped at birth; c2pa,xmp (default) leave the "
+                                                            "pixels untouched, as a detector's training set needs."),
+    subject: List[str] = typer.Option([], "--subject", help="Subject id of a person the photos show (repeatable); "
+                                                            "their editing consent is required."),
+    device: str = typer.Option("cpu", "--device", help="cpu, cuda or auto."),
+) -> None:
+    """Re-synthesise real photos at their own resolution through an autoencoder with a GAN family's decoder:
+    content-aligned fakes (PNG, one folder per family, a sample set with lineage); prints the set id.
+    Run it again to resume."""
+    from assay.core.catalog import CatalogError
+    from assay.core.errors import AssayError
+    from assay.forge.aligned import realign, realign_config
+    from assay.forge.stopping import parse_duration
+
+    ws = workspace(ctx)
+    try:
+        cfg, px = realign_config(family, size, sets, steps=steps, patch=patch)
+        made = realign(ws, real_dir, out_dir, cfg, size=px, limit=limit, train_images=train_images,
+                       time_budget=parse_duration(time_budget) if time_budget else None, tile=tile, name=name,
+                       labels=labels, subjects=subject, device=device)
+    except (ValueError, FileNotFoundError, CatalogError, AssayError) as exc:
+        fail(str(exc), 1)
+    for source, reason in made.failed:
+        err.print(f"{source}: {reason}")
+    err.print(f"sample set {made.set_id}: {made.folder} ({made.written} written now)")
+    out.print(made.set_id)
+    if made.failed:
         raise typer.Exit(1)
 
 

@@ -95,10 +95,12 @@ class GanConfig:
     unroll: int = 0                    # unrolled GAN: discriminator look-ahead steps for the G update
     diffaug: str = ""                  # DiffAugment policy, e.g. "color,translation,cutout"
     ema: float = 0.0                   # EMA decay of generator weights (0 = off), e.g. 0.999
+    ema_rampup: float = 0.05           # EMA half-life at most this share of the images seen (StyleGAN 2; 0 = off)
     # health
     lr_backoff: float = 0.1            # on a non-finite loss: restore the last good state, scale lr once
     snapshot_every: int = 50           # in-memory last-good-state interval (steps)
     collapse_ratio: float = 0.25       # warn when the fixed batch's diversity falls below this share of its peak
+    collapse_floor: float = 0.1        # ... or below this share of the training images' diversity (near-constant)
     # bookkeeping
     log_every: int = 10
     sample_every: int = 200
@@ -128,6 +130,8 @@ class GanConfig:
             raise ValueError("unroll, eval_every and grow must be >= 0")
         if self.eval_every and self.eval_n < 2:
             raise ValueError(f"eval_n must be >= 2, got {self.eval_n}")
+        if not 0 <= self.ema < 1 or self.ema_rampup < 0:
+            raise ValueError(f"ema must be in [0, 1) and ema_rampup >= 0, got ema={self.ema}, ema_rampup={self.ema_rampup}")
         if self.grow and (self.grow_from not in (4, 8, 16, 32, 64, 128) or self.grow_from >= self.size):
             raise ValueError(f"grow_from must be a power of 2 from 4 below size {self.size}, got {self.grow_from}")
         if not (str(self.threads) == "auto" or str(self.threads).isdigit()):

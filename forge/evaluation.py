@@ -9,9 +9,10 @@ Rows (one JSON line each in ``eval.jsonl`` of the run or sample-set folder):
 - ``degenerate``: one held-out image repeated ``n`` times against them: a fully collapsed generator.
 
 Every image is measured at the evaluated size (reference images are resized to it) and fed the same
-way; real-set features are cached in ``<workspace>/cache/features``. Identity leakage searches every
-image of the reference split: the embeddings ``assay data prepare`` stored (measured on the source
-photo) where all rows have one, else embeddings of the prepared images.
+way; real-set features are cached in ``<workspace>/cache/features``. Only ``n`` images of the reference
+split are read and embedded: identity leakage searches those ``n`` reference faces (the embeddings
+``assay data prepare`` stored, measured on the source photo, where all have one; else embeddings of
+the prepared images), so a larger ``--n`` searches more of the training set.
 """
 
 from __future__ import annotations
@@ -55,6 +56,8 @@ DEFAULT_N = 1000
 #: the k-NN metrics need k + 2 points per set
 MIN_N = NEAREST_K + 2
 GRID = 36
+#: below this many images per row the reading warns that the numbers are unstable
+STABLE_N = 200
 #: the report's numbers in the order tables show them (FID, KID and IS only exist with the standard Inception weights)
 EVAL_COLUMNS = ("fd_dlib", "kid_dlib", "precision_dlib", "recall_dlib", "density_dlib", "coverage_dlib", "swd",
                 "face_rate", "leakage", "fid", "kid", "is")
@@ -121,16 +124,17 @@ def reference(ws: Workspace, ref: str, split: str, size: int, n: int, seed: int,
     n = min(n, len(train), len(held))
     rng = np.random.default_rng(seed)
     pick = lambda rows: [rows[i] for i in sorted(rng.choice(len(rows), n, replace=False))]  # noqa: E731
-    real = _real_subject(ws, ds, pick(train), "reference", size)
+    picked = pick(train)
+    real = _real_subject(ws, ds, picked, "reference", size)
     heldout = _real_subject(ws, ds, pick(held), "real-vs-real", size)
-    names = [f"{ds.record.id}/{r['file']}" for r in train]
+    names = [f"{ds.record.id}/{r['file']}" for r in picked]
     if not leak:
         emb = np.zeros((0, 128), dtype=np.float32)
-    elif all(r.get("embedding") for r in train):
-        emb = np.asarray([r["embedding"] for r in train], dtype=np.float32)
+    elif all(r.get("embedding") for r in picked):
+        emb = np.asarray([r["embedding"] for r in picked], dtype=np.float32)
     else:
-        emb = _real_subject(ws, ds, train, "train", size).feat("dlib", opts)
-    return Reference(real, heldout, emb, names, [ds.path(r) for r in train], f"{ds.record.id}:{split}",
+        emb = real.feat("dlib", opts)
+    return Reference(real, heldout, emb, names, [ds.path(r) for r in picked], f"{ds.record.id}:{split}",
                      sorted({str(r.get("split")) for r in held}))
 
 
@@ -297,3 +301,33 @@ def print_eval_table(rows: list[dict]) -> None:
                       f"(held out: {','.join(head['heldout'])}; {head['size']} px)")
     out.print("FD-dlib/KID-dlib/precision/recall/density/coverage: dlib 128-d face embedding; KID and SWD x 1e3; "
               "FID/KID/IS only with the standard Inception weights.")
+    line = reading(rows)
+    if line:
+        out.print(line)
+
+
+def reading(rows: Sequence[dict[str, Any]]) -> str:
+    """One line saying what the generator row's numbers mean beside the reference rows: where FD-dlib lies
+    between the real-vs-real floor and the degenerate ceiling, and what the face rate and leakage count."""
+    by = {r["subject"]: r["metrics"] for r in rows}
+    gen, floor, ceiling = by.get("generator", {}), by.get("real-vs-real", {}), by.get("degenerate", {})
+    parts = []
+    if all("fd_dlib" in m for m in (gen, floor, ceiling)):
+        lo, hi, fd = floor["fd_dlib"], ceiling["fd_dlib"], gen["fd_dlib"]
+        share = (fd - lo) / (hi - lo) if hi > lo else float("nan")
+        where = ("below the real-vs-real floor: as close to the reference as other real photos" if share <= 0 else
+                 "above the degenerate ceiling: further off than one image repeated" if share >= 1 else
+                 f"{share:.0%} of the way from the real-vs-real floor ({lo:.3g}) to the degenerate ceiling ({hi:.3g})")
+        parts.append(f"FD-dlib {fd:.3g} lies {where}")
+    if "face_rate" in gen:
+        real = f" (real photos: {floor['face_rate']:.0%})" if "face_rate" in floor else ""
+        parts.append(f"a face is detected in {gen['face_rate']:.0%} of the samples{real}")
+    if "leakage" in gen:
+        n = rows[0].get("n", "the")
+        real = f"; real-vs-real {floor['leakage']:.0%} is this set's false-alarm level" if "leakage" in floor else ""
+        parts.append(f"{gen['leakage']:.0%} of the samples are within the same-person distance of one of the {n} "
+                     f"reference faces searched (leakage: possible copies of training identities{real})")
+    n = rows[0].get("n", 0)
+    if parts and n < STABLE_N:
+        parts.append(f"at n = {n} these numbers move a lot between draws (use --n {STABLE_N} or more)")
+    return ("Reading: " + "; ".join(parts) + ".") if parts else ""

@@ -21,6 +21,7 @@ from assay.forge.sampling import (
     latent,
     load_latent_generator,
     run_subjects,
+    run_waiver,
     stamper_for,
 )
 
@@ -31,7 +32,8 @@ def _stamp(ws: Workspace, rec: Any, cfg: Any, pointer: dict[str, Any], images: t
     key = int.from_bytes(hashlib.sha256(what.encode()).digest()[:4], "big")
     meta = {"family": cfg.model, "run_id": rec.id, "checkpoint_sha256": pointer["weights_sha256"], "seed": key,
             "latent_index": 0, "condition": None, "size": cfg.size}
-    with stamper_for(ws, labels, stamper, run_subjects(ws, pointer), "generation", f"{what} from {rec.id}") as stamp:
+    with stamper_for(ws, labels, stamper, run_subjects(ws, pointer), "generation", f"{what} from {rec.id}",
+                     waiver=run_waiver(rec)) as stamp:
         data, _ = stamp(tile(images, nrow), out.suffix.lstrip(".").lower() or "png", meta)
         atomic_write_bytes(out, data)
     return out

@@ -4,7 +4,8 @@ generator side (a family's own, in its module: StyleGAN's path length, SRGAN's c
 Each is active when its strength in the run's settings is > 0. A D-side regulariser may add a
 penalty to the D loss (``penalty``) and/or act on D after its optimiser step (``after_step``); a
 G-side one adds ``g_penalty`` to the G loss. Lazy regularisation (Karras et al. 2020): with
-``every`` = k > 1 the penalty is computed on every k-th step only, scaled by k.
+``every`` = k > 1 the penalty is computed on every k-th step only, scaled by k, and that side's Adam
+runs with lr x c and betas ** c, c = k / (k + 1), as StyleGAN 2 does (``lazy_scaled``).
 """
 
 from __future__ import annotations
@@ -119,3 +120,13 @@ def active(settings: Mapping[str, Any]) -> list[Regularizer]:
         if float(settings[cls.key]) > 0:
             out.append(cls.from_settings(settings))
     return out
+
+
+def lazy_scaled(lr: float, betas: tuple[float, float], regs: list[Regularizer]) -> tuple[float, tuple[float, float]]:
+    """The learning rate and betas of one side's optimiser under its lazy regularisers (Karras et al. 2020):
+    with interval k > 1, c = k / (k + 1) and (lr * c, betas ** c); unchanged when none is lazy."""
+    every = max((r.every for r in regs), default=1)
+    if every <= 1:
+        return lr, betas
+    c = every / (every + 1)
+    return lr * c, (betas[0] ** c, betas[1] ** c)

@@ -18,6 +18,7 @@ from typing import Any, Iterator, Protocol, Sequence
 import numpy as np
 import torch
 
+from assay.core.catalog import Record
 from assay.core.devices import pick_device
 from assay.core.engines import Engine
 from assay.core.fileio import read_json
@@ -97,15 +98,22 @@ def run_subjects(ws: Workspace, pointer: dict[str, Any]) -> list[str]:
     return dataset_subjects(ws, pointer["dataset"]) if pointer.get("dataset") else []
 
 
+def run_waiver(rec: Record) -> dict[str, Any] | None:
+    """The consent waiver a run trained under: why it used real people's faces without consent records."""
+    return rec.params.get("consent_waiver")
+
+
 @contextmanager
 def stamper_for(ws: Workspace, labels: str | Sequence[str], stamper: Stamper | None, subjects: Sequence[str],
-                scope: str, what: str, source_type: str = "created") -> Iterator[Stamper]:
+                scope: str, what: str, source_type: str = "created", waiver: dict[str, Any] | None = None
+                ) -> Iterator[Stamper]:
     """Require the ``subjects``' consent for ``scope`` (refused or warned, by the workspace's
-    policy), then give ``stamper`` or, when None, provenance's stamper with ``labels`` (at
-    least one) for output that is ``source_type`` (created, or edited: an AI edit of a real
-    input), whose manifests reference that consent and whose records are published when the
-    block ends without an error."""
-    consent = require_consent(ws, subjects, scope, what=what)
+    policy; subjects with no record pass under the run's ``waiver``), then give ``stamper`` or,
+    when None, provenance's stamper with ``labels`` (at least one) for output that is
+    ``source_type`` (created, or edited: an AI edit of a real input), whose manifests reference
+    that consent (and the waiver) and whose records are published when the block ends without
+    an error."""
+    consent = require_consent(ws, subjects, scope, what=what, waiver=waiver)
     if stamper is not None:
         yield stamper
         return
@@ -189,7 +197,8 @@ def sample(ws: Workspace, run: str, n: int, *, seed: int = 0, truncation: float 
     if rec.status != "ready":
         raise ValueError(f"run {rec.id} is {rec.status}, not ready")
     _, cfg, pointer = load_latent_generator(Path(rec.path or ""), pick_device(device), which_checkpoint)
-    with stamper_for(ws, labels, stamper, run_subjects(ws, pointer), "generation", f"sampling {rec.id}") as stamper:
+    with stamper_for(ws, labels, stamper, run_subjects(ws, pointer), "generation", f"sampling {rec.id}",
+                     waiver=run_waiver(rec)) as stamper:
         keys = keys_of(cfg.cond_keys)
         given = parse_condition(condition, keys)
         sha = pointer["weights_sha256"]

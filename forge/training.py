@@ -49,14 +49,15 @@ from assay.forge.conditions import keys_of
 from assay.forge.config import GanConfig, load_config, override
 from assay.forge.data import FaceBatches, to_float
 from assay.forge.diffaug import policy
+from assay.forge.ema import ema_beta, update_ema
 from assay.forge.evaluation import TrainingEval
 from assay.forge.grids import grid_image
-from assay.forge.health import TrainingError, diversity, finite
+from assay.forge.health import TrainingError, collapse, diversity, finite
 from assay.forge.inputs import INPUTS, Inputs, to_device
 from assay.forge.losses import LOSSES
 from assay.forge.networks import construct
 from assay.forge.optim import OPTIMIZERS
-from assay.forge.regularizers import GContext, active
+from assay.forge.regularizers import GContext, active, lazy_scaled
 from assay.forge.schedule import blend, lod_at, set_lod
 from assay.forge.stopping import (
     CODES,
@@ -66,7 +67,7 @@ from assay.forge.stopping import (
     TrainingInterrupted,
     parse_duration,
 )
-from assay.provenance import dataset_subjects, require_consent
+from assay.provenance import require_training_consent
 
 
 def step_seed(seed: int, step: int, rank: int) -> int:
@@ -90,14 +91,15 @@ class GANTrainer:
         self.D = wrap(self.d_net, dist, self.device)
         self.g_fwd = torch.compile(self.g_net) if cfg.compile else self.g_net
         self.d_fwd = torch.compile(self.d_net) if cfg.compile else self.d_net
-        make_opt = OPTIMIZERS.get(cfg.optimizer)
-        self.opt_g = make_opt(self.g_net.parameters(), cfg.lr_g, (cfg.beta1, cfg.beta2))
-        self.opt_d = make_opt(self.d_net.parameters(), cfg.lr_d, (cfg.beta1, cfg.beta2))
-        self.loss = LOSSES.get(cfg.loss)
-        self.inputs = construct(INPUTS, cfg.g.inputs, cfg.input_options(classes))
         self.regs = active(to_dict(cfg))
         self.d_regs = [r for r in self.regs if r.side == "D"]
         self.g_regs = [r for r in self.regs if r.side == "G"]
+        make_opt = OPTIMIZERS.get(cfg.optimizer)
+        betas = (cfg.beta1, cfg.beta2)
+        self.opt_g = make_opt(self.g_net.parameters(), *lazy_scaled(cfg.lr_g, betas, self.g_regs))
+        self.opt_d = make_opt(self.d_net.parameters(), *lazy_scaled(cfg.lr_d, betas, self.d_regs))
+        self.loss = LOSSES.get(cfg.loss)
+        self.inputs = construct(INPUTS, cfg.g.inputs, cfg.input_options(classes))
         self.augment = policy(cfg.diffaug)
         self.step = 0
         self.backed_off = False
@@ -190,12 +192,10 @@ class GANTrainer:
             self._update_ema()
         return out
 
-    @torch.no_grad()
     def _update_ema(self) -> None:
-        ema_p = list(self.ema.parameters())
-        torch._foreach_lerp_(ema_p, [p.detach() for p in self.g_net.parameters()], 1.0 - self.cfg.ema)
-        for b_ema, b in zip(self.ema.buffers(), self.g_net.buffers()):
-            b_ema.copy_(b)
+        """Average G into the EMA after G step ``self.step`` (ramped up over the first images, as StyleGAN 2)."""
+        batch = self.cfg.batch * self.dist.world
+        update_ema(self.ema, self.g_net, ema_beta(self.cfg.ema, batch, (self.step + 1) * batch, self.cfg.ema_rampup))
 
     def train_step(self, data: FaceBatches, measure: bool = False) -> dict[str, float]:
         """Run step ``self.step`` (n_critic D updates, one G update) and advance the counter."""
@@ -280,21 +280,25 @@ def _grad_norm(module: nn.Module) -> torch.Tensor:
 
 # -- the run ---------------------------------------------------------------------------------------
 def train(ws: Workspace, dataset: str, cfg: GanConfig, *, name: str | None = None,
-          progress: bool = True) -> str:
+          progress: bool = True, no_consent_records: str | None = None) -> str:
     """Train ``cfg`` on a prepared set; returns the run id (catalog kind ``runs``). A signal (Ctrl-C,
-    SIGTERM) checkpoints the run, marks it ``interrupted`` and raises :class:`TrainingInterrupted`."""
+    SIGTERM) checkpoints the run, marks it ``interrupted`` and raises :class:`TrainingInterrupted`.
+
+    Real people's faces without consent records stop it before it starts, unless
+    ``no_consent_records`` gives the reason to go on; that waiver is kept in the run's
+    params (``consent_waiver``) and in the manifests of what it generates."""
     cfg.validate()
     stopper = Stopper(parse_duration(cfg.time_budget))
     device = pick_device(cfg.device)
     dist = setup(device)
     device = dist.device(device)
     ds = open_set(ws, dataset)
-    _require_training_consent(ws, ds.record.id)
+    waiver = require_training_consent(ws, ds.record.id, no_consent_records).waiver
     threads = choose_threads(cfg.threads, dist.world)
     run_id = broadcast(ws.catalog.new_id("runs") if dist.is_main else None, dist)
     run_dir = ws.artefact_dir("runs", run_id)
     if dist.is_main:
-        params = _params(cfg, ds.record.id, threads)
+        params = _params(cfg, ds.record.id, threads, waiver)
         ws.catalog.add("runs", name or run_id, params, [ds.record.id], path=run_dir, status="running",
                        artefact_id=run_id)
         run_dir.mkdir(parents=True, exist_ok=True)
@@ -304,9 +308,12 @@ def train(ws: Workspace, dataset: str, cfg: GanConfig, *, name: str | None = Non
         return _run(ws, run_id, run_dir, ds, cfg, dist, device, None, progress, threads[0], stopper)
 
 
-def _params(cfg: GanConfig, dataset_id: str, threads: tuple[int, str]) -> dict[str, Any]:
-    """The run's config.json (and catalog params): the resolved config, its data set, the threads chosen and why."""
-    return {**to_dict(cfg), "dataset": dataset_id, "threads_used": threads[0], "threads_why": threads[1]}
+def _params(cfg: GanConfig, dataset_id: str, threads: tuple[int, str], waiver: dict[str, Any] | None
+            ) -> dict[str, Any]:
+    """The run's config.json (and catalog params): the resolved config, its data set, the threads chosen and why,
+    and the consent waiver it trained under (if any)."""
+    return {**to_dict(cfg), "dataset": dataset_id, "threads_used": threads[0], "threads_why": threads[1],
+            **({"consent_waiver": waiver} if waiver else {})}
 
 
 @contextlib.contextmanager
@@ -329,11 +336,6 @@ def _locked(run_dir: Path, run_id: str, dist: Dist) -> Iterator[None]:
         yield
 
 
-def _require_training_consent(ws: Workspace, dataset_id: str) -> None:
-    """Refuse (or warn, by the workspace's consent policy) training on faces of subjects without training consent."""
-    require_consent(ws, dataset_subjects(ws, dataset_id), "training", what=f"training on {dataset_id}")
-
-
 def resume(ws: Workspace, run: str, *, sets: Sequence[str] = (), steps: int | None = None,
            progress: bool = True) -> str:
     """Continue a run from its latest checkpoint (``steps`` or ``sets`` may raise the step count, or set
@@ -351,10 +353,10 @@ def resume(ws: Workspace, run: str, *, sets: Sequence[str] = (), steps: int | No
         if pointer is None:
             raise TrainingError(f"run {rec.id} has no checkpoint to resume from")
         ds = open_set(ws, saved["dataset"])
-        _require_training_consent(ws, ds.record.id)
+        waiver = require_training_consent(ws, ds.record.id, (saved.get("consent_waiver") or {}).get("reason")).waiver
         threads = choose_threads(cfg.threads, dist.world)
         if dist.is_main:
-            params = _params(cfg, ds.record.id, threads)
+            params = _params(cfg, ds.record.id, threads, waiver)
             atomic_write_json(run_dir / checkpoint.CONFIG, params)
             kept = [r for r in read_jsonl(run_dir / checkpoint.METRICS) if r.get("step", 0) <= pointer["step"]]
             atomic_write_jsonl(run_dir / checkpoint.METRICS, kept)
@@ -414,6 +416,7 @@ class Loop:
         self.fixed = t.inputs.fixed(t.cfg.grid, t.cfg.seed, data)
         self.good = t.snapshot()
         self.peak = max((r["diversity"] for r in read_jsonl(run_dir / checkpoint.METRICS) if "diversity" in r), default=0.0)
+        self.real_diversity = diversity(to_float(data.batch(torch.arange(min(t.cfg.grid, len(data))))[0]))
         self.pointer = checkpoint.latest(run_dir) if t.step else None
         self.images_per_step = t.cfg.batch * t.cfg.n_critic * t.dist.world
         self.bar = tqdm(total=t.cfg.steps, initial=t.step, disable=not progress or not self.main,
@@ -476,7 +479,7 @@ class Loop:
                            f"the learning rates to {t.lrs()}", file=sys.stderr)
 
     def _grid(self) -> None:
-        self.peak = _grid(self.t, self.run_dir, self.fixed, self.bar, self.peak)
+        self.peak = _grid(self.t, self.run_dir, self.fixed, self.bar, self.peak, self.real_diversity)
 
     def _checkpoint(self) -> None:
         t = self.t
@@ -509,16 +512,16 @@ def _loop(t: GANTrainer, data: FaceBatches, run_dir: Path, progress: bool,
         return loop.finish(), stopped
 
 
-def _grid(t: GANTrainer, run_dir: Path, inputs: Inputs, bar: Any, peak: float) -> float:
-    """Save the fixed-latent grid and check the batch's diversity against its peak so far (collapse
-    monitor); returns the new peak."""
+def _grid(t: GANTrainer, run_dir: Path, inputs: Inputs, bar: Any, peak: float, real: float = 0.0) -> float:
+    """Save the fixed-latent grid and check the batch's diversity (collapse monitor) against its peak so far
+    and against ``real``, the diversity of a batch of training images; returns the new peak."""
     images = t.generate(inputs)
     atomic_write_bytes(run_dir / "grids" / f"step-{t.step:07d}.png", grid_image(images))
     score = diversity(images)
     row: dict[str, Any] = {"step": t.step, "diversity": score}
-    if score < t.cfg.collapse_ratio * peak:
-        row["event"] = "collapse_warning"
-        bar.write(f"warning: possible mode collapse at step {t.step}: fixed-batch diversity {score:.4f} "
-                  f"fell below {t.cfg.collapse_ratio} x its peak {peak:.4f}", file=sys.stderr)
+    why = collapse(score, peak, real, t.cfg.collapse_ratio, t.cfg.collapse_floor)
+    if why:
+        row.update(event="collapse_warning", reason=why)
+        bar.write(f"warning: possible mode collapse at step {t.step}: {why}", file=sys.stderr)
     append_jsonl(run_dir / checkpoint.METRICS, row)
     return max(peak, score)

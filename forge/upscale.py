@@ -11,6 +11,7 @@ import numpy as np
 import torch
 
 from assay.core.devices import pick_device
+from assay.core.errors import InputError
 from assay.core.fileio import atomic_write_bytes
 from assay.core.imageio import ImageError, decode
 from assay.core.imagesets import open_set
@@ -93,12 +94,19 @@ def identity_distance(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.linalg.norm(face_embedding(a) - face_embedding(b)))
 
 
-def evaluate(ws: Workspace, run: str, dataset: str, *, n: int = 64, split: str = "test", identity: bool = True,
-             device: str = "cpu") -> dict[str, dict[str, float]]:
+def evaluate(ws: Workspace, run: str, dataset: str | None = None, *, n: int = 64, split: str = "test",
+             identity: bool = True, device: str = "cpu") -> dict[str, dict[str, float]]:
     """Mean PSNR, SSIM and (with ``identity``) dlib identity distance to the ground truth over ``n`` images
-    of a prepared set at the run's size, for the run's output and for bicubic upsampling."""
-    _, g, cfg, _ = _load_sr(ws, run, device)
-    data = FaceBatches(open_set(ws, dataset), cfg.size, split=split)
+    of a prepared set's ``split`` (default: the run's training set) at the run's size, for the run's output
+    and for bicubic upsampling."""
+    if n < 1:
+        raise InputError(f"--n must be >= 1, got {n}")
+    rec, g, cfg, _ = _load_sr(ws, run, device)
+    ds = open_set(ws, dataset or str(rec.params.get("dataset") or ""))
+    if not ds.select(split):
+        splits = sorted({str(r.get("split")) for r in ds.rows})
+        raise InputError(f"data set {ds.record.id} has no images in split {split!r}; it has {', '.join(splits)}")
+    data = FaceBatches(ds, cfg.size, split=split)
     real, _ = data.batch(torch.arange(min(n, len(data))))
     hr = to_float(real)
     lr = downsample(hr, g.factor)
@@ -114,3 +122,15 @@ def evaluate(ws: Workspace, run: str, dataset: str, *, n: int = 64, split: str =
             row["identity_distance"] = float(np.mean([identity_distance(t, o) for t, o in zip(truth, imgs)]))
         report[name] = {**row, "images": len(truth)}
     return report
+
+
+def reading(report: dict[str, dict[str, float]]) -> str:
+    """One line: on each measure, whether the run or bicubic upsampling is closer to the ground truth."""
+    run = next(k for k in report if k != "bicubic")
+    better = {"psnr": max, "ssim": max, "identity_distance": min}
+    parts = []
+    for key, pick in better.items():
+        if key in report[run]:
+            a, b = report[run][key], report["bicubic"][key]
+            parts.append(f"{key} {run if pick(a, b) == a and a != b else 'bicubic' if a != b else 'tie'}")
+    return f"closer to the ground truth ({report[run]['images']} images): " + ", ".join(parts)

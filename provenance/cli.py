@@ -7,7 +7,7 @@ from typing import Any, Optional
 
 import typer
 
-from assay.core.clitools import err, fail, print_json, print_table, workspace
+from assay.core.clitools import err, fail, out, print_json, print_table, workspace
 from assay.core.workspace import Workspace
 from assay.provenance.consent.cli import consent_app, takedowns_app
 
@@ -101,7 +101,8 @@ def stamp(
 def comply(
     ctx: typer.Context,
     files: list[Path] = typer.Argument(..., help="Files or folders to check."),
-    profile: list[str] = typer.Option(..., "--profile", help="Regulation profile name (or .json path); repeatable."),
+    profile: list[str] = typer.Option(..., "--profile", help="Regulation profile name, all (every profile), or a "
+                                                            ".json path; repeatable. See `assay provenance profiles`."),
     output_format: str = typer.Option("table", "--format", help="table or json."),
     trust: list[Path] = typer.Option([], "--trust", help="PEM trust anchor(s) \\[default: the workspace dev CA]."),
 ) -> None:
@@ -123,6 +124,23 @@ def comply(
                     title="summary")
     if not report["ok"]:
         raise typer.Exit(1)
+
+
+@app.command()
+def profiles(
+    as_json: bool = typer.Option(False, "--json", help="Print JSON rows."),
+) -> None:
+    """The regulation profiles comply checks against (and stamp --profile labels for)."""
+    from assay.provenance.compliance import profile_rows
+
+    rows = profile_rows()
+    if as_json:
+        print_json(rows)
+    else:
+        print_table(rows, ["profile", "version", "jurisdiction", "applies_from", "in_force", "requirements", "labels",
+                           "title"], title="regulation profiles")
+        err.print("check files with: assay provenance comply FILES --profile NAME (repeatable, or --profile all)",
+                  highlight=False)
 
 
 def _trust_anchors(ws: Workspace | None, trust: list[Path]) -> str | None:
@@ -169,9 +187,12 @@ def verify(
     trust: list[Path] = typer.Option([], "--trust", help="PEM trust anchor(s) \\[default: the workspace dev CA]."),
     no_workspace: bool = typer.Option(False, "--no-workspace", help="Do not look content ids up in the catalog."),
     require: str = typer.Option("", help="Labels whose absence fails, e.g. c2pa,xmp,visible,watermark."),
+    detail: bool = typer.Option(False, "--detail", help="Every check of every file, with its reason."),
 ) -> None:
-    """Check every label of each file: pass / fail / absent with the reason (exit 1 if any check failed)."""
+    """Check every label of each file: one line per file (what it declares, who signed it, what failed and why);
+    --detail for every check. Exit 1 if any check failed."""
     from assay.provenance.verify.report import verify_paths
+    from assay.provenance.verify.summary import summary_line
 
     if output_format not in ("table", "json"):
         fail(f"--format must be table or json, got {output_format!r}")
@@ -184,19 +205,26 @@ def verify(
         fail(str(exc))
     if output_format == "json":
         print_json(results)
+    elif detail:
+        print_table(_check_rows(results), ["file", "check", "what", "status", "reason"], title="provenance checks")
     else:
-        print_table(_check_rows(results), ["file", "check", "status", "reason"], title="provenance checks")
+        for r in results:
+            out.print(summary_line(r), highlight=False, markup=False, soft_wrap=True)
+        err.print("every check with its reason: --detail", highlight=False)
     if any(r["error"] or not r["ok"] for r in results):
         raise typer.Exit(1)
 
 
 def _check_rows(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """One table row per file and check (a file that could not be read: one ``read`` row)."""
+    from assay.provenance.verify.summary import title
+
     rows = []
     for r in results:
         if r["error"]:
-            rows.append({"file": r["file"], "check": "read", "status": "fail", "reason": r["error"]})
+            rows.append({"file": r["file"], "check": "read", "what": "the file", "status": "fail",
+                         "reason": r["error"]})
             continue
-        rows.extend({"file": r["file"], "check": name, "status": c["status"], "reason": c["reason"]}
-                    for name, c in r["checks"].items())
+        rows.extend({"file": r["file"], "check": name, "what": title(name), "status": c["status"],
+                     "reason": c["reason"]} for name, c in r["checks"].items())
     return rows

@@ -35,10 +35,12 @@ for _name in CHECKS:
 
 @COMPLY_CHECKS.register("detection_tool")
 def detection_tool(report: dict[str, Any]) -> dict[str, str]:
-    """This suite's detection tool (`assay provenance verify`) reads the file's provenance data."""
+    """This suite's detection tool reads the file's provenance data: the public service (`assay serve`, its page
+    and its API) and `assay provenance verify` run the same verification."""
     read = [n for n in ("c2pa_manifest", "sb942_fields", "watermark") if report["checks"][n]["status"] == "pass"]
     if read:
-        return {"status": "pass", "reason": f"assay provenance verify reads {', '.join(read)}"}
+        return {"status": "pass", "reason": f"the detection tool (assay serve: page at /, POST /v1/verify; "
+                                            f"assay provenance verify) reads {', '.join(read)}"}
     return {"status": "fail", "reason": "no provenance data for a detection tool to read"}
 
 
@@ -142,27 +144,57 @@ def profiles() -> dict[str, Profile]:
     return {p.name: p for p in found}
 
 
+#: the profile name that stands for every shipped profile
+ALL_PROFILES = "all"
+
+
 def get_profiles(names: Iterable[str]) -> list[Profile]:
-    """Profiles by name, or by path to a profile file."""
+    """Profiles by name (``all``: every shipped one), or by path to a profile file; each once, in order."""
     shipped = profiles()
-    out = []
+    out: list[Profile] = []
     for name in names:
-        if name in shipped:
+        if name == ALL_PROFILES:
+            out.extend(shipped.values())
+        elif name in shipped:
             out.append(shipped[name])
         elif name.endswith(".json") and Path(name).is_file():
             out.append(load_profile(name))
         else:
-            raise ProfileError(f"unknown profile {name!r}; known: {', '.join(shipped)} (or a path to a .json file)")
-    return out
+            raise ProfileError(f"unknown profile {name!r}; known: {', '.join(shipped)}, {ALL_PROFILES} "
+                               "(or a path to a .json file); see `assay provenance profiles`")
+    return list({p.name: p for p in out}.values())
+
+
+def profile_rows(today: date | None = None) -> list[dict[str, Any]]:
+    """One row per shipped profile: name, version, jurisdiction, title, when it applies, requirement count."""
+    return [{"profile": p.name, "version": p.version, "jurisdiction": p.jurisdiction, "applies_from": p.applies_from,
+             "in_force": p.in_force(today), "requirements": len(p.requirements), "labels": ",".join(p.labels),
+             "title": p.title} for p in profiles().values()]
+
+
+def untrustworthy(report: dict[str, Any]) -> str | None:
+    """Why no requirement can pass on this file (unreadable, or carrying an invalid C2PA manifest), else None.
+
+    A manifest that fails validation means the file was changed after signing: its other
+    labels (watermark, XMP, visible mark) are then no evidence of what the producer declared.
+    """
+    if report.get("error"):
+        return f"unreadable: {report['error']}"
+    c2pa = report.get("c2pa") or {}
+    if c2pa.get("trust") == "invalid":
+        codes = ", ".join(c2pa.get("failures") or []) or "invalid"
+        return f"the file's C2PA manifest fails validation ({codes}): its provenance cannot be relied on"
+    return None
 
 
 def evaluate(report: dict[str, Any], profile: Profile) -> list[dict[str, Any]]:
-    """One row per requirement: pass / fail / n/a with the reason."""
+    """One row per requirement: pass / fail / n/a with the reason; every row fails on an :func:`untrustworthy` file."""
     rows = []
+    refused = untrustworthy(report)
     for req in profile.requirements:
         row = {"file": report["file"], "profile": profile.name, "requirement": req.id, "cites": req.cites}
-        if report.get("error"):
-            rows.append({**row, "status": "fail", "reason": f"unreadable: {report['error']}"})
+        if refused:
+            rows.append({**row, "status": "fail", "reason": refused})
             continue
         why_not = CONDITIONS.get(req.applies_if)(report)
         if why_not:

@@ -118,15 +118,15 @@ def check_fields(found: dict[str, Any]) -> dict[str, Any]:
     gb = found.get("gb45438")
     sb = found.get("sb942")
     if gb is None:
-        gb_check = {"status": "absent", "reason": "no TC260:AIGC metadata entry"}
+        gb_check = {"status": "absent", "reason": "no GB 45438 labelling metadata (China's implicit label, carried in XMP as the TC260:AIGC entry)"}
     else:
         missing = [k for k in GB45438_FIELDS if k not in gb] + [k for k in GB45438_REQUIRED if k in gb and not gb[k]]
-        gb_check = ({"status": "pass", "reason": "all 7 fields present"} if not missing
-                    else {"status": "fail", "reason": "missing or empty: " + ", ".join(missing)})
+        gb_check = ({"status": "pass", "reason": "all 7 GB 45438 metadata fields present"} if not missing
+                    else {"status": "fail", "reason": "GB 45438 metadata missing or empty: " + ", ".join(missing)})
     if sb is None:
         sb_check = {"status": "absent", "reason": "no SB 942 latent disclosure fields"}
     else:
         missing = [k for k in SB942_FIELDS if not sb.get(k)]
         sb_check = ({"status": "pass", "reason": "provider, system, version, time and id present"} if not missing
-                    else {"status": "fail", "reason": "missing or empty: " + ", ".join(missing)})
+                    else {"status": "fail", "reason": "GB 45438 metadata missing or empty: " + ", ".join(missing)})
     return {"gb45438": gb_check, "sb942": sb_check}

@@ -1,8 +1,9 @@
 """The explicit label: a visible "AI-generated" mark drawn on the pixels, and its check.
 
 GB 45438 asks that a visible text label on an image be at least 5 % of the shorter side
-high; the mark's text is at least that (and never below ``min_text_px`` so it stays
-legible on small faces), 6 % of the shorter side in from the edges so that a crop of up to
+high; the mark's text is at least that (and not below ``min_text_px`` so it stays
+legible on small faces, unless that would be more than ``max_frac`` of the shorter side: the
+mark scales with the image, so a 32 px face is not mostly covered), 6 % of the shorter side in from the edges so that a crop of up to
 5 % per side keeps it whole. Where the mark was drawn is recorded at stamping; the check
 re-renders it and compares it with the pixels at that place (scaled if the image was),
 then anywhere in the image at other scales (a crop or a screenshot moves it).
@@ -19,6 +20,8 @@ import numpy as np
 from assay.core.registry import Registry
 
 GB45438_MIN_FRAC = 0.05
+#: the smallest text height (px) whose plate the pixel check still tells apart from image content
+MIN_CHECKABLE_PX = 5
 #: GB 45438: a video's visible label is shown in its first 2 seconds at least
 MIN_MARK_SECONDS = 2.0
 
@@ -34,7 +37,8 @@ POSITIONS.register("top-left")(lambda w, h, pw, ph, m: (m, m))
 class MarkStyle:
     """How the visible mark looks. ``font`` is a TrueType/OpenType path (needed for CJK text).
 
-    ``short_text`` is drawn instead of ``text`` on images too narrow for it.
+    ``short_text`` is drawn instead of ``text`` on images too narrow for it, or where ``text``'s plate
+    would cover more than ``max_area_frac`` of the image.
     """
 
     text: str = "AI-generated"
@@ -42,6 +46,8 @@ class MarkStyle:
     position: str = "bottom-right"
     height_frac: float = 0.06
     min_text_px: int = 8
+    max_frac: float = 0.12
+    max_area_frac: float = 0.08
     text_color: str = "#ffffff"
     plate_color: str = "#000000"
     plate_opacity: float = 1.0
@@ -82,7 +88,8 @@ class _Layout:
 
 
 def _layout(style: MarkStyle, short_side: int) -> _Layout:
-    want = max(math.ceil(max(style.height_frac, GB45438_MIN_FRAC) * short_side), style.min_text_px)
+    least = math.ceil(max(style.height_frac, GB45438_MIN_FRAC) * short_side)
+    want = max(least, min(style.min_text_px, max(math.ceil(style.max_frac * short_side), MIN_CHECKABLE_PX)))
     size = want
     for _ in range(8):  # grow the font until its ink is at least `want` pixels high
         box = _font(style, size).getbbox(style.text)
@@ -112,14 +119,20 @@ def apply_mark(rgb: np.ndarray, style: MarkStyle | None = None) -> tuple[np.ndar
     style = style or MarkStyle()
     place = POSITIONS.get(style.position)
     h, w = rgb.shape[:2]
+    fitting = []
     for text in dict.fromkeys([style.text, style.short_text]):
-        style = replace(style, text=text)
-        plate, mask, lay = render_plate(style, min(h, w))
+        candidate = replace(style, text=text)
+        plate, mask, lay = render_plate(candidate, min(h, w))
         ph, pw = plate.shape[:2]
         if pw <= w and ph <= h:
-            break
-    else:
+            fitting.append((candidate, plate, mask, lay))
+            if pw * ph <= style.max_area_frac * w * h:
+                break
+    if not fitting:
         raise ValueError(f"mark {style.text!r} ({pw}x{ph} px) does not fit a {w}x{h} image")
+    style, plate, mask, lay = min(fitting, key=lambda f: (f[1].shape[0] * f[1].shape[1] > style.max_area_frac * w * h,
+                                                           fitting.index(f)))
+    ph, pw = plate.shape[:2]
     margin = min(round(style.margin_frac * min(h, w)), w - pw, h - ph)
     x0, y0 = place(w, h, pw, ph, margin)
     out = rgb.astype(np.float32).copy()

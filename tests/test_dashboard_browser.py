@@ -13,24 +13,22 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
 from assay.core.imagesets import open_set
 from assay.provenance.consent.ledger import Ledger
+from tests.helpers.server import free_port, start_dashboard, wait_healthy
 
 REPO = Path(__file__).resolve().parents[1]
 BROWSER_DIR = REPO / "tests" / "browser"
 CHROMIUM = Path("/usr/bin/chromium")
 PAGES = [
-    {"path": "overview", "url": "", "title": "Overview", "expect": ["Recent activity", "Lineage", "provenance"],
+    {"path": "home", "url": "", "title": "Overview", "expect": ["Recent activity", "Lineage", "provenance"],
      "selector": '[data-testid="stGraphVizChart"] svg .node'},
+    {"path": "overview", "title": "Overview", "expect": ["Recent activity", "Lineage"]},
     {"path": "data", "title": "Data", "expect": ["Identity groups", "Sample grid", "faces"],
      "selector": '[data-testid="stImage"] img'},
     {"path": "forge", "title": "Forge", "expect": ["Quality metrics across runs", "Curves", "Live sampler",
@@ -59,26 +57,6 @@ def browser_missing() -> str | None:
     return None
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_healthy(url: str, proc: subprocess.Popen, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise AssertionError(f"assay dashboard exited with {proc.returncode}")
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=5) as reply:
-                if reply.read() == b"ok":
-                    return
-        except OSError:
-            time.sleep(0.2)  # polling the health endpoint, not waiting for a result
-    raise AssertionError(f"assay dashboard not healthy at {url} after {timeout} s")
-
-
 def test_every_page_in_chromium_with_an_uploaded_scan(dashboard_ws, tmp_path):
     reason = browser_missing()
     if reason:
@@ -95,10 +73,7 @@ def test_every_page_in_chromium_with_an_uploaded_scan(dashboard_ws, tmp_path):
     revoked_before = sum(bool(r.revoked_at) for r in ledger.records().values())
 
     port = free_port()
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    proc = subprocess.Popen([sys.executable, "-m", "assay", "--workspace", str(dashboard_ws.root), "dashboard",
-                             "--port", str(port)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            env=env, start_new_session=True)
+    proc = start_dashboard(dashboard_ws.root, port)
     try:
         first = proc.stdout.readline()
         url = f"http://127.0.0.1:{port}"

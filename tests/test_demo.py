@@ -21,3 +21,14 @@ def test_demo_runs_the_whole_pipeline_offline(tmp_path, capsys):
     assert "found through the watermark" in captured.out  # soft binding after the manifest was stripped
     assert "compliance summary" in captured.out and "takedown list: 172 items" in captured.out
     assert len(ws.catalog.list("consents")) == 10  # one demo record per demo subject
+
+
+def test_the_demos_training_is_capped_by_wall_clock(ws, monkeypatch, capsys):
+    from assay.demo import forge as forge_demo
+    from tests.helpers.faces import tiny_faces
+
+    monkeypatch.setattr(forge_demo, "DEMO_TIME", "1s")
+    samples = forge_demo.run(ws, tiny_faces(ws), steps=10**6, labels="xmp")
+    run = ws.resolve(ws.resolve(samples).params["run_id"])
+    assert run.params["stopped"] == "time_budget" and 0 < run.params["final_step"] < 10**6
+    assert f"stopped at step {run.params['final_step']} of 1000000" in capsys.readouterr().err

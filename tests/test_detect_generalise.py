@@ -4,6 +4,8 @@ scale handling, the generator zoo, FreqNet and the ``general`` preset."""
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from pathlib import Path
 
@@ -69,6 +71,32 @@ def test_out_of_domain_crops_are_marked_and_uncertain(tmp_path: Path) -> None:
         assert any(word in r for r in result["domain"]["reasons"]), result["domain"]
         assert result["regions"][0]["verdict"] == UNCERTAIN
         assert result["raw_score"] is not None  # the ranking is kept beside the verdict
+
+
+def test_scan_table_and_summary_say_why_a_file_is_uncertain(ws: Workspace, tmp_path: Path) -> None:
+    save_detector(ws, toy_spectral(), "toy-spec", {}, [])
+    real = real_images(1, 48, seed=50)[0]
+    save(real, tmp_path / "same.png")
+    save(real[:16, :16], tmp_path / "small.png")
+    save(real[:16, :16], tmp_path / "tiny.png")
+    save(real, tmp_path / "lossy.jpg", quality=40)
+    res = runner.invoke(app, ["-w", str(ws.root), "detect", "scan", str(tmp_path)])
+    assert res.exit_code == 0, res.output
+    header, *lines = res.stdout.strip().splitlines()
+    assert "WHY" in header.split()
+    rows = {Path(line.split(":")[0].split()[-1]).name: line for line in lines}
+    assert rows["small.png"].startswith("uncertain") and "crop size" in rows["small.png"]
+    assert "small.png: crop 16 px outside the trained 48-48 px" in rows["small.png"]
+    assert "codec" in rows["lossy.jpg"] and "lossy.jpg: codec jpeg not seen in training" in rows["lossy.jpg"]
+    assert ":" not in rows["same.png"].split("same.png")[1]  # an in-domain file gives no reason
+    assert ("4 files: 0 flagged as synthetic by the detector, 3 uncertain (out of the detector's domain: "
+            "3 image statistics, 2 crop size, 1 codec); 0 declared synthetic by a valid, trusted C2PA manifest; "
+            "0 errors") in res.stderr
+    [scan] = ws.catalog.list("scans")
+    assert scan.params["reasons"] == {"image statistics": 3, "crop size": 2, "codec": 1}  # per file, not per reason
+    res = runner.invoke(app, ["-w", str(ws.root), "detect", "scan", str(tmp_path / "lossy.jpg"), "--format", "csv"])
+    [row] = list(csv.DictReader(io.StringIO(res.stdout)))
+    assert row["why"] == "codec, image statistics" and row["reason"].startswith("codec jpeg not seen in training")
 
 
 def test_domain_profile_round_trips_and_reads_codecs(tmp_path: Path) -> None:

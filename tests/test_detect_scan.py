@@ -39,13 +39,13 @@ from tests.helpers.images import bright, dark, write_video
 
 RESULT_KEYS = {"schema", "path", "media", "status", "error", "verdict", "flagged", "probability", "threshold",
                "fallback", "width", "height", "faces_found", "regions", "video", "provenance", "explain",
-               "detector", "timing_s", "raw_score", "domain"}
+               "detector", "timing_s", "raw_score", "domain", "declared"}
 REGION_KEYS = {"kind", "box", "crop_box", "crop_size", "face_score", "probability", "flagged", "raw_score",
                "verdict", "domain"}
 VIDEO_KEYS = {"fps", "frame_count", "duration_s", "every_s", "frames_sampled", "frames_flagged",
               "flagged_fraction", "min_flagged_fraction", "peak_probability", "peak_time_s", "frames"}
 PROVENANCE_KEYS = {"checked", "error", "c2pa_present", "c2pa_valid", "c2pa_state", "c2pa_trust", "digital_source_type",
-                   "watermark_payload", "watermark_status", "record_id", "found_via"}
+                   "watermark_payload", "watermark_status", "record_id", "record_claim", "record_note", "found_via"}
 
 
 @pytest.fixture
@@ -305,7 +305,7 @@ def test_an_interrupted_scan_resumes_where_it_stopped(ws: Workspace, saved_detec
 def test_cli_interrupted_scan_says_how_to_resume(ws: Workspace, saved_detector: str, media: dict[str, Path],
                                                  monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     calls = {"n": 0}
-    original = Scanner.scan_file
+    original = Scanner.scan_batch
 
     def interrupt_on_third(self: Scanner, *args: Any, **kwargs: Any) -> dict[str, Any]:
         calls["n"] += 1
@@ -313,13 +313,13 @@ def test_cli_interrupted_scan_says_how_to_resume(ws: Workspace, saved_detector: 
             raise KeyboardInterrupt
         return original(self, *args, **kwargs)
 
-    monkeypatch.setattr(Scanner, "scan_file", interrupt_on_third)
+    monkeypatch.setattr(Scanner, "scan_batch", interrupt_on_third)
     out = tmp_path / "out.json"
-    res = run_cli(ws, str(media["folder"]), "--name", "big", "-j", "1", "-f", "json", "-o", str(out))
+    res = run_cli(ws, str(media["folder"]), "--name", "big", "-j", "1", "--batch", "1", "-f", "json", "-o", str(out))
     assert res.exit_code == 130
     assert "interrupted after 2 of 5 files" in res.stderr and "--name big --resume" in res.stderr
     assert not out.exists()  # no half-written result file
-    monkeypatch.setattr(Scanner, "scan_file", original)
+    monkeypatch.setattr(Scanner, "scan_batch", original)
     res = run_cli(ws, str(media["folder"]), "--name", "big", "--resume", "-f", "json", "-o", str(out))
     assert res.exit_code == 1
     assert len(json.loads(out.read_text())) == 5
@@ -327,7 +327,7 @@ def test_cli_interrupted_scan_says_how_to_resume(ws: Workspace, saved_detector: 
 
 
 @pytest.mark.parametrize("args, message", [
-    (["--face-detector", "mtcnn"], "--face-detector must be one of hog, cnn"),
+    (["--face-detector", "mtcnn"], "--face-detector must be one of auto, blazeface, cnn, crop, hog, hog-half"),
     (["--format", "xml"], "unknown format 'xml'"),
     (["--video-fraction", "0"], "--video-fraction must be in (0, 1]"),
     (["--resume"], "--resume needs the --name"),
@@ -359,6 +359,36 @@ def test_stamped_image_shows_provenance_beside_the_detector_score(ws: Workspace,
     assert prov["watermark_payload"] == extra["content_id"]
     assert prov["record_id"] == extra["provenance_id"]
     assert result["verdict"] in ("real", "synthetic")  # the detector's own verdict, not the manifest's
+
+
+def test_a_trusted_manifests_declaration_is_counted_apart_from_the_detectors_verdict(ws: Workspace, saved_detector: str,
+                                                                                      tmp_path: Path) -> None:
+    from assay.core.imageio import decode, save
+    from assay.detect import summary_line
+    from assay.provenance.stamp.session import Stamper as make_birth_stamper
+
+    pixels = (np.random.default_rng(6).random((96, 96, 3)) * 60 + 150).astype(np.uint8)
+    data, _ = make_birth_stamper(ws)(pixels, "png", {"family": "dcgan", "run_id": None, "checkpoint_sha256": "ab" * 32,
+                                                     "seed": 1, "latent_index": 3, "condition": None, "size": 96})
+    folder = tmp_path / "declared"
+    folder.mkdir()
+    (folder / "stamped.png").write_bytes(data)
+    save(decode(data), folder / "plain.png")                     # the same pixels, no manifest
+    scan = Scan(ws, saved_detector, ScanOptions(), record=False)
+    by_name = {Path(r["path"]).name: r for r in scan.run([folder])}
+    stamped, plain = by_name["stamped.png"], by_name["plain.png"]
+    assert stamped["declared"] == "synthetic" and plain["declared"] is None
+    assert stamped["probability"] == plain["probability"]       # the declaration never moves the score
+    assert stamped["verdict"] == plain["verdict"]
+    summary = scan.summary
+    assert summary["declared_synthetic"] == 1 and summary["flagged"] == 2 * int(plain["flagged"])
+    line = summary_line(summary)
+    assert "1 declared synthetic by a valid, trusted C2PA manifest" in line
+    assert f"{summary['flagged']} flagged as synthetic by the detector" in line
+    untrusted = {**stamped["provenance"], "c2pa_trust": "untrusted"}
+    from assay.detect.signals import declared_synthetic
+    assert declared_synthetic(stamped["provenance"]) and not declared_synthetic(untrusted)
+    assert not declared_synthetic({**stamped["provenance"], "c2pa_valid": False})
 
 
 @pytest.mark.parametrize("options, reason", [

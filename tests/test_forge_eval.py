@@ -154,3 +154,31 @@ def test_eval_every_keeps_the_best_checkpoint_and_sample_uses_it(ws) -> None:
     s = ws.resolve(sample(ws, run, 2, name="best", which_checkpoint="best", labels="xmp", progress=False))
     assert s.params["checkpoint"] == "best" and s.params["checkpoint_step"] == best["step"]
     assert (folder / "metrics.png").stat().st_size > 0
+
+
+def test_eval_reads_and_embeds_only_n_reference_images(ws) -> None:
+    from assay.forge.evaluation import reference
+    from tests.helpers.faces import tiny_faces
+
+    ds = tiny_faces(ws, n=40)                                   # 36 train images, 4 held out
+    refs = reference(ws, ds, "train", 32, 4, 0, FeatureOptions(progress=False))
+    assert len(refs.real) == 4 and refs.train_embeddings.shape == (4, 128)
+    assert refs.train_names == refs.real.names and len(refs.train_paths) == 4
+
+
+def test_eval_reading_places_fd_between_floor_and_ceiling() -> None:
+    from assay.forge.evaluation import reading
+
+    rows = [{"subject": "generator", "n": 200, "metrics": {"fd_dlib": 0.4, "face_rate": 0.25, "leakage": 0.01}},
+            {"subject": "real-vs-real", "n": 200, "metrics": {"fd_dlib": 0.1, "face_rate": 0.98, "leakage": 0.9}},
+            {"subject": "degenerate", "n": 200, "metrics": {"fd_dlib": 0.7, "face_rate": 1.0, "leakage": 1.0}}]
+    line = reading(rows)
+    assert line.startswith("Reading: FD-dlib 0.4 lies 50% of the way from the real-vs-real floor (0.1)")
+    assert "a face is detected in 25% of the samples (real photos: 98%)" in line
+    assert "1% of the samples are within the same-person distance of one of the 200 reference faces" in line
+    assert "\n" not in line and "move a lot" not in line
+    rows[0]["metrics"]["fd_dlib"] = 0.05
+    assert "below the real-vs-real floor" in reading(rows)
+    rows[0]["metrics"]["fd_dlib"] = 0.9
+    assert "above the degenerate ceiling" in reading(rows)
+    assert "at n = 16 these numbers move a lot" in reading([{**r, "n": 16} for r in rows])

@@ -100,3 +100,25 @@ def test_an_upscaled_file_verifies_as_edited_with_its_parent(ws, tmp_path: Path)
     assert report["checks"]["c2pa_signature"]["status"] == "pass"
     (ingredient,) = active_manifest(read_manifest(path.read_bytes(), "png"))["ingredients"]
     assert ingredient["relationship"] == "parentOf" and ingredient["format"] == "image/png"
+
+
+def test_upscale_eval_command_reports_the_run_beside_bicubic(ws) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from assay.cli import app
+
+    ds = tiny_faces(ws, size=64)
+    run = train(ws, ds, make_config("srgan", 64, steps=1, **TINY), progress=False)
+    base = ["--workspace", str(ws.root), "forge", "upscale-eval", run, "--n", "2", "--split", "val"]
+    res = CliRunner().invoke(app, [*base, "--json"])
+    assert res.exit_code == 0, res.output
+    report = json.loads(res.output)
+    assert set(report) == {"srgan", "bicubic"} and report["bicubic"]["images"] == 2
+    assert report["bicubic"]["psnr"] > 15 and 0 < report["bicubic"]["ssim"] <= 1
+    assert report["srgan"]["identity_distance"] >= 0
+    text = CliRunner().invoke(app, [*base, "--no-identity"])
+    assert text.exit_code == 0 and "closer to the ground truth (2 images): psnr" in text.output
+    missing = CliRunner().invoke(app, ["--workspace", str(ws.root), "forge", "upscale-eval", run])
+    assert missing.exit_code == 1 and "no images in split 'test'; it has train, val" in missing.output

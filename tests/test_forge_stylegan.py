@@ -140,3 +140,33 @@ def test_mix_interpolate_and_truncated_samples_from_a_run(ws, tmp_path: Path) ->
     avg = open_set(ws, sample(ws, run, 3, truncation=0.0, labels="xmp", progress=False))
     pixels = [decode(avg.path(r)) for r in avg.select(None)]
     assert all((p == pixels[0]).all() for p in pixels)
+
+
+def test_lazy_regularisation_rescales_adam_as_stylegan2_does() -> None:
+    from assay.forge.training import GANTrainer
+
+    cfg = make_config("stylegan2", 32, [*SMALL, "pl_weight=2", "pl_every=4", "r1_every=16"], **TINY)
+    t = GANTrainer(cfg)
+    (d,), (g,) = t.opt_d.param_groups, t.opt_g.param_groups
+    c_d, c_g = 16 / 17, 4 / 5
+    assert d["lr"] == pytest.approx(cfg.lr_d * c_d) and g["lr"] == pytest.approx(cfg.lr_g * c_g)
+    assert d["betas"] == pytest.approx((cfg.beta1 ** c_d, cfg.beta2 ** c_d))
+    assert g["betas"] == pytest.approx((cfg.beta1 ** c_g, cfg.beta2 ** c_g))
+    eager = GANTrainer(make_config("stylegan2", 32, [*SMALL, "r1_every=1"], **TINY))
+    assert eager.opt_d.param_groups[0]["lr"] == cfg.lr_d                    # nothing lazy: unchanged
+    assert eager.opt_g.param_groups[0]["betas"] == (cfg.beta1, cfg.beta2)
+
+
+def test_path_length_gradient_reaches_the_mapping_network() -> None:
+    from assay.forge.networks.stylegan import PathLength
+    from assay.forge.regularizers import GContext
+
+    g = _g().train()
+    gen = torch.Generator().manual_seed(0)
+    reg = PathLength(2.0)
+    reg.mean = torch.tensor(5.0)                                # far from the lengths: a non-zero penalty
+    ctx = GContext(g, torch.nn.Identity(), {"z": torch.randn(4, 16)}, torch.zeros(1), torch.zeros(1), gen)
+    reg.g_penalty(ctx).backward()
+    mapping = [p.grad for p in g.mapping.parameters()]
+    assert all(gr is not None for gr in mapping) and sum(gr.abs().sum().item() for gr in mapping) > 0
+    assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in g.synthesis.parameters())

@@ -16,10 +16,11 @@ from assay.forge import checkpoint
 from assay.forge.conditions import keys_of
 from assay.forge.config import make_config
 from assay.forge.data import FaceBatches
+from assay.forge.ema import ema_beta
 from assay.forge.health import TrainingError, diversity
 from assay.forge.losses import LOSSES, Loss
 from assay.forge.training import GANTrainer, _grid, resume, train
-from tests.helpers.faces import tiny_faces
+from tests.helpers.faces import NO_PEOPLE, tiny_faces
 
 torch.set_num_threads(1)
 TINY = dict(batch=8, g_ch=4, d_ch=4, z_dim=16, log_every=1, sample_every=2, checkpoint_every=2, threads="1")
@@ -87,7 +88,7 @@ def test_wgan_clipping_keeps_critic_weights_in_range(ws) -> None:
 
 
 def test_ema_ttur_and_n_critic(ws) -> None:
-    t, data = _trainer(ws, sets=["ema=0.5", "lr_g=1e-4", "lr_d=4e-4", "n_critic=2"])
+    t, data = _trainer(ws, sets=["ema=0.5", "ema_rampup=0", "lr_g=1e-4", "lr_d=4e-4", "n_critic=2"])
     g0 = [p.detach().clone() for p in t.g_net.parameters()]
     d_draws = []
     original = data.indices
@@ -97,6 +98,23 @@ def test_ema_ttur_and_n_critic(ws) -> None:
     assert t.lrs() == {"lr_g": 1e-4, "lr_d": 4e-4}
     for e, p, p0 in zip(t.ema.parameters(), t.g_net.parameters(), g0):
         assert torch.allclose(e, 0.5 * p0 + 0.5 * p.detach(), atol=1e-6)
+
+
+def test_ema_ramps_up_so_an_unwarmed_average_is_never_sampled(ws) -> None:
+    assert ema_beta(0.999, 32, 32, 0.05) < 1e-5                      # first step: the average is G itself
+    assert ema_beta(0.999, 32, 515 * 32, 0.05) == pytest.approx(0.5 ** (1 / (515 * 0.05)))
+    assert ema_beta(0.999, 32, 10**8, 0.05) == pytest.approx(0.999)  # warmed up: the configured decay
+    assert ema_beta(0.999, 32, 32, 0.0) == 0.999
+    ramped, data = _trainer(ws, sets=["ema=0.999"])
+    plain = GANTrainer(make_config("dcgan", 32, ["ema=0.999", "ema_rampup=0"], **TINY))
+    init = [p.detach().clone() for p in plain.g_net.parameters()]
+    for t in (ramped, plain):
+        t.train_step(data)
+    gap = lambda a, b: max((x - y).abs().max().item() for x, y in zip(a, b))  # noqa: E731
+    moved = gap(plain.g_net.parameters(), init)
+    assert moved > 0
+    assert gap(ramped.ema.parameters(), ramped.g_net.parameters()) < 1e-3 * moved
+    assert gap(plain.ema.parameters(), init) < 1e-2 * moved           # without the ramp: still the initial weights
 
 
 def test_r1_and_diffaugment_switches_train(ws) -> None:
@@ -163,6 +181,20 @@ def test_collapse_monitor_warns_when_diversity_falls(ws, tmp_path: Path) -> None
     assert "possible mode collapse" in bar.lines[0]
 
 
+def test_near_constant_samples_are_flagged_from_the_first_grid(ws, tmp_path: Path) -> None:
+    t, _ = _trainer(ws)
+    with torch.no_grad():
+        t.g_net.net[-2].weight.zero_()
+    lines: list[str] = []
+    bar = type("Bar", (), {"write": lambda self, s, file=None: lines.append(s)})()
+    _grid(t, tmp_path, {"z": torch.randn(8, 16), "cond": None}, bar, peak=0.0, real=0.5)
+    (row,) = read_jsonl(tmp_path / "metrics.jsonl")
+    assert row["event"] == "collapse_warning" and row["reason"].startswith("near-constant samples")
+    assert "near-constant" in lines[0]
+    _grid(t, tmp_path, {"z": torch.randn(8, 16), "cond": None}, bar, peak=0.0, real=0.0)
+    assert "event" not in read_jsonl(tmp_path / "metrics.jsonl")[1]    # no training reference, no peak: no verdict
+
+
 def test_resume_follows_the_uninterrupted_curve_bit_for_bit(ws) -> None:
     ds = tiny_faces(ws)
     sets = ["diffaug=color,translation", "ema=0.9"]
@@ -190,7 +222,7 @@ def test_conditional_run_needs_labels(ws) -> None:
     w = ImageSetWriter(ws, "datasets", "nolabels")
     for i in range(4):
         w.add(np.full((32, 32, 3), i * 40, np.uint8), {"label": "real", "split": "train"}, f"{i}.png")
-    ds = w.commit({"size": 32}).id
+    ds = w.commit({"size": 32, **NO_PEOPLE}).id
     with pytest.raises(ValueError, match="no rows with usable labels for gender, age, race"):
         train(ws, ds, make_config("cgan", 32, steps=2, **TINY), progress=False)
     assert ws.catalog.list("runs")[0].status == "failed"
@@ -217,7 +249,7 @@ def test_rows_without_labels_are_skipped_with_reasons(ws) -> None:
     for i in range(6):
         labels = {"age": 30, "gender": i % 2, "race": 1} if i else {"age": 61, "gender": 3}
         w.add(np.full((32, 32, 3), i * 40, np.uint8), {"label": "real", "split": "train", "labels": labels}, f"{i}.png")
-    ds = w.commit({"size": 32}).id
+    ds = w.commit({"size": 32, **NO_PEOPLE}).id
     run = train(ws, ds, make_config("cgan", 32, steps=1, **TINY), progress=False)
     assert ws.resolve(run).params["skipped_rows"] == 1
     (reject,) = ws.catalog.rejects(run)

@@ -37,14 +37,14 @@ APPLIES_FROM = {"eu-ai-act-art50": "2026-08-02", "cn-labelling-measures": "2025-
 P, F, NA = "pass", "fail", "n/a"
 #: file -> profile -> requirement statuses, in the profile's order
 EXPECTED = {
-    "full": {"eu-ai-act-art50": [P, P, P], "cn-labelling-measures": [P, P], "cn-deep-synthesis": [NA, P, P],
+    "full": {"eu-ai-act-art50": [P, P, P], "cn-labelling-measures": [P, P], "cn-deep-synthesis": [P, NA, P, P],
              "cn-pipl": [P, P, P], "us-ca-sb942": [P, P, P]},
-    "partial": {"eu-ai-act-art50": [P, F, F], "cn-labelling-measures": [F, P], "cn-deep-synthesis": [NA, P, F],
+    "partial": {"eu-ai-act-art50": [P, F, F], "cn-labelling-measures": [F, P], "cn-deep-synthesis": [NA, NA, P, F],
                 "cn-pipl": [NA, NA, NA], "us-ca-sb942": [P, F, P]},
-    "unlabelled": {"eu-ai-act-art50": [F, F, F], "cn-labelling-measures": [F, F], "cn-deep-synthesis": [NA, F, F],
+    "unlabelled": {"eu-ai-act-art50": [F, F, F], "cn-labelling-measures": [F, F], "cn-deep-synthesis": [NA, NA, F, F],
                    "cn-pipl": [NA, NA, NA], "us-ca-sb942": [F, F, F]},
     "edit_without_consent": {"eu-ai-act-art50": [P, P, P], "cn-labelling-measures": [P, P],
-                             "cn-deep-synthesis": [F, P, P], "cn-pipl": [F, F, F], "us-ca-sb942": [P, P, P]},
+                             "cn-deep-synthesis": [F, F, P, P], "cn-pipl": [F, F, F], "us-ca-sb942": [P, P, P]},
 }
 
 
@@ -144,6 +144,22 @@ def test_comply_cli_exit_code_follows_failures(signed_ws, tmp_path) -> None:
         "passed": 1, "failed": 1}
 
 
+def test_comply_profile_all_checks_every_profile_and_profiles_lists_them(signed_ws, tmp_path) -> None:
+    files = _files(signed_ws, tmp_path)
+    res = _cli(signed_ws, "comply", str(files["full"]), "--profile", "all", "--profile", "cn-pipl", "--format", "json")
+    assert res.exit_code == 0, res.output
+    assert [s["profile"] for s in json.loads(res.stdout)["summary"]] == sorted(APPLIES_FROM)  # each once
+    bad = _cli(signed_ws, "comply", str(files["full"]), "--profile", "eu")
+    assert bad.exit_code == 2 and "all" in bad.output and "assay provenance profiles" in bad.output
+    listed = _cli(signed_ws, "profiles", "--json")
+    assert listed.exit_code == 0, listed.output
+    rows = {r["profile"]: r for r in json.loads(listed.stdout)}
+    assert {name: r["applies_from"] for name, r in rows.items()} == APPLIES_FROM
+    assert rows["cn-pipl"]["requirements"] == 3 and rows["cn-pipl"]["jurisdiction"] == "CN"
+    table = _cli(signed_ws, "profiles")
+    assert "us-ca-sb942" in table.stdout and "--profile all" in table.output
+
+
 def test_stamp_by_profile_applies_what_it_needs_and_refuses_missing_consent(signed_ws, tmp_path) -> None:
     src, parent = _source(tmp_path, 6), _source(tmp_path, 7)
     out = tmp_path / "out"
@@ -163,4 +179,4 @@ def test_stamp_by_profile_applies_what_it_needs_and_refuses_missing_consent(sign
     stamped = Path(json.loads(res.stdout)[0]["out"])
     report = verify_file(stamped, signed_ws, workspace_trust_anchors(signed_ws))
     statuses = [r["status"] for r in comply([report], get_profiles(["cn-deep-synthesis"]))["rows"]]
-    assert statuses == [P, P, P]
+    assert statuses == [P, P, P, P]

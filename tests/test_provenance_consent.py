@@ -201,3 +201,54 @@ def test_training_is_refused_without_consent_naming_the_subjects(ws, tmp_path) -
         train(ws, "faces", make_config("dcgan", 32, steps=1), progress=False)
     assert john in str(exc.value) and jane not in str(exc.value)
     assert ws.catalog.list("runs") == []
+
+
+def test_real_faces_without_consent_records_stop_training_unless_waived_and_the_waiver_fails_comply(
+        ws, tmp_path) -> None:
+    from typer.testing import CliRunner
+
+    from assay.cli import app
+    from assay.core.imagesets import open_set
+    from assay.forge.config import make_config
+    from assay.forge.sampling import sample
+    from assay.forge.training import train
+    from assay.provenance.compliance import comply, get_profiles
+    from assay.provenance.keys.signing import workspace_trust_anchors
+    from assay.provenance.verify.report import verify_file
+
+    prepare(ws, _photos(tmp_path / "photos"), "faces", PrepareConfig(**CFG))  # no subject links at all
+    cfg = make_config("dcgan", 32, steps=1, batch=4, g_ch=4, d_ch=4, z_dim=16, threads="1")
+    with pytest.raises(ConsentError, match="4 of its 4 faces are real people's faces linked to no consent record"
+                                           ".*--no-consent-records REASON"):
+        train(ws, "faces", cfg, progress=False)
+    assert ws.catalog.list("runs") == []
+    res = CliRunner().invoke(app, ["-w", str(ws.root), "forge", "train", "--data", "faces", "--size", "32",
+                                   "--steps", "1", "--no-consent-records", " "])
+    assert res.exit_code != 0 and "needs a reason" in res.output and ws.catalog.list("runs") == []
+
+    run = train(ws, "faces", cfg, progress=False, no_consent_records="in-house test of the pipeline")
+    waiver = ws.catalog.get(run).params["consent_waiver"]
+    assert waiver == {"reason": "in-house test of the pipeline", "dataset": ws.resolve("faces").id,
+                      "unlinked_faces": 4, "subjects_without_record": 0}
+    samples = open_set(ws, sample(ws, run, 2, name="s", progress=False))
+    report = verify_file(samples.path(samples.rows[0]), ws, workspace_trust_anchors(ws))
+    assert report["checks"]["consent_record"]["status"] == "fail"
+    assert "in-house test of the pipeline" in report["checks"]["consent_record"]["reason"]
+    rows = comply([report], get_profiles(["cn-pipl", "cn-deep-synthesis"]))["rows"]
+    status = {r["requirement"]: r["status"] for r in rows}
+    assert {status[k] for k in ("art28-29-separate-consent", "art28-purpose", "art15-withdrawal")} == {"fail"}
+    assert status["art14-training-data"] == "fail"
+    assert "without consent records" in next(r["reason"] for r in rows if r["requirement"] == "art28-purpose")
+
+
+def test_a_waiver_does_not_override_a_withdrawn_consent(ws, tmp_path) -> None:
+    from assay.forge.config import make_config
+    from assay.forge.training import train
+
+    prepare(ws, _photos(tmp_path / "photos"), "faces", PrepareConfig(**CFG, subjects_from_layout=True))
+    jane = subject_id_for(ws.root, "Jane_Doe")
+    revoke(ws, _grant(ws, jane, "training").id)
+    with pytest.raises(ConsentError) as exc:
+        train(ws, "faces", make_config("dcgan", 32, steps=1), progress=False, no_consent_records="research")
+    assert jane in str(exc.value) and "revoked" in str(exc.value)
+    assert subject_id_for(ws.root, "John_Roe") not in str(exc.value)  # no record at all: waived

@@ -74,6 +74,17 @@ def test_small_faces_get_the_short_text_and_positions_are_configurable() -> None
         visible.apply_mark(smooth_image(64, 2), visible.MarkStyle(position="middle"))
 
 
+@pytest.mark.parametrize("size", [24, 32, 48])
+def test_the_mark_scales_with_a_small_image_and_still_checks(size: int) -> None:
+    img = smooth_image(size, 3)
+    marked, record = visible.apply_mark(img)
+    box = record["box"]
+    assert box["width"] * box["height"] <= 0.1 * size * size        # not a quarter of a 32 px face
+    assert record["text_height_frac"] >= visible.GB45438_MIN_FRAC
+    assert visible.check_mark(marked, record)["status"] == "pass"
+    assert visible.check_mark(img, record)["status"] == "fail"
+
+
 def test_cjk_text_without_a_font_is_refused_with_a_reason() -> None:
     with pytest.raises(ValueError, match="font"):
         visible.apply_mark(smooth_image(256, 0), visible.MarkStyle(text="AI生成"))

@@ -269,6 +269,41 @@ def test_cli_keygen_stamp_verify(tmp_path, ws) -> None:
     assert json.loads(res.stdout)[0]["checks"]["c2pa_manifest"]["reason"].startswith("required c2pa label missing")
 
 
+def test_cli_verify_leads_with_one_plain_line_per_file_and_details_on_request(tmp_path, ws) -> None:
+    from typer.testing import CliRunner
+
+    from assay.cli import app
+
+    runner = CliRunner()
+    env = {"ASSAY_WORKSPACE": str(ws.root)}
+    assert runner.invoke(app, ["provenance", "keygen"], env=env).exit_code == 0
+    src = _source(tmp_path, 128, 3)
+    assert runner.invoke(app, ["provenance", "stamp", str(src), "--out", str(tmp_path / "o")], env=env).exit_code == 0
+    stamped = tmp_path / "o" / "src3.png"
+    resaved = tmp_path / "resaved.jpg"
+    Image.open(stamped).convert("RGB").save(resaved, quality=95)
+    files = [str(stamped), str(resaved), str(src), str(tmp_path / "missing.png")]
+    res = runner.invoke(app, ["provenance", "verify", *files], env=env)
+    lines = res.stdout.strip().splitlines()
+    assert len(lines) == 4, res.stdout  # one line per file
+    assert lines[0].startswith(f"{stamped}: ok - AI-generated, signed by assay signer (trusted)")
+    assert "record prov-" in lines[1] and "found through the watermark" in lines[1]
+    assert lines[2].startswith(f"{src}: unlabelled")
+    assert lines[3] == f"{tmp_path / 'missing.png'}: unreadable - no such file or directory"
+    assert "--detail" in res.stderr and res.exit_code == 1
+    for word in ("decoded id", "ssgrid", "c2pa_"):
+        assert word not in res.stdout
+    detail = runner.invoke(app, ["provenance", "verify", str(stamped), str(src), "--detail"], env=env,
+                           terminal_width=400)
+    assert detail.exit_code == 0, detail.output
+    assert "invisible watermark read: content id" in detail.stdout and "GB 45438 integrity code" in detail.stdout
+    assert "China's implicit label, carried in XMP as the TC260:AIGC entry" in detail.stdout
+    assert detail.stdout.count("c2pa_data_hash") == 2 and "pixels unchanged since signing" in detail.stdout
+    res = runner.invoke(app, ["provenance", "verify", str(resaved), "--require", "c2pa"], env=env)
+    assert res.exit_code == 1 and res.stdout.startswith(f"{resaved}: FAILED - ")
+    assert "C2PA manifest: required c2pa label missing" in res.stdout
+
+
 def test_demo_finds_the_stripped_32px_sample_through_its_watermark(ws, identity, tmp_path, capsys) -> None:
     from assay.demo import provenance as demo
 

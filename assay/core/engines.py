@@ -13,6 +13,7 @@ import os
 from dataclasses import dataclass
 from typing import Any, Iterable, Iterator, Protocol, Sequence
 
+from assay.core.errors import InputError
 from assay.core.registry import load_entry
 from assay.core.workers import die_with_parent
 
@@ -40,6 +41,12 @@ class Task(Protocol):
         """The result of one item."""
 
 
+def check_engine(name: str) -> None:
+    """Refuse an engine name that is not in :data:`ENGINES`, with a one-line reason."""
+    if name not in ENGINES:
+        raise InputError(f"--engine must be one of {', '.join(ENGINES)}, got {name!r}")
+
+
 @dataclass(frozen=True)
 class Engine:
     """An engine by name: ``workers`` processes or actors (0: the engine's default), ``address`` of a cluster."""
@@ -47,6 +54,9 @@ class Engine:
     name: str = "local"
     workers: int = 0
     address: str | None = None
+
+    def __post_init__(self) -> None:
+        check_engine(self.name)
 
     def map(self, task: Task, items: Sequence[dict[str, Any]]) -> Iterator[dict[str, Any]]:
         """``task(item)`` for each item, in order, as the results come."""

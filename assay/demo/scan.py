@@ -10,7 +10,7 @@ from typing import Any
 from assay.core.clitools import say
 from assay.core.imagesets import open_set
 from assay.core.workspace import Workspace
-from assay.detect import Scan, TableWriter
+from assay.detect import Scan, TableWriter, summary_line
 
 
 def make_folder(ws: Workspace, real: str, fake: str, count: int, folder: Path) -> Path:
@@ -28,7 +28,8 @@ def make_folder(ws: Workspace, real: str, fake: str, count: int, folder: Path) -
 def run(ws: Workspace, detector: str, real: str, fake: str, count: int = 3) -> dict[str, Any]:
     """Scan a folder of ``count`` real and ``count`` synthetic faces with ``detector``; print the findings.
 
-    Returns the scan's summary (files, flagged, errors, exit_code) with its catalog ``scan_id``.
+    Returns the scan's summary (files, flagged, uncertain, declared_synthetic, errors, exit_code) with its
+    catalog ``scan_id``.
     """
     folder = make_folder(ws, real, fake, count, ws.root / "demo-scan-input")
     say("detect", f"assay detect scan {folder} --detector {detector}")
@@ -40,6 +41,5 @@ def run(ws: Workspace, detector: str, real: str, fake: str, count: int = 3) -> d
     summary = dict(scan.summary or {})
     summary["scan_id"] = scan.record.id if scan.record else None
     report = ws.path_of(scan.record) / "report.json" if scan.record else "-"
-    say("detect", f"{summary['files']} files scanned: {summary['flagged']} flagged as synthetic, "
-                    f"{summary['errors']} errors; report: {report}")
+    say("detect", f"{summary_line(summary)}; report: {report}")
     return summary

@@ -6,14 +6,12 @@ logistic regression; ``dct-cnn`` feeds the DCT map of each tile to a small CNN.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from assay.detect.base import DETECTORS, Images
-from assay.detect.detectors.linear import LinearHead
-from assay.detect.detectors.scored import ScoredDetector, check_fit_input
+from assay.detect.detectors.linear import FeatureDetector, LinearHead
 from assay.detect.detectors.torchdet import TorchDetector
 from assay.detect.spectra import gray
 from assay.detect.tiling import grid_tiles
@@ -31,8 +29,9 @@ def dct_features(image: np.ndarray, block: int = 32, max_tiles: int = 16) -> np.
 
 
 @DETECTORS.register("dct")
-class DCTDetector(ScoredDetector):
+class DCTDetector(FeatureDetector):
     name = "dct"
+    weights_file = WEIGHTS
 
     def __init__(self, block: int = 32, max_tiles: int = 16, C: float = 0.1) -> None:
         super().__init__()
@@ -43,20 +42,6 @@ class DCTDetector(ScoredDetector):
         if not len(images):
             return np.zeros((0, self.block * self.block))
         return np.stack([dct_features(img, self.block, self.max_tiles) for img in images])
-
-    def fit(self, images: Images, y: np.ndarray) -> "DCTDetector":
-        y = check_fit_input(images, y)
-        self.head.fit(self.features(self._augmented(images, seed=0)), y)
-        return self
-
-    def decision_function(self, images: Images) -> np.ndarray:
-        return self.head.decision(self.features(images))
-
-    def save_weights(self, folder: Path) -> None:
-        self.head.save(folder / WEIGHTS)
-
-    def load_weights(self, folder: Path) -> None:
-        self.head.load(folder / WEIGHTS)
 
 
 @DETECTORS.register("dct-cnn")

@@ -6,9 +6,14 @@ so saved detectors are safetensors files rather than pickles.
 
 from __future__ import annotations
 
+from abc import abstractmethod
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
+
+from assay.detect.base import Images
+from assay.detect.detectors.scored import ScoredDetector, check_fit_input
 
 CLASSIFIERS = ("logreg", "svm")
 
@@ -58,3 +63,29 @@ class LinearHead:
         t = load_file(str(path))
         self.mean, self.scale, self.coef = t["mean"], t["scale"], t["coef"]
         self.intercept = float(t["intercept"][0])
+
+
+class FeatureDetector(ScoredDetector):
+    """A fixed feature vector per image and a :class:`LinearHead` over it (``self.head``)."""
+
+    #: the head's file in the detector folder
+    weights_file: ClassVar[str]
+    head: LinearHead
+
+    @abstractmethod
+    def features(self, images: Images) -> np.ndarray:
+        """(N, D) features of the images."""
+
+    def fit(self, images: Images, y: np.ndarray) -> "FeatureDetector":
+        y = check_fit_input(images, y)
+        self.head.fit(self.features(self._augmented(images, seed=0)), y)
+        return self
+
+    def decision_function(self, images: Images) -> np.ndarray:
+        return self.head.decision(self.features(images))
+
+    def save_weights(self, folder: Path) -> None:
+        self.head.save(folder / self.weights_file)
+
+    def load_weights(self, folder: Path) -> None:
+        self.head.load(folder / self.weights_file)

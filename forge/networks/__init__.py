@@ -21,11 +21,15 @@ from torch import nn
 
 from assay.core.registry import Registry
 
-__all__ = ["DISCRIMINATORS", "GENERATORS", "RUN_OPTIONS", "LatentGenerator", "at_least", "build", "construct",
+__all__ = ["DECODERS", "DISCRIMINATORS", "GENERATORS", "RUN_OPTIONS", "LatentGenerator", "at_least", "build", "construct",
            "mix_styles", "parameters"]
 
 GENERATORS: Registry[Callable[..., nn.Module]] = Registry("generator", modules=["assay.forge.networks"])
 DISCRIMINATORS: Registry[Callable[..., nn.Module]] = Registry("discriminator", modules=["assay.forge.networks"])
+#: image decoders built from a family's own up-sampling blocks (content-aligned re-synthesis,
+#: ``assay.forge.autoencoder``): ``DECODERS.create(name, cin=..., ups=..., ch=...)`` takes
+#: N x cin x h x w features (and ``noise``, a torch.Generator or None) to N x 3 x h 2^ups x w 2^ups
+DECODERS: Registry[Callable[..., nn.Module]] = Registry("decoder", modules=["assay.forge.networks"])
 #: what the run itself gives every network (and generator input) whose signature names it
 RUN_OPTIONS = ("size", "z_dim", "classes")
 

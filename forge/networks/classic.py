@@ -22,7 +22,13 @@ from assay.forge.layers import (
     MinibatchStdDev,
     apply_spectral_norm,
 )
-from assay.forge.networks import DISCRIMINATORS, GENERATORS, LatentGenerator, at_least
+from assay.forge.networks import (
+    DECODERS,
+    DISCRIMINATORS,
+    GENERATORS,
+    LatentGenerator,
+    at_least,
+)
 
 
 def one_hot(cond: torch.Tensor | None, classes: Sequence[int]) -> torch.Tensor | None:
@@ -41,6 +47,16 @@ def _width(base: int, level: int) -> int:
     return base * min(8, 2 ** level)
 
 
+def transposed_up(cin: int, cout: int, norm: str) -> list[nn.Module]:
+    """DCGAN's up-sampling block: a stride-2 4x4 transposed convolution (doubling the size), norm, ReLU."""
+    return [nn.ConvTranspose2d(cin, cout, 4, 2, 1, bias=False), NORMS.create(norm, cout), nn.ReLU(True)]
+
+
+def transposed_to_rgb(cin: int) -> list[nn.Module]:
+    """DCGAN's last layer: a stride-2 4x4 transposed convolution to RGB, tanh."""
+    return [nn.ConvTranspose2d(cin, 3, 4, 2, 1), nn.Tanh()]
+
+
 class ConvGenerator(LatentGenerator):
     """DCGAN generator: z (+ one-hot condition) -> 4x4 by a transposed conv, then stride-2 transposed
     convs doubling the size, norm + ReLU between, tanh out."""
@@ -57,10 +73,9 @@ class ConvGenerator(LatentGenerator):
         layers += [nn.ConvTranspose2d(in_dim, width, 4, 1, 0, bias=False), NORMS.create(norm, width), nn.ReLU(True)]
         for level in range(n_up - 2, -1, -1):
             nxt = _width(ch, level)
-            layers += [nn.ConvTranspose2d(width, nxt, 4, 2, 1, bias=False), NORMS.create(norm, nxt), nn.ReLU(True)]
+            layers += transposed_up(width, nxt, norm)
             width = nxt
-        layers += [nn.ConvTranspose2d(width, 3, 4, 2, 1), nn.Tanh()]
-        self.net = nn.Sequential(*layers)
+        self.net = nn.Sequential(*layers, *transposed_to_rgb(width))
         init_weights(self)
 
     def forward(self, z: torch.Tensor, cond: torch.Tensor | None = None) -> torch.Tensor:
@@ -202,6 +217,27 @@ def init_weights(module: nn.Module) -> None:
             nn.init.zeros_(m.bias)
 
 
+class TransposedDecoder(nn.Module):
+    """A decoder of DCGAN's generator tail: ``ups - 1`` :func:`transposed_up` blocks (``ch`` x 2^level feature
+    maps, at most 8 ch), then :func:`transposed_to_rgb`; fully convolutional, so any input size."""
+
+    def __init__(self, cin: int, ups: int, ch: int = 32, norm: str = "batch") -> None:
+        super().__init__()
+        at_least(1, ch=ch, ups=ups)
+        layers: list[nn.Module] = []
+        width = cin
+        for level in range(ups - 2, -1, -1):
+            layers += transposed_up(width, _width(ch, level), norm)
+            width = _width(ch, level)
+        self.net = nn.Sequential(*layers, *transposed_to_rgb(width))
+        init_weights(self)
+
+    def forward(self, x: torch.Tensor, noise: torch.Generator | None = None) -> torch.Tensor:
+        return self.net(x)
+
+
+DECODERS.register("dcgan", paper="Radford et al. 2015", block="stride-2 4x4 transposed conv, batch norm, ReLU")(
+    TransposedDecoder)
 GENERATORS.register("conv")(ConvGenerator)
 GENERATORS.register("mlp")(MLPGenerator)
 DISCRIMINATORS.register("conv")(ConvDiscriminator)

@@ -19,7 +19,7 @@ from assay.core.errors import AssayError
 from assay.forge.data import FaceBatches, to_float
 from assay.forge.families import FAMILIES
 from assay.forge.inputs import INPUTS, Inputs
-from assay.forge.networks import DISCRIMINATORS, GENERATORS, at_least
+from assay.forge.networks import DECODERS, DISCRIMINATORS, GENERATORS, at_least
 from assay.forge.regularizers import REGULARIZERS, GContext, Regularizer
 
 #: VGG19 up to relu5_4 ("VGG54" in the paper): the layers of torchvision's ``vgg19().features`` used
@@ -54,6 +54,15 @@ class ResidualBlock(nn.Module):
         return x + self.body(x)
 
 
+def pixel_shuffle_up(ch: int, factor: int) -> list[nn.Module]:
+    """SRGAN's up-sampling tail: per doubling a 3x3 conv to 4 ch, PixelShuffle(2), PReLU; then a 9x9 conv
+    to RGB and tanh."""
+    ups: list[nn.Module] = []
+    for _ in range(int(math.log2(factor))):
+        ups += [nn.Conv2d(ch, ch * 4, 3, 1, 1), nn.PixelShuffle(2), nn.PReLU(ch)]
+    return [*ups, nn.Conv2d(ch, 3, 9, 1, 4), nn.Tanh()]
+
+
 class SRResNet(nn.Module):
     """Low-resolution image x (N x 3 x h x w in [-1, 1]) -> N x 3 x (factor h) x (factor w), tanh out."""
 
@@ -66,14 +75,31 @@ class SRResNet(nn.Module):
         self.head = nn.Sequential(nn.Conv2d(3, ch, 9, 1, 4), nn.PReLU(ch))
         self.body = nn.Sequential(*[ResidualBlock(ch) for _ in range(blocks)], nn.Conv2d(ch, ch, 3, 1, 1),
                                   nn.BatchNorm2d(ch))
-        ups: list[nn.Module] = []
-        for _ in range(int(math.log2(factor))):
-            ups += [nn.Conv2d(ch, ch * 4, 3, 1, 1), nn.PixelShuffle(2), nn.PReLU(ch)]
-        self.up = nn.Sequential(*ups, nn.Conv2d(ch, 3, 9, 1, 4), nn.Tanh())
+        self.up = nn.Sequential(*pixel_shuffle_up(ch, factor))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h = self.head(x)
         return self.up(h + self.body(h))
+
+
+class PixelShuffleDecoder(nn.Module):
+    """A decoder of SRResNet's shape: a 3x3 conv head with PReLU, ``blocks`` residual blocks, then
+    :func:`pixel_shuffle_up` by 2^ups; fully convolutional, so any input size."""
+
+    def __init__(self, cin: int, ups: int, ch: int = 32, blocks: int = 1) -> None:
+        super().__init__()
+        at_least(1, ch=ch, ups=ups)
+        self.head = nn.Sequential(nn.Conv2d(cin, ch, 3, 1, 1), nn.PReLU(ch))
+        self.body = nn.Sequential(*[ResidualBlock(ch) for _ in range(blocks)])
+        self.up = nn.Sequential(*pixel_shuffle_up(ch, 2 ** ups))
+
+    def forward(self, x: torch.Tensor, noise: torch.Generator | None = None) -> torch.Tensor:
+        h = self.head(x)
+        return self.up(h + self.body(h))
+
+
+DECODERS.register("srgan", paper="Ledig et al. 2017", block="3x3 conv to 4 ch, PixelShuffle(2), PReLU")(
+    PixelShuffleDecoder)
 
 
 class VGGDiscriminator(nn.Module):

@@ -27,6 +27,7 @@ from assay.forge.families import FAMILIES
 from assay.forge.inputs import INPUTS, Inputs, Latent, normal
 from assay.forge.layers import MinibatchStdDev
 from assay.forge.networks import (
+    DECODERS,
     DISCRIMINATORS,
     GENERATORS,
     LatentGenerator,
@@ -253,6 +254,42 @@ class Synthesis(nn.Module):
         return img
 
 
+class SynthesisDecoder(nn.Module):
+    """StyleGAN 2's synthesis layers fed encoder features instead of the learned constant: one modulated conv
+    at the input's scale, then per doubling the two modulated convs of a synthesis block (the first up-samples
+    by the blur filter, :func:`_up`), each scale's RGB output summed by the skip architecture. Its styles are
+    learned (one w per layer) and its per-pixel noise is drawn from ``noise``, so it works at any size.
+    Feature maps: ``ch`` x 2^(ups - level), at most 16 ch."""
+
+    def __init__(self, cin: int, ups: int, ch: int = 16, w_dim: int = 64, res: int = 64) -> None:
+        super().__init__()
+        at_least(1, ch=ch, ups=ups, w_dim=w_dim)
+        kind, self.combine = STYLES.get("modulated"), RGB_OUTPUTS.get("skip")
+        widths = [ch * min(16, 2 ** (ups - level)) for level in range(ups + 1)]
+        self.head = kind.conv(cin, widths[0], w_dim, res // 2 ** ups)
+        self.convs = nn.ModuleList([nn.ModuleList([kind.conv(widths[i], widths[i + 1], w_dim, res // 2 ** (ups - i - 1),
+                                                             up=True),
+                                                   kind.conv(widths[i + 1], widths[i + 1], w_dim,
+                                                             res // 2 ** (ups - i - 1))])
+                                    for i in range(ups)])
+        self.rgbs = nn.ModuleList([kind.to_rgb(w, w_dim) for w in widths])
+        self.ws = nn.Parameter(torch.randn(2 * ups + 1, w_dim))
+
+    def forward(self, x: torch.Tensor, noise: torch.Generator | None = None) -> torch.Tensor:
+        ws = self.ws.to(x.dtype)[:, None].expand(-1, x.shape[0], -1)
+        x = self.head(x, ws[0], noise)
+        img = self.rgbs[0](x, ws[0])
+        for i, (conv0, conv1) in enumerate(self.convs):
+            x = conv1(conv0(x, ws[2 * i + 1], noise), ws[2 * i + 2], noise)
+            img = self.combine(img, self.rgbs[i + 1](x, ws[2 * i + 2]), 0.0)
+        return img
+
+
+DECODERS.register("stylegan2", paper="Karras et al. 2020",
+                  block="modulated/demodulated 3x3 convs, bilinear [1, 3, 3, 1] up-sampling, skip RGB outputs")(
+    SynthesisDecoder)
+
+
 class StyleGenerator(LatentGenerator):
     """StyleGAN generator: mapping network, tracked average w, style-mixing, synthesis."""
 
@@ -398,7 +435,9 @@ class StyleLatent(Latent):
 @REGULARIZERS.register("path_length")
 class PathLength(Regularizer):
     """Karras et al. 2020: E[(||J_w^T y||_2 - a)^2] for random image-space directions y, with a the
-    running mean of the lengths; pulls G toward a mapping from W with a fixed Jacobian norm."""
+    running mean of the lengths; pulls G toward a mapping from W with a fixed Jacobian norm. The
+    gradient is taken w.r.t. the mapping network's output w (StyleGAN 2's pl_reg on ws), so the
+    penalty trains the mapping network as well as the synthesis."""
 
     key, every_key, side = "pl_weight", "pl_every", "G"
     decay = 0.01
@@ -410,7 +449,7 @@ class PathLength(Regularizer):
     def g_penalty(self, ctx: GContext) -> torch.Tensor:
         g, gen = ctx.g_net, ctx.gen
         z = ctx.inputs["z"][: max(1, ctx.inputs["z"].shape[0] // 2)]
-        ws = g.mapping(z).detach()[:, None].repeat(1, g.num_ws, 1).requires_grad_(True)
+        ws = g.mapping(z)[:, None].repeat(1, g.num_ws, 1)      # the graph runs through the mapping network
         img = g.synthesis(ws, gen)
         y = torch.randn(img.shape, generator=gen, device=gen.device).to(img.device, img.dtype)
         y = y / math.sqrt(img.shape[2] * img.shape[3])

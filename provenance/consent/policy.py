@@ -52,18 +52,32 @@ def save_policy(ws: Workspace, policy: ConsentPolicy) -> None:
     atomic_write_json(ws.root / POLICY_FILE, asdict(policy.validate()))
 
 
+#: why a subject lacks consent when the ledger holds no record for them at all
+NO_RECORD = "no consent record"
+#: the flag that lets training go on over faces without consent records, with the reason it is given
+WAIVER_FLAG = "--no-consent-records"
+
+
 @dataclass
 class Consent:
-    """Consent found for some subjects and one scope: the records used and the subjects left without."""
+    """Consent found for some subjects and one scope: the records used, the subjects left without, and the
+    waiver (why the work went on over real people's faces without consent records; None when it did not)."""
 
     scope: str
     records: list[ConsentRecord]
     missing: dict[str, str]
+    waiver: dict[str, Any] | None = None
+
+    def declares(self) -> bool:
+        """Whether outputs carry this consent: records to point to, or faces used without them."""
+        return bool(self.records or self.waiver)
 
     def assertion(self) -> dict[str, Any]:
-        """The ``org.assay.consent`` manifest assertion: record ids and hashes, no subject ids."""
-        return {"label": CONSENT_ASSERTION, "data": {"scope": self.scope, "records": [
-            {"id": r.id, "sha256": r.hash} for r in self.records]}}
+        """The ``org.assay.consent`` manifest assertion: record ids and hashes and any waiver, no subject ids."""
+        data: dict[str, Any] = {"scope": self.scope, "records": [{"id": r.id, "sha256": r.hash} for r in self.records]}
+        if self.waiver:
+            data["waiver"] = self.waiver
+        return {"label": CONSENT_ASSERTION, "data": data}
 
     def catalog_params(self) -> dict[str, Any]:
         """What a provenance record keeps in the catalog (subjects included, so a revocation finds it)."""
@@ -71,11 +85,14 @@ class Consent:
 
 
 def require_consent(ws: Workspace, subjects: Iterable[str], scope: str, at: str | datetime | None = None,
-                    policy: ConsentPolicy | None = None, what: str | None = None) -> Consent:
+                    policy: ConsentPolicy | None = None, what: str | None = None,
+                    waiver: dict[str, Any] | None = None) -> Consent:
     """Each subject's valid record for ``scope`` at ``at`` (default now).
 
     Subjects without one are named in a :class:`ConsentError` (policy "refuse") or in a
-    warning (policy "warn", which returns the consent found).
+    warning (policy "warn", which returns the consent found). A ``waiver`` (see
+    :func:`require_training_consent`) lets subjects with no record at all through, never a
+    refused, revoked or expired one; the returned consent carries it.
     """
     when = utc(at)
     policy = policy or load_policy(ws)
@@ -89,16 +106,59 @@ def require_consent(ws: Workspace, subjects: Iterable[str], scope: str, at: str 
         if valid:
             found.append(max(valid, key=lambda r: r.granted_at))
         else:
-            missing[subject] = "; ".join(r.problem(scope, when) or "" for r in records) or "no consent record"
-    consent = Consent(scope, found, missing)
-    if missing:
-        named = [f"{s} ({why})" for s, why in list(missing.items())[:NAMED]]
-        more = f" and {len(missing) - NAMED} more" if len(missing) > NAMED else ""
-        message = (f"{what or scope} needs valid {scope} consent at {iso(when)}; {len(missing)} subject(s) lack it: "
+            missing[subject] = "; ".join(r.problem(scope, when) or "" for r in records) or NO_RECORD
+    blocking = {s: why for s, why in missing.items() if not (waiver and why == NO_RECORD)}
+    consent = Consent(scope, found, missing, waiver)
+    if blocking:
+        named = [f"{s} ({why})" for s, why in list(blocking.items())[:NAMED]]
+        more = f" and {len(blocking) - NAMED} more" if len(blocking) > NAMED else ""
+        message = (f"{what or scope} needs valid {scope} consent at {iso(when)}; {len(blocking)} subject(s) lack it: "
                    + ", ".join(named) + more)
         if policy.mode == "refuse":
             raise ConsentError(message)
         say("consent", f"warning (policy warn): {message}")
+        consent.waiver = waiver or {"reason": "the workspace's consent policy is warn", "subjects_without_consent":
+                                    len(blocking)}
+    return consent
+
+
+def require_training_consent(ws: Workspace, dataset_id: str, no_consent_records: str | None = None,
+                             at: str | datetime | None = None, policy: ConsentPolicy | None = None) -> Consent:
+    """Training consent for a prepared set: every linked subject's valid record, and no face left unlinked.
+
+    Faces not linked to a subject (a set prepared without ``--consent`` or
+    ``--subjects-from-layout``) and subjects with no consent record are real people's faces
+    without consent: training stops (:class:`ConsentError`), unless ``no_consent_records``
+    gives the reason it goes on, or the workspace's policy is "warn". Either way the returned
+    consent's ``waiver`` says so, for the run's lineage and for its outputs' manifests.
+    """
+    if no_consent_records is not None and not no_consent_records.strip():
+        raise InputError(f"{WAIVER_FLAG} needs a reason (it is recorded in the run's lineage)")
+    policy = policy or load_policy(ws)
+    params = ws.catalog.get(dataset_id).params
+    count = int(params.get("count", 0))
+    unlinked = int(params.get("unlinked_faces", 0)) if "subjects" in params else count
+    waiver = None
+    if no_consent_records:
+        waiver = {"reason": no_consent_records.strip(), "dataset": dataset_id, "unlinked_faces": unlinked}
+    what = f"training on {dataset_id}"
+    consent = require_consent(ws, params.get("subjects", []), "training", at, policy, what, waiver)
+    if not unlinked and not consent.missing:
+        consent.waiver = None  # every face has a valid record: nothing was waived
+    elif unlinked and not waiver:
+        how = ("prepared without --consent or --subjects-from-layout" if "subjects" not in params
+               else "not matched by the consent file")
+        message = (f"{what}: {unlinked} of its {count} faces are real people's faces linked to no consent record "
+                   f"({how}); link them (assay data prepare --consent FILE, then assay provenance consent import) "
+                   f"or train with {WAIVER_FLAG} REASON, which is recorded in the run's lineage")
+        if policy.mode == "refuse":
+            raise ConsentError(message)
+        say("consent", f"warning (policy warn): {message}")
+        consent.waiver = {**(consent.waiver or {}), "reason": "the workspace's consent policy is warn",
+                          "unlinked_faces": unlinked}
+    if consent.waiver:
+        consent.waiver.setdefault("dataset", dataset_id)
+        consent.waiver["subjects_without_record"] = sum(why == NO_RECORD for why in consent.missing.values())
     return consent
 
 

@@ -66,7 +66,7 @@ class Stamper:
         options = options or StampOptions(provider=settings.provider, system_name=settings.system_name,
                                           system_version=settings.system_version)
         options = replace(options, labels=chosen, secret=options.secret or ensure_secret(ws))
-        if consent is not None and consent.records:
+        if consent is not None and consent.declares():
             options = replace(options, extra_assertions=[*options.extra_assertions, consent.assertion()],
                               catalog_params={**options.catalog_params, **consent.catalog_params()})
         if "c2pa" in chosen and signer is None:

@@ -49,9 +49,24 @@ def consent_check(name: str) -> Callable[[ConsentInputs], Callable[[ConsentInput
     return register  # type: ignore[return-value]
 
 
+def waived(assertion: dict[str, Any]) -> str | None:
+    """Why a consent assertion's file was made from real people's faces without consent records, or None."""
+    waiver = assertion.get("waiver")
+    if not waiver:
+        return None
+    counts = [f"{waiver[k]} {what}" for k, what in (("unlinked_faces", "face(s) linked to no subject"),
+                                                     ("subjects_without_record", "subject(s) with no record"))
+              if waiver.get(k)]
+    where = f" of training set {waiver['dataset']}" if waiver.get("dataset") else ""
+    return (f"made from real people's faces without consent records ({', '.join(counts) or 'unrecorded'}{where}); "
+            f"trained anyway because: {waiver.get('reason') or 'no reason given'}")
+
+
 def _precondition(inputs: ConsentInputs) -> CheckResult | None:
     if not inputs.assertion:
         return result("absent", NO_ASSERTION)
+    if (why := waived(inputs.assertion)) is not None:
+        return result("fail", why)
     if inputs.ledger is None:
         return result("absent", "no workspace given to look the consent records up")
     return None
@@ -127,5 +142,6 @@ def gather(active: dict[str, Any] | None, record: dict[str, Any] | None, ws: Wor
 def inputs_of(ev: Evidence) -> ConsentInputs:
     """The consent inputs of one file, gathered on first use and shared by the consent checks."""
     if "consent" not in ev.memo:
-        ev.memo["consent"] = gather(manifest.active_manifest(ev.store) if ev.store else None, ev.record, ev.ws)
+        ev.memo["consent"] = gather(manifest.active_manifest(ev.store) if ev.manifest_valid else None, ev.record,  # type: ignore[arg-type]
+                                   ev.ws)
     return ev.memo["consent"]

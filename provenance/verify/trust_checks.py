@@ -53,12 +53,13 @@ def gb45438_integrity(ev: Evidence) -> CheckResult:
     gb = ev.implicit.get("gb45438")
     code = gb.get("ReservedCode1") if isinstance(gb, dict) else None
     if not code:
-        return result("absent", "no GB 45438 ReservedCode1 integrity code")
+        return result("absent", "no GB 45438 integrity code (the keyed field ReservedCode1)")
     if ev.secret is None:
-        return result("absent", "no workspace secret to check ReservedCode1 with (only the producer can)")
+        return result("absent", "no workspace secret to check the GB 45438 integrity code (ReservedCode1) with: only its producer can")
     expected = ev.secret.integrity_code(str(gb.get("ProduceID", "")), ev.pixel_sha256 or "",  # type: ignore[union-attr]
                                         str(gb.get("ContentProducer", "")))
     if code == expected:
-        return result("pass", "ReservedCode1 matches the pixels, id and producer (keyed with the workspace secret)")
-    return result("fail", "ReservedCode1 does not match: the pixels, id or producer changed since stamping, "
-                          "or another workspace's key made it")
+        return result("pass", "the GB 45438 integrity code (ReservedCode1, keyed with the workspace secret) "
+                              "matches the pixels, id and producer")
+    return result("fail", "the GB 45438 integrity code (ReservedCode1) does not match: the pixels, id or producer "
+                          "changed since stamping, or another workspace's key made it")

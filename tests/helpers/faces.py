@@ -8,10 +8,14 @@ from assay.core.imagesets import ImageSetWriter
 from assay.core.workspace import Workspace
 from assay.data.layouts import UTKFACE_GENDERS, UTKFACE_RACES, age_bucket
 
+#: the subject links of a set whose images show no real person: every image linked, to no subject
+NO_PEOPLE = {"subjects": [], "unlinked_faces": 0}
+
 
 def tiny_faces(ws: Workspace, name: str = "tiny", n: int = 24, size: int = 32, seed: int = 0) -> str:
     """A prepared set of ``n`` smooth random images with UTKFace-style labels as ``assay data prepare``
-    writes them; "female" images are bright, "male" ones dark."""
+    writes them; "female" images are bright, "male" ones dark. They show no real person, so forge
+    trains on them without consent records."""
     rng = np.random.default_rng(seed)
     writer = ImageSetWriter(ws, "datasets", name)
     for i in range(n):
@@ -24,4 +28,4 @@ def tiny_faces(ws: Workspace, name: str = "tiny", n: int = 24, size: int = 32, s
                "labels": {"age": age, "gender": UTKFACE_GENDERS[gender], "race": UTKFACE_RACES[i % 5],
                           "age_bucket": age_bucket(age)}}
         writer.add(img, row, f"{i:05d}.png")
-    return writer.commit({"size": size}).id
+    return writer.commit({"size": size, **NO_PEOPLE}).id
