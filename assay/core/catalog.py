@@ -139,8 +139,9 @@ class CatalogBackend(Protocol):
         (earlier in ``records`` or in the store): :func:`missing`; names are unique per kind:
         :func:`duplicate`."""
 
-    def modify(self, artefact_id: str, change: Callable[[Record], None]) -> Record:
-        """Apply ``change`` to a row inside one write transaction, store it (and its index), return it."""
+    def modify(self, artefact_ids: Sequence[str], change: Callable[[Record], None]) -> list[Record]:
+        """Apply ``change`` to each row of ``artefact_ids`` inside one write transaction, all or none; store them
+        (and their index) and return them in the order asked. A missing id: :func:`missing`, nothing changed."""
 
     def select(self, kinds: Sequence[str], ids: Sequence[str] = (), name: str | None = None,
                status: str | None = None) -> list[Record]:
@@ -237,7 +238,19 @@ class Catalog:
             rec.status = status or rec.status
             rec.path = str(path) if path else rec.path
 
-        return self.backend.modify(artefact_id, change)
+        return self.backend.modify([artefact_id], change)[0]
+
+    def set_status(self, artefact_ids: Sequence[str], status: str) -> list[Record]:
+        """Set the status of every row of ``artefact_ids`` in one transaction (all or none)."""
+        for artefact_id in artefact_ids:
+            kind_of(artefact_id)
+        if not artefact_ids:
+            return []
+
+        def change(rec: Record) -> None:
+            rec.status = status
+
+        return self.backend.modify(list(dict.fromkeys(artefact_ids)), change)
 
     def add_rejects(self, artefact_id: str, rejects: Iterable[tuple[str, str]]) -> None:
         """Record (source, one-line reason) pairs for inputs an artefact could not use."""
