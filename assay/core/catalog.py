@@ -95,6 +95,19 @@ def missing(artefact_id: str) -> CatalogError:
     return CatalogError(f"no {kind_of(artefact_id)} artefact with id {artefact_id!r}")
 
 
+def apply_change(found: Mapping[str, Record], artefact_ids: Sequence[str], change: Callable[[Record], None]
+                 ) -> list[Record]:
+    """The rows of ``artefact_ids`` (from ``found``, by id) with ``change`` applied, in the order asked; a backend's
+    ``modify`` calls it inside its transaction. An id not found: :func:`missing`, before any change."""
+    absent = next((a for a in artefact_ids if a not in found), None)
+    if absent is not None:
+        raise missing(absent)
+    records = [found[a] for a in artefact_ids]
+    for rec in records:
+        change(rec)
+    return records
+
+
 def duplicate(kind: str, name: str) -> CatalogError:
     """The error for a name already taken within its kind."""
     return CatalogError(f"a {kind[:-1] if kind.endswith('s') else kind} named {name!r} already exists")

@@ -26,6 +26,7 @@ from assay.core.catalog import (
     Catalog,
     Direction,
     Record,
+    apply_change,
     chain_hash,
     duplicate,
     kind_of,
@@ -288,12 +289,7 @@ class PostgresBackend:
                 rows = cur.execute(f"SELECT '{kind}' AS kind, {COLUMNS} FROM {kind} WHERE id = ANY(%s) ORDER BY id "
                                    "FOR UPDATE", (ids,)).fetchall()
                 found.update((r.id, r) for r in map(_record, rows))
-            absent = next((a for a in artefact_ids if a not in found), None)
-            if absent is not None:
-                raise missing(absent)
-            records = [found[a] for a in artefact_ids]
-            for rec in records:
-                change(rec)
+            records = apply_change(found, artefact_ids, change)
             for kind in dict.fromkeys(r.kind for r in records):
                 cur.executemany(f"UPDATE {kind} SET params = %s, status = %s, path = %s WHERE id = %s",
                                 [(json.dumps(r.params, default=str), r.status, r.path, r.id) for r in records

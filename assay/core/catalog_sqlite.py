@@ -23,6 +23,7 @@ from assay.core.catalog import (
     Catalog,
     Direction,
     Record,
+    apply_change,
     chain_hash,
     duplicate,
     kind_of,
@@ -350,12 +351,8 @@ class SqliteBackend:
             kinds, found = list(dict.fromkeys(kind_of(a) for a in artefact_ids)), {}
             for start in range(0, len(artefact_ids), _CHUNK):  # within SQLite's bound on a statement's variables
                 found.update((r.id, r) for r in self._select(conn, kinds, ids=artefact_ids[start:start + _CHUNK]))
-            absent = next((a for a in artefact_ids if a not in found), None)
-            if absent is not None:
-                raise missing(absent)
-            records = [found[a] for a in artefact_ids]
+            records = apply_change(found, artefact_ids, change)
             for rec in records:
-                change(rec)
                 conn.execute(f"UPDATE {rec.kind} SET params = ?, status = ?, path = ? WHERE id = ?",
                              (json.dumps(rec.params, default=str), rec.status, rec.path, rec.id))
             conn.executemany("DELETE FROM param_index WHERE artefact = ?", [(r.id,) for r in records])
