@@ -87,7 +87,7 @@ class PrepareConfig:
         checks = [
             (self.size in SIZES, f"--size must be one of {SIZES}, got {self.size}"),
             (self.align in ALIGNS, f"--align must be one of {ALIGNS}, got {self.align!r}"),
-            (self.detector in faces.FACE_DETECTORS, f"--detector must be one of {faces.FACE_DETECTORS}, got {self.detector!r}"),
+            (self.detector in faces.FACE_DETECTORS, f"--detector must be one of {', '.join(faces.FACE_DETECTORS)}, got {self.detector!r}"),
             (self.no_face in NO_FACE, f"--no-face must be one of {NO_FACE}, got {self.no_face!r}"),
             (self.layout == "auto" or self.layout in LAYOUTS, f"--layout must be auto or one of {LAYOUTS.names()}"),
             (not (self.consent_file and self.subjects_from_layout), "--consent and --subjects-from-layout exclude each other"),

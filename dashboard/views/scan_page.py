@@ -17,7 +17,7 @@ from assay.dashboard import uploads
 from assay.dashboard.views.parts.widgets import empty_state, paged_table, pick, show_table
 
 SIGNAL_FIELDS = ("c2pa_present", "c2pa_state", "digital_source_type", "watermark_payload", "watermark_status",
-                 "record_id", "found_via")
+                 "record_id", "record_claim", "record_note", "found_via")
 RESULT_COLUMNS = ("path", "status", "verdict", "probability", "faces_found", "fallback", "c2pa_state",
                   "digital_source_type", "watermark_payload", "record_id", "error")
 

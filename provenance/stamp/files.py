@@ -81,8 +81,12 @@ def plan_outputs(inputs: Sequence[Path], out_dir: Path, fmt: str | None) -> list
 
 def stamp_file(src: Path, out: Path, identity: SigningIdentity | None, options: StampOptions | None = None,
                ws: Workspace | None = None, source_type: str = "created", parent: Path | None = None,
-               generator: dict[str, Any] | None = None) -> tuple[StampResult, str | None]:
+               generator: dict[str, Any] | None = None, exclusive: bool = False) -> tuple[StampResult, str | None]:
     """Stamp one image or video into ``out`` (written atomically, only when every asked label succeeded).
+
+    ``exclusive`` never replaces an ``out`` that exists by the time the file is written (another run
+    writing into the same folder got there first): its record is then retired and :class:`OutputExists`
+    raised, so no record describes bytes it did not write.
 
     With a workspace, options without a ``secret`` get the workspace's (made on first use),
     so its verify reads the watermark and checks ReservedCode1.
@@ -94,17 +98,23 @@ def stamp_file(src: Path, out: Path, identity: SigningIdentity | None, options: 
         options = replace(options or StampOptions(), secret=ensure_secret(ws))
     result = STAMPERS.get(media_kind(src))(src, out, identity, options, source_type, parent, generator)
     if ws is None:
-        atomic_write_bytes(out, result.data)
+        atomic_write_bytes(out, result.data, exclusive=exclusive)
         return result, None
-    return result, commit(ws, result, out, source=str(src))
+    return result, commit(ws, result, out, source=str(src), exclusive=exclusive)
 
 
-def commit(ws: Workspace, result: StampResult, out: Path, parents: Sequence[str] = (), source: str | None = None
-           ) -> str:
+def commit(ws: Workspace, result: StampResult, out: Path, parents: Sequence[str] = (), source: str | None = None,
+           exclusive: bool = False) -> str:
     """Write a stamped file atomically to ``out`` under a record that is pending until the bytes are written, then
-    ready; returns the record id."""
+    ready; returns the record id. ``exclusive``: as :func:`stamp_file` says (the record is retired, and
+    :class:`OutputExists` raised, when another run wrote ``out`` first)."""
     record_id = add_record(ws, result, out, parents=list(parents), source=source)
-    atomic_write_bytes(out, result.data)
+    try:
+        atomic_write_bytes(out, result.data, exclusive=exclusive)
+    except FileExistsError:
+        set_status(ws, [record_id], RETIRED)
+        raise OutputExists("output was written by another run at the same time; nothing of this one was kept") \
+            from None
     set_status(ws, [record_id], READY)
     return record_id
 
@@ -127,6 +137,6 @@ def stamp_to(src: Path, out: Path, identity: SigningIdentity | None, options: St
             raise OutputExists("output exists and is not a file this workspace stamped; --overwrite replaces it")
         set_status(ws, [r.id for r in old if r.status == PENDING], READY)
         return None, old[-1].id
-    result, record_id = stamp_file(src, out, identity, options, ws, source_type, parent)
+    result, record_id = stamp_file(src, out, identity, options, ws, source_type, parent, exclusive=not overwrite)
     set_status(ws, [r.id for r in old], RETIRED)
     return result, record_id

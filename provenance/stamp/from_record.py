@@ -129,4 +129,4 @@ def restamp(ws: Workspace, src: Path, out: Path, identity: SigningIdentity | Non
     signer = identity or SigningIdentity.from_dir(default_keys_dir(ws), load_settings(ws).tsa_url)
     result = seal(lambda xmp: encode_pixels(rgb, fmt, xmp, quality), record, applied, skipped,  # type: ignore[arg-type]
                   pixel_sha256(decoded), options, signer, None, out.name)
-    return result, commit(ws, result, out, parents=[old["id"]], source=str(src))  # type: ignore[index]
+    return result, commit(ws, result, out, parents=[old["id"]], source=str(src), exclusive=True)  # type: ignore[index]
