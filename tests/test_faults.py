@@ -169,13 +169,13 @@ def test_injected_full_disk_stops_stamp_with_one_line_and_a_rerun_finishes(tmp_p
     src, out = _images(tmp_path / "src", 3), tmp_path / "out"
     real_write, calls = stamp_files.atomic_write_bytes, []
 
-    def write(path, data):
+    def write(path, data, **kwargs):
         calls.append(path)
         if len(calls) == 2:  # the disk fills half-way through the second file
             with atomic_path(path) as tmp:
                 tmp.write_bytes(data[: len(data) // 2])
                 raise OSError(errno.ENOSPC, "No space left on device", str(tmp))
-        real_write(path, data)
+        real_write(path, data, **kwargs)
 
     monkeypatch.setattr(stamp_files, "atomic_write_bytes", write)
     code, output, crash = invoke("--workspace", str(ws.root), "provenance", "stamp", str(src), "--out", str(out),
