@@ -21,6 +21,7 @@ from assay.provenance.manifest import SOURCE_TYPES
 from assay.provenance.stamp.options import parse_labels
 from assay.provenance.verify.consent_checks import NO_ASSERTION
 from assay.provenance.verify.report import CHECKS
+from assay.provenance.verify.summary import restamp_note
 
 PROFILE_SCHEMA = "assay.compliance.profile/1"
 PROFILE_DIR = Path(__file__).parent / "profiles"
@@ -205,7 +206,7 @@ def evaluate(report: dict[str, Any], profile: Profile) -> list[dict[str, Any]]:
         if req.any and not any(results[n]["status"] == "pass" for n in req.any):
             failed += list(req.any)
         if failed:
-            reason = "; ".join(f"{n}: {results[n]['reason']}" for n in failed)
+            reason = "; ".join(f"{n}: {results[n]['reason']}" for n in failed) + restamp_note(report)
         else:
             reason = "; ".join(results[n]["reason"] for n in req.all + req.any if results[n]["status"] == "pass")
         rows.append({**row, "status": "fail" if failed else "pass", "reason": reason})

@@ -120,6 +120,11 @@ def watermarkresult(ev: Evidence) -> CheckResult:
     if reading.status == "too_small" or recorded.get("status") in ("too_small", "lost_in_encode", "not_decodable"):
         return result("absent", recorded.get("reason") or reading.reason)
     if recorded.get("status") == "embedded":
+        key_id, mine = recorded.get("key_id"), ev.secret.watermark_key_id if ev.secret is not None else None
+        if key_id and key_id != mine:
+            here = "this workspace holds another key" if mine else "no workspace secret is given here"
+            return result("absent", f"the watermark is keyed with the secret of the workspace that stamped it (key "
+                                    f"{key_id}) and {here}: verify it in that workspace")
         return result("fail", f"a watermark was embedded but does not decode ({reading.reason})")
     return result("absent", reading.reason)
 
