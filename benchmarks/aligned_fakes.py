@@ -6,8 +6,8 @@ The first ``--per-folder`` photos (sorted by name) of each ``--real-dir`` (defau
 trains on crops of those photos for ``--steps`` steps or ``--time-s`` (whichever ends first). Sets land in
 ``--out-dir/<family>/`` (outside the repository: the photos' terms forbid publishing derived images).
 
-    nice -n 10 .venv/bin/python benchmarks/aligned_fakes.py --families dcgan --out-dir /work/scratch/aligned/sets \\
-        --json /work/scratch/aligned/aligned_dcgan.json                    # 2-core CPU: ~15 min per family
+    nice -n 10 .venv/bin/python benchmarks/aligned_fakes.py --families dcgan --out-dir /tmp/aligned/sets \\
+        --json /tmp/aligned/aligned_dcgan.json                    # 2-core CPU: ~15 min per family
 """
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ def summarise(family: str, folder: Path, made_s: float, training: dict, photos: 
 
 
 def main() -> None:
-    data = Path(os.environ.get("ASSAY_SHARED_DATA", "/work/shared/data"))
+    data = Path(os.environ.get("ASSAY_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--real-dir", action="append", default=None, help="Folder of real photos (repeatable).")
     ap.add_argument("--per-folder", type=int, default=6, help="Photos taken from each folder.")

@@ -414,10 +414,18 @@ def find_media(paths: Sequence[str | Path], recursive: bool = False) -> list[tup
     return jobs
 
 
-def resolve_detector(ws: Workspace, detector: Detector | str | None) -> tuple[Detector, Record | None]:
-    """A ready detector: given, or by catalog id/name, or the workspace's most recent one."""
+#: what a scan is given as its detector: a loaded one, a loaded one with its catalog row (as
+#: :func:`assay.detect.load_detector` returns them, so a service loads once and records each scan
+#: under its detector), a catalog id or name, or None for the most recent
+DetectorRef = Detector | tuple[Detector, Record | None] | str | None
+
+
+def resolve_detector(ws: Workspace, detector: DetectorRef) -> tuple[Detector, Record | None]:
+    """A ready detector: given (with or without its record), or by catalog id/name, or the workspace's most recent."""
     if isinstance(detector, Detector):
         return detector, None
+    if isinstance(detector, tuple):
+        return detector
     from assay.detect.store import load_detector
 
     return load_detector(ws, detector)
@@ -432,7 +440,7 @@ class Scan:
     ``name`` and ``resume`` skips the files it already scanned.
     """
 
-    def __init__(self, ws: Workspace, detector: Detector | str | None = None, options: ScanOptions | None = None,
+    def __init__(self, ws: Workspace, detector: DetectorRef = None, options: ScanOptions | None = None,
                  name: str | None = None, record: bool = True, resume: bool = False) -> None:
         self.ws = ws
         self.options = options or ScanOptions()

@@ -39,6 +39,8 @@ EXPORTS = {
     "StampRequest": "stamp.batch",
     "stamp_paths": "stamp.batch",
     "stamp_file": "stamp.files",
+    "restamp": "stamp.from_record",
+    "RestampRefused": "stamp.from_record",
     "stamp_pixels": "stamp.image",
     "LABELS": "stamp.options",
     "FORMATS": "stamp.options",

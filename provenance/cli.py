@@ -99,6 +99,29 @@ def stamp(
 
 
 @app.command()
+def restamp(
+    ctx: typer.Context,
+    file: Path = typer.Argument(..., help="A re-saved image whose watermark finds its provenance record."),
+    out: Path = typer.Option(..., "--out", help="Output image (png, jpg or webp by its suffix; never the input)."),
+    trust: list[Path] = typer.Option([], "--trust", help="PEM trust anchor(s) \\[default: the workspace dev CA]."),
+    as_json: bool = typer.Option(False, "--json", help="Print a JSON row instead of a table."),
+) -> None:
+    """Restore a re-saved image's XMP and C2PA manifest from the record its watermark finds (signed anew), once the
+    picture is confirmed as that record's."""
+    from assay.provenance.stamp.batch import ROW_FIELDS, StampedFile
+    from assay.provenance.stamp.from_record import restamp as restamp_file
+
+    ws = workspace(ctx)
+    result, record_id = restamp_file(ws, file, out, trust_anchors=_trust_anchors(ws, trust))
+    row = StampedFile(str(file), str(out), result.content_id, ",".join(result.labels_applied), record_id,
+                      "; ".join([f"from record {result.record['restamped_from']}", *result.labels_skipped.values()]))
+    if as_json:
+        print_json([row.to_dict()])
+    else:
+        print_table([row.to_dict()], ROW_FIELDS, title="re-stamped")
+
+
+@app.command()
 def comply(
     ctx: typer.Context,
     files: list[Path] = typer.Argument(..., help="Files or folders to check."),

@@ -21,6 +21,7 @@ from assay.provenance.manifest import SOURCE_TYPES
 from assay.provenance.stamp.options import parse_labels
 from assay.provenance.verify.consent_checks import NO_ASSERTION
 from assay.provenance.verify.report import CHECKS
+from assay.provenance.verify.summary import restamp_note
 
 PROFILE_SCHEMA = "assay.compliance.profile/1"
 PROFILE_DIR = Path(__file__).parent / "profiles"
@@ -35,10 +36,12 @@ for _name in CHECKS:
 
 @COMPLY_CHECKS.register("detection_tool")
 def detection_tool(report: dict[str, Any]) -> dict[str, str]:
-    """This suite's detection tool (`assay provenance verify`) reads the file's provenance data."""
+    """This suite's detection tool reads the file's provenance data: the public service (`assay serve`, its page
+    and its API) and `assay provenance verify` run the same verification."""
     read = [n for n in ("c2pa_manifest", "sb942_fields", "watermark") if report["checks"][n]["status"] == "pass"]
     if read:
-        return {"status": "pass", "reason": f"assay provenance verify reads {', '.join(read)}"}
+        return {"status": "pass", "reason": f"the detection tool (assay serve: page at /, POST /v1/verify; "
+                                            f"assay provenance verify) reads {', '.join(read)}"}
     return {"status": "fail", "reason": "no provenance data for a detection tool to read"}
 
 
@@ -203,7 +206,7 @@ def evaluate(report: dict[str, Any], profile: Profile) -> list[dict[str, Any]]:
         if req.any and not any(results[n]["status"] == "pass" for n in req.any):
             failed += list(req.any)
         if failed:
-            reason = "; ".join(f"{n}: {results[n]['reason']}" for n in failed)
+            reason = "; ".join(f"{n}: {results[n]['reason']}" for n in failed) + restamp_note(report)
         else:
             reason = "; ".join(results[n]["reason"] for n in req.all + req.any if results[n]["status"] == "pass")
         rows.append({**row, "status": "fail" if failed else "pass", "reason": reason})

@@ -292,6 +292,12 @@ def read_id(rgb: np.ndarray, name: str = DEFAULT_METHOD, key: int | None = None)
     return reading_from_soft(soft, name)
 
 
+def read_image_mark(rgb: np.ndarray, recorded: dict | None = None, key: int | None = None) -> WatermarkReading:
+    """The watermark reading of an image as stamp's read-back and verify (so comply) both take it: with the method
+    ``recorded`` names (a stamp's ``watermark`` entry), else the one ``auto`` picks for the image's size."""
+    return read_id(rgb, (recorded or {}).get("method") or choose(AUTO, rgb.shape), key)
+
+
 def soft_bits_frames(frames: np.ndarray, name: str = DEFAULT_METHOD, key: int | None = None) -> np.ndarray:
     """Each bit's soft statistic averaged over video frames; raises :class:`TooSmall`."""
     wm = watermark_method(name, key=key)  # video: ``auto`` is ssgrid

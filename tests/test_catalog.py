@@ -124,6 +124,19 @@ def test_update_merges_params_and_status(ws):
     assert ws.catalog.latest("runs").id == rec.id
 
 
+def test_set_status_changes_many_rows_in_one_transaction_all_or_none(ws):
+    recs = [ws.catalog.add("provenance", None, {"content_id": f"{i:08x}"}, status="pending") for i in range(3)]
+    run = ws.catalog.add("runs", "r", status="running")
+    with pytest.raises(CatalogError, match="no provenance artefact"):
+        ws.catalog.set_status([recs[0].id, "prov-0000000000000000", recs[1].id], "ready")
+    assert [ws.catalog.get(r.id).status for r in recs] == ["pending"] * 3  # the missing id changed nothing
+    done = ws.catalog.set_status([r.id for r in recs] + [run.id], "ready")
+    assert [r.id for r in done] == [r.id for r in recs] + [run.id]
+    assert {ws.catalog.get(r.id).status for r in recs + [run]} == {"ready"}
+    assert [r.id for r in ws.catalog.find("provenance", content_id="00000001")] == [recs[1].id]  # index kept
+    assert ws.catalog.set_status([], "ready") == []
+
+
 def test_wal_mode(tmp_path):
     Workspace(tmp_path)
     con = sqlite3.connect(tmp_path / CATALOG_FILE)

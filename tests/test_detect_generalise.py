@@ -58,7 +58,7 @@ def test_calibration_on_separable_data_stays_finite_and_ranked(method: str) -> N
 
 def test_out_of_domain_crops_are_marked_and_uncertain(tmp_path: Path) -> None:
     det = toy_spectral()
-    scanner = Scanner(det, ScanOptions())
+    scanner = Scanner(det, ScanOptions(face_detector="hog"))  # HOG finds no face in these toys: whole images
     real = real_images(1, 48, seed=50)[0]
     save(real, tmp_path / "same.png")
     save(real[:16, :16], tmp_path / "small.png")  # a third of the trained size
@@ -80,7 +80,7 @@ def test_scan_table_and_summary_say_why_a_file_is_uncertain(ws: Workspace, tmp_p
     save(real[:16, :16], tmp_path / "small.png")
     save(real[:16, :16], tmp_path / "tiny.png")
     save(real, tmp_path / "lossy.jpg", quality=40)
-    res = runner.invoke(app, ["-w", str(ws.root), "detect", "scan", str(tmp_path)])
+    res = runner.invoke(app, ["-w", str(ws.root), "detect", "scan", str(tmp_path), "--face-detector", "hog"])
     assert res.exit_code == 0, res.output
     header, *lines = res.stdout.strip().splitlines()
     assert "WHY" in header.split()
@@ -94,7 +94,8 @@ def test_scan_table_and_summary_say_why_a_file_is_uncertain(ws: Workspace, tmp_p
             "0 errors") in res.stderr
     [scan] = ws.catalog.list("scans")
     assert scan.params["reasons"] == {"image statistics": 3, "crop size": 2, "codec": 1}  # per file, not per reason
-    res = runner.invoke(app, ["-w", str(ws.root), "detect", "scan", str(tmp_path / "lossy.jpg"), "--format", "csv"])
+    res = runner.invoke(app, ["-w", str(ws.root), "detect", "scan", str(tmp_path / "lossy.jpg"), "--format", "csv",
+                                 "--face-detector", "hog"])
     [row] = list(csv.DictReader(io.StringIO(res.stdout)))
     assert row["why"] == "codec, image statistics" and row["reason"].startswith("codec jpeg not seen in training")
 

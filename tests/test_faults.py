@@ -162,6 +162,37 @@ def test_injected_full_disk_is_retried_on_resume_not_rejected(tmp_path, ws, monk
     assert result.kept == 5 and result.rejected == 0 and result.discarded is None
 
 
+def test_injected_full_disk_stops_stamp_with_one_line_and_a_rerun_finishes(tmp_path, ws, monkeypatch) -> None:
+    import assay.provenance.stamp.files as stamp_files
+    from assay.core.fileio import atomic_path
+
+    src, out = _images(tmp_path / "src", 3), tmp_path / "out"
+    real_write, calls = stamp_files.atomic_write_bytes, []
+
+    def write(path, data, **kwargs):
+        calls.append(path)
+        if len(calls) == 2:  # the disk fills half-way through the second file
+            with atomic_path(path) as tmp:
+                tmp.write_bytes(data[: len(data) // 2])
+                raise OSError(errno.ENOSPC, "No space left on device", str(tmp))
+        real_write(path, data, **kwargs)
+
+    monkeypatch.setattr(stamp_files, "atomic_write_bytes", write)
+    code, output, crash = invoke("--workspace", str(ws.root), "provenance", "stamp", str(src), "--out", str(out),
+                                 "--labels", "xmp,visible")
+    assert crash is None and code == 2, output
+    lines = [line for line in output.splitlines() if "No space left on device" in line]
+    assert len(lines) == 1 and "run the same command again" in lines[0]  # exit 2: the batch stopped
+    assert sorted(p.name for p in out.iterdir()) == ["0_00.png"]  # nothing half-written, no temp file left
+    monkeypatch.undo()
+    code, output, crash = invoke("--workspace", str(ws.root), "provenance", "stamp", str(src), "--out", str(out),
+                                 "--labels", "xmp,visible", "--json")
+    assert crash is None and code == 0, output
+    rows = json.loads(output[output.index("[\n"):])  # after the progress bar
+    assert [r["note"].startswith("skipped") for r in rows] == [True, False, False]
+    assert sorted(p.name for p in out.iterdir()) == ["0_00.png", "0_01.png", "0_02.png"]
+
+
 def test_reusing_a_name_after_an_interrupted_prepare_of_another_source(tmp_path, ws) -> None:
     first, second = _images(tmp_path / "first", 4, seed=1), _images(tmp_path / "second", 3, seed=2)
 

@@ -10,6 +10,7 @@ import pytest
 from PIL import Image
 
 from assay.core.imageio import decode, save
+from assay.provenance.keys.secret import workspace_secret
 from assay.provenance.keys.signing import SigningIdentity, keygen
 from assay.provenance.stamp.files import stamp_file
 from assay.provenance.stamp.options import StampOptions
@@ -183,7 +184,8 @@ def test_32px_face_resaved_by_pillow_is_found_through_the_watermark(tmp_path, ws
     out = tmp_path / "face32.png"
     result, record_id = stamp_file(_source(tmp_path, 32, seed=4), out, identity, ws=ws)
     assert result.labels_applied == ["visible", "watermark", "xmp", "c2pa"] and not result.labels_skipped
-    assert result.record["watermark"] == {"status": "embedded", "method": "ssgrid-small", "min_side": 32}
+    assert result.record["watermark"] == {"status": "embedded", "method": "ssgrid-small", "min_side": 32,
+                                          "key_id": workspace_secret(ws).watermark_key_id}
     copy = tmp_path / "copy.png"
     Image.open(out).save(copy)  # drops the C2PA manifest and the XMP, keeps the pixels
     report = verify_file(copy, ws, trust)

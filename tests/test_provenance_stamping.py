@@ -41,6 +41,18 @@ def test_records_of_stamped_pixels_are_published_when_the_block_ends(ws) -> None
     assert first["labels_applied"] == ["xmp"] and first["content_id"] != second["content_id"]
 
 
+def test_a_sample_sets_records_are_published_in_one_catalog_update(ws, monkeypatch) -> None:
+    with stamping(ws, labels="xmp") as stamper:
+        ids = [stamper.stamp(smooth_image(32, i), "png", {**META, "latent_index": i})[1]["provenance_id"]
+               for i in range(4)]
+        updates: list[list[str]] = []
+        real = ws.catalog.backend.modify
+        monkeypatch.setattr(ws.catalog.backend, "modify",
+                            lambda artefact_ids, change: updates.append(list(artefact_ids)) or real(artefact_ids, change))
+    assert updates == [ids]  # one transaction for the set, not one per record
+    assert {_status(ws, i) for i in ids} == {"ready"}
+
+
 def test_a_block_that_raises_leaves_its_records_pending(ws) -> None:
     with pytest.raises(KeyboardInterrupt):
         with stamping(ws, labels=("xmp",)) as stamper:

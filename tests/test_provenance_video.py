@@ -109,7 +109,9 @@ def test_flipped_media_bytes_give_the_data_hash_failure(stamped, trust, tmp_path
     assert report["checks"]["c2pa_signature"]["status"] == "pass" and not report["ok"]
 
 
-def test_removed_xmp_box_falls_back_to_the_signed_fields(stamped, trust, tmp_path) -> None:
+def test_removed_xmp_box_breaks_the_manifest_whose_fields_are_then_not_used(stamped, trust, tmp_path) -> None:
+    """The XMP box is covered by the manifest's hard binding: without it the manifest is invalid, and no field
+    of an invalid manifest stands in for the missing XMP."""
     out, result, _, ws = stamped
     data = out.read_bytes()
     kept = b"".join(data[o:o + s] for kind, o, s in video.top_level_boxes(data)
@@ -118,10 +120,11 @@ def test_removed_xmp_box_falls_back_to_the_signed_fields(stamped, trust, tmp_pat
     stripped = tmp_path / "noxmp.mp4"
     stripped.write_bytes(kept)
     report = verify_file(stripped, ws, trust)
-    assert report["implicit_from"] == "manifest"
-    assert report["checks"]["gb45438_fields"]["status"] == "pass"
-    assert "signed manifest" in report["checks"]["gb45438_fields"]["reason"]
-    assert report["checks"]["c2pa_data_hash"]["status"] == "fail"  # the XMP box is covered by the hard binding
+    assert report["checks"]["c2pa_data_hash"]["status"] == "fail"
+    assert report["checks"]["c2pa_manifest"]["status"] == "fail"
+    assert report["implicit_from"] is None
+    assert report["checks"]["gb45438_fields"]["status"] != "pass"
+    assert not report["ok"]
 
 
 def test_unlabelled_video_fails_the_label_checks(tmp_path, ws, trust) -> None:

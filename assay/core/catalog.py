@@ -96,6 +96,19 @@ def missing(artefact_id: str) -> CatalogError:
     return CatalogError(f"no {kind_of(artefact_id)} artefact with id {artefact_id!r}")
 
 
+def apply_change(found: Mapping[str, Record], artefact_ids: Sequence[str], change: Callable[[Record], None]
+                 ) -> list[Record]:
+    """The rows of ``artefact_ids`` (from ``found``, by id) with ``change`` applied, in the order asked; a backend's
+    ``modify`` calls it inside its transaction. An id not found: :func:`missing`, before any change."""
+    absent = next((a for a in artefact_ids if a not in found), None)
+    if absent is not None:
+        raise missing(absent)
+    records = [found[a] for a in artefact_ids]
+    for rec in records:
+        change(rec)
+    return records
+
+
 def duplicate(kind: str, name: str) -> CatalogError:
     """The error for a name already taken within its kind."""
     return CatalogError(f"a {kind[:-1] if kind.endswith('s') else kind} named {name!r} already exists")
@@ -140,8 +153,9 @@ class CatalogBackend(Protocol):
         (earlier in ``records`` or in the store): :func:`missing`; names are unique per kind:
         :func:`duplicate`."""
 
-    def modify(self, artefact_id: str, change: Callable[[Record], None]) -> Record:
-        """Apply ``change`` to a row inside one write transaction, store it (and its index), return it."""
+    def modify(self, artefact_ids: Sequence[str], change: Callable[[Record], None]) -> list[Record]:
+        """Apply ``change`` to each row of ``artefact_ids`` inside one write transaction, all or none; store them
+        (and their index) and return them in the order asked. A missing id: :func:`missing`, nothing changed."""
 
     def select(self, kinds: Sequence[str], ids: Sequence[str] = (), name: str | None = None,
                status: str | None = None) -> list[Record]:
@@ -253,7 +267,19 @@ class Catalog:
             rec.status = status or rec.status
             rec.path = self._stored(path) or rec.path
 
-        return self._resolved([self.backend.modify(artefact_id, change)])[0]
+        return self._resolved(self.backend.modify([artefact_id], change))[0]
+
+    def set_status(self, artefact_ids: Sequence[str], status: str) -> list[Record]:
+        """Set the status of every row of ``artefact_ids`` in one transaction (all or none)."""
+        for artefact_id in artefact_ids:
+            kind_of(artefact_id)
+        if not artefact_ids:
+            return []
+
+        def change(rec: Record) -> None:
+            rec.status = status
+
+        return self._resolved(self.backend.modify(list(dict.fromkeys(artefact_ids)), change))
 
     def add_rejects(self, artefact_id: str, rejects: Iterable[tuple[str, str]]) -> None:
         """Record (source, one-line reason) pairs for inputs an artefact could not use."""

@@ -26,6 +26,7 @@ from assay.core.catalog import (
     Catalog,
     Direction,
     Record,
+    apply_change,
     chain_hash,
     duplicate,
     kind_of,
@@ -280,20 +281,22 @@ class PostgresBackend:
                 seen.add((r.kind, r.name))
         return CatalogError(f"catalog {self.location} refused the rows: {_first_line(exc)}")
 
-    def modify(self, artefact_id: str, change: Callable[[Record], None]) -> Record:
-        kind = kind_of(artefact_id)
+    def modify(self, artefact_ids: Sequence[str], change: Callable[[Record], None]) -> list[Record]:
         with self._write() as cur:
-            row = cur.execute(f"SELECT '{kind}' AS kind, {COLUMNS} FROM {kind} WHERE id = %s FOR UPDATE",
-                              (artefact_id,)).fetchone()
-            if row is None:
-                raise missing(artefact_id)
-            rec = _record(row)
-            change(rec)
-            cur.execute(f"UPDATE {kind} SET params = %s, status = %s, path = %s WHERE id = %s",
-                        (json.dumps(rec.params, default=str), rec.status, rec.path, rec.id))
-            cur.execute("DELETE FROM param_index WHERE artefact = %s", (rec.id,))
-            self._index(cur, [rec])
-        return rec
+            found = {}
+            for kind in dict.fromkeys(kind_of(a) for a in artefact_ids):
+                ids = [a for a in artefact_ids if kind_of(a) == kind]
+                rows = cur.execute(f"SELECT '{kind}' AS kind, {COLUMNS} FROM {kind} WHERE id = ANY(%s) ORDER BY id "
+                                   "FOR UPDATE", (ids,)).fetchall()
+                found.update((r.id, r) for r in map(_record, rows))
+            records = apply_change(found, artefact_ids, change)
+            for kind in dict.fromkeys(r.kind for r in records):
+                cur.executemany(f"UPDATE {kind} SET params = %s, status = %s, path = %s WHERE id = %s",
+                                [(json.dumps(r.params, default=str), r.status, r.path, r.id) for r in records
+                                 if r.kind == kind])
+            cur.execute("DELETE FROM param_index WHERE artefact = ANY(%s)", ([r.id for r in records],))
+            self._index(cur, records)
+        return records
 
     def add_rejects(self, rows: Sequence[tuple[str, str, str, str]]) -> None:
         with self._write() as cur, cur.copy("COPY rejects (artefact, source, reason, created_at) FROM STDIN") as copy:

@@ -23,6 +23,7 @@ from assay.core.catalog import (
     Catalog,
     Direction,
     Record,
+    apply_change,
     chain_hash,
     duplicate,
     kind_of,
@@ -114,6 +115,8 @@ _RELATED: dict[str, str] = {
         UNION SELECT lineage.parent FROM lineage JOIN linked ON lineage.child = linked.id)""",
 }
 _ORDER = " ORDER BY created_at, id"
+#: ids per SELECT when many rows are read at once (SQLite bounds the variables of one statement)
+_CHUNK = 500
 #: SQLite's extended result codes (low byte) meaning "this file cannot be written or its WAL files made here"
 _UNWRITABLE = (sqlite3.SQLITE_READONLY, sqlite3.SQLITE_CANTOPEN)
 #: ... and, for a reader, where the WAL's side files cannot be made for want of space (a full disk)
@@ -343,18 +346,18 @@ class SqliteBackend:
                 self._insert(conn, [artefact])
         return {"seq": seq, "created_at": created_at, "entry": entry, "prev_hash": prev, "hash": digest}
 
-    def modify(self, artefact_id: str, change: Callable[[Record], None]) -> Record:
+    def modify(self, artefact_ids: Sequence[str], change: Callable[[Record], None]) -> list[Record]:
         with self._write() as conn:
-            rows = self._select(conn, [kind_of(artefact_id)], ids=[artefact_id])
-            if not rows:
-                raise missing(artefact_id)
-            rec = rows[0]
-            change(rec)
-            conn.execute(f"UPDATE {rec.kind} SET params = ?, status = ?, path = ? WHERE id = ?",
-                         (json.dumps(rec.params, default=str), rec.status, rec.path, rec.id))
-            conn.execute("DELETE FROM param_index WHERE artefact = ?", (rec.id,))
-            self._index(conn, [rec])
-        return rec
+            kinds, found = list(dict.fromkeys(kind_of(a) for a in artefact_ids)), {}
+            for start in range(0, len(artefact_ids), _CHUNK):  # within SQLite's bound on a statement's variables
+                found.update((r.id, r) for r in self._select(conn, kinds, ids=artefact_ids[start:start + _CHUNK]))
+            records = apply_change(found, artefact_ids, change)
+            for rec in records:
+                conn.execute(f"UPDATE {rec.kind} SET params = ?, status = ?, path = ? WHERE id = ?",
+                             (json.dumps(rec.params, default=str), rec.status, rec.path, rec.id))
+            conn.executemany("DELETE FROM param_index WHERE artefact = ?", [(r.id,) for r in records])
+            self._index(conn, records)
+        return records
 
     def add_rejects(self, rows: Sequence[tuple[str, str, str, str]]) -> None:
         with self._write() as conn:

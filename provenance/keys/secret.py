@@ -38,6 +38,12 @@ class WorkspaceSecret:
         """The seed of the watermark's keyed permutation and signs (128 bits)."""
         return int.from_bytes(self._derive("watermark")[:16], "big")
 
+    @property
+    def watermark_key_id(self) -> str:
+        """A public name of the watermark key (16 hex digits, from its own HMAC: it tells nothing of the key), recorded
+        with a keyed watermark so that a reader without that key says so instead of reporting a broken mark."""
+        return self._derive("watermark-key-id").hex()[:16]
+
     def integrity_code(self, content_id: str, content_sha256: str, producer: str) -> str:
         """GB 45438 ``ReservedCode1``: a keyed hash of the content id, the decoded pixels' sha256 and the producer."""
         return self._derive("gb45438-reserved-code-1", "\x1f".join((content_id, content_sha256, producer))).hex()[:32]

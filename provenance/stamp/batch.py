@@ -11,7 +11,7 @@ from typing import Any, Iterator, Sequence
 
 from tqdm import tqdm
 
-from assay.core.errors import InputError, MediaError
+from assay.core.errors import InputError, MediaError, machine_faults
 from assay.core.fileio import check_writable_folder
 from assay.core.workspace import Workspace
 from assay.provenance.compliance import get_profiles, stamp_plan
@@ -141,7 +141,10 @@ def stamp_paths(ws: Workspace, paths: Sequence[Path], out: Path, request: StampR
     planned: :class:`InputError` for a bad option or two files bound for one output,
     ``ConsentError`` for missing consent, ``SigningError`` for keys that cannot sign,
     ``OutputError`` for an ``out`` that cannot be written. After that a file that cannot be
-    read, stamped or written is a failed :class:`StampedFile` and the others go on.
+    read, stamped or written is a failed :class:`StampedFile` and the others go on, but a
+    fault of the machine (disk full, I/O error) stops the batch with ``EnvironmentFault``:
+    the files written so far are kept and ready, the one being written is not left behind,
+    and the same command run again skips the ones done.
     """
     request.check()
     labels, consent = _labels_and_consent(ws, request)
@@ -160,7 +163,8 @@ def _stamp_one(stamper: Stamper, src: Path, problem: str | None, dest: Path, req
             raise MediaError(problem)
         if dest.resolve() == src.resolve():
             raise ValueError("output would overwrite the input; choose another --out")
-        result, record_id = stamper.stamp_file(src, dest, request.parent, request.overwrite)
+        with machine_faults():  # a full disk or an I/O error stops the batch: no file is to blame
+            result, record_id = stamper.stamp_file(src, dest, request.parent, request.overwrite)
     except (MediaError, ValueError, SigningError, OSError, OutputExists) as exc:
         return StampedFile(str(src), None, note=f"error: {' '.join(str(exc).split())}", failed=True)
     if result is None:

@@ -100,17 +100,26 @@ def stamp_file(src: Path, out: Path, identity: SigningIdentity | None, options: 
     if ws is not None and (options is None or options.secret is None):
         options = replace(options or StampOptions(), secret=ensure_secret(ws))
     result = STAMPERS.get(media_kind(src))(src, out, identity, options, source_type, parent, generator)
-    record_id = add_record(ws, result, out, source=str(src)) if ws is not None else None
+    if ws is None:
+        atomic_write_bytes(out, result.data, exclusive=exclusive)
+        return result, None
+    return result, commit(ws, result, out, source=str(src), exclusive=exclusive)
+
+
+def commit(ws: Workspace, result: StampResult, out: Path, parents: Sequence[str] = (), source: str | None = None,
+           exclusive: bool = False) -> str:
+    """Write a stamped file atomically to ``out`` under a record that is pending until the bytes are written, then
+    ready; returns the record id. ``exclusive``: as :func:`stamp_file` says (the record is retired, and
+    :class:`OutputExists` raised, when another run wrote ``out`` first)."""
+    record_id = add_record(ws, result, out, parents=list(parents), source=source)
     try:
         atomic_write_bytes(out, result.data, exclusive=exclusive)
     except FileExistsError:
-        if record_id is not None:
-            set_status(ws, [record_id], RETIRED)  # type: ignore[arg-type]
+        set_status(ws, [record_id], RETIRED)
         raise OutputExists("output was written by another run at the same time; nothing of this one was kept") \
             from None
-    if record_id is not None:
-        set_status(ws, [record_id], READY)  # type: ignore[arg-type]
-    return result, record_id
+    set_status(ws, [record_id], READY)
+    return record_id
 
 
 class OutputExists(AssayError):

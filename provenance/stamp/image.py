@@ -23,7 +23,8 @@ from assay.provenance.stamp.seal import (
 )
 
 
-def _encode(rgb: np.ndarray, fmt: str, xmp: bytes | None, quality: int) -> bytes:
+def encode_pixels(rgb: np.ndarray, fmt: str, xmp: bytes | None, quality: int) -> bytes:
+    """``rgb`` encoded as ``fmt`` (png, jpg or webp), carrying the XMP packet ``xmp`` when given."""
     buf = io.BytesIO()
     img = Image.fromarray(rgb)
     if fmt == "png":
@@ -59,7 +60,7 @@ def stamp_pixels(rgb: np.ndarray, fmt: str, identity: SigningIdentity | None, op
     if "visible" in options.labels:
         pixels, record["visible"] = visible.apply_mark(pixels, options.mark)
         applied.append("visible")
-    decoded = _decoded(pixels, fmt, options.quality)
+    decoded = decoded_as_written(pixels, fmt, options.quality)
     if "watermark" in options.labels:
         marked, record["watermark"] = _watermark(pixels, fmt, record["content_id"], options)
         if record["watermark"]["status"] == "embedded":
@@ -68,13 +69,13 @@ def stamp_pixels(rgb: np.ndarray, fmt: str, identity: SigningIdentity | None, op
         else:
             skipped["watermark"] = record["watermark"]["reason"]
     record["phash"] = phash(decoded)
-    return seal(lambda xmp: _encode(pixels, fmt, xmp, options.quality), record, applied, skipped,
+    return seal(lambda xmp: encode_pixels(pixels, fmt, xmp, options.quality), record, applied, skipped,
                 pixel_sha256(decoded), options, identity, parent, title)
 
 
-def _decoded(rgb: np.ndarray, fmt: str, quality: int) -> np.ndarray:
+def decoded_as_written(rgb: np.ndarray, fmt: str, quality: int) -> np.ndarray:
     """The pixels a decoder gets from ``rgb`` written as ``fmt`` (the same array for lossless PNG)."""
-    return rgb if fmt == "png" else decode(_encode(rgb, fmt, None, quality))
+    return rgb if fmt == "png" else decode(encode_pixels(rgb, fmt, None, quality))
 
 
 def _watermark(rgb: np.ndarray, fmt: str, content_id: str, options: StampOptions
@@ -88,8 +89,8 @@ def _watermark(rgb: np.ndarray, fmt: str, content_id: str, options: StampOptions
         marked = wm.embed(rgb, encode_payload(content_id))
     except watermark.TooSmall as exc:
         return None, {**entry, "status": "too_small", "reason": f"too small for a watermark: {exc}"}
-    decoded = _decoded(marked, fmt, options.quality)
-    back = watermark.read_id(decoded, wm.name, key)
+    decoded = decoded_as_written(marked, fmt, options.quality)
+    back = watermark.read_image_mark(decoded, entry, key)  # verify's own read, so the two cannot disagree
     if back.content_id != content_id:
         got = back.reason if back.content_id is None else f"it reads {back.content_id}"
         reason = f"the watermark does not decode after embedding ({got}), so it is not claimed"

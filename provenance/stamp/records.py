@@ -39,9 +39,9 @@ def add_record(ws: Workspace, result: StampResult, path: Path | None, parents: l
 
 
 def set_status(ws: Workspace, record_ids: Sequence[str], status: str) -> None:
-    """Set the records' status: ``ready`` when their batch committed, ``retired`` when their file was replaced."""
-    for record_id in record_ids:
-        ws.catalog.update(record_id, status=status)
+    """Set the records' status, all in one catalog transaction: ``ready`` when their batch committed, ``retired``
+    when their file was replaced."""
+    ws.catalog.set_status(record_ids, status)
 
 
 def publish(ws: Workspace, rows: Iterable[dict[str, Any]]) -> None:

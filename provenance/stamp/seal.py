@@ -66,6 +66,8 @@ def seal(write: Writer, record: dict[str, Any], applied: list[str], skipped: dic
     when C2PA is asked for and cannot be signed: no unsigned bytes come back.
     """
     content_id, fmt = record["content_id"], record["format"]
+    if record.get("watermark", {}).get("status") == "embedded" and options.secret is not None:
+        record["watermark"].setdefault("key_id", options.secret.watermark_key_id)  # who can read it back
     xmp = None
     if "xmp" in options.labels:
         code = options.secret.integrity_code(content_id, pixel_hash, options.provider) if options.secret else ""

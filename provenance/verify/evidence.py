@@ -160,10 +160,9 @@ def gather(path: Path, ws: Workspace | None = None, trust_anchors: str | None = 
 
     secret = workspace_secret(ws)
     key = secret.watermark_key if secret is not None else None
-    method = (labels.get("watermark") or {}).get("method") or found.get("watermark") or watermark.choose(
-        watermark.AUTO, None if rgb is None else rgb.shape)
-    scan = scan_video(reader, method, key) if reader is not None else None
-    reading = scan.reading if scan is not None else watermark.read_id(rgb, method, key)
+    recorded = labels.get("watermark") or ({"method": found["watermark"]} if found.get("watermark") else {})
+    scan = scan_video(reader, recorded.get("method") or watermark.AUTO, key) if reader is not None else None
+    reading = scan.reading if scan is not None else watermark.read_image_mark(rgb, recorded, key)
 
     xmp_id = (found.get("sb942") or {}).get("ContentID") or (found.get("gb45438") or {}).get("ProduceID")
     record, found_via = _lookup(ws, [(labels.get("content_id"), "manifest"), (reading.content_id, "watermark"),

@@ -119,6 +119,12 @@ def watermarkresult(ev: Evidence) -> CheckResult:
                               f"({reading.method} method)")
     if reading.status == "too_small" or recorded.get("status") in ("too_small", "lost_in_encode", "not_decodable"):
         return result("absent", recorded.get("reason") or reading.reason)
+    if recorded.get("status") == "embedded":
+        key_id, mine = recorded.get("key_id"), ev.secret.watermark_key_id if ev.secret is not None else None
+        if key_id and key_id != mine:
+            here = "this workspace holds another key" if mine else "no workspace secret is given here"
+            return result("absent", f"the watermark is keyed with the secret of the workspace that stamped it (key "
+                                    f"{key_id}) and {here}: verify it in that workspace")
     declared = ev.watermark_declared_by()
     if declared:
         return result("fail", f"a watermark was expected ({declared} says one was embedded) but not found "

@@ -15,6 +15,7 @@ from tqdm import tqdm
 from assay.core.errors import InputError, MediaError
 from assay.core.media import iter_media
 from assay.core.workspace import Workspace
+from assay.provenance.stamp.from_record import restamp_hint
 from assay.provenance.verify.checks import (
     VERIFY_CHECKS,
     required_checks,
@@ -45,7 +46,7 @@ def _result(path: str | Path, **fields: Any) -> dict[str, Any]:
     """A result with every schema field: null or empty unless given."""
     return {"schema": SCHEMA, "file": str(path), "format": None, "ok": False, "error": None, "labelled": False,
             "content_id": None, "c2pa": None, "watermark": None, "xmp": None, "record": None, "found_via": None,
-            "implicit_from": None, "video": None, "checks": {}, **fields}
+            "implicit_from": None, "video": None, "restamp": None, "checks": {}, **fields}
 
 
 def error_result(path: str | Path, reason: str) -> dict[str, Any]:
@@ -61,6 +62,8 @@ def verify_file(path: str | Path, ws: Workspace | None = None, trust_anchors: st
     With a workspace, the content id (from the manifest, or from the watermark when the
     manifest is gone) is looked up in the catalog and the original record returned.
     ``require`` names labels (c2pa, xmp, visible, watermark) whose absence is a failure.
+    ``restamp`` is the command that restores a re-saved file's manifest and XMP from the
+    record its watermark found, when the picture is confirmed as that record's (else None).
     """
     required = required_checks(require)
     try:
@@ -75,6 +78,7 @@ def verify_file(path: str | Path, ws: Workspace | None = None, trust_anchors: st
     return _result(path, format=ev.fmt, content_id=ev.content_id, c2pa={**c2pa_summary(ev), "trust": trust_state(checks)},
                    watermark=ev.reading.to_dict(), xmp=ev.implicit or None, record=ev.record, found_via=ev.found_via,
                    implicit_from=ev.implicit_from, video=ev.scan.info if ev.scan is not None else None, checks=checks,
+                   restamp=restamp_hint(ev, checks),
                    ok=not any(c["status"] == "fail" for c in checks.values()),
                    labelled=any(c["status"] == "pass" for c in checks.values()))
 

@@ -53,6 +53,13 @@ def _declared(report: dict[str, Any]) -> str:
     return what
 
 
+def restamp_note(report: dict[str, Any]) -> str:
+    """For a file that can be re-stamped from its record: the sentence offering the command (else "")."""
+    if not report.get("restamp"):
+        return ""
+    return f"; its labels can be restored from record {report['record']['id']}: {report['restamp']}"
+
+
 def summary_line(report: dict[str, Any]) -> str:
     """``FILE: ok|FAILED|unreadable - ...``: the declaration and signer, then each failed check and why."""
     if report.get("error"):
@@ -62,6 +69,7 @@ def summary_line(report: dict[str, Any]) -> str:
     tally = f"{counts['pass']} passed, {counts['fail']} failed, {counts['absent']} not present"
     failed = [f"{title(name)}: {c['reason']}" for name, c in checks.items() if c["status"] == "fail"]
     if not report["ok"] or failed:
-        return f"{report['file']}: FAILED - {_declared(report)}; " + "; ".join(failed) + f" ({tally})"
+        line = f"{report['file']}: FAILED - {_declared(report)}; " + "; ".join(failed) + f" ({tally})"
+        return line + restamp_note(report)
     word = "ok" if report.get("labelled") or counts["pass"] else "unlabelled"
-    return f"{report['file']}: {word} - {_declared(report)} ({tally})"
+    return f"{report['file']}: {word} - {_declared(report)} ({tally})" + restamp_note(report)
