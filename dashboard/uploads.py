@@ -8,28 +8,9 @@ import tempfile
 from pathlib import Path
 from typing import Iterator, Sequence
 
+from assay.core.media import SIGNATURES, sniff
+
 MAX_UPLOAD_MB = 50
-#: (signature test, suffix the file is saved under); the suffix is what the scanner reads the file as
-SIGNATURES: tuple[tuple[str, str], ...] = (
-    ("jpeg", ".jpg"), ("png", ".png"), ("webp", ".webp"), ("bmp", ".bmp"), ("tiff", ".tif"),
-    ("mp4", ".mp4"), ("avi", ".avi"), ("webm", ".webm"),
-)
-
-
-def sniff(data: bytes) -> str | None:
-    """The media type the bytes begin with (one of :data:`SIGNATURES`), or None."""
-    head = data[:16]
-    tests = {
-        "jpeg": head.startswith(b"\xff\xd8\xff"),
-        "png": head.startswith(b"\x89PNG\r\n\x1a\n"),
-        "webp": head[:4] == b"RIFF" and head[8:12] == b"WEBP",
-        "bmp": head.startswith(b"BM"),
-        "tiff": head[:4] in (b"II*\x00", b"MM\x00*"),
-        "mp4": head[4:8] == b"ftyp",
-        "avi": head[:4] == b"RIFF" and head[8:12] == b"AVI ",
-        "webm": head.startswith(b"\x1a\x45\xdf\xa3"),
-    }
-    return next((kind for kind, _ in SIGNATURES if tests[kind]), None)
 
 
 def check(name: str, data: bytes, max_mb: int = MAX_UPLOAD_MB) -> str:

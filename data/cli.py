@@ -20,7 +20,8 @@ def prepare_cmd(
     ctx: typer.Context,
     src: Path = typer.Argument(..., help="Folder of photos (walked recursively) or one image."),
     out: str = typer.Option(..., "--out", help="Name of the new data set."),
-    size: int = typer.Option(64, "--size", help="Output side in pixels: 32, 64, 128 or 256."),
+    size: str = typer.Option("64", "--size", help="Output side in pixels: 32, 64, 128, 256, or native (each face "
+                             "at its source pixel scale, never resized: what detectors train on)."),
     align: str = typer.Option("dlib", "--align", help="dlib (FFHQ-style from 5 landmarks), center (centre square) or none."),
     detector: str = typer.Option("hog", "--detector", help="dlib face detector: hog (fast) or cnn (more accurate, slow)."),
     no_face: str = typer.Option("skip", "--no-face", help="With --align dlib, a file with no face: skip or center."),
@@ -41,9 +42,10 @@ def prepare_cmd(
     from tqdm import tqdm
 
     from assay.core.engines import Engine
-    from assay.data.preparation import PrepareConfig, prepare
+    from assay.data.preparation import PrepareConfig, parse_size, prepare
 
-    cfg = PrepareConfig.from_options(split, size=size, align=align, detector=detector, no_face=no_face, layout=layout,
+    cfg = PrepareConfig.from_options(split, size=parse_size(size), align=align, detector=detector, no_face=no_face,
+                                     layout=layout,
                                      seed=seed, workers=workers, embed=not no_embed,
                                      subjects_from_layout=subjects_from_layout,
                                      consent_file=str(consent) if consent else None)

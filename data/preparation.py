@@ -44,6 +44,8 @@ from assay.data.splits import assign_splits, cluster_identities
 from assay.data.subjects import SubjectLinker, linker_from_file
 
 SIZES = (32, 64, 128, 256)
+#: ``--size native``: faces keep their source pixel scale (no resize; dlib alignment only rotates)
+NATIVE = 0
 ALIGNS = ("dlib", "center", "none")
 NO_FACE = ("skip", "center")
 JOURNAL = "journal.jsonl"
@@ -58,7 +60,7 @@ STAGES = ("decode", "detect", "align", "embed", "write")
 class PrepareConfig:
     """Options of ``assay data prepare``."""
 
-    size: int = 64
+    size: int = 64  # a side of SIZES, or NATIVE
     align: str = "dlib"  # dlib: FFHQ-style from 5 landmarks | center: centre square | none: whole image
     detector: str = "hog"  # hog | cnn
     no_face: str = "skip"  # what --align dlib does with a face-less file: skip | center
@@ -85,9 +87,10 @@ class PrepareConfig:
     def validate(self) -> None:
         """Raise :class:`InputError` (a ValueError) naming the first option no prepare could use."""
         checks = [
-            (self.size in SIZES, f"--size must be one of {SIZES}, got {self.size}"),
+            (self.size in SIZES or self.size == NATIVE,
+             f"--size must be one of {', '.join(map(str, SIZES))} or native, got {self.size}"),
             (self.align in ALIGNS, f"--align must be one of {ALIGNS}, got {self.align!r}"),
-            (self.detector in faces.FACE_DETECTORS, f"--detector must be one of {faces.FACE_DETECTORS}, got {self.detector!r}"),
+            (self.detector in faces.FACE_DETECTORS, f"--detector must be one of {', '.join(faces.FACE_DETECTORS)}, got {self.detector!r}"),
             (self.no_face in NO_FACE, f"--no-face must be one of {NO_FACE}, got {self.no_face!r}"),
             (self.layout == "auto" or self.layout in LAYOUTS, f"--layout must be auto or one of {LAYOUTS.names()}"),
             (not (self.consent_file and self.subjects_from_layout), "--consent and --subjects-from-layout exclude each other"),
@@ -122,9 +125,30 @@ def _source_key(path: Path) -> str:
         return "unreadable"
 
 
+def parse_size(text: str) -> int:
+    """``--size``: a number of pixels, or ``native`` (:data:`NATIVE`)."""
+    if text.strip().lower() == "native":
+        return NATIVE
+    try:
+        return int(text)
+    except ValueError:
+        raise InputError(f"--size must be one of {', '.join(map(str, SIZES))} or native, got {text!r}") from None
+
+
+def native_side(landmarks: np.ndarray) -> int:
+    """The aligned crop's side at the face's own pixel scale (even, 32 to 4096)."""
+    matrix = faces.similarity_transform(faces.eyes_and_nose(landmarks), faces.TEMPLATE)
+    return int(np.clip(round(1.0 / float(np.hypot(matrix[0, 0], matrix[1, 0]))), 32, 4096)) & ~1
+
+
 def _crop_square(image: np.ndarray, size: int, squash: bool) -> tuple[np.ndarray, np.ndarray]:
-    """Centre square crop (or the whole image when ``squash``) resized; returns image and 2x3 source->output matrix."""
+    """Centre square crop (or the whole image when ``squash``) resized (``NATIVE``: left at its pixel
+    scale); returns image and 2x3 source->output matrix."""
     h, w = image.shape[:2]
+    if size == NATIVE:
+        crop = image if squash else faces.center_crop(image)
+        top, left = ((h - crop.shape[0]) // 2, (w - crop.shape[1]) // 2)
+        return np.ascontiguousarray(crop), np.array([[1.0, 0.0, -left], [0.0, 1.0, -top]])
     if squash:
         crop, top, left, sy, sx = image, 0, 0, size / h, size / w
     else:
@@ -170,7 +194,7 @@ def process_file(path: Path, root: Path, layout: str, cfg: PrepareConfig, out_di
 
         t = time.process_time()
         if face is not None and cfg.align == "dlib":
-            out, matrix = faces.align(image, face.landmarks, cfg.size)
+            out, matrix = faces.align(image, face.landmarks, cfg.size or native_side(face.landmarks))
             method = "dlib"
         else:
             out, matrix = _crop_square(image, cfg.size, squash=cfg.align == "none")
@@ -203,7 +227,7 @@ def process_file(path: Path, root: Path, layout: str, cfg: PrepareConfig, out_di
         if not target.exists():
             atomic_write_bytes(target, encode(out, "png"))
         times["write"] = time.process_time() - t
-        row.update({"file": f"images/{name}", "sha256": sha, "size": cfg.size})
+        row.update({"file": f"images/{name}", "sha256": sha, "size": cfg.size or int(min(out.shape[:2]))})
         return done({"status": "kept", "row": row})
     except Rejected as exc:
         return done({"status": "rejected", "reason": str(exc)})

@@ -8,8 +8,16 @@ A validation split that the detector separates perfectly carries no information 
 sure it may be: an unregularised fit sends the temperature to zero and every probability to
 exactly 0 or 1. Both fitted calibrators therefore use Platt's (1999) smoothed targets,
 (n+ + 1) / (n+ + 2) for a positive and 1 / (n- + 2) for a negative, which keep the fit
-finite, and clip their output to [1 / (n + 2), 1 - 1 / (n + 2)] (n: the validation images
-of the smaller class): n examples cannot support more confidence than that.
+finite, and keep their output inside [1 / (n + 2), 1 - 1 / (n + 2)] (n: the validation images
+of the smaller class): n examples cannot support more confidence than that. The temperature
+calibrator squeezes the sigmoid into that range (p = f + (1 - 2f) sigmoid) rather than
+clipping it, so scores beyond the bound still rank and no two different logits share one
+probability.
+
+A validation split of the families the detector was trained on says how sure it may be on
+those families only; ``DetectTrainConfig.calibrate_on`` names fake families kept out of
+training and used for calibration alone, so the probabilities also account for a generator
+the detector never saw (see docs/detect.md).
 """
 
 from __future__ import annotations
@@ -66,8 +74,8 @@ CALIBRATORS.register("none")(Calibrator)
 
 @CALIBRATORS.register("temperature")
 class TemperatureCalibrator(Calibrator):
-    """p = sigmoid(logit / T + b), clipped to [floor, 1 - floor]; T and b by minimum log loss
-    against Platt's smoothed targets on the held-out split."""
+    """p = floor + (1 - 2 floor) sigmoid(logit / T + b); T and b by minimum log loss against
+    Platt's smoothed targets on the held-out split."""
 
     name = "temperature"
 
@@ -91,7 +99,7 @@ class TemperatureCalibrator(Calibrator):
 
     def __call__(self, logits: np.ndarray) -> np.ndarray:
         p = sigmoid(np.asarray(logits, dtype=np.float64) / self.temperature + self.bias)
-        return np.clip(p, self.floor, 1.0 - self.floor)
+        return self.floor + (1.0 - 2.0 * self.floor) * p
 
     def state(self) -> dict[str, Any]:
         return {"temperature": self.temperature, "bias": self.bias, "floor": self.floor}

@@ -52,6 +52,14 @@ def _train_config(model: str, aug: list[str], simulate: bool, simulator: list[st
                        calibration=calibration, encode=encode, max_per_set=max_per_set, seed=seed)
 
 
+DIR_HELP = {
+    "real": "Folder of real images (recursive); repeatable. Registered as a data set with its file hashes.",
+    "fake": "Folder of generated images (recursive), one family per folder (its name, or NAME=FOLDER); repeatable.",
+    "layout": "Folder in the 0_real/1_fake layout (CNNDetection), searched recursively; each generator sub-folder "
+              "is a family.",
+}
+
+
 def _with_preset(ctx: typer.Context, preset: str, cfg: Any) -> Any:
     """The preset's config; options given on the command line override it (detector options merge)."""
     from assay.detect.training import PRESETS, preset_config
@@ -86,8 +94,13 @@ def train_cmd(
     model: str = typer.Option("spectral", "--model", "-m", help=f"Detector: {', '.join(DETECTORS.names())}."),
     preset: Optional[str] = typer.Option(None, "--preset", help="A training recipe (general: the recommended "
                                          "detector for GAN faces the suite never made); other options add to it."),
-    real: list[str] = REAL_OPT,
+    real: list[str] = typer.Option([], "--real", help="Real (prepared) set id or name; repeat or comma-separate."),
     fake: list[str] = FAKE_OPT,
+    real_dir: list[Path] = typer.Option([], "--real-dir", help=DIR_HELP["real"]),
+    fake_dir: list[str] = typer.Option([], "--fake-dir", help=DIR_HELP["fake"]),
+    layout_dir: list[Path] = typer.Option([], "--dir", help=DIR_HELP["layout"]),
+    calibrate_on: list[str] = typer.Option([], "--calibrate-on", help="Fake family never trained on, used only to "
+                                           "calibrate the probabilities (a generator the detector does not know)."),
     aug: list[str] = typer.Option([], "--aug", help="Augmentations: blur, jpeg, resize-crop, reencode, flip (or 'wang' = blur,jpeg)."),
     simulate: bool = typer.Option(False, "--simulate", help="Add artifact-simulation fakes made from the real images."),
     simulator: list[str] = SIMULATOR_OPT,
@@ -101,23 +114,34 @@ def train_cmd(
     seed: int = SEED_OPT,
     as_json: bool = typer.Option(False, "--json", help="Print the test report as JSON."),
 ) -> None:
-    """Train a detector on real and fake sets; calibrate it on val, test it, register it."""
+    """Train a detector on real and fake sets or folders; calibrate it on val, test it, register it."""
     from assay.core.catalog import CatalogError
     from assay.core.devices import teardown
+    from assay.core.errors import AssayError
     from assay.detect.robustness import PERTURBATIONS
-    from assay.detect.training import train
+    from assay.detect.training import train, validate_config
 
     cfg = _train_config(model, aug, simulate, simulator, option, calibration, encode, max_per_set, seed, sim_steps)
     if preset:
         cfg = _with_preset(ctx, preset, cfg)
     if robustness:
         cfg.robustness = tuple(PERTURBATIONS.names())
+    cfg.calibrate_on = tuple(_refs(calibrate_on))
+    if not (real or real_dir or layout_dir):
+        fail("no real images: give --real SET, --real-dir FOLDER or --dir ROOT")
+    try:
+        validate_config(cfg)
+    except ValueError as exc:
+        fail(str(exc))
     ws = workspace(ctx)
-    err.print(f"training {model} on {len(_refs(real))} real and {len(_refs(fake))} fake set(s)"
+    n_real, n_fake = len(_refs(real)) + len(real_dir), len(_refs(fake)) + len(fake_dir)
+    err.print(f"training {cfg.model} on {n_real} real and {n_fake} fake set(s)"
+              + (f" and {len(layout_dir)} 0_real/1_fake folder(s)" if layout_dir else "")
               + (f", simulating {', '.join(cfg.simulate)}" if cfg.simulate else ""))
     try:
-        rec, report = train(ws, cfg, _refs(real), _refs(fake), name)
-    except (CatalogError, ValueError, FileNotFoundError) as exc:
+        rec, report = train(ws, cfg, _refs(real), _refs(fake), name, real_dirs=[str(d) for d in real_dir],
+                            fake_dirs=fake_dir, layout_dirs=[str(d) for d in layout_dir])
+    except (AssayError, CatalogError, ValueError, FileNotFoundError) as exc:
         fail(str(exc))
     finally:
         teardown()

@@ -27,6 +27,7 @@ from assay.core.imageio import decode
 from assay.core.media import IMAGE_EXTS, iter_media
 from assay.core.workspace import Workspace
 from assay.detect.base import THRESHOLD_FILE, Detector
+from assay.detect.regions import DEFAULT_FINDER, find_regions
 
 
 def conformal_threshold(real_scores: Sequence[float], target_fpr: float) -> float:
@@ -42,10 +43,8 @@ def conformal_threshold(real_scores: Sequence[float], target_fpr: float) -> floa
 
 
 def photo_scores(detector: Detector, images: Sequence[np.ndarray], margin: float = 0.25,
-                 face_detector: str = "hog") -> np.ndarray:
+                 face_detector: str = DEFAULT_FINDER) -> np.ndarray:
     """Each photo's highest raw score over its face crops (whole image when no face is found)."""
-    from assay.detect.regions import find_regions
-
     out = []
     for img in tqdm(images, desc="scoring real photos", unit="img", leave=False):
         regions = find_regions(img, margin=margin, face_detector=face_detector)

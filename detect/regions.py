@@ -1,6 +1,7 @@
 """The regions a scan scores: face crops at native resolution, or the whole image when no face is found.
 
-Faces are found with :func:`assay.core.faces.detect_faces`, the code ``assay data prepare`` uses.
+Faces are found by a face finder (:mod:`assay.core.face_finders`, by name), many images at a time;
+every finder reports boxes in dlib HOG's layout, so a margin means the same crop whichever finder ran.
 Each face is scored on a square crop of its box grown by a margin, cut from the image as it
 is: never the resized aligned chip, never upsampled. Crops start at even pixel offsets so
 they keep the image's 2 x 2 grid (up-sampling traces have period 2). A crop smaller than a
@@ -10,11 +11,15 @@ detector's input is padded by the detector itself (``detect.tiling``), never enl
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 
+from assay.core.face_finders import FoundFace, find_faces
+
 FACE = "face"
+#: the face finder a scan uses unless told otherwise (measured in benchmarks/scan_throughput.py)
+DEFAULT_FINDER = "blazeface"
 WHOLE_IMAGE = "whole_image"
 
 
@@ -54,14 +59,21 @@ def crop_box(box: tuple[int, int, int, int], shape: tuple[int, ...], margin: flo
     return x0, y0, min(w, x1), min(h, y1)
 
 
-def find_regions(image: np.ndarray, margin: float = 0.25, face_detector: str = "hog",
+def find_regions(image: np.ndarray, margin: float = 0.25, face_detector: str = DEFAULT_FINDER,
                  max_faces: int | None = None) -> list[Region]:
     """Face regions largest first, or one ``whole_image`` region when no face is found."""
-    from assay.core.faces import detect_faces
+    return find_regions_batch([image], margin, face_detector, max_faces)[0]
 
-    faces = detect_faces(image, detector=face_detector)
-    if max_faces is not None:
-        faces = faces[:max_faces]
+
+def find_regions_batch(images: Sequence[np.ndarray], margin: float = 0.25, face_detector: str = DEFAULT_FINDER,
+                       max_faces: int | None = None) -> list[list[Region]]:
+    """:func:`find_regions` for several images, their faces found in one batch."""
+    found = find_faces(images, face_detector) if images else []
+    return [regions_of(image, faces[:max_faces], margin) for image, faces in zip(images, found)]
+
+
+def regions_of(image: np.ndarray, faces: Sequence[FoundFace], margin: float) -> list[Region]:
+    """The crops of an image's faces, or the whole image when there are none."""
     h, w = image.shape[:2]
     regions = []
     for face in faces:

@@ -21,7 +21,7 @@ from typing import Any, Iterable, Iterator, Sequence
 import numpy as np
 
 from assay.core.catalog import CatalogError, Record
-from assay.core.engines import Engine
+from assay.core.engines import Engine, local_workers
 from assay.core.errors import AssayError, InputError, MediaError, ModelError
 from assay.core.fileio import (
     append_jsonl,
@@ -37,8 +37,8 @@ from assay.core.videoio import VideoReader
 from assay.core.workspace import Workspace
 from assay.detect.base import Detector
 from assay.detect.domain import reason_kind
-from assay.detect.regions import WHOLE_IMAGE, Region, find_regions
-from assay.detect.signals import declared_synthetic, provenance_signals
+from assay.detect.regions import DEFAULT_FINDER, WHOLE_IMAGE, Region, find_regions_batch
+from assay.detect.signals import NOT_READ, declared_synthetic, provenance_signals
 
 RESULT_SCHEMA = "assay.scan.result/1"
 REPORT_SCHEMA = "assay.scan.report/1"
@@ -51,13 +51,20 @@ SYNTHETIC, REAL, UNCERTAIN = "synthetic", "real", "uncertain"
 DEFAULT_THRESHOLD = 0.5
 
 
+def failure(exc: Exception) -> str:
+    """One line saying why a file could not be scanned."""
+    if isinstance(exc, MediaError):
+        return str(exc)
+    return f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else 'failed'}"
+
+
 @dataclass
 class ScanOptions:
     """How files are scanned; saved in the scan's report."""
 
     threshold: float | None = None  #: flag at P(synthetic) >= this; None: the detector's calibrated one, else 0.5
     margin: float = 0.25  #: face crop = face box grown by this fraction of its side on every side
-    face_detector: str = "hog"  #: assay.core.faces detector, as in `assay data prepare`
+    face_detector: str = DEFAULT_FINDER  #: assay.core.face_finders.FACE_FINDERS name (hog, cnn, hog-half, blazeface, crop, auto)
     max_faces: int | None = None  #: score at most this many faces per image or frame (largest first)
     frame_every_s: float = 1.0  #: video: sample one frame per this many seconds
     max_frames: int | None = 300  #: video: stop after this many sampled frames
@@ -66,6 +73,8 @@ class ScanOptions:
     workers: int = 0  #: processes (or Ray actors) scanning in parallel (0: every core on CPU, one process with CUDA)
     engine: str = "local"  #: where the files are scanned: assay.core.engines.ENGINES (local, ray)
     address: str | None = None  #: the Ray cluster's address (None: a new one on this machine)
+    batch: int = 16  #: images per batch: their faces found together, their regions scored in one detector call
+    provenance: bool = True  #: read C2PA and the invisible watermark of each file (False: detector scores only)
 
     def __post_init__(self) -> None:
         """Refuse options no scan could use, with a one-line reason (:class:`InputError`), before any work."""
@@ -83,6 +92,7 @@ class ScanOptions:
             (self.max_frames is not None and self.max_frames < 1, f"--max-frames must be >= 1, got {self.max_frames}"),
             (not 0.0 < self.video_fraction <= 1.0, f"--video-fraction must be in (0, 1], got {self.video_fraction}"),
             (self.workers < 0, f"--workers must be >= 0, got {self.workers}"),
+            (self.batch < 1, f"--batch must be >= 1, got {self.batch}"),
         ]
         for bad, reason in problems:
             if bad:
@@ -109,26 +119,41 @@ class Scanner:
     def _score(self, image: np.ndarray, timing: dict[str, float], codec: dict[str, Any] | None
                ) -> tuple[list[Region], list[dict[str, Any]]]:
         """The regions of an image and a row per region: scores, domain check and verdict."""
+        return self._score_batch([image], [timing], [codec])[0]
+
+    def _score_batch(self, images: Sequence[np.ndarray], timings: Sequence[dict[str, float]],
+                     codecs: Sequence[dict[str, Any] | None]) -> list[tuple[list[Region], list[dict[str, Any]]]]:
+        """:meth:`_score` for several images: faces found in one batch, all regions scored in one call.
+        The batch's time is shared out: face finding per image, the model's per region."""
         t0 = time.perf_counter()
-        regions = find_regions(image, margin=self.options.margin,
-                               face_detector=self.options.face_detector, max_faces=self.options.max_faces)
+        found = find_regions_batch(images, margin=self.options.margin, face_detector=self.options.face_detector,
+                                   max_faces=self.options.max_faces)
         t1 = time.perf_counter()
+        regions = [r for rs in found for r in rs]
         probs, raw = self.detector.scores([r.pixels for r in regions])
+        probs = np.asarray(probs, dtype=np.float64)
         domain = getattr(self.detector, "domain", None)
-        reasons = [domain.check(self.detector.view(r.pixels), codec) if domain else None for r in regions]
+        owner = [k for k, rs in enumerate(found) for _ in rs]
+        reasons = [domain.check(self.detector.view(r.pixels), codecs[k]) if domain else None
+                   for r, k in zip(regions, owner)]
         t2 = time.perf_counter()
-        timing["faces"] += t1 - t0
-        timing["model"] += t2 - t1
-        rows = []
-        for k, (r, p) in enumerate(zip(regions, np.asarray(probs, dtype=np.float64))):
-            use_raw = self.raw_threshold is not None and raw is not None
-            flagged = bool(raw[k] >= self.raw_threshold) if use_raw else bool(p >= self.threshold)
-            why = reasons[k]
-            verdict = UNCERTAIN if why else SYNTHETIC if flagged else REAL
-            rows.append({**r.to_dict(), "probability": float(p), "raw_score": None if raw is None else float(raw[k]),
-                         "flagged": flagged and not why, "verdict": verdict,
-                         "domain": {"in_domain": None if why is None else not why, "reasons": why or []}})
-        return regions, rows
+        out, start = [], 0
+        for rs, timing in zip(found, timings):
+            timing["faces"] += (t1 - t0) / len(images)
+            timing["model"] += (t2 - t1) * len(rs) / len(regions)
+            rows = [self._row(r, probs[j], None if raw is None else float(raw[j]), reasons[j])
+                    for r, j in zip(rs, range(start, start + len(rs)))]
+            out.append((rs, rows))
+            start += len(rs)
+        return out
+
+    def _row(self, region: Region, p: float, raw: float | None, why: list[str] | None) -> dict[str, Any]:
+        """One region's row: its scores, whether it is flagged, its verdict and domain check."""
+        use_raw = self.raw_threshold is not None and raw is not None
+        flagged = bool(raw >= self.raw_threshold) if use_raw else bool(p >= self.threshold)  # type: ignore[operator]
+        verdict = UNCERTAIN if why else SYNTHETIC if flagged else REAL
+        return {**region.to_dict(), "probability": float(p), "raw_score": raw, "flagged": flagged and not why,
+                "verdict": verdict, "domain": {"in_domain": None if why is None else not why, "reasons": why or []}}
 
     @staticmethod
     def _decide(rows: list[dict[str, Any]]) -> dict[str, Any]:
@@ -170,12 +195,51 @@ class Scanner:
             body = self._scan_video(path, index, timing) if kind == "video" else self._scan_image(path, index, timing)
             result.update(body)
             result["status"] = "ok"
-        except MediaError as exc:
-            result["error"] = str(exc)
         except Exception as exc:  # a detector or decoder failure on one file must not end the scan
-            result["error"] = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else 'failed'}"
-        result["provenance"] = provenance_signals(path, self.ws)
+            result["error"] = failure(exc)
+        return self._finish(path, result, timing, start)
+
+    def scan_batch(self, items: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Results for several files ({index, path, problem}), in order: the images' faces are found
+        in one batch and all their regions scored in one detector call; videos, files with a
+        problem, and (when the batch fails) every image are scanned one at a time with :meth:`scan_file`."""
+        out: list[dict[str, Any] | None] = [None] * len(items)
+        staged = []
+        for k, item in enumerate(items):
+            path = Path(item["path"])
+            if item["problem"] or media_kind(path) != "image":
+                out[k] = self.scan_file(path, item["index"], item["problem"])
+                continue
+            timing, start, result = {"decode": 0.0, "faces": 0.0, "model": 0.0}, time.perf_counter(), self._blank(path, "image")
+            try:
+                staged.append((k, result, timing, start, *self._decode(path, timing)))
+            except Exception as exc:
+                result["error"] = failure(exc)
+                out[k] = self._finish(path, result, timing, start)
+        try:
+            scored = self._score_batch([s[4] for s in staged], [s[2] for s in staged], [s[5] for s in staged]) \
+                if staged else []
+        except Exception:  # some file in the batch broke the detector: each file on its own, so only it fails
+            scored = None
+        for n, (k, result, timing, start, image, _) in enumerate(staged):
+            item = items[k]
+            if scored is None:
+                out[k] = self.scan_file(item["path"], item["index"], item["problem"])
+                continue
+            try:
+                result.update(self._image_body(Path(item["path"]), item["index"], image, *scored[n]))
+                result["status"] = "ok"
+            except Exception as exc:
+                result["error"] = failure(exc)
+            out[k] = self._finish(Path(item["path"]), result, timing, start)
+        return out  # type: ignore[return-value]
+
+    def _finish(self, path: Path, result: dict[str, Any], timing: dict[str, float], start: float) -> dict[str, Any]:
+        """A result with its provenance signals (when the scan reads them) and its timing."""
+        t0 = time.perf_counter()
+        result["provenance"] = provenance_signals(path, self.ws) if self.options.provenance else dict(NOT_READ)
         result["declared"] = SYNTHETIC if declared_synthetic(result["provenance"]) else None
+        timing["provenance"] = time.perf_counter() - t0
         timing["total"] = time.perf_counter() - start
         result["timing_s"] = {k: round(v, 6) for k, v in timing.items()}
         return result
@@ -189,7 +253,8 @@ class Scanner:
             "video": None, "explain": [], "detector": self.detector_info,
         }
 
-    def _scan_image(self, path: Path, index: int, timing: dict[str, float]) -> dict[str, Any]:
+    def _decode(self, path: Path, timing: dict[str, float]) -> tuple[np.ndarray, dict[str, Any] | None]:
+        """The image's pixels and its codec (None when Pillow's header reader cannot tell)."""
         from assay.detect.domain import codec_of
 
         t0 = time.perf_counter()
@@ -199,7 +264,14 @@ class Scanner:
         except Exception:  # decodable but not by Pillow's header reader: no codec check
             codec = None
         timing["decode"] += time.perf_counter() - t0
-        regions, rows = self._score(image, timing, codec)
+        return image, codec
+
+    def _scan_image(self, path: Path, index: int, timing: dict[str, float]) -> dict[str, Any]:
+        image, codec = self._decode(path, timing)
+        return self._image_body(path, index, image, *self._score(image, timing, codec))
+
+    def _image_body(self, path: Path, index: int, image: np.ndarray, regions: list[Region],
+                    rows: list[dict[str, Any]]) -> dict[str, Any]:
         return {
             **self._decide(rows),
             "fallback": regions[0].kind == WHOLE_IMAGE, "width": int(image.shape[1]), "height": int(image.shape[0]),
@@ -258,7 +330,8 @@ class Scanner:
 # -- engines: each worker (process or Ray actor) holds its own Scanner -----------------
 @dataclass
 class ScanTask:
-    """Scanning as a batch job (:class:`assay.core.engines.Task`): item = {index, path, problem}."""
+    """Scanning as a batch job (:class:`assay.core.engines.Task`): item = {"files": [{index, path, problem}, ...]},
+    result = {"results": [...]}, one result per file (:meth:`Scanner.scan_batch`)."""
 
     scanner: Scanner
     wants_gpu = True
@@ -267,15 +340,20 @@ class ScanTask:
         """Nothing to load: the scanner arrives with its detector."""
 
     def __call__(self, item: dict[str, Any]) -> dict[str, Any]:
-        return self.scanner.scan_file(item["path"], item["index"], item["problem"])
+        return {"results": self.scanner.scan_batch(item["files"])}
 
 
 def scan_files(scanner: Scanner, jobs: Sequence[tuple[Path, str | None]], engine: Engine = Engine()
                ) -> Iterator[dict[str, Any]]:
     """Results in input order, from the ``engine`` (the local one: this process or a pool of
-    ``engine.workers`` processes, 0 for every core, one process with CUDA)."""
-    items = [{"index": i, "path": str(p), "problem": q} for i, (p, q) in enumerate(jobs)]
-    yield from engine.map(ScanTask(scanner), items)
+    ``engine.workers`` processes, 0 for every core, one process with CUDA), scanned in batches of
+    up to ``scanner.options.batch`` files (smaller when there are fewer files than workers x batch)."""
+    files = [{"index": i, "path": str(p), "problem": q} for i, (p, q) in enumerate(jobs)]
+    workers = engine.workers or (local_workers(0, True) if engine.name == "local" else 1)
+    size = max(1, min(scanner.options.batch, math.ceil(len(files) / max(1, workers))))
+    batches = [{"files": files[i:i + size]} for i in range(0, len(files), size)]
+    for out in engine.map(ScanTask(scanner), batches):
+        yield from out["results"]
 
 
 class Tally:
@@ -336,10 +414,18 @@ def find_media(paths: Sequence[str | Path], recursive: bool = False) -> list[tup
     return jobs
 
 
-def resolve_detector(ws: Workspace, detector: Detector | str | None) -> tuple[Detector, Record | None]:
-    """A ready detector: given, or by catalog id/name, or the workspace's most recent one."""
+#: what a scan is given as its detector: a loaded one, a loaded one with its catalog row (as
+#: :func:`assay.detect.load_detector` returns them, so a service loads once and records each scan
+#: under its detector), a catalog id or name, or None for the most recent
+DetectorRef = Detector | tuple[Detector, Record | None] | str | None
+
+
+def resolve_detector(ws: Workspace, detector: DetectorRef) -> tuple[Detector, Record | None]:
+    """A ready detector: given (with or without its record), or by catalog id/name, or the workspace's most recent."""
     if isinstance(detector, Detector):
         return detector, None
+    if isinstance(detector, tuple):
+        return detector
     from assay.detect.store import load_detector
 
     return load_detector(ws, detector)
@@ -354,7 +440,7 @@ class Scan:
     ``name`` and ``resume`` skips the files it already scanned.
     """
 
-    def __init__(self, ws: Workspace, detector: Detector | str | None = None, options: ScanOptions | None = None,
+    def __init__(self, ws: Workspace, detector: DetectorRef = None, options: ScanOptions | None = None,
                  name: str | None = None, record: bool = True, resume: bool = False) -> None:
         self.ws = ws
         self.options = options or ScanOptions()

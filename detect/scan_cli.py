@@ -43,11 +43,14 @@ def scan_command(
     max_frames: int = typer.Option(300, help="Video: most frames sampled per file."),
     video_fraction: float = typer.Option(0.5, help="Video: flagged when this fraction of frames is flagged."),
     margin: float = typer.Option(0.25, help="Face crop margin, as a fraction of the face box side."),
-    face_detector: str = typer.Option("hog", help="Face detector (hog or cnn), as in `assay data prepare`."),
+    face_detector: str = typer.Option("blazeface", help="Face finder: blazeface, hog, hog-half, cnn, crop (every "
+                                      "input is a face crop) or auto (crops detected)."),
     max_faces: Optional[int] = typer.Option(None, help="Score at most this many faces per image or frame, largest first."),
     workers: int = typer.Option(0, "--workers", "-j", help="Processes scanning in parallel (0: every core; 1 with CUDA)."),
     engine: str = typer.Option("local", "--engine", help="local (this machine's processes) or ray (a Ray cluster; assay[ray])."),
     address: Optional[str] = typer.Option(None, "--address", help="--engine ray: the cluster's address (default: a new local one)."),
+    batch: int = typer.Option(16, help="Images per batch (faces found together, regions scored in one call)."),
+    provenance: bool = typer.Option(True, help="Read C2PA and the invisible watermark of each file."),
     name: Optional[str] = typer.Option(None, help="Catalog name of the scan (default: scan-<time>)."),
     resume: bool = typer.Option(False, help="Go on with the interrupted scan --name, skipping files it scanned."),
 ) -> None:
@@ -60,7 +63,7 @@ def scan_command(
     options = ScanOptions(threshold=threshold, margin=margin, face_detector=face_detector, max_faces=max_faces,
                           frame_every_s=every, max_frames=max_frames, video_fraction=video_fraction,
                           explain_dir=str(explain) if explain else None, workers=workers, engine=engine,
-                          address=address)
+                          address=address, batch=batch, provenance=provenance)
     check_output(fmt, out)
     ws, record = _workspace(ctx, name, resume)
     jobs = find_media(paths, recursive)

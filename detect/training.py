@@ -35,6 +35,9 @@ class DetectTrainConfig:
     encode: str = "auto"
     max_per_set: int | None = None
     robustness: tuple[str, ...] = ()  # perturbations measured on the test split after training
+    #: fake families never trained on: their train and val images calibrate the probabilities, so
+    #: the calibrator sees how the detector scores a generator it does not know
+    calibrate_on: tuple[str, ...] = ()
     seed: int = 0
 
 
@@ -63,6 +66,24 @@ def parse_option(item: str) -> tuple[str, Any]:
         return key.strip(), json.loads(value)
     except json.JSONDecodeError:
         return key.strip(), value.split(",") if "," in value else value
+
+
+def validate_config(cfg: DetectTrainConfig) -> None:
+    """Refuse, before any work, a model that does not exist or options it does not take."""
+    from assay.detect.augment import AUGMENTATIONS
+    from assay.detect.calibration import CALIBRATORS
+    from assay.detect.simulate import SIMULATORS
+
+    takes = DETECTORS.get(cfg.model).param_names()
+    unknown = sorted(set(cfg.options) - set(takes))
+    if unknown:
+        raise ValueError(f"detector {cfg.model} takes no option {', '.join(unknown)} (it takes: {', '.join(takes)}); "
+                         "a preset's options are for its own model: pick that model or set the options anew")
+    CALIBRATORS.get(cfg.calibration)
+    for name in cfg.aug:
+        AUGMENTATIONS.get(name)
+    for name in cfg.simulate:
+        SIMULATORS.get(name)
 
 
 def build_detector(cfg: DetectTrainConfig) -> Any:
@@ -109,8 +130,15 @@ def fit_and_test(cfg: DetectTrainConfig, data: Assembled, exclude_family: str | 
 
     det = build_detector(cfg)
     det.augment = compose(cfg.aug)
-    train_items = balanced(data.splits["train"], cfg.seed, exclude_family)
-    val_items = balanced(data.splits["val"], cfg.seed + 1, exclude_family)
+    held = set(cfg.calibrate_on) | ({exclude_family} if exclude_family else set())
+    families = {i.family for items in data.splits.values() for i in items if i.label == 1}
+    missing = set(cfg.calibrate_on) - families
+    if missing:
+        raise ValueError(f"--calibrate-on names no fake family of the data: {', '.join(sorted(missing))} "
+                         f"(families: {', '.join(sorted(families))})")
+    train_items = balanced([i for i in data.splits["train"] if i.family not in held], cfg.seed)
+    val_pool = data.splits["val"] + [i for i in data.splits["train"] if i.family in set(cfg.calibrate_on)]
+    val_items = balanced([i for i in val_pool if i.family != exclude_family], cfg.seed + 1)
     if not any(i.label == 1 for i in train_items):
         raise ValueError("no fake images left to train on")
     x_val, y_val, _ = _arrays(val_items)
@@ -130,19 +158,30 @@ def fit_and_test(cfg: DetectTrainConfig, data: Assembled, exclude_family: str | 
     report = evaluate(det, x_test, y_test, fam_test, cfg.robustness, progress=True)
     report["trained_on"] = sorted({i.family for i in train_items if i.label == 1})
     report["calibrated_on"] = sorted({i.family for i in val_items if i.label == 1})
+    report["calibration"] = {"method": cfg.calibration, "images": len(val_items),
+                             "families_never_trained_on": sorted(set(cfg.calibrate_on))}
     report["fit_seconds"] = fit_s
     return det, report
 
 
 def train(ws: Workspace, cfg: DetectTrainConfig, real: Sequence[str], fake: Sequence[str],
-          name: str | None = None) -> tuple[Record | None, dict[str, Any]]:
-    """Train, test and register a detector; returns (record, test report). Only rank 0 saves."""
+          name: str | None = None, *, real_dirs: Sequence[str] = (), fake_dirs: Sequence[str] = (),
+          layout_dirs: Sequence[str] = ()) -> tuple[Record | None, dict[str, Any]]:
+    """Train, test and register a detector; returns (record, test report). Only rank 0 saves.
+
+    Folders (``real_dirs``, ``fake_dirs`` as ``FOLDER`` or ``NAME=FOLDER``, ``layout_dirs`` in
+    the ``0_real``/``1_fake`` layout) are registered as image sets first and join ``real``/``fake``.
+    """
     from assay.core.devices import is_main_process, pick_device, setup
+    from assay.detect.folders import register_folders
     from assay.detect.store import save_detector
 
-    setup(pick_device("auto"))
+    validate_config(cfg)
     if name and any(r.name == name for r in ws.catalog.list("detectors")):
         raise ValueError(f"a detector named {name!r} already exists; choose another --name")
+    more_real, more_fake = register_folders(ws, real_dirs, fake_dirs, layout_dirs)
+    real, fake = [*real, *more_real], [*fake, *more_fake]
+    setup(pick_device("auto"))
     data = assemble(ws, real, fake, max_per_set=cfg.max_per_set, encode=cfg.encode, simulate=cfg.simulate,
                     sim_steps=cfg.sim_steps, seed=cfg.seed, sim_stages=cfg.sim_stages)
     det, report = fit_and_test(cfg, data)

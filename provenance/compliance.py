@@ -35,10 +35,12 @@ for _name in CHECKS:
 
 @COMPLY_CHECKS.register("detection_tool")
 def detection_tool(report: dict[str, Any]) -> dict[str, str]:
-    """This suite's detection tool (`assay provenance verify`) reads the file's provenance data."""
+    """This suite's detection tool reads the file's provenance data: the public service (`assay serve`, its page
+    and its API) and `assay provenance verify` run the same verification."""
     read = [n for n in ("c2pa_manifest", "sb942_fields", "watermark") if report["checks"][n]["status"] == "pass"]
     if read:
-        return {"status": "pass", "reason": f"assay provenance verify reads {', '.join(read)}"}
+        return {"status": "pass", "reason": f"the detection tool (assay serve: page at /, POST /v1/verify; "
+                                            f"assay provenance verify) reads {', '.join(read)}"}
     return {"status": "fail", "reason": "no provenance data for a detection tool to read"}
 
 
@@ -170,13 +172,29 @@ def profile_rows(today: date | None = None) -> list[dict[str, Any]]:
              "title": p.title} for p in profiles().values()]
 
 
+def untrustworthy(report: dict[str, Any]) -> str | None:
+    """Why no requirement can pass on this file (unreadable, or carrying an invalid C2PA manifest), else None.
+
+    A manifest that fails validation means the file was changed after signing: its other
+    labels (watermark, XMP, visible mark) are then no evidence of what the producer declared.
+    """
+    if report.get("error"):
+        return f"unreadable: {report['error']}"
+    c2pa = report.get("c2pa") or {}
+    if c2pa.get("trust") == "invalid":
+        codes = ", ".join(c2pa.get("failures") or []) or "invalid"
+        return f"the file's C2PA manifest fails validation ({codes}): its provenance cannot be relied on"
+    return None
+
+
 def evaluate(report: dict[str, Any], profile: Profile) -> list[dict[str, Any]]:
-    """One row per requirement: pass / fail / n/a with the reason."""
+    """One row per requirement: pass / fail / n/a with the reason; every row fails on an :func:`untrustworthy` file."""
     rows = []
+    refused = untrustworthy(report)
     for req in profile.requirements:
         row = {"file": report["file"], "profile": profile.name, "requirement": req.id, "cites": req.cites}
-        if report.get("error"):
-            rows.append({**row, "status": "fail", "reason": f"unreadable: {report['error']}"})
+        if refused:
+            rows.append({**row, "status": "fail", "reason": refused})
             continue
         why_not = CONDITIONS.get(req.applies_if)(report)
         if why_not:

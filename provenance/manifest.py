@@ -122,6 +122,22 @@ def assertion(manifest: dict[str, Any], label: str) -> Any:
     return None
 
 
+#: the failure codes after which a manifest is still Valid (C2PA's validation states): the signer or the
+#: timestamp authority does not chain to a configured trust anchor. Any other failure code makes it Invalid.
+TRUST_CODES = frozenset({"signingCredential.untrusted", "timeStamp.untrusted"})
+
+
+def invalid_codes(store: dict[str, Any]) -> list[str]:
+    """The failure codes that make the manifest invalid (every one but :data:`TRUST_CODES`), sorted; [] when valid.
+
+    A store that c2pa itself calls ``Invalid`` without naming a code gives ``validation_state.Invalid``.
+    """
+    bad = sorted(c for c in status_codes(store)[1] if c not in TRUST_CODES)
+    if not bad and store.get("validation_state") == "Invalid":
+        return ["validation_state.Invalid"]
+    return bad
+
+
 def status_codes(store: dict[str, Any]) -> tuple[set[str], set[str]]:
     """(success codes, failure codes) of the active manifest's validation."""
     active = (store.get("validation_results") or {}).get("activeManifest") or {}

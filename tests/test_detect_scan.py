@@ -45,7 +45,7 @@ REGION_KEYS = {"kind", "box", "crop_box", "crop_size", "face_score", "probabilit
 VIDEO_KEYS = {"fps", "frame_count", "duration_s", "every_s", "frames_sampled", "frames_flagged",
               "flagged_fraction", "min_flagged_fraction", "peak_probability", "peak_time_s", "frames"}
 PROVENANCE_KEYS = {"checked", "error", "c2pa_present", "c2pa_valid", "c2pa_state", "c2pa_trust", "digital_source_type",
-                   "watermark_payload", "watermark_status", "record_id", "found_via"}
+                   "watermark_payload", "watermark_status", "record_id", "record_claim", "record_note", "found_via"}
 
 
 @pytest.fixture
@@ -305,7 +305,7 @@ def test_an_interrupted_scan_resumes_where_it_stopped(ws: Workspace, saved_detec
 def test_cli_interrupted_scan_says_how_to_resume(ws: Workspace, saved_detector: str, media: dict[str, Path],
                                                  monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     calls = {"n": 0}
-    original = Scanner.scan_file
+    original = Scanner.scan_batch
 
     def interrupt_on_third(self: Scanner, *args: Any, **kwargs: Any) -> dict[str, Any]:
         calls["n"] += 1
@@ -313,13 +313,13 @@ def test_cli_interrupted_scan_says_how_to_resume(ws: Workspace, saved_detector: 
             raise KeyboardInterrupt
         return original(self, *args, **kwargs)
 
-    monkeypatch.setattr(Scanner, "scan_file", interrupt_on_third)
+    monkeypatch.setattr(Scanner, "scan_batch", interrupt_on_third)
     out = tmp_path / "out.json"
-    res = run_cli(ws, str(media["folder"]), "--name", "big", "-j", "1", "-f", "json", "-o", str(out))
+    res = run_cli(ws, str(media["folder"]), "--name", "big", "-j", "1", "--batch", "1", "-f", "json", "-o", str(out))
     assert res.exit_code == 130
     assert "interrupted after 2 of 5 files" in res.stderr and "--name big --resume" in res.stderr
     assert not out.exists()  # no half-written result file
-    monkeypatch.setattr(Scanner, "scan_file", original)
+    monkeypatch.setattr(Scanner, "scan_batch", original)
     res = run_cli(ws, str(media["folder"]), "--name", "big", "--resume", "-f", "json", "-o", str(out))
     assert res.exit_code == 1
     assert len(json.loads(out.read_text())) == 5
@@ -327,7 +327,7 @@ def test_cli_interrupted_scan_says_how_to_resume(ws: Workspace, saved_detector: 
 
 
 @pytest.mark.parametrize("args, message", [
-    (["--face-detector", "mtcnn"], "--face-detector must be one of hog, cnn"),
+    (["--face-detector", "mtcnn"], "--face-detector must be one of auto, blazeface, cnn, crop, hog, hog-half"),
     (["--format", "xml"], "unknown format 'xml'"),
     (["--video-fraction", "0"], "--video-fraction must be in (0, 1]"),
     (["--resume"], "--resume needs the --name"),

@@ -2,7 +2,8 @@ import cv2
 import numpy as np
 import pytest
 
-from assay.core import faces
+from assay.core import face_finders, faces
+from assay.core.errors import UnknownNameError
 from assay.core.imageio import decode
 
 
@@ -94,9 +95,10 @@ def test_embedding_separates_people_and_matches_a_person(shared_data):
 @pytest.mark.shared_data
 def test_cnn_detector_agrees_with_hog_on_a_clear_face(shared_data):
     img = decode(shared_data / "lfw" / "real_5.jpg")
-    hog, cnn = faces.detect_faces(img, "hog"), faces.detect_faces(img, "cnn", upsample=0)
+    hog, cnn = faces.detect_faces(img, "hog"), face_finders.cnn_faces(img, upsample=0)
     assert hog and cnn
+    assert faces.detect_faces(img, "blazeface")[0].landmarks.shape == (5, 2)
     centre = lambda f: np.array([(f.box[0] + f.box[2]) / 2, (f.box[1] + f.box[3]) / 2])  # noqa: E731
     assert np.linalg.norm(centre(hog[0]) - centre(cnn[0])) < 0.15 * img.shape[1]
-    with pytest.raises(ValueError, match="unknown face detector"):
+    with pytest.raises(UnknownNameError, match="unknown face detector"):
         faces.detect_faces(img, "haar")

@@ -14,7 +14,7 @@ import pytest
 
 from tests.conftest import REPO
 
-SUBSYSTEMS = ("data", "forge", "detect", "provenance", "dashboard")
+SUBSYSTEMS = ("data", "forge", "detect", "provenance", "dashboard", "serve")
 #: modules that would shadow a top-level `data`, `forge` or `detect` package if one were installed
 SHADOWS = ("data", "forge", "detect")
 

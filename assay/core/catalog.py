@@ -28,6 +28,7 @@ from urllib.parse import urlsplit
 
 from assay.core.errors import CatalogError
 from assay.core.registry import load_entry
+from assay.core.workspace_paths import WorkspacePaths
 
 #: artefact kind -> id prefix. The kind is also the table name.
 KINDS: dict[str, str] = {
@@ -183,6 +184,21 @@ class Catalog:
 
     def __init__(self, backend: CatalogBackend) -> None:
         self.backend = backend
+        #: how paths are kept: relative to the workspace root once a workspace opens the catalog (see
+        #: :mod:`assay.core.workspace_paths`); as given (absolute) without one
+        self.paths: WorkspacePaths | None = None
+
+    def _stored(self, path: str | Path | None) -> str | None:
+        if not path:
+            return None
+        return self.paths.store(path) if self.paths is not None else str(path)
+
+    def _resolved(self, records: list[Record]) -> list[Record]:
+        """``records`` with their paths resolved against the workspace root (in place)."""
+        if self.paths is not None:
+            for rec in records:
+                rec.path = self.paths.resolve(rec.path) if rec.path else rec.path
+        return records
 
     def __repr__(self) -> str:
         return f"Catalog({self.backend.location!r}{', read-only' if self.read_only else ''})"
@@ -223,9 +239,9 @@ class Catalog:
             path = entry.get("path")
             records.append(Record(artefact_id, kind, entry.get("name") or artefact_id, stamp,
                                   dict(entry.get("params") or {}), list(dict.fromkeys(entry.get("parents") or ())),
-                                  str(path) if path else None, entry.get("status") or "ready"))
+                                  self._stored(path), entry.get("status") or "ready"))
         self.backend.insert(records)
-        return records
+        return self._resolved(records)
 
     def update(self, artefact_id: str, params: dict[str, Any] | None = None, status: str | None = None,
                path: str | Path | None = None) -> Record:
@@ -235,9 +251,9 @@ class Catalog:
         def change(rec: Record) -> None:
             rec.params.update(params or {})
             rec.status = status or rec.status
-            rec.path = str(path) if path else rec.path
+            rec.path = self._stored(path) or rec.path
 
-        return self.backend.modify(artefact_id, change)
+        return self._resolved([self.backend.modify(artefact_id, change)])[0]
 
     def add_rejects(self, artefact_id: str, rejects: Iterable[tuple[str, str]]) -> None:
         """Record (source, one-line reason) pairs for inputs an artefact could not use."""
@@ -269,8 +285,8 @@ class Catalog:
         if ref.split("-", 1)[0] in PREFIX_TO_KIND and kind_of(ref) in kinds:
             found = self.backend.select([kind_of(ref)], ids=[ref])
             if found:
-                return found[0]
-        found = self.backend.select(kinds, name=ref)
+                return self._resolved(found)[0]
+        found = self._resolved(self.backend.select(kinds, name=ref))
         if not found:
             what = f"{kind} artefact" if kind else "artefact"
             raise CatalogError(f"no {what} with id or name {ref!r} (see `assay catalog list`)")
@@ -281,7 +297,7 @@ class Catalog:
 
     def list(self, kind: str | None = None, status: str | None = None) -> list[Record]:
         """Rows of one kind (or all kinds), oldest first."""
-        return self.backend.select([check_kind(kind)] if kind else list(KINDS), status=status)
+        return self._resolved(self.backend.select([check_kind(kind)] if kind else list(KINDS), status=status))
 
     def latest(self, kind: str, status: str = "ready") -> Record | None:
         rows = self.list(kind, status=status)
@@ -302,19 +318,20 @@ class Catalog:
         if wrong:
             raise CatalogError(f"indexed parameters are looked up by string value; {', '.join(wrong)} is not a string")
         rest = {k: v for k, v in params.items() if k not in indexed}
-        return [r for r in self.backend.find(kinds, indexed) if all(r.params.get(k) == v for k, v in rest.items())]
+        return self._resolved([r for r in self.backend.find(kinds, indexed)
+                               if all(r.params.get(k) == v for k, v in rest.items())])
 
     def children(self, artefact_id: str) -> list[Record]:
         """The artefacts made directly from ``artefact_id``, oldest first."""
-        return self.backend.related(artefact_id, "children")
+        return self._resolved(self.backend.related(artefact_id, "children"))
 
     def descendants(self, artefact_id: str) -> list[Record]:
         """Every artefact made, directly or not, from ``artefact_id``, oldest first."""
-        return self.backend.related(artefact_id, "descendants")
+        return self._resolved(self.backend.related(artefact_id, "descendants"))
 
     def ancestors(self, artefact_id: str) -> list[Record]:
         """Every artefact ``artefact_id`` was made from, directly or not, oldest first."""
-        return self.backend.related(artefact_id, "ancestors")
+        return self._resolved(self.backend.related(artefact_id, "ancestors"))
 
     def rejects(self, artefact_id: str) -> list[dict[str, str]]:
         return self.backend.rejects(artefact_id)
@@ -325,14 +342,14 @@ class Catalog:
 
     def page(self, kind: str, offset: int = 0, limit: int = 50) -> list[Record]:
         """One page of a kind's rows, newest first: what a paginated table reads."""
-        return self.backend.page(check_kind(kind), max(0, offset), max(0, limit))
+        return self._resolved(self.backend.page(check_kind(kind), max(0, offset), max(0, limit)))
 
     # -- moving between backends ---------------------------------------------------
     def export(self) -> Iterator[dict[str, Any]]:
-        """A header line, every row with its rejects (oldest first), then the ledger's rows as
-        stored: what :meth:`import_rows` reads."""
+        """A header line, every row with its rejects (oldest first; paths as stored, relative to the workspace
+        root), then the ledger's rows as stored: what :meth:`import_rows` reads."""
         yield {"schema": EXPORT_SCHEMA, "version": self.version, "from": self.backend.location}
-        for rec in self.list():
+        for rec in self.backend.select(list(KINDS)):
             yield {"record": rec.to_dict(), "rejects": self.rejects(rec.id)}
         for row in self.ledger():
             yield {"ledger": row}

@@ -1,21 +1,19 @@
-"""Face detection, 5-point landmarks, FFHQ-style alignment and 128-d embeddings (dlib, offline).
+"""Face detection (:mod:`assay.core.face_finders`), 5-point landmarks, FFHQ-style alignment and 128-d embeddings (dlib, offline).
 
-The dlib models come from the ``face-recognition-models`` package (CC0). Its ``__init__``
-imports ``pkg_resources``, so the model folder is located with ``importlib.util.find_spec``,
-which does not run it.
+The dlib models come from the ``face-recognition-models`` package (CC0), located without
+importing it (:func:`assay.core.face_finders.dlib_model_path`).
 """
 
 from __future__ import annotations
 
 import functools
-import importlib.util
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import cv2
 import numpy as np
 
-from assay.core.errors import ModelError
+from assay.core.face_finders import FACE_FINDERS, find_faces
+from assay.core.face_finders import dlib_model_path as model_path
 
 #: canonical positions (fractions of the output side) of the image-left eye centre, the
 #: image-right eye centre and the bottom of the nose. The method is FFHQ's (similarity
@@ -26,36 +24,15 @@ from assay.core.errors import ModelError
 TEMPLATE = np.array([[0.33, 0.42], [0.67, 0.42], [0.5, 0.61]], dtype=np.float64)
 #: dlib's same-person distance for its 128-d embedding
 SAME_PERSON_DISTANCE = 0.6
-FACE_DETECTORS = ("hog", "cnn")
-
-
-class FaceModelError(ModelError):
-    """The offline dlib face models cannot be found or loaded."""
-
-
-def model_path(filename: str) -> Path:
-    """Path of one of face-recognition-models' files, without importing that package."""
-    spec = importlib.util.find_spec("face_recognition_models")
-    if spec is None or not spec.origin:
-        raise FaceModelError("face-recognition-models is not installed (pip install face-recognition-models)")
-    path = Path(spec.origin).parent / "models" / filename
-    if not path.exists():
-        raise FaceModelError(f"face model file missing: {path}")
-    return path
+#: the face finders by name (assay.core.face_finders.FACE_FINDERS): hog, cnn, hog-half, blazeface, crop, auto
+FACE_DETECTORS = FACE_FINDERS
 
 
 @functools.lru_cache(maxsize=None)
-def _dlib_models(detector: str):  # type: ignore[no-untyped-def]
+def _predictor():  # type: ignore[no-untyped-def]
     import dlib
 
-    if detector == "hog":
-        det = dlib.get_frontal_face_detector()
-    elif detector == "cnn":
-        det = dlib.cnn_face_detection_model_v1(str(model_path("mmod_human_face_detector.dat")))
-    else:
-        raise ValueError(f"unknown face detector {detector!r}; expected one of {FACE_DETECTORS}")
-    predictor = dlib.shape_predictor(str(model_path("shape_predictor_5_face_landmarks.dat")))
-    return det, predictor
+    return dlib.shape_predictor(str(model_path("shape_predictor_5_face_landmarks.dat")))
 
 
 @functools.lru_cache(maxsize=None)
@@ -97,32 +74,19 @@ def _rect(box: tuple[int, int, int, int]):  # type: ignore[no-untyped-def]
     return dlib.rectangle(*(int(v) for v in box))
 
 
-def detect_faces(image: np.ndarray, detector: str = "hog", upsample: int | None = None) -> list[Face]:
-    """All faces in an RGB uint8 image, largest first, each with its 5 landmarks.
+def detect_faces(image: np.ndarray, detector: str = "hog") -> list[Face]:
+    """All faces in an RGB uint8 image, largest first, each with dlib's 5 landmarks.
 
-    ``upsample`` defaults to 1 for images under 400 px (dlib's HOG finds faces from ~80 px).
+    ``detector`` names a face finder (:data:`FACE_DETECTORS`); every finder reports boxes in
+    dlib HOG's layout, the one the landmark model expects.
     """
-    det, predictor = _dlib_models(detector)
-    if upsample is None:
-        upsample = 1 if max(image.shape[:2]) < 400 else 0
     image = np.ascontiguousarray(image)
-    faces = []
-    if detector == "hog":
-        rects, scores, _ = det.run(image, upsample, 0.0)
-        found = list(zip(rects, scores))
-    else:
-        found = [(d.rect, d.confidence) for d in det(image, upsample)]
-    for rect, score in found:
-        shape = predictor(image, rect)
-        pts = np.array([[p.x, p.y] for p in shape.parts()], dtype=np.float64)
-        faces.append(Face((rect.left(), rect.top(), rect.right(), rect.bottom()), float(score), pts))
-    return sorted(faces, key=lambda f: f.area, reverse=True)
+    return [Face(f.box, f.score, landmarks_in_box(image, f.box)) for f in find_faces([image], detector)[0]]
 
 
 def landmarks_in_box(image: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
     """dlib's 5 landmarks for a face assumed to fill ``box`` (used when detection is skipped)."""
-    _, predictor = _dlib_models("hog")
-    shape = predictor(np.ascontiguousarray(image), _rect(box))
+    shape = _predictor()(np.ascontiguousarray(image), _rect(box))
     return np.array([[p.x, p.y] for p in shape.parts()], dtype=np.float64)
 
 

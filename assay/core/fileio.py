@@ -34,8 +34,11 @@ def _umask() -> int:
 
 
 @contextlib.contextmanager
-def atomic_path(path: str | os.PathLike[str], mode: int | None = None) -> Iterator[Path]:
+def atomic_path(path: str | os.PathLike[str], mode: int | None = None, exclusive: bool = False) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; on success it is fsynced and renamed onto ``path``.
+
+    ``exclusive`` never replaces a file: the finished file is linked to ``path``, which fails
+    with ``FileExistsError`` when another writer got there first (as ``O_EXCL`` would).
 
     The file gets ``mode`` (e.g. 0o600 for keys), by default 0o666 less the umask, as a
     plain ``open`` would give it (the temporary file starts at 0600 whatever the umask).
@@ -51,7 +54,10 @@ def atomic_path(path: str | os.PathLike[str], mode: int | None = None) -> Iterat
         os.chmod(tmp_path, 0o666 & ~_umask() if mode is None else mode)
         with open(tmp_path, "rb+") as fh:
             os.fsync(fh.fileno())
-        os.replace(tmp_path, target)
+        if exclusive:
+            os.link(tmp_path, target)
+        else:
+            os.replace(tmp_path, target)
         _fsync_dir(target.parent)
     finally:
         if tmp_path.exists():
@@ -75,9 +81,10 @@ def check_writable_folder(folder: str | os.PathLike[str]) -> Path:
     return path
 
 
-def atomic_write_bytes(path: str | os.PathLike[str], data: bytes, mode: int | None = None) -> None:
-    """Write ``data`` atomically (see :func:`atomic_path` for ``mode``)."""
-    with atomic_path(path, mode) as tmp:
+def atomic_write_bytes(path: str | os.PathLike[str], data: bytes, mode: int | None = None,
+                       exclusive: bool = False) -> None:
+    """Write ``data`` atomically (see :func:`atomic_path` for ``mode`` and ``exclusive``)."""
+    with atomic_path(path, mode, exclusive) as tmp:
         tmp.write_bytes(data)
 
 

@@ -42,6 +42,29 @@ _NOT_REGULAR = ((stat.S_ISFIFO, "a named pipe"), (stat.S_ISCHR, "a character dev
                 (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"))
 
 
+#: (media type, suffix a file of that type is saved under) in the order :func:`sniff` tests them
+SIGNATURES: tuple[tuple[str, str], ...] = (
+    ("jpeg", ".jpg"), ("png", ".png"), ("webp", ".webp"), ("bmp", ".bmp"), ("tiff", ".tif"),
+    ("mp4", ".mp4"), ("avi", ".avi"), ("webm", ".webm"),
+)
+
+
+def sniff(data: bytes) -> str | None:
+    """The media type the bytes begin with (one of :data:`SIGNATURES`), or None: the type by content, not by name."""
+    head = data[:16]
+    tests = {
+        "jpeg": head.startswith(b"\xff\xd8\xff"),
+        "png": head.startswith(b"\x89PNG\r\n\x1a\n"),
+        "webp": head[:4] == b"RIFF" and head[8:12] == b"WEBP",
+        "bmp": head.startswith(b"BM"),
+        "tiff": head[:4] in (b"II*\x00", b"MM\x00*"),
+        "mp4": head[4:8] == b"ftyp",
+        "avi": head[:4] == b"RIFF" and head[8:12] == b"AVI ",
+        "webm": head.startswith(b"\x1a\x45\xdf\xa3"),
+    }
+    return next((kind for kind, _ in SIGNATURES if tests[kind]), None)
+
+
 def media_kind(path: str | Path) -> str:
     """``"video"`` for video suffixes, ``"image"`` otherwise (decoding says if it is not one)."""
     return "video" if Path(path).suffix.lower() in VIDEO_EXTS else "image"

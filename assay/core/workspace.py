@@ -9,6 +9,7 @@ from typing import Any, Sequence
 from assay.core.catalog import Record, check_kind, open_catalog
 from assay.core.catalog_sqlite import open_sqlite
 from assay.core.errors import CatalogError
+from assay.core.workspace_paths import WorkspacePaths
 
 DEFAULT_WORKSPACE = "assay-workspace"
 ENV_VAR = "ASSAY_WORKSPACE"
@@ -49,6 +50,7 @@ class Workspace:
                                         "(commands that only read work)")
         url = catalog_url or os.environ.get(CATALOG_URL_VAR)
         self.catalog = open_catalog(url, read_only) if url else open_sqlite(self.root / CATALOG_FILE, read_only=read_only)
+        self.catalog.paths = WorkspacePaths(self.root)  # rows keep paths relative to the root (it may move)
 
     def __repr__(self) -> str:
         return f"Workspace({str(self.root)!r}{', read_only=True' if self.read_only else ''})"

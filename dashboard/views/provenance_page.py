@@ -64,7 +64,11 @@ def show_inspection(report: dict[str, Any], store: dict[str, Any] | None) -> Non
                                                                    if report.get("found_via") else ""))
     right.json({"watermark": report.get("watermark"), "record": report.get("record")}, expanded=1)
     st.markdown("C2PA manifest store")
-    if store:
+    if store and c2pa.get("trust") == "invalid":
+        st.error(f"The manifest is invalid ({', '.join(c2pa.get('failures') or [])}): it was changed after signing, "
+                 "so nothing in it is evidence. The store as found, unverified:")
+        st.json(store, expanded=0)
+    elif store:
         st.json(store, expanded=2)
     else:
         st.caption("No C2PA manifest in this file.")

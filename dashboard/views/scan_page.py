@@ -18,7 +18,7 @@ from assay.dashboard.views.parts import scan_review
 from assay.dashboard.views.parts.widgets import empty_state, paged_table, pick, show_table
 
 SIGNAL_FIELDS = ("c2pa_present", "c2pa_state", "digital_source_type", "watermark_payload", "watermark_status",
-                 "record_id", "found_via")
+                 "record_id", "record_claim", "record_note", "found_via")
 RESULT_COLUMNS = ("path", "status", "verdict", "probability", "why", "faces_found", "fallback", "c2pa_state",
                   "digital_source_type", "watermark_payload", "record_id", "error")
 PAST_COLUMNS = ("files", "flagged", "uncertain", "declared_synthetic", "errors", "reasons", "detector", "threshold")

@@ -1,7 +1,11 @@
 """Shared training and inference for CNN detectors: native-resolution tiles, AdamW, cosine LR.
 
-Training takes one random tile per image per epoch (the image is augmented first when an
-augmentation is set); inference scores a grid of tiles and averages their logits. On CUDA
+Training takes one random tile per image per epoch, at native pixel scale or from one of
+the downscaled copies ``scales`` names (chosen at random): a random window of twice the tile
+side (at a multiple of 8 pixels, so the JPEG grid is kept) is cut first and augmented, so a
+1350 px photo costs what a 128 px one does. Inference scores a grid of tiles of the image and
+of each downscaled copy and averages their logits. Nothing is ever up-sampled: a scale above
+1 is refused, and an image smaller than the tile is padded, not enlarged. On CUDA
 the loop runs under bf16 autocast with channels_last tensors; when ``torch.distributed`` is
 initialised (``torchrun``) the model is wrapped in DistributedDataParallel, each rank takes
 its share of every epoch, and only rank 0 writes.
@@ -12,7 +16,7 @@ from __future__ import annotations
 import time
 from abc import abstractmethod
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Sequence
 
 import numpy as np
 
@@ -37,10 +41,14 @@ class TorchDetector(ScoredDetector):
     frequency_domain: ClassVar[bool] = False
 
     def __init__(self, tile: int = 64, epochs: int = 10, batch_size: int = 32, lr: float = 1e-3,
-                 weight_decay: float = 0.05, max_tiles: int = 16, seed: int = 0) -> None:
+                 weight_decay: float = 0.05, max_tiles: int = 16, scales: Sequence[float] = (1.0,),
+                 seed: int = 0) -> None:
         super().__init__()
         if tile % 2:
             raise ValueError(f"tile must be even, got {tile}")
+        self.scales = [float(s) for s in ([scales] if isinstance(scales, (int, float)) else scales)]
+        if not self.scales or any(not 0.0 < s <= 1.0 for s in self.scales):
+            raise ValueError(f"scales must lie in (0, 1] (copies are only ever downscaled), got {scales}")
         self.tile, self.epochs, self.batch_size, self.lr = tile, epochs, batch_size, lr
         self.weight_decay, self.max_tiles, self.seed = weight_decay, max_tiles, seed
         import torch
@@ -70,6 +78,35 @@ class TorchDetector(ScoredDetector):
         dev = device()
         x = torch.from_numpy(np.stack(tiles)).permute(0, 3, 1, 2).float().div_(127.5).sub_(1.0)
         return x.to(dev).contiguous(memory_format=memory_format(dev))
+
+    def copies(self, image: np.ndarray) -> list[np.ndarray]:
+        """The image at native scale and its downscaled copies (those still a tile wide)."""
+        from assay.detect.augment import rescale
+
+        out = [image if s == 1.0 else rescale(image, s) for s in self.scales
+               if s == 1.0 or min(image.shape[:2]) * s >= self.tile]
+        return out or [image]
+
+    def training_tile(self, image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """One training tile: a scale, a window of twice the tile side, the augmentation, a random tile."""
+        from assay.detect.augment import rescale
+
+        scale = float(rng.choice(self.scales))
+        window = 2 * self.tile
+        if scale < 1.0 and min(image.shape[:2]) * scale >= self.tile:
+            side = int(np.ceil(window / scale))
+            h, w = image.shape[:2]
+            if min(h, w) > side:
+                y, x = int(rng.integers(0, h - side + 1)) & ~7, int(rng.integers(0, w - side + 1)) & ~7
+                image = image[y:y + side, x:x + side]
+            image = rescale(image, scale)
+        h, w = image.shape[:2]
+        if min(h, w) > window:
+            y, x = int(rng.integers(0, h - window + 1)) & ~7, int(rng.integers(0, w - window + 1)) & ~7
+            image = np.ascontiguousarray(image[y:y + window, x:x + window])
+        if self.augment:
+            image = self.augment(image, rng)
+        return random_tile(image, self.tile, rng)
 
     def before_fit(self) -> None:
         """Hook run once before training (e.g. loading pretrained weights)."""
@@ -103,8 +140,7 @@ class TorchDetector(ScoredDetector):
             total, correct, seen = 0.0, 0, 0
             for start in range(0, len(order), self.batch_size):
                 idx = order[start:start + self.batch_size]
-                tiles = [random_tile(self.augment(images[i], rng) if self.augment else images[i], self.tile, rng)
-                         for i in idx]
+                tiles = [self.training_tile(images[i], rng) for i in idx]
                 x = self.to_tensor(tiles)
                 t = torch.as_tensor(y[idx], dtype=torch.float32, device=dev)
                 with autocast(dev):
@@ -138,9 +174,10 @@ class TorchDetector(ScoredDetector):
         self.model.to(dev).eval()
         tiles, owner = [], []
         for i, img in enumerate(images):
-            for t in grid_tiles(img, self.tile, self.max_tiles):
-                tiles.append(t)
-                owner.append(i)
+            for copy in self.copies(img):
+                for t in grid_tiles(copy, self.tile, self.max_tiles):
+                    tiles.append(t)
+                    owner.append(i)
         if not tiles:
             return np.zeros(0)
         out = []

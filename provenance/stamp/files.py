@@ -81,8 +81,12 @@ def plan_outputs(inputs: Sequence[Path], out_dir: Path, fmt: str | None) -> list
 
 def stamp_file(src: Path, out: Path, identity: SigningIdentity | None, options: StampOptions | None = None,
                ws: Workspace | None = None, source_type: str = "created", parent: Path | None = None,
-               generator: dict[str, Any] | None = None) -> tuple[StampResult, str | None]:
+               generator: dict[str, Any] | None = None, exclusive: bool = False) -> tuple[StampResult, str | None]:
     """Stamp one image or video into ``out`` (written atomically, only when every asked label succeeded).
+
+    ``exclusive`` never replaces an ``out`` that exists by the time the file is written (another run
+    writing into the same folder got there first): its record is then retired and :class:`OutputExists`
+    raised, so no record describes bytes it did not write.
 
     With a workspace, options without a ``secret`` get the workspace's (made on first use),
     so its verify reads the watermark and checks ReservedCode1.
@@ -94,7 +98,13 @@ def stamp_file(src: Path, out: Path, identity: SigningIdentity | None, options: 
         options = replace(options or StampOptions(), secret=ensure_secret(ws))
     result = STAMPERS.get(media_kind(src))(src, out, identity, options, source_type, parent, generator)
     record_id = add_record(ws, result, out, source=str(src)) if ws is not None else None
-    atomic_write_bytes(out, result.data)
+    try:
+        atomic_write_bytes(out, result.data, exclusive=exclusive)
+    except FileExistsError:
+        if record_id is not None:
+            set_status(ws, [record_id], RETIRED)  # type: ignore[arg-type]
+        raise OutputExists("output was written by another run at the same time; nothing of this one was kept") \
+            from None
     if record_id is not None:
         set_status(ws, [record_id], READY)  # type: ignore[arg-type]
     return result, record_id
@@ -118,6 +128,6 @@ def stamp_to(src: Path, out: Path, identity: SigningIdentity | None, options: St
             raise OutputExists("output exists and is not a file this workspace stamped; --overwrite replaces it")
         set_status(ws, [r.id for r in old if r.status == PENDING], READY)
         return None, old[-1].id
-    result, record_id = stamp_file(src, out, identity, options, ws, source_type, parent)
+    result, record_id = stamp_file(src, out, identity, options, ws, source_type, parent, exclusive=not overwrite)
     set_status(ws, [r.id for r in old], RETIRED)
     return result, record_id

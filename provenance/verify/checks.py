@@ -52,6 +52,15 @@ def _has_manifest(ev: Evidence) -> CheckResult | None:
     return None
 
 
+@NEEDS.register("valid_manifest")
+def _has_valid_manifest(ev: Evidence) -> CheckResult | None:
+    if (lacking := _has_manifest(ev)) is not None:
+        return lacking
+    if ev.invalid:
+        return result("fail", f"not read: the manifest is invalid ({', '.join(ev.invalid)})")
+    return None
+
+
 @NEEDS.register("workspace")
 def _has_workspace(ev: Evidence) -> CheckResult | None:
     return None if ev.ws is not None else result("absent", "no workspace given to look the content id up")

@@ -142,5 +142,6 @@ def gather(active: dict[str, Any] | None, record: dict[str, Any] | None, ws: Wor
 def inputs_of(ev: Evidence) -> ConsentInputs:
     """The consent inputs of one file, gathered on first use and shared by the consent checks."""
     if "consent" not in ev.memo:
-        ev.memo["consent"] = gather(manifest.active_manifest(ev.store) if ev.store else None, ev.record, ev.ws)
+        ev.memo["consent"] = gather(manifest.active_manifest(ev.store) if ev.manifest_valid else None, ev.record,  # type: ignore[arg-type]
+                                   ev.ws)
     return ev.memo["consent"]

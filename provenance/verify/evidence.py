@@ -48,8 +48,16 @@ class Evidence:
     rgb: np.ndarray | None = None  #: image pixels
     scan: VideoScan | None = None  #: video: the decoded start
     secret: WorkspaceSecret | None = field(default=None, repr=False)  #: the workspace's, when it has one
+    #: the failure codes that make the manifest invalid ([] when it is valid or absent); an invalid manifest's
+    #: fields are never used: ``labels`` is then empty and nothing is looked up by its content id
+    invalid: list[str] = field(default_factory=list)
     #: what checks derive from the evidence and share (e.g. the consent inputs), made once per file
     memo: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def manifest_valid(self) -> bool:
+        """A manifest was read and no failure code beyond an untrusted signer or TSA invalidates it."""
+        return self.store is not None and not self.invalid
 
     @property
     def manifest_id(self) -> str | None:
@@ -128,7 +136,10 @@ def gather(path: Path, ws: Workspace | None = None, trust_anchors: str | None = 
         raise MediaError(oserror_reason(exc)) from None
     fmt = sniff_format(path, data, kind)
     store, manifest_error = _read_manifest(data, fmt, trust_anchors)
-    labels = manifest.assertion(manifest.active_manifest(store), manifest.LABELS_ASSERTION) if store else None
+    invalid = manifest.invalid_codes(store) if store is not None else []
+    # the fields of an invalid manifest are no evidence of anything: not its labels, ids or implicit copy
+    labels = manifest.assertion(manifest.active_manifest(store), manifest.LABELS_ASSERTION) if store and not invalid \
+        else None
     labels = labels if isinstance(labels, dict) else {}
 
     packet = mp4.read_xmp_box(data) if kind == "video" else implicit.read_xmp(data)
@@ -147,15 +158,20 @@ def gather(path: Path, ws: Workspace | None = None, trust_anchors: str | None = 
     record, found_via = _lookup(ws, [(labels.get("content_id"), "manifest"), (reading.content_id, "watermark"),
                                      (xmp_id, "xmp")])
     return Evidence(path, kind, fmt, ws, store, manifest_error, labels, found, implicit_from if found else None,
-                    reading, record, found_via, rgb, scan, secret)
+                    reading, record, found_via, rgb, scan, secret, invalid)
 
 
 def c2pa_summary(ev: Evidence) -> dict[str, Any]:
-    """The result's ``c2pa`` block: what the manifest says and how it validated."""
+    """The result's ``c2pa`` block: what the manifest says and how it validated.
+
+    Of an unreadable or invalid manifest only that it is present, its state and its failure codes are given.
+    """
     if ev.manifest_error is not None:
-        return {**NO_C2PA, "present": True, "validation_state": "Invalid"}
+        return {**NO_C2PA, "present": True, "validation_state": "Invalid", "failures": ["manifest.unreadable"]}
     if ev.store is None:
         return dict(NO_C2PA)
+    if ev.invalid:
+        return {**NO_C2PA, "present": True, "validation_state": "Invalid", "failures": ev.invalid}
     active = manifest.active_manifest(ev.store)
     actions = (manifest.assertion(active, "c2pa.actions") or {}).get("actions", [])
     source_types = [a.get("digitalSourceType") for a in actions if a.get("digitalSourceType")]

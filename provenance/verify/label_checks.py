@@ -30,10 +30,14 @@ def _signature_failures(ev: Evidence) -> list[str]:
 @check("c2pa_manifest", label="c2pa")
 def c2pa_manifest(ev: Evidence) -> CheckResult:
     if ev.manifest_error is not None:
-        return result("fail", f"manifest unreadable: {ev.manifest_error}")
+        return result("fail", f"manifest unreadable (manifest.unreadable: {ev.manifest_error})")
     if ev.store is None:
         return result("absent", NO_MANIFEST)
-    return result("pass", f"manifest {manifest.active_manifest(ev.store).get('label', '?')} present")
+    label = manifest.active_manifest(ev.store).get("label", "?")
+    if ev.invalid:
+        return result("fail", f"manifest {label} is invalid ({', '.join(ev.invalid)}): it was changed after signing, "
+                              "and none of its fields is evidence")
+    return result("pass", f"manifest {label} present and valid")
 
 
 @check("c2pa_signature", needs=("manifest",), label="c2pa")
@@ -71,7 +75,7 @@ def c2pa_data_hash(ev: Evidence) -> CheckResult:
     return result("fail", "no hard binding validated")
 
 
-@check("c2pa_source_type", needs=("manifest",), label="c2pa")
+@check("c2pa_source_type", needs=("valid_manifest",), label="c2pa")
 def c2pa_source_type(ev: Evidence) -> CheckResult:
     actions = (manifest.assertion(manifest.active_manifest(ev.store), "c2pa.actions") or {}).get("actions", [])  # type: ignore[arg-type]
     names = [a.get("action") for a in actions]

@@ -1,0 +1,69 @@
+"""Starting the service: check the settings and the detector, then run uvicorn's workers on them."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import signal
+import sys
+import tempfile
+from dataclasses import replace
+
+from assay.core.workspace import Workspace
+from assay.detect import load_detector
+from assay.serve.settings import ENV_VAR, ServeConfig
+from assay.serve.state import SharedState
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` only listens on this machine (127.0.0.0/8, ::1, localhost)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def pinned(cfg: ServeConfig) -> ServeConfig:
+    """``cfg`` with its detector resolved to one catalog id, so that every worker loads the same one (a
+    detector trained while the service starts does not split the workers); raises when there is none."""
+    _, record = load_detector(Workspace(cfg.workspace, catalog_url=cfg.catalog_url), cfg.detector)
+    return replace(cfg, detector=record.id)
+
+
+class Stopped(Exception):
+    """SIGINT or SIGTERM arrived and the server finished its in-flight requests."""
+
+
+def _stopped(signum: int, frame: object) -> None:
+    raise Stopped(signum)
+
+
+def serve(cfg: ServeConfig) -> None:
+    """Run the service until SIGINT or SIGTERM; then in-flight requests finish (up to ``cfg.graceful_s``)."""
+    import uvicorn
+
+    cfg = pinned(cfg.check())
+    if not is_loopback(cfg.host):
+        print(f"warning: listening on {cfg.host}, reachable from other machines; put TLS in front of it",
+              file=sys.stderr, flush=True)
+    with tempfile.TemporaryDirectory(prefix="assay-serve-state-") as state_dir:
+        cfg = replace(cfg, state_dir=state_dir)
+        SharedState(state_dir).close()  # made once here, so that the workers do not race to make its tables
+        os.environ[ENV_VAR] = cfg.to_env()
+        mode = "public (anonymous use allowed)" if cfg.public else "tokens only"
+        print(f"assay serve: http://{cfg.host}:{cfg.port} ({cfg.workers} worker(s), detector {cfg.detector}, {mode})",
+              file=sys.stderr, flush=True)
+        # uvicorn shuts down gracefully on SIGINT / SIGTERM, then raises the signal again for the handler it found:
+        # this one, so that a requested stop that finished cleanly ends with status 0
+        previous = {sig: signal.signal(sig, _stopped) for sig in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            uvicorn.run("assay.serve.service:from_env", factory=True, host=cfg.host, port=cfg.port, workers=cfg.workers,
+                        timeout_graceful_shutdown=int(cfg.graceful_s), access_log=False, log_level="info",
+                        server_header=False)
+        except Stopped:
+            print("assay serve: stopped", file=sys.stderr, flush=True)
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
