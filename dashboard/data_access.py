@@ -179,6 +179,12 @@ def set_files(root: str, stamp: Stamp, set_id: str, n: int) -> list[str]:
     return [str(s.path(r)) for r in s.rows[:n]]
 
 
+@st.cache_data(show_spinner=False)
+def set_labels(root: str, stamp: Stamp, set_id: str) -> list[str]:
+    """The provenance labels (visible, watermark, xmp, c2pa) any file of an image set carries, in stamping order."""
+    return list(dict.fromkeys(label for r in manifest(root, stamp, set_id) for label in r.get("labels_applied") or []))
+
+
 @st.cache_data(show_spinner="Checking compliance...", max_entries=16)
 def compliance(root: str, stamp: Stamp, paths: tuple[str, ...], profile_names: tuple[str, ...]) -> dict[str, Any]:
     """``assay provenance comply`` on files and folders: the files x requirements rows and the per-profile summary."""

@@ -33,6 +33,7 @@ EXPORTS = {
     "Scan": "scan",
     "scan_paths": "scan",
     "ScanOptions": "scan",
+    "flat_row": "scan_output",
     "result_output": "scan_output",
     "summary_line": "scan_output",
     "TableWriter": "scan_output",

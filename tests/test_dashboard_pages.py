@@ -273,3 +273,132 @@ def test_takedown_queue_marks_overdue_items_and_closes_one_after_confirmation(da
     closed = [r for r in takedown_queue(dashboard_ws) if key(r) in was_open]
     assert was_open and all(r["status"] == "done" and r["by"] == "ops@example.org" for r in closed)
     assert f"{artefact}: {len(was_open)} item(s) marked done by ops@example.org" in texts(at)
+
+
+def test_detect_page_scores_the_same_test_split_as_the_report_and_says_what_was_scored(tmp_path, monkeypatch):
+    from assay.core.workspace import Workspace
+    from assay.detect import DetectTrainConfig, train
+    from tests.helpers.detect_toy import make_fake_set, make_real_set
+
+    ws = Workspace(tmp_path / "ws")
+    real, fake = make_real_set(ws, n=30), make_fake_set(ws, "nearest", n=20, seed=1)
+    cfg = DetectTrainConfig(model="spectral", simulate=("bilinear",), sim_steps=5)
+    rec, report = train(ws, cfg, [real], [fake], name="with-simulated")
+    at = page("detect", monkeypatch, ws.root)
+    at.button(key="detect-score").click().run()
+    assert not at.exception
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["AUC"] == f"{report['overall']['auc']:.3f}"  # the figure the test report above gives
+    families = sorted(report["per_family"])
+    assert len(families) == 2 and all(f in texts(at) for f in families)
+    assert (f"{report['overall']['n_real']} real and {report['overall']['n_synthetic']} synthetic images"
+            in texts(at))
+    at.selectbox(key="detect-score-family").set_value(families[0]).run()
+    assert {m.label: m.value for m in at.metric}["AUC"] == f"{report['per_family'][families[0]]['auc']:.3f}"
+    assert f"the {families[0]} fakes only" in texts(at)
+
+
+def past_scan_page(dashboard_ws, monkeypatch) -> tuple[AppTest, list[dict]]:
+    """The Scan page on the demo's scan, and that scan's results."""
+    from assay.core.fileio import read_json
+
+    at = page("scan", monkeypatch, dashboard_ws.root)
+    demo_scan = next(s for s in dashboard_ws.catalog.list("scans") if s.params.get("uncertain"))
+    pick_option(at, "scan-past", f"{demo_scan.name} ({demo_scan.id})")
+    return at, read_json(Path(demo_scan.path) / "report.json")["results"]
+
+
+def test_scan_page_past_scans_count_uncertain_files_and_give_the_reason(dashboard_ws, monkeypatch):
+    at, results = past_scan_page(dashboard_ws, monkeypatch)
+    past = at.dataframe[0].value
+    scans = dashboard_ws.catalog.list("scans")
+    assert list(past["uncertain"]) == [s.params["uncertain"] for s in scans]
+    assert "declared_synthetic" in past and "reasons" in past
+    index = next(i for i, r in enumerate(results) if r["verdict"] == "uncertain")
+    at.selectbox(key="scan-file").set_value(index).run()
+    reasons = "; ".join(results[index]["domain"]["reasons"])
+    assert reasons and f"Uncertain: {reasons}" in texts(at)
+    table = next(df.value for df in at.dataframe if "why" in df.value)
+    assert reasons in list(table["why"])
+
+
+def test_scan_page_threshold_and_filters_redecide_and_select_the_results(dashboard_ws, monkeypatch):
+    at, results = past_scan_page(dashboard_ws, monkeypatch)
+    ok = [r for r in results if r["status"] == "ok"]
+    in_domain = [r for r in ok if not r["domain"]["reasons"]]
+    at.slider(key="scan-threshold").set_value(0.0).run()
+    assert f"{len(results)} of {len(results)} files at threshold 0.00: {len(in_domain)} synthetic" in texts(at)
+    at.slider(key="scan-threshold").set_value(1.0).run()
+    assert f"at threshold 1.00: {sum(r['probability'] >= 1.0 for r in in_domain)} synthetic" in texts(at)
+    at.multiselect(key="scan-verdicts").set_value(["uncertain"]).run()
+    uncertain = [r for r in ok if r["domain"]["reasons"]]
+    shown = next(df.value for df in at.dataframe if "why" in df.value)
+    assert len(shown) == len(uncertain) > 0 and set(shown["verdict"]) == {"uncertain"}
+    at.multiselect(key="scan-verdicts").set_value(["uncertain", "real", "synthetic", "error"]).run()
+    top = max(r["probability"] for r in ok)
+    at.slider(key="scan-score").set_value((round(top, 2) + 0.01, 1.0)).run()
+    assert "0 of" in texts(at)
+    assert [b.proto.label for b in at.get("download_button")] == ["Download these results (CSV)"]
+
+
+def test_scan_review_gallery_and_csv_export(dashboard_ws, monkeypatch):
+    import csv
+    import io
+
+    from assay.dashboard.views.parts import scan_review
+
+    at, results = past_scan_page(dashboard_ws, monkeypatch)
+    regions = sum(len(r["regions"]) for r in results if r["status"] == "ok" and r["media"] == "image")
+    captions = [[i.caption for i in img.proto.imgs] for img in at.get("image")]
+    gallery = next(c for c in captions if c and all(t.rsplit(" ", 1)[-1] in scan_review.VERDICTS for t in c))
+    assert regions > 0 and len(gallery) == min(regions, scan_review.GALLERY)
+    assert f"Scanned faces (first {len(gallery)};" in texts(at)
+    decided = scan_review.at_threshold(results, 0.0)
+    rows = list(csv.DictReader(io.StringIO(scan_review.csv_bytes(decided).decode())))
+    assert [r["path"] for r in rows] == [r["path"] for r in results]
+    assert {r["threshold"] for r in rows} == {"0.0"}
+    assert all(r["verdict"] in ("synthetic", "uncertain") for r in rows if r["error"] == "")
+    assert all(r["reason"] for r in rows if r["verdict"] == "uncertain")
+
+
+def test_compliance_matrix_starts_on_a_marked_set_and_hints_at_an_unmarked_one(dashboard_ws, monkeypatch):
+    from assay.dashboard import data_access as da
+
+    at = page("provenance", monkeypatch, dashboard_ws.root)
+    root, stamp = str(dashboard_ws.root), da.catalog_stamp(str(dashboard_ws.root))
+    sets = dashboard_ws.catalog.list("samples")
+    labels = {s.id: da.set_labels(root, stamp, s.id) for s in sets}
+    marked = [s for s in sets if {"visible", "watermark"} <= set(labels[s.id])]
+    unmarked = [s for s in sets if not {"visible", "watermark"} <= set(labels[s.id]) and labels[s.id]]
+    assert marked and unmarked and sets[-1] not in marked  # the newest set is not the one to start on
+    box = at.selectbox(key="comply-set")
+    assert box.options[box.index] == f"{marked[-1].name} ({marked[-1].id})"
+    assert "unmarked on purpose" not in texts(at)
+    pick_option(at, "comply-set", f"{unmarked[-1].name} ({unmarked[-1].id})")
+    assert "unmarked on purpose" in texts(at) and "assay provenance stamp" in texts(at)
+    labels_of = [b.proto.label for b in at.get("download_button")]
+    assert labels_of == ["Compliance report (CSV)", "Compliance report (printable HTML)"]
+
+
+def test_compliance_report_exports_every_row_as_csv_and_a_printable_page(dashboard_ws):
+    import csv
+    import io
+
+    from assay.dashboard.views.parts import compliance_report
+    from assay.dashboard.views.parts.compliance_ui import matrix
+    from assay.provenance.compliance import comply, profiles
+    from assay.provenance.keys.signing import workspace_trust_anchors
+    from assay.provenance.verify.report import verify_file
+
+    stamped = open_set(dashboard_ws, dashboard_ws.catalog.list("samples")[0].id)
+    paths = [stamped.path(r) for r in stamped.rows[:2]]
+    anchors = workspace_trust_anchors(dashboard_ws)
+    report = comply([verify_file(p, dashboard_ws, anchors) for p in paths], list(profiles().values()))
+    rows = list(csv.DictReader(io.StringIO(compliance_report.csv_bytes(report["rows"]).decode())))
+    assert len(rows) == len(report["rows"]) and rows[0].keys() == set(compliance_report.DETAIL_COLUMNS)
+    assert [r["status"] for r in rows] == [r["status"] for r in report["rows"]]
+    page_html = compliance_report.html_report(report, matrix(report["rows"]), "two files", "2026-01-01 00:00:00 UTC")
+    assert "<script" not in page_html and "@media print" in page_html and "Not legal advice" in page_html
+    assert all(p.name in page_html for p in paths) and "Generated: 2026-01-01 00:00:00 UTC" in page_html
+    assert page_html.count('<td class="fail">fail</td>') >= sum(r["status"] == "fail" for r in report["rows"])
+    assert f"{len(paths)} file(s), {len(report['summary'])} profile(s)" in page_html

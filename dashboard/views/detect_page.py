@@ -14,7 +14,7 @@ from sklearn.metrics import precision_recall_curve, roc_curve
 
 from assay.dashboard import data_access as da
 from assay.dashboard.views.parts import scoring
-from assay.dashboard.views.parts.widgets import empty_state, pick, show_table
+from assay.dashboard.views.parts.widgets import empty_state, pick, show_table, threshold_slider
 from assay.detect import auc, average_precision, eer
 
 BROWSER_PAGE = 24
@@ -61,10 +61,15 @@ def scores_section(root: str, det: dict[str, Any]) -> None:
             return
         st.session_state[key] = True
     s = scoring.test_scores(root, det["id"])
-    y, p = s["y"], s["p"]
+    families = sorted({f for f, y in zip(s["family"], s["y"].tolist()) if y == 1})
+    family = st.selectbox("Synthetic images scored", ["all", *families], key="detect-score-family",
+                          format_func=lambda f: "every family" if f == "all" else f"{f} only")
+    keep = np.array([y == 0 or family in ("all", f) for f, y in zip(s["family"], s["y"].tolist())], dtype=bool)
+    y, p = s["y"][keep], s["p"][keep]
     if len(set(y.tolist())) < 2:
         st.warning("The test split lacks real or synthetic images: no curve to draw.")
         return
+    st.caption(scoring.scored_caption(s, family))
     c = st.columns(3)
     c[0].metric("AUC", f"{auc(y, p):.3f}")
     c[1].metric("AP", f"{average_precision(y, p):.3f}")
@@ -73,7 +78,7 @@ def scores_section(root: str, det: dict[str, Any]) -> None:
     left, right = st.columns(2)
     left.altair_chart(roc, width="stretch")
     right.altair_chart(pr, width="stretch")
-    threshold = st.slider("Threshold on P(synthetic)", 0.0, 1.0, 0.5, 0.01, key="detect-threshold")
+    threshold = threshold_slider("detect-threshold")
     matrix = confusion(y, p, threshold)
     st.altair_chart(heatmap(matrix, "predicted", "true", "count", "count", f"Confusion matrix at {threshold:.2f}"),
                     width="stretch")

@@ -14,17 +14,20 @@ from assay.core.imageio import decode
 from assay.core.media import MEDIA_EXTS
 from assay.dashboard import data_access as da
 from assay.dashboard import uploads
+from assay.dashboard.views.parts import scan_review
 from assay.dashboard.views.parts.widgets import empty_state, paged_table, pick, show_table
 
 SIGNAL_FIELDS = ("c2pa_present", "c2pa_state", "digital_source_type", "watermark_payload", "watermark_status",
                  "record_id", "record_claim", "record_note", "found_via")
-RESULT_COLUMNS = ("path", "status", "verdict", "probability", "faces_found", "fallback", "c2pa_state",
+RESULT_COLUMNS = ("path", "status", "verdict", "probability", "why", "faces_found", "fallback", "c2pa_state",
                   "digital_source_type", "watermark_payload", "record_id", "error")
+PAST_COLUMNS = ("files", "flagged", "uncertain", "declared_synthetic", "errors", "reasons", "detector", "threshold")
 
 
 def flat(result: dict[str, Any]) -> dict[str, Any]:
     """A result with its provenance signals lifted to the top level, for tables."""
-    return {**result, **{k: (result.get("provenance") or {}).get(k) for k in SIGNAL_FIELDS}}
+    return {**result, **{k: (result.get("provenance") or {}).get(k) for k in SIGNAL_FIELDS},
+            "why": scan_review.reason(result)}
 
 
 def annotated(path: str | Path, result: dict[str, Any]) -> np.ndarray | None:
@@ -55,6 +58,9 @@ def show_result(result: dict[str, Any], picture: np.ndarray | None) -> None:
         return
     middle.metric("P(synthetic)", f"{result['probability']:.3f}", result["verdict"], delta_color="off")
     middle.caption(f"{result.get('faces_found') or 0} face(s){'; whole image scored' if result.get('fallback') else ''}")
+    why = scan_review.reason(result)
+    if why:
+        middle.warning(f"Uncertain: {why}")
     signals = result.get("provenance") or {}
     right.markdown("Provenance signals (kept apart from the score)")
     right.dataframe({"signal": list(SIGNAL_FIELDS), "value": [str(signals.get(k)) for k in SIGNAL_FIELDS]},
@@ -75,7 +81,7 @@ def media_folders(root: str) -> list[str]:
 def run_scan(detector_id: str, paths: list[Path], shown_paths: list[str] | None = None) -> None:
     """Scan ``paths`` with progress, record the scan, and show each result while its file still exists."""
     from assay.core.errors import AssayError
-    from assay.detect import Scan, ScanOptions, find_media
+    from assay.detect import Scan, ScanOptions, find_media, summary_line
 
     try:  # the command's own checks: options, files to read, the detector
         jobs = find_media(paths)
@@ -89,8 +95,8 @@ def run_scan(detector_id: str, paths: list[Path], shown_paths: list[str] | None 
         done.append((result, annotated(result["path"], result)))
         bar.progress((i + 1) / len(jobs), text=f"Scanned {i + 1} of {len(jobs)}")
     summary = scan.summary or {}
-    st.success(f"Scan {scan.record.id if scan.record else ''} done: {summary.get('scanned', 0)} scanned, "
-               f"{summary.get('flagged', 0)} flagged, {summary.get('errors', 0)} errors")
+    st.success(f"Scan {scan.record.id if scan.record else ''} done: {summary.get('scanned', 0)} scanned. "
+               f"{summary_line(summary)}")
     for (result, picture), name in zip(done, shown_paths or [r["path"] for r, _ in done]):
         show_result({**result, "path": name}, picture)
 
@@ -136,11 +142,10 @@ def past_scans(root: str, stamp: da.Stamp) -> None:
         empty_state("scans", "assay detect scan FILES")
         return
     show_table([{"id": s["id"], "name": s["name"], "created_at": s["created_at"],
-                 **{k: s["params"].get(k) for k in ("files", "flagged", "errors", "detector", "threshold")}}
-                for s in scans])
+                 **{k: s["params"].get(k) for k in PAST_COLUMNS}} for s in scans])
     scan = pick("Scan", scans, "scan-past")
     report = da.json_file(root, stamp, str(Path(scan["path"] or "") / "report.json")) or {}
-    results = report.get("results", [])
+    results = scan_review.review(scan, report.get("results", []))
     paged_table("scan-results", len(results), lambda off, n: [flat(r) for r in results[off:off + n]],
                 RESULT_COLUMNS)
     if results:

@@ -50,9 +50,17 @@ def paged_table(key: str, total: int, fetch: Callable[[int, int], list[dict[str,
     return rows
 
 
-def pick(label: str, recs: Sequence[dict[str, Any]], key: str) -> dict[str, Any]:
-    """A select box over records, newest first, shown as ``name (id)``."""
+def pick(label: str, recs: Sequence[dict[str, Any]], key: str,
+         prefer: Callable[[dict[str, Any]], bool] | None = None) -> dict[str, Any]:
+    """A select box over records, newest first, shown as ``name (id)``; it starts on the newest record that
+    ``prefer`` accepts (else the newest)."""
     newest = list(reversed(recs))
-    index = st.selectbox(label, range(len(newest)), format_func=lambda i: f"{newest[i]['name']} ({newest[i]['id']})",
-                         key=key)
+    first = next((i for i, r in enumerate(newest) if prefer(r)), 0) if prefer else 0
+    index = st.selectbox(label, range(len(newest)), index=first,
+                         format_func=lambda i: f"{newest[i]['name']} ({newest[i]['id']})", key=key)
     return newest[index]
+
+
+def threshold_slider(key: str, default: float = 0.5) -> float:
+    """The threshold on P(synthetic) at which a file or image counts as flagged."""
+    return float(st.slider("Threshold on P(synthetic)", 0.0, 1.0, round(float(default), 2), 0.01, key=key))
