@@ -27,6 +27,8 @@ class ExtraDetector(SpectralDetector):
 #: what the hand-written get_config of npr wrote before configs came from signatures
 OLD_NPR_CONFIG = {"width": 8, "tile": 32, "epochs": 1, "batch_size": 32, "lr": 0.001, "weight_decay": 0.05,
                   "max_tiles": 16, "seed": 3}
+#: what that detector holds today: the old file's params plus the options added since, at their defaults
+NPR_PARAMS = {**OLD_NPR_CONFIG, "scales": [1.0]}
 
 
 def toy(n: int = 8) -> tuple[list[np.ndarray], np.ndarray]:
@@ -62,7 +64,7 @@ def test_an_unknown_detector_name_lists_the_known_ones(tmp_path: Path) -> None:
 
 def test_params_come_from_the_constructor_signature_and_its_parents() -> None:
     npr = DETECTORS.create("npr", width=8, tile=32, epochs=1, seed=3)
-    assert npr.get_params() == OLD_NPR_CONFIG
+    assert npr.get_params() == NPR_PARAMS
     ens = DETECTORS.create("ensemble", members=["spectral", "dct"], member_configs={"dct": {"block": 8}})
     assert ens.get_params() == {"members": ["spectral", "dct"], "member_configs": {"dct": {"block": 8}},
                                 "stack_fraction": 0.25, "seed": 0}
@@ -81,9 +83,9 @@ def test_get_params_round_trips_through_save_and_load(tmp_path: Path) -> None:
 
 def test_files_saved_before_params_came_from_signatures_still_load(tmp_path: Path) -> None:
     DETECTORS.create("npr", **OLD_NPR_CONFIG).save(tmp_path)
-    assert read_json(tmp_path / CONFIG_FILE) == {"detector": "npr", "config": OLD_NPR_CONFIG}
+    assert read_json(tmp_path / CONFIG_FILE) == {"detector": "npr", "config": NPR_PARAMS}
     atomic_write_json(tmp_path / CONFIG_FILE, {"detector": "npr", "config": OLD_NPR_CONFIG})
-    assert Detector.load(tmp_path).get_params() == OLD_NPR_CONFIG
+    assert Detector.load(tmp_path).get_params() == NPR_PARAMS  # a file from before ``scales`` gets its default
 
 
 def test_a_constructor_argument_without_its_attribute_is_an_error() -> None:
