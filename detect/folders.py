@@ -23,6 +23,7 @@ from typing import Sequence
 import numpy as np
 
 from assay.core.errors import ImageError, InputError
+from assay.core.fileio import sha256_file
 from assay.core.imageio import decode
 from assay.core.media import IMAGE_EXTS, iter_media
 from assay.core.workspace import Workspace
@@ -116,14 +117,6 @@ def _check_enough(items: Sequence[Item], rejects: Sequence[tuple[str, str]]) -> 
                          f"of each class needed){unread}")
 
 
-def _file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def register_folder(ws: Workspace, folder: Path, label: int, family: str) -> str:
     """The id of the image set made of ``folder``'s files (registered now, or earlier with the same files).
 
@@ -137,7 +130,7 @@ def register_folder(ws: Workspace, folder: Path, label: int, family: str) -> str
     files = _files(folder)
     if not files:
         raise InputError(f"no images in {folder}")
-    hashes = [_file_sha256(f) for f in files]
+    hashes = [sha256_file(f) for f in files]
     digest = hashlib.sha256("\n".join(f"{h} {f.relative_to(folder)}" for h, f in zip(hashes, files)).encode()).hexdigest()
     kind = "samples" if label else "datasets"
     params = {"origin": "folder", "folder": str(folder), "files_digest": digest, "family": family if label else None,

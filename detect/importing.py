@@ -22,13 +22,13 @@ inputs far from it "uncertain", as for every detector. Nothing is downloaded.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from assay.core.catalog import Record
 from assay.core.errors import InputError, ModelError
+from assay.core.fileio import sha256_file
 from assay.core.registry import Registry
 from assay.core.workspace import Workspace
 from assay.detect.base import DETECTORS
@@ -115,14 +115,6 @@ def check_keys(state: dict[str, Any], expected: dict[str, Any], what: str) -> No
         raise ModelError(f"not a {what} checkpoint: " + "; ".join(problems))
 
 
-def sha256_of(file: Path) -> str:
-    h = hashlib.sha256()
-    with open(file, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def build_imported(fmt: str, file: str | Path, options: dict[str, Any] | None = None) -> Any:
     """The detector of format ``fmt`` with the checkpoint's weights (not calibrated, no domain yet)."""
     spec = IMPORT_FORMATS.get(fmt)
@@ -156,7 +148,7 @@ def import_checkpoint(ws: Workspace, fmt: str, file: str | Path, *, options: dic
         raise InputError(f"a detector named {name!r} already exists; choose another --name")
     file = Path(file)
     det = build_imported(fmt, file, options)
-    source = {"format": fmt, "file": str(file.resolve()), "sha256": sha256_of(file)}
+    source = {"format": fmt, "file": str(file.resolve()), "sha256": sha256_file(file)}
     if getattr(det, "clip", None):
         source["clip"] = {"file": str(Path(det.clip).resolve()), "arch": det.clip_arch}
     report: dict[str, Any] = {"imported": source, "calibrated": False}
