@@ -587,7 +587,7 @@ def test_postgres_without_psycopg_says_what_to_install(monkeypatch):
     from assay.core import catalog_postgres
 
     monkeypatch.setattr(catalog_postgres, "psycopg", None)
-    with pytest.raises(CatalogError, match=r"install assay\[postgres\]"):
+    with pytest.raises(CatalogError, match=r"install 'assay\[postgres\]'"):
         open_catalog("postgresql://nobody@127.0.0.1:1/none")
     with pytest.raises(UnknownNameError, match="unknown catalog URL scheme 'mysql'; known: sqlite, postgresql"):
         open_catalog("mysql://x/y")

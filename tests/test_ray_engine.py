@@ -150,7 +150,8 @@ def test_a_killed_ray_scan_resumes(ray_address, ws, tmp_path, monkeypatch):
     save(np.full((48, 48, 3), HOLD_VALUE, np.uint8), last)
     env = {**os.environ, "PYTHONPATH": str(REPO), "HF_HUB_OFFLINE": "1"}
     args = [sys.executable, "-c", CLI_WITH_BLOCKING, "--workspace", str(ws.root), "detect", "scan", str(folder),
-            str(last), "--detector", det, "--engine", "ray", "--address", ray_address, "--name", "big", "-f", "jsonl"]
+            str(last), "--detector", det, "--engine", "ray", "--address", ray_address, "--name", "big", "-f", "jsonl",
+            "--batch", "1"]  # files one at a time: a batch holding the blocked file would journal nothing
     journal = ws.root / "scans" / ".staging-big" / RESULTS_FILE
     proc = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
@@ -223,7 +224,7 @@ def test_without_an_engine_ray_is_not_imported(tmp_path, monkeypatch):
     monkeypatch.delitem(sys.modules, "assay.core.ray_engine", raising=False)
     from assay.core.errors import MissingExtraError
 
-    with pytest.raises(MissingExtraError, match=r"install assay\[ray\]"):
+    with pytest.raises(MissingExtraError, match=r"install 'assay\[ray\]'"):
         list(Engine("ray").map(None, [{}]))
     result = CliRunner().invoke(app, ["--workspace", str(tmp_path / "ws"), "detect", "scan", str(tmp_path / "media"),
                                       "--engine", "spark"])
