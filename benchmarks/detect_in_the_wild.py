@@ -79,7 +79,12 @@ def recipes(epochs: int) -> dict[str, dict[str, Any]]:
     """Recipe name -> (``sim``: add simulated twins, ``cfg``: DetectTrainConfig fields)."""
     npr = {"tile": 64, "epochs": epochs, "batch_size": 32, "width": 32, "max_tiles": 9}
     base = {"model": "npr", "options": npr, "aug": ("reencode", "flip"), "calibration": "temperature"}
+    cnn = {"backbone": "resnet18", "tile": 128, "view_side": 256, "epochs": epochs, "batch_size": 32, "max_tiles": 9}
     return {
+        "cnn-256": {"sim": False, "cfg": {**base, "model": "cnn", "options": cnn}},
+        "cnn-256-sim": {"sim": True, "cfg": {**base, "model": "cnn", "options": cnn}},
+        "cnn-native": {"sim": False, "cfg": {**base, "model": "cnn", "options": {**cnn, "view_side": None}}},
+        "npr-256": {"sim": False, "cfg": {**base, "options": {**npr, "view_side": 256}}},
         "npr": {"sim": False, "cfg": base},
         "npr-copies": {"sim": False, "cfg": {**base, "options": {**npr, "scales": [1.0, 0.5]}}},
         "npr-sim": {"sim": True, "cfg": base},
@@ -100,16 +105,17 @@ def pick(files: list[Path], n: int, seed: int) -> list[Path]:
     return [files[i] for i in sorted(np.random.default_rng(seed).permutation(len(files))[:n])]
 
 
-def real_splits(n_utk: int, n_lfw: int, seed: int) -> dict[str, dict[str, list[Path]]]:
+def real_splits(n_utk: int, n_lfw: int, seed: int, n_calib_lfw: int = 200, n_test_lfw: int = 400
+                ) -> dict[str, dict[str, list[Path]]]:
     """Real files per use (train, calibration, test) and source, disjoint by file."""
     utk = pick(unique_files(DATA / "utkface"), n_utk, seed)
-    lfw = pick(unique_files(DATA / "lfw"), n_lfw + 600, seed)
+    lfw = pick(unique_files(DATA / "lfw"), n_lfw + n_calib_lfw + n_test_lfw, seed)
     celeb = pick(unique_files(DATA / "real-hires/celebahq-1024"), 200, seed)
     frl = pick(unique_files(DATA / "real-hires/frl-london-1350"), 102, seed)
     return {
         "train": {"utkface": utk, "lfw": lfw[:n_lfw], "celebahq-1024": celeb[:100], "frl-1350": frl[:50]},
-        "calibration": {"lfw": lfw[n_lfw:n_lfw + 200], "celebahq-1024": celeb[100:130], "frl-1350": frl[50:64]},
-        "test": {"lfw": lfw[n_lfw + 200:n_lfw + 600], "celebahq-1024": celeb[130:], "frl-1350": frl[64:]},
+        "calibration": {"lfw": lfw[n_lfw:n_lfw + n_calib_lfw], "celebahq-1024": celeb[100:130], "frl-1350": frl[50:64]},
+        "test": {"lfw": lfw[n_lfw + n_calib_lfw:], "celebahq-1024": celeb[130:], "frl-1350": frl[64:]},
     }
 
 
@@ -228,6 +234,8 @@ def main() -> None:
     ap.add_argument("--epochs", type=int, default=20)
     ap.add_argument("--n-utk", type=int, default=400)
     ap.add_argument("--n-lfw", type=int, default=300)
+    ap.add_argument("--n-calib-lfw", type=int, default=200, help="LFW reals for the calibrated threshold")
+    ap.add_argument("--n-test-lfw", type=int, default=400, help="LFW reals never seen, for the false-positive rate")
     ap.add_argument("--max-fakes", type=int, default=400, help="training images of the seen GAN set")
     ap.add_argument("--max-test-fakes", type=int, default=200)
     ap.add_argument("--sim-steps", type=int, default=150)
@@ -241,7 +249,7 @@ def main() -> None:
     torch.set_num_threads(2)
     if not (DATA / FAMILIES["pggan"]).is_dir():
         raise SystemExit(f"outside GAN faces not found under {DATA} (set ASSAY_SHARED_DATA)")
-    files = real_splits(args.n_utk, args.n_lfw, args.seed)
+    files = real_splits(args.n_utk, args.n_lfw, args.seed, args.n_calib_lfw, args.n_test_lfw)
     table = recipes(args.epochs)
     results: dict[str, Any] = {"machine": {"platform": platform.platform(), "cpus": os.cpu_count(),
                                            "load_at_start": os.getloadavg()[0]},

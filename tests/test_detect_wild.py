@@ -169,3 +169,22 @@ def test_prepare_native_keeps_source_pixels(tmp_path: Path) -> None:
     assert any(np.array_equal(s.load([r])[0], imgs[0]) for r in s.rows)
     bad = runner.invoke(app, ["-w", str(ws.root), "data", "prepare", str(src), "--out", "x", "--size", "huge"])
     assert bad.exit_code == 2 and "or native" in bad.output
+
+
+def test_a_view_side_detector_sees_every_face_at_one_scale_and_never_enlarges() -> None:
+    from assay.detect.detectors.cnn import CNNDetector
+
+    with pytest.raises(ValueError, match="at least the tile"):
+        CNNDetector(backbone="resnet18", tile=64, view_side=48)
+    det = CNNDetector(backbone="resnet18", tile=32, view_side=64, epochs=1, batch_size=8, max_tiles=4)
+    rng = np.random.default_rng(3)
+    big, small = rng.integers(0, 255, (256, 192, 3), dtype=np.uint8), rng.integers(0, 255, (40, 40, 3), dtype=np.uint8)
+    assert det.view(big).shape[:2] == (85, 64)  # area-downscaled to the short side
+    assert det.view(small) is small  # smaller than the view: as it is, not enlarged
+    x = real_images(8, 96, seed=0) + fake_images(8, "nearest", 96, seed=1)
+    det.fit(x, np.r_[np.zeros(8), np.ones(8)].astype(int))
+    domain = DomainProfile.build([det.view(img) for img in x], np.r_[np.zeros(8), np.ones(8)], {"lossless": None})
+    assert domain.sizes == (64, 64)
+    assert not any("crop" in r for r in domain.check(det.view(rng.integers(0, 255, (1024, 1024, 3), dtype=np.uint8))))
+    assert det.get_params()["view_side"] == 64
+    assert np.isfinite(det.decision_function([big, small])).all()

@@ -5,7 +5,9 @@ the downscaled copies ``scales`` names (chosen at random): a random window of tw
 side (at a multiple of 8 pixels, so the JPEG grid is kept) is cut first and augmented, so a
 1350 px photo costs what a 128 px one does. Inference scores a grid of tiles of the image and
 of each downscaled copy and averages their logits. Nothing is ever up-sampled: a scale above
-1 is refused, and an image smaller than the tile is padded, not enlarged. On CUDA
+1 is refused, and an image smaller than the tile is padded, not enlarged. ``view_side`` makes
+the detector look at every image area-downscaled to that short side first (smaller images as
+they are), so that faces of any size are seen at one content scale. On CUDA
 the loop runs under bf16 autocast with channels_last tensors; when ``torch.distributed`` is
 initialised (``torchrun``) the model is wrapped in DistributedDataParallel, each rank takes
 its share of every epoch, and only rank 0 writes.
@@ -42,10 +44,13 @@ class TorchDetector(ScoredDetector):
 
     def __init__(self, tile: int = 64, epochs: int = 10, batch_size: int = 32, lr: float = 1e-3,
                  weight_decay: float = 0.05, max_tiles: int = 16, scales: Sequence[float] = (1.0,),
-                 seed: int = 0) -> None:
+                 view_side: int | None = None, seed: int = 0) -> None:
         super().__init__()
         if tile % 2:
             raise ValueError(f"tile must be even, got {tile}")
+        if view_side is not None and view_side < tile:
+            raise ValueError(f"view_side ({view_side}) must be at least the tile ({tile})")
+        self.view_side = view_side
         self.scales = [float(s) for s in ([scales] if isinstance(scales, (int, float)) else scales)]
         if not self.scales or any(not 0.0 < s <= 1.0 for s in self.scales):
             raise ValueError(f"scales must lie in (0, 1] (copies are only ever downscaled), got {scales}")
@@ -78,6 +83,11 @@ class TorchDetector(ScoredDetector):
         dev = device()
         x = torch.from_numpy(np.stack(tiles)).permute(0, 3, 1, 2).float().div_(127.5).sub_(1.0)
         return x.to(dev).contiguous(memory_format=memory_format(dev))
+
+    def view(self, image: np.ndarray) -> np.ndarray:
+        from assay.detect.scale import downscale_to
+
+        return downscale_to(image, self.view_side) if self.view_side else image
 
     def copies(self, image: np.ndarray) -> list[np.ndarray]:
         """The image at native scale and its downscaled copies (those still a tile wide)."""
@@ -118,6 +128,7 @@ class TorchDetector(ScoredDetector):
         from assay.core.devices import autocast, current, memory_format, wrap
 
         y = check_fit_input(images, y)
+        images = [self.view(img) for img in images]
         self.before_fit()
         dev, d = device(), current()
         rank, world = d.rank, d.world
@@ -174,7 +185,7 @@ class TorchDetector(ScoredDetector):
         self.model.to(dev).eval()
         tiles, owner = [], []
         for i, img in enumerate(images):
-            for copy in self.copies(img):
+            for copy in self.copies(self.view(img)):
                 for t in grid_tiles(copy, self.tile, self.max_tiles):
                     tiles.append(t)
                     owner.append(i)
