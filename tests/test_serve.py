@@ -108,6 +108,7 @@ def test_auth_refusals_and_a_revoked_token(server, served):
     assert listing.value.status == 401
     health = Client(server.url).health()  # no token needed for liveness
     assert health["status"] == "ok" and health["detector"]["id"] == served["detector"] and health["public"] is False
+    assert health["worker"] != server.proc.pid  # a worker process under uvicorn's supervisor
 
 
 def test_a_tokens_rate_limit_holds_across_workers(server, served):

@@ -47,10 +47,10 @@ class Batcher:
 
     async def _batches(self) -> None:
         while self.waiting:
-            taken, self.waiting = self.waiting[: self.size], self.waiting[self.size:]
-            live = [(path, future) for path, future in taken if not future.done()]  # a cancelled request is skipped
+            self.waiting = [(path, future) for path, future in self.waiting if not future.done()]  # cancelled: gone
+            live, self.waiting = self.waiting[: self.size], self.waiting[self.size:]
             if not live:
-                continue
+                return
             self.on_batch(len(live))
             try:
                 results = await anyio.to_thread.run_sync(self.scan_many, [p for p, _ in live], limiter=self.limiter)
