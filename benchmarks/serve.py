@@ -5,12 +5,14 @@ A spectral detector is trained for a moment on LFW crops vs their nearest-neighb
 (throughput does not depend on what it learned). The same LFW JPEGs are then scanned
   - by the library's scan (what `assay detect scan -j W` runs, without its start-up: the face finder loaded
     before the pool forks, the faster of two runs), and by the CLI itself (a subprocess, start-up included);
-  - through the service started by `python -m assay serve --workers W`, by 1, 4 and 16 client threads in this
-    process, each file once per level; every answer is checked against the library's result for its file
-    (a lost or mixed result fails the run).
-The soak sends ``--soak`` requests from 4 clients and reads the workers' resident memory (VmRSS) as it goes.
+  - through the service started by `python -m assay serve --workers W --batch B` (one service per ``--batch``
+    value: batched and one upload at a time), by 1, 4 and 16 client threads in this process, each file once per
+    level; every answer is checked against the library's result for its file (a lost or mixed result, or a soak
+    error, ends the run with status 1 after the figures are written).
+The soak sends ``--soak`` requests from 4 clients to the first service and reads its processes' resident memory
+(VmRSS) as it goes.
 
-    python benchmarks/serve.py [--files 100] [--workers 2] [--soak 10000]
+    python benchmarks/serve.py [--files 100] [--workers 2] [--serve-workers 0] [--batch 8,1] [--soak 10000]
 """
 
 from __future__ import annotations
@@ -129,14 +131,51 @@ def soak(client: Client, files: list[Path], n: int, pid: int) -> dict[str, Any]:
     return {"requests": n, "errors": errors, "rss_mib": memory, "growth_mib_after_first_tenth": round(last - first, 1)}
 
 
+def service_run(ws: Workspace, tokens: Path, token: str, files: list[Path], expected: dict[str, dict[str, Any]],
+                workers: int, batch: int, soak_n: int) -> dict[str, Any]:
+    """`python -m assay serve --workers W --batch B` on a free port: every file at 1, 4 and 16 clients, then the
+    soak (``soak_n`` requests, none for 0); the batch sizes the service reported; then SIGTERM."""
+    port = free_port()
+    server = subprocess.Popen([sys.executable, "-m", "assay", "-w", str(ws.root), "serve", "--port", str(port),
+                               "--workers", str(workers), "--batch", str(batch), "--tokens", str(tokens),
+                               "--queue", "64", "--access-log", os.devnull], env={**os.environ, "PYTHONPATH": str(REPO)},
+                              stderr=subprocess.DEVNULL, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(600):
+            try:
+                urllib.request.urlopen(f"{url}/healthz", timeout=5).read()
+                break
+            except OSError:
+                time.sleep(0.2)
+        client = Client(url, token=token)
+        ask_all(client, files[: 2 * max(1, workers)], 2 * max(1, workers), expected)  # every worker warm
+        levels = [ask_all(client, files, n, expected) for n in (1, 4, 16)]
+        memory = soak(client, files, soak_n, server.pid) if soak_n else None
+        text = client.metrics()
+        batches = {name: sum(float(line.split()[-1]) for line in text.splitlines() if line.split(" ")[0] == name)
+                   for name in ("assay_serve_batch_files_count", "assay_serve_batch_files_sum")}
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=120)
+    count, total = batches["assay_serve_batch_files_count"], batches["assay_serve_batch_files_sum"]
+    return {"workers": workers, "batch": batch, "levels": levels, "soak": memory,
+            "mean_batch_files": round(total / count, 2) if count else None}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path, default=Path(os.environ.get("ASSAY_SHARED_DATA", REPO.parent / "shared" / "data")) / "lfw")
     ap.add_argument("--files", type=int, default=100)
     ap.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="CLI -j and the service's --workers")
+    ap.add_argument("--serve-workers", type=int, default=None,
+                    help="the service's --workers [default: --workers; 0: in the serve process]")
+    ap.add_argument("--batch", type=lambda v: [int(x) for x in v.split(",")], default=[8, 1],
+                    help="the service's --batch, one service run each (comma-separated; the first gets the soak)")
     ap.add_argument("--soak", type=int, default=0, help="requests in the memory soak (0: none)")
     ap.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "serve.json")
     args = ap.parse_args()
+    args.serve_workers = args.workers if args.serve_workers is None else args.serve_workers
     files = sorted(args.data.glob("*.jpg"))[: args.files]
     if not files:
         sys.exit(f"no JPEGs under {args.data}")
@@ -157,37 +196,25 @@ def main() -> None:
                        env=env, check=False, stderr=subprocess.DEVNULL)
         cli_s = time.perf_counter() - start
         token = TokenStore(Path(tmp) / "tokens.json").add("bench", rate_per_min=1e9)
-        port = free_port()
-        server = subprocess.Popen([sys.executable, "-m", "assay", "-w", str(ws.root), "serve", "--port", str(port),
-                                   "--workers", str(args.workers), "--tokens", str(Path(tmp) / "tokens.json"),
-                                   "--queue", "64", "--access-log", os.devnull], env=env,
-                                  stderr=subprocess.DEVNULL, start_new_session=True)
-        url = f"http://127.0.0.1:{port}"
-        try:
-            for _ in range(600):
-                try:
-                    urllib.request.urlopen(f"{url}/healthz", timeout=5).read()
-                    break
-                except OSError:
-                    time.sleep(0.2)
-            client = Client(url, token=token)
-            ask_all(client, files[: 2 * args.workers], 2 * args.workers, expected)  # every worker warm
-            levels = [ask_all(client, files, n, expected) for n in (1, 4, 16)]
-            memory = soak(client, files, args.soak, server.pid) if args.soak else None
-        finally:
-            os.killpg(server.pid, signal.SIGTERM)
-            server.wait(timeout=120)
+        services = [service_run(ws, Path(tmp) / "tokens.json", token, files, expected, args.serve_workers, batch,
+                                args.soak if k == 0 else 0) for k, batch in enumerate(args.batch)]
     library_fps, cli_fps = len(files) / library_s, len(files) / cli_s
-    for level in levels:
-        level["vs_library_scan"] = round(level["requests_per_s"] / library_fps, 3)
-        level["vs_cli_scan"] = round(level["requests_per_s"] / cli_fps, 3)
+    for service in services:
+        for level in service["levels"]:
+            level["vs_library_scan"] = round(level["requests_per_s"] / library_fps, 3)
+            level["vs_cli_scan"] = round(level["requests_per_s"] / cli_fps, 3)
     out = {"files": len(files), "data": str(args.data), "workers": args.workers, "detector": "spectral",
            "library_scan_files_per_s": round(library_fps, 2), "cli_scan_files_per_s": round(cli_fps, 2),
-           "service": levels, "soak": memory,
-           "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()}}
+           "services": services,
+           "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
+                       "load_average_end": os.getloadavg()}}
     print(json.dumps(out, indent=2))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(out, indent=2) + "\n")
+    wrong = sum(level["wrong_or_mixed"] for service in services for level in service["levels"])
+    errors = sum(service["soak"]["errors"] for service in services if service["soak"])
+    if wrong or errors:
+        sys.exit(f"{wrong} lost or mixed results, {errors} soak errors")
 
 
 if __name__ == "__main__":
