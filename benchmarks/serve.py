@@ -4,7 +4,8 @@ same files on the same cores, in one run; then a soak of many requests watching 
 A spectral detector is trained for a moment on LFW crops vs their nearest-neighbour 2x up-sampled halves
 (throughput does not depend on what it learned). The same LFW JPEGs are then scanned
   - by the library's scan (what `assay detect scan -j W` runs, without its start-up: the face finder loaded
-    before the pool forks, the faster of two runs), and by the CLI itself (a subprocess, start-up included);
+    before the pool forks), and by the CLI itself (a subprocess, start-up included), each once before and once
+    after the services (the machine may be shared: the ratios are to the mean of the two);
   - through the service started by `python -m assay serve --workers W --batch B` (one service per ``--batch``
     value: batched and one upload at a time), by 1, 4 and 16 client threads in this process, each file once per
     level; every answer is checked against the library's result for its file (a lost or mixed result, or a soak
@@ -183,31 +184,39 @@ def main() -> None:
         ws = Workspace(Path(tmp) / "ws")
         detector = toy_detector(ws, files)
         list(scan_paths(ws, files[:1], detector, record=False, workers=1))  # face finder loaded: forked workers inherit it
-        library_s, expected = float("inf"), {}
-        for _ in range(2):  # the faster of two (the machine is shared)
+        def library_scan() -> tuple[float, dict[str, dict[str, Any]]]:
             start = time.perf_counter()
-            expected = {Path(r["path"]).name: r for r in scan_paths(ws, files, detector, record=False,
-                                                                    workers=args.workers)}
-            library_s = min(library_s, time.perf_counter() - start)
-        env = {**os.environ, "PYTHONPATH": str(REPO)}
-        start = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "assay", "-w", str(ws.root), "detect", "scan", *map(str, files), "-d",
-                        detector, "-j", str(args.workers), "-f", "jsonl", "-o", str(Path(tmp) / "cli.jsonl")],
-                       env=env, check=False, stderr=subprocess.DEVNULL)
-        cli_s = time.perf_counter() - start
+            results = {Path(r["path"]).name: r for r in scan_paths(ws, files, detector, record=False,
+                                                                   workers=args.workers)}
+            return time.perf_counter() - start, results
+
+        def cli_scan() -> float:
+            start = time.perf_counter()
+            subprocess.run([sys.executable, "-m", "assay", "-w", str(ws.root), "detect", "scan", *map(str, files),
+                            "-d", detector, "-j", str(args.workers), "-f", "jsonl", "-o", str(Path(tmp) / "cli.jsonl")],
+                           env={**os.environ, "PYTHONPATH": str(REPO)}, check=False, stderr=subprocess.DEVNULL)
+            return time.perf_counter() - start
+
+        load_start = os.getloadavg()
+        library_s, expected = library_scan()
+        cli_s = [cli_scan()]
         token = TokenStore(Path(tmp) / "tokens.json").add("bench", rate_per_min=1e9)
         services = [service_run(ws, Path(tmp) / "tokens.json", token, files, expected, args.serve_workers, batch,
                                 args.soak if k == 0 else 0) for k, batch in enumerate(args.batch)]
-    library_fps, cli_fps = len(files) / library_s, len(files) / cli_s
+        library_after_s, _ = library_scan()  # the references again after the services: the machine is shared
+        cli_s.append(cli_scan())
+    library_rates = [round(len(files) / t, 2) for t in (library_s, library_after_s)]
+    cli_rates = [round(len(files) / t, 2) for t in cli_s]
+    library_fps, cli_fps = float(np.mean(library_rates)), float(np.mean(cli_rates))
     for service in services:
         for level in service["levels"]:
             level["vs_library_scan"] = round(level["requests_per_s"] / library_fps, 3)
             level["vs_cli_scan"] = round(level["requests_per_s"] / cli_fps, 3)
     out = {"files": len(files), "data": str(args.data), "workers": args.workers, "detector": "spectral",
-           "library_scan_files_per_s": round(library_fps, 2), "cli_scan_files_per_s": round(cli_fps, 2),
-           "services": services,
+           "library_scan_files_per_s": round(library_fps, 2), "library_scan_before_after": library_rates,
+           "cli_scan_files_per_s": round(cli_fps, 2), "cli_scan_before_after": cli_rates, "services": services,
            "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
-                       "load_average_end": os.getloadavg()}}
+                       "load_average_start": load_start, "load_average_end": os.getloadavg()}}
     print(json.dumps(out, indent=2))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(out, indent=2) + "\n")
