@@ -19,6 +19,7 @@ from typing import Any, AsyncIterator, Sequence
 
 import anyio
 import numpy as np
+import torch
 from fastapi import FastAPI, File, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse
 
@@ -38,11 +39,19 @@ PAGE = Path(__file__).with_name("page.html")
 log = logging.getLogger("assay.serve")
 
 
+def torch_threads(workers: int) -> int:
+    """torch CPU threads for one of ``workers`` processes (0: this process alone): the usable cores shared out, at
+    least one (more threads than a process's share of the cores wait on each other's)."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return max(1, cores // max(1, workers))
+
+
 class Worker:
     """What one worker process holds: the workspace, the loaded detector, its scan and the batcher in front of it."""
 
     def __init__(self, cfg: ServeConfig, state: SharedState) -> None:
         self.cfg, self.state = cfg, state
+        torch.set_num_threads(torch_threads(cfg.workers))
         self.ws = Workspace(cfg.workspace, catalog_url=cfg.catalog_url)
         self.detector, self.record = load_detector(self.ws, cfg.detector)
         self.detector_info = {"id": self.record.id, "name": self.record.name,
@@ -117,7 +126,8 @@ def create_app(cfg: ServeConfig) -> FastAPI:
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         holder["worker"] = await anyio.to_thread.run_sync(Worker, cfg, state)
         info = holder["worker"].detector_info
-        log.info("worker %d ready: detector %s (%s)", os.getpid(), info["id"], info["type"])
+        log.info("worker %d ready: detector %s (%s), %d torch thread(s)", os.getpid(), info["id"], info["type"],
+                 torch.get_num_threads())
         yield
         state.drop_gauges(labels(worker=str(os.getpid())))
         state.close()
