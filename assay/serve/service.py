@@ -19,7 +19,6 @@ from typing import Any, AsyncIterator, Sequence
 
 import anyio
 import numpy as np
-import torch
 from fastapi import FastAPI, File, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse
 
@@ -51,9 +50,11 @@ class Worker:
 
     def __init__(self, cfg: ServeConfig, state: SharedState) -> None:
         self.cfg, self.state = cfg, state
-        torch.set_num_threads(torch_threads(cfg.workers))
         self.ws = Workspace(cfg.workspace, catalog_url=cfg.catalog_url)
         self.detector, self.record = load_detector(self.ws, cfg.detector)
+        torch = sys.modules.get("torch")  # imported by a detector that runs on torch (and only then: it is large)
+        if torch is not None:
+            torch.set_num_threads(torch_threads(cfg.workers))
         self.detector_info = {"id": self.record.id, "name": self.record.name,
                               "type": getattr(self.detector, "name", type(self.detector).__name__)}
         self.options = ScanOptions(workers=1, batch=cfg.batch)
@@ -126,8 +127,9 @@ def create_app(cfg: ServeConfig) -> FastAPI:
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         holder["worker"] = await anyio.to_thread.run_sync(Worker, cfg, state)
         info = holder["worker"].detector_info
-        log.info("worker %d ready: detector %s (%s), %d torch thread(s)", os.getpid(), info["id"], info["type"],
-                 torch.get_num_threads())
+        torch = sys.modules.get("torch")
+        log.info("worker %d ready: detector %s (%s)%s", os.getpid(), info["id"], info["type"],
+                 f", {torch.get_num_threads()} torch thread(s)" if torch else "")
         yield
         state.drop_gauges(labels(worker=str(os.getpid())))
         state.close()
