@@ -260,12 +260,14 @@ def wait_for_in_flight(client: Client, n: int, tries: int = 600) -> None:
     raise AssertionError("the held request never showed as in flight")
 
 
-def test_shutdown_under_load_finishes_what_it_accepted(served):
-    root = served["root"] / "shutdown"
+@pytest.mark.parametrize("workers", [1, 0], ids=["supervised", "in-process"])
+def test_shutdown_under_load_finishes_what_it_accepted(served, workers):
+    root = served["root"] / f"shutdown-{workers}"
     root.mkdir()
     img = png_bytes(bright(5))
     token = served["tokens"]["plain"]
-    srv_ctx = running(served["ws"], ["--tokens", str(served["root"] / "tokens.json"), "--queue", "64"], root)
+    srv_ctx = running(served["ws"], ["--tokens", str(served["root"] / "tokens.json"), "--queue", "64"], root,
+                      workers=workers)
     srv = srv_ctx.__enter__()
     try:
         body, content_type = multipart("file", "in-flight.png", img)
