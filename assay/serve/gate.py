@@ -1,6 +1,8 @@
 """The service's front door, before any route: auth, rate limits, body size, the bounded queue, metrics, access log.
 
-A pure ASGI middleware, so a refused request is answered before a byte of its body is read.
+A pure ASGI middleware, so a refused request is answered before a byte of its body is read; a body
+without a Content-Length (chunked) is cut off as soon as it passes the limit, answered 413 with
+``Connection: close`` so that the rest is never read.
 """
 
 from __future__ import annotations
