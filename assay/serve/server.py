@@ -73,8 +73,9 @@ def serve(cfg: ServeConfig) -> None:
         print(f"assay serve: http://{cfg.host}:{cfg.port} ({workers}, batches of up to {cfg.batch}, detector "
               f"{cfg.detector}, {mode})",
               file=sys.stderr, flush=True)
-        # uvicorn shuts down gracefully on SIGINT / SIGTERM, then raises the signal again for the handler it found:
-        # this one, so that a requested stop that finished cleanly ends with status 0
+        # in this process, uvicorn shuts down gracefully on SIGINT / SIGTERM, then raises the signal again for the
+        # handler it found: this one, so that a requested stop that finished cleanly ends with status 0; its
+        # supervisor takes the signals itself and returns once the workers have finished
         previous = {sig: signal.signal(sig, _stopped) for sig in (signal.SIGINT, signal.SIGTERM)}
         try:
             run_uvicorn(cfg)
