@@ -1,5 +1,6 @@
 """The Scan page's review of a past scan: verdicts at a chosen threshold, filters by verdict and score, a gallery
-of the scanned faces, and the filtered results as CSV (the columns of ``assay detect scan --format csv``)."""
+of the scanned faces, and the filtered results as CSV (the columns of ``assay detect scan --format csv``). The
+threshold and filters are kept across page switches; the gallery's thumbnails are cached per file."""
 
 from __future__ import annotations
 
@@ -12,8 +13,8 @@ from typing import Any
 import numpy as np
 import streamlit as st
 
-from assay.core.imageio import decode
-from assay.dashboard.views.parts.widgets import threshold_slider
+from assay.dashboard import data_access as da
+from assay.dashboard.views.parts.widgets import KEPT, threshold_slider
 from assay.detect import flat_row
 
 SYNTHETIC, REAL, UNCERTAIN, ERROR = "synthetic", "real", "uncertain", "error"
@@ -84,20 +85,21 @@ def csv_bytes(results: list[dict[str, Any]]) -> bytes:
 
 
 def faces(results: list[dict[str, Any]], limit: int = GALLERY) -> list[tuple[np.ndarray, str]]:
-    """(crop, caption) of each scored region of the image results whose file still exists, at most ``limit``."""
+    """(thumbnail, caption) of each scored region of the image results whose file still exists, at most ``limit``;
+    the thumbnails come from :func:`data_access.face_thumbnails` (each file decoded once until it changes)."""
     out: list[tuple[np.ndarray, str]] = []
     for r in results:
-        if r.get("media") != "image" or r["status"] != "ok" or not Path(r["path"]).exists():
+        if r.get("media") != "image" or r["status"] != "ok" or not r.get("regions"):
             continue
         try:
-            image = decode(r["path"])
-        except Exception:  # the file changed or went away since the scan: no crop of it
+            mtime = Path(r["path"]).stat().st_mtime_ns
+        except OSError:  # the file went away since the scan: no crop of it
             continue
-        for region in r.get("regions") or []:
-            x0, y0, x1, y1 = (int(v) for v in region["box"])
-            crop = image[max(0, y0):max(y0 + 1, y1), max(0, x0):max(x0 + 1, x1)]
-            if crop.size:
-                out.append((crop, f"{Path(r['path']).name} {region['probability']:.2f} {r['review_verdict']}"))
+        boxes = tuple(tuple(int(v) for v in region["box"]) for region in r["regions"])
+        thumbs = da.face_thumbnails(r["path"], mtime, boxes, THUMB)
+        for thumb, region in zip(thumbs, r["regions"]):
+            if thumb is not None:
+                out.append((thumb, f"{Path(r['path']).name} {region['probability']:.2f} {r['review_verdict']}"))
             if len(out) >= limit:
                 return out
     return out
@@ -109,8 +111,9 @@ def review(scan: dict[str, Any], results: list[dict[str, Any]]) -> list[dict[str
     threshold = threshold_slider("scan-threshold", 0.5 if default is None else float(default))
     decided = at_threshold(results, threshold)
     left, right = st.columns(2)
-    verdicts = left.multiselect("Verdicts", VERDICTS, default=list(VERDICTS), key="scan-verdicts")
-    low, high = right.slider("P(synthetic) between", 0.0, 1.0, (0.0, 1.0), 0.01, key="scan-score")
+    verdicts = left.multiselect("Verdicts", VERDICTS, default=list(VERDICTS), key="scan-verdicts", persist_state=KEPT)
+    low, high = right.slider("P(synthetic) between", 0.0, 1.0, (0.0, 1.0), 0.01, key="scan-score",
+                             persist_state=KEPT)
     kept = filtered(decided, verdicts, low, high)
     counts = {v: sum(r["review_verdict"] == v for r in kept) for v in VERDICTS}
     st.caption(f"{len(kept)} of {len(results)} files at threshold {threshold:.2f}: "
