@@ -457,3 +457,11 @@ def test_scan_gallery_thumbnails_are_cached_until_the_file_changes(dashboard_ws,
     os.utime(path, ns=(os.stat(path).st_atime_ns, os.stat(path).st_mtime_ns + 10**9))
     changed = scan_review.faces([result])
     assert len(reads) == 2 and int(changed[0][0].mean()) == 200
+
+
+def test_overview_is_served_at_the_root_and_at_its_own_address():
+    from tests.helpers.dashboard import show_navigation
+
+    at = AppTest.from_function(show_navigation, default_timeout=TIMEOUT).run()
+    assert at.text[0].value.split() == ["/=Overview", "data=Data", "forge=Forge", "detect=Detect", "scan=Scan",
+                                        "provenance=Provenance", "overview=Overview"]

@@ -83,3 +83,12 @@ def render_switched_page(first: str) -> None:
     from assay.dashboard.app import PAGES
 
     dict((path, render) for _, path, _, render in PAGES)[st.session_state.get("test-page", first)]()
+
+
+def show_navigation() -> None:
+    """The AppTest script that lists the app's pages as ``url_path=title`` (the default page's path is ``/``)."""
+    import streamlit as st
+
+    from assay.dashboard.app import navigation_pages
+
+    st.text(" ".join(f"{p.url_path or '/'}={p.title}" for p in navigation_pages()))
