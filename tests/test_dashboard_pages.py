@@ -354,8 +354,10 @@ def test_scan_review_gallery_and_csv_export(dashboard_ws, monkeypatch):
     assert regions > 0 and len(gallery) == min(regions, scan_review.GALLERY)
     assert f"Scanned faces (first {len(gallery)};" in texts(at)
     decided = scan_review.at_threshold(results, 0.0)
-    rows = list(csv.DictReader(io.StringIO(scan_review.csv_bytes(decided).decode())))
+    made = {results[0]["path"]: "real"}
+    rows = list(csv.DictReader(io.StringIO(scan_review.csv_bytes(decided, made).decode())))
     assert [r["path"] for r in rows] == [r["path"] for r in results]
+    assert [r["decision"] for r in rows] == ["real"] + ["not reviewed"] * (len(rows) - 1)
     assert {r["threshold"] for r in rows} == {"0.0"}
     assert all(r["verdict"] in ("synthetic", "uncertain") for r in rows if r["error"] == "")
     assert all(r["reason"] for r in rows if r["verdict"] == "uncertain")
@@ -404,7 +406,12 @@ def test_compliance_report_exports_every_row_as_csv_and_a_printable_page(dashboa
     assert f"{len(paths)} file(s), {len(report['summary'])} profile(s)" in page_html
 
 
-def test_scan_review_keeps_its_scan_threshold_filters_and_file_across_page_switches(dashboard_ws, monkeypatch):
+def decision(at: AppTest):
+    """The reviewer's decision radio of the file shown in the Scan page's per-file panel."""
+    return next(r for r in at.radio if r.label == "Your decision")
+
+
+def test_scan_review_keeps_its_scan_threshold_filters_file_and_decisions_across_page_switches(dashboard_ws, monkeypatch):
     from tests.helpers.dashboard import render_switched_page
 
     monkeypatch.setenv("ASSAY_WORKSPACE", str(dashboard_ws.root))
@@ -419,6 +426,8 @@ def test_scan_review_keeps_its_scan_threshold_filters_and_file_across_page_switc
     paths = at.selectbox(key="scan-file").options
     assert len(paths) > 1
     at.selectbox(key="scan-file").set_value(paths[-1]).run()
+    decision(at).set_value("follow up").run()
+    assert "; 1 reviewed" in texts(at)
     at.session_state["test-page"] = "data"
     at.run()
     assert "Past scans" not in texts(at)  # the Data page was shown: none of the review's widgets ran
@@ -430,6 +439,9 @@ def test_scan_review_keeps_its_scan_threshold_filters_and_file_across_page_switc
     assert at.multiselect(key="scan-verdicts").value == ["synthetic", "uncertain", "real"]
     assert at.slider(key="scan-score").value == (0.0, 0.99)
     assert at.selectbox(key="scan-file").value == paths[-1]
+    assert decision(at).value == "follow up" and "; 1 reviewed" in texts(at)
+    at.selectbox(key="scan-file").set_value(paths[0]).run()
+    assert decision(at).value == "not reviewed"  # a decision belongs to its file
 
 
 def test_scan_gallery_thumbnails_are_cached_until_the_file_changes(dashboard_ws, monkeypatch, tmp_path):

@@ -153,6 +153,7 @@ def past_scans(root: str, stamp: da.Stamp) -> None:
         chosen = st.selectbox("File", list(by_path), key="scan-file", persist_state=KEPT)
         result = by_path[chosen]
         show_result(result, annotated(result["path"], result))
+        scan_review.decision_picker(scan["id"], result["path"])
 
 
 def render() -> None:

@@ -1,10 +1,12 @@
 """The Scan page's review of a past scan: verdicts at a chosen threshold, filters by verdict and score, a gallery
-of the scanned faces, and the filtered results as CSV (the columns of ``assay detect scan --format csv``). The
-threshold and filters are kept across page switches; the gallery's thumbnails are cached per file."""
+of the scanned faces, the reviewer's own decision on each file, and the filtered results as CSV (the columns of
+``assay detect scan --format csv``, the threshold and the decision). The threshold, filters and decisions are kept
+for the session, across page switches; the gallery's thumbnails are cached per file."""
 
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import math
 from pathlib import Path
@@ -21,6 +23,9 @@ SYNTHETIC, REAL, UNCERTAIN, ERROR = "synthetic", "real", "uncertain", "error"
 VERDICTS = (SYNTHETIC, UNCERTAIN, REAL, ERROR)
 GALLERY = 24  #: faces shown at most
 THUMB = 96  #: gallery width of one face, pixels
+#: a reviewer's call on a file, beside (never replacing) the detector's verdict
+DECISIONS = ("not reviewed", "synthetic", "real", "follow up")
+DECIDED = "scan-review-decisions"  #: session-state key of {scan id: {path: decision}}
 
 
 def _decide(regions: list[dict[str, Any]], threshold: float) -> str:
@@ -74,14 +79,34 @@ def filtered(results: list[dict[str, Any]], verdicts: list[str], low: float, hig
             and (r.get("probability") is None or low <= r["probability"] <= high)]
 
 
-def csv_bytes(results: list[dict[str, Any]]) -> bytes:
-    """The results as CSV: the scan command's columns, then the threshold they were decided at."""
-    rows = [{**flat_row(r), "threshold": r["threshold"]} for r in results]
+def csv_bytes(results: list[dict[str, Any]], made: dict[str, str]) -> bytes:
+    """The results as CSV: the scan command's columns, then the threshold they were decided at and the reviewer's
+    decision (``made``, by path)."""
+    rows = [{**flat_row(r), "threshold": r["threshold"], "decision": made.get(r["path"], DECISIONS[0])}
+            for r in results]
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=list(rows[0]) if rows else ["path"], lineterminator="\n")
     writer.writeheader()
     writer.writerows(rows)
     return out.getvalue().encode("utf-8")
+
+
+def decisions(scan_id: str) -> dict[str, str]:
+    """The reviewer's decisions on one scan's files in this session, by path (a plain session-state value, which
+    Streamlit keeps whatever page is shown)."""
+    return st.session_state.setdefault(DECIDED, {}).setdefault(scan_id, {})
+
+
+def decision_picker(scan_id: str, path: str) -> str:
+    """The reviewer's decision on one file: one radio per file, starting from the decision made earlier."""
+    made = decisions(scan_id)
+    key = f"scan-decision-{hashlib.sha256(f'{scan_id}:{path}'.encode()).hexdigest()[:16]}"
+
+    def keep() -> None:
+        made[path] = st.session_state[key]
+
+    return st.radio("Your decision", DECISIONS, index=DECISIONS.index(made.get(path, DECISIONS[0])), key=key,
+                    horizontal=True, on_change=keep)
 
 
 def faces(results: list[dict[str, Any]], limit: int = GALLERY) -> list[tuple[np.ndarray, str]]:
@@ -116,10 +141,12 @@ def review(scan: dict[str, Any], results: list[dict[str, Any]]) -> list[dict[str
                              persist_state=KEPT)
     kept = filtered(decided, verdicts, low, high)
     counts = {v: sum(r["review_verdict"] == v for r in kept) for v in VERDICTS}
+    made = decisions(scan["id"])
+    reviewed = sum(made.get(r["path"], DECISIONS[0]) != DECISIONS[0] for r in kept)
     st.caption(f"{len(kept)} of {len(results)} files at threshold {threshold:.2f}: "
-               + ", ".join(f"{n} {v}" for v, n in counts.items()))
-    st.download_button("Download these results (CSV)", csv_bytes(kept), f"{scan['name']}-results.csv", "text/csv",
-                       key="scan-csv", disabled=not kept)
+               + ", ".join(f"{n} {v}" for v, n in counts.items()) + f"; {reviewed} reviewed")
+    st.download_button("Download these results (CSV)", csv_bytes(kept, made), f"{scan['name']}-results.csv",
+                       "text/csv", key="scan-csv", disabled=not kept)
     shown = faces(kept)
     if shown:
         st.markdown(f"Scanned faces (first {len(shown)}; score and verdict at {threshold:.2f})")
