@@ -21,7 +21,7 @@ from typing import Any, Iterable, Iterator, Sequence
 import numpy as np
 
 from assay.core.catalog import CatalogError, Record
-from assay.core.engines import Engine, local_workers
+from assay.core.engines import Engine
 from assay.core.errors import AssayError, InputError, MediaError, ModelError
 from assay.core.fileio import (
     append_jsonl,
@@ -347,12 +347,15 @@ def scan_files(scanner: Scanner, jobs: Sequence[tuple[Path, str | None]], engine
                ) -> Iterator[dict[str, Any]]:
     """Results in input order, from the ``engine`` (the local one: this process or a pool of
     ``engine.workers`` processes, 0 for every core, one process with CUDA), scanned in batches of
-    up to ``scanner.options.batch`` files (smaller when there are fewer files than workers x batch)."""
+    up to ``scanner.options.batch`` files (smaller when there are fewer files than workers x batch).
+    Batches follow :meth:`Engine.size`, so engines of as many workers batch, and so score, alike."""
     files = [{"index": i, "path": str(p), "problem": q} for i, (p, q) in enumerate(jobs)]
-    workers = engine.workers or (local_workers(0, True) if engine.name == "local" else 1)
-    size = max(1, min(scanner.options.batch, math.ceil(len(files) / max(1, workers))))
+    if not files:
+        return
+    task = ScanTask(scanner)
+    size = max(1, min(scanner.options.batch, math.ceil(len(files) / engine.size(task.wants_gpu))))
     batches = [{"files": files[i:i + size]} for i in range(0, len(files), size)]
-    for out in engine.map(ScanTask(scanner), batches):
+    for out in engine.map(task, batches):
         yield from out["results"]
 
 
