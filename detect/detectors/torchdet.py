@@ -89,6 +89,9 @@ class TorchDetector(ScoredDetector):
 
         return downscale_to(image, self.view_side) if self.view_side else image
 
+    def view_short_side(self) -> int | None:
+        return self.view_side
+
     def copies(self, image: np.ndarray) -> list[np.ndarray]:
         """The image at native scale and its downscaled copies (those still a tile wide)."""
         from assay.detect.augment import rescale

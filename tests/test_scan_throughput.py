@@ -1,0 +1,115 @@
+"""Scan throughput paths: batches that follow the engine's size, reduced JPEG decoding, and
+the inference-time speed-ups of CNN detectors (folded BatchNorm, channels_last, bf16)."""
+
+from __future__ import annotations
+
+import io
+import math
+import os
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from assay.core import engines
+from assay.core.engines import Engine
+from assay.core.imageio import decode, decode_reduced, save
+from assay.detect.base import DETECTORS
+from assay.detect.scan import Scanner, ScanOptions, scan_files
+from tests.helpers.detectors import brightness_detector
+from tests.helpers.images import smooth_image
+
+#: the batch sizes the recording engine was handed, per call
+SEEN: list[list[int]] = []
+
+
+def run_recording(task: Any, items: Sequence[dict[str, Any]], engine: Engine) -> Iterable[dict[str, Any]]:
+    """An engine that runs in this process and records how the work was batched."""
+    SEEN.append([len(item["files"]) for item in items])
+    task.setup()
+    return map(task, items)
+
+
+def three_workers(engine: Engine, wants_gpu: bool = False) -> int:
+    return 3
+
+
+def _jpeg(path: Path, rgb: np.ndarray, **kw: Any) -> Path:
+    Image.fromarray(rgb).save(path, "JPEG", quality=95, **kw)
+    return path
+
+
+def test_engine_size_is_its_workers_or_the_engines_default(monkeypatch) -> None:
+    assert Engine("local", 5).size() == 5
+    monkeypatch.setattr("torch.cuda.is_available", lambda: False)
+    assert Engine("local").size() == (os.cpu_count() or 1)
+    monkeypatch.setattr("torch.cuda.is_available", lambda: True)
+    assert Engine("local").size(wants_gpu=True) == 1 and Engine("local").size() == (os.cpu_count() or 1)
+
+
+def test_a_scan_batches_by_the_engines_size(monkeypatch, tmp_path) -> None:
+    monkeypatch.setitem(engines.ENGINES, "recording", f"{__name__}:run_recording")
+    monkeypatch.setitem(engines.SIZES, "recording", f"{__name__}:three_workers")
+    SEEN.clear()
+    jobs = [(save_at(tmp_path / f"{i}.png", i), None) for i in range(7)]
+    results = list(scan_files(Scanner(brightness_detector(), ScanOptions(face_detector="crop")), jobs,
+                              Engine("recording")))
+    assert SEEN == [[3, 3, 1]]  # ceil(7 / 3) files a batch: one batch per worker
+    assert [r["path"] for r in results] == [str(p) for p, _ in jobs] and {r["status"] for r in results} == {"ok"}
+
+
+def save_at(path: Path, seed: int) -> Path:
+    save(smooth_image(48, seed), path)
+    return path
+
+
+def test_reduced_decode_takes_the_smallest_dct_scale_that_keeps_the_short_side(tmp_path) -> None:
+    path = _jpeg(tmp_path / "big.jpg", smooth_image(512, 0)[:, :384].copy())  # 384 wide, 512 high
+    full = decode(path)
+    for min_side, width in ((48, 48), (49, 96), (100, 192), (300, 384), (None, 384)):
+        pixels, size = decode_reduced(path, min_side)
+        assert pixels.shape[1] == width and size == (384, 512)
+    small, _ = decode_reduced(path, 96)  # what a DCT-domain 1/4 decode gives: close to an area downscale
+    area = np.asarray(Image.fromarray(full).resize((96, 128), Image.Resampling.BOX), dtype=np.float64)
+    assert np.abs(small.astype(np.float64) - area).mean() < 3.0
+    png = tmp_path / "big.png"
+    save(full, png)
+    assert decode_reduced(png, 48)[0].shape == full.shape  # not a JPEG: full size
+
+
+def test_reduced_decode_reports_the_size_after_exif_orientation(tmp_path) -> None:
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotated 90 degrees: the picture is 256 wide, 512 high
+    path = _jpeg(tmp_path / "turned.jpg", smooth_image(512, 1)[:256].copy(), exif=exif.tobytes())
+    pixels, size = decode_reduced(path, 64)
+    assert size == (256, 512) and pixels.shape[:2] == (128, 64)
+
+
+def _spectral(side: int) -> Any:
+    """A spectral detector fitted on ``side`` px images: it views every larger crop at that short side."""
+    real = [smooth_image(side, i) for i in range(6)]
+    fake = [np.repeat(np.repeat(img[::2, ::2], 2, 0), 2, 1) for img in real]
+    return DETECTORS.create("spectral").fit(real + fake, np.array([0] * 6 + [1] * 6))
+
+
+def test_a_reduced_decode_keeps_the_detectors_view_and_reports_file_pixels(tmp_path) -> None:
+    path = _jpeg(tmp_path / "face.jpg", smooth_image(1024, 2))
+    det = _spectral(64)
+    assert det.view_short_side() == 64
+    full = Scanner(det, ScanOptions(face_detector="crop", provenance=False)).scan_file(path)
+    reduced = Scanner(det, ScanOptions(face_detector="crop", provenance=False, reduced_decode=True)).scan_file(path)
+    assert full["decode_scale"] == 1.0 and reduced["decode_scale"] == 0.125  # 128 px still holds the 64 px view
+    assert (reduced["width"], reduced["height"]) == (full["width"], full["height"]) == (1024, 1024)
+    region = reduced["regions"][0]
+    assert region["box"] == full["regions"][0]["box"] == [0, 0, 1024, 1024] and region["crop_size"] == [128, 128]
+    assert abs(reduced["probability"] - full["probability"]) < 0.2
+
+
+def test_without_a_view_size_the_regions_are_cut_at_full_size(tmp_path) -> None:
+    path = _jpeg(tmp_path / "face.jpg", smooth_image(512, 3))
+    det = brightness_detector()
+    assert det.view_short_side() is None
+    result = Scanner(det, ScanOptions(face_detector="crop", provenance=False, reduced_decode=True)).scan_file(path)
+    assert result["decode_scale"] == 1.0 and result["regions"][0]["crop_size"] == [512, 512]
