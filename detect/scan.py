@@ -23,6 +23,7 @@ import numpy as np
 from assay.core.catalog import CatalogError, Record
 from assay.core.engines import Engine
 from assay.core.errors import AssayError, InputError, MediaError, ModelError
+from assay.core.face_finders import FINDER_SIDE, FoundFace, find_faces
 from assay.core.fileio import (
     append_jsonl,
     atomic_path,
@@ -31,7 +32,6 @@ from assay.core.fileio import (
     read_json,
     read_jsonl,
 )
-from assay.core.face_finders import FINDER_SIDE, FoundFace, find_faces
 from assay.core.imageio import decode_reduced
 from assay.core.media import iter_media, media_kind
 from assay.core.videoio import VideoReader

@@ -3,14 +3,11 @@ the inference-time speed-ups of CNN detectors (folded BatchNorm, channels_last, 
 
 from __future__ import annotations
 
-import io
-import math
 import os
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 import numpy as np
-import pytest
 from PIL import Image
 
 from assay.core import engines
