@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 import numpy as np
+import pytest
 from PIL import Image
 
 from assay.core import engines
@@ -15,6 +16,7 @@ from assay.core.engines import Engine
 from assay.core.imageio import decode, decode_reduced, save
 from assay.detect.base import DETECTORS
 from assay.detect.scan import Scanner, ScanOptions, scan_files
+from assay.detect.tiling import grid_tiles
 from tests.helpers.detectors import brightness_detector
 from tests.helpers.images import smooth_image
 
@@ -110,3 +112,93 @@ def test_without_a_view_size_the_regions_are_cut_at_full_size(tmp_path) -> None:
     assert det.view_short_side() is None
     result = Scanner(det, ScanOptions(face_detector="crop", provenance=False, reduced_decode=True)).scan_file(path)
     assert result["decode_scale"] == 1.0 and result["regions"][0]["crop_size"] == [512, 512]
+
+
+
+def _faces(n: int, side: int = 48) -> list[np.ndarray]:
+    return [smooth_image(side, 10 + i) for i in range(n)]
+
+
+def _cnn(**kw: Any) -> Any:
+    return DETECTORS.create("cnn", backbone="resnet18", tile=32, max_tiles=4, **kw)
+
+
+def _tiles(images: list[np.ndarray]) -> list[np.ndarray]:
+    return [t for img in images for t in grid_tiles(img, 32, 4)]
+
+
+def _away_from_init(det: Any) -> Any:
+    """BatchNorm statistics and weights far from their initial values, so that folding and rounding matter."""
+    import torch
+
+    with torch.no_grad():
+        for m in det.model.modules():
+            if isinstance(m, torch.nn.BatchNorm2d):
+                m.running_mean.uniform_(-0.5, 0.5)
+                m.running_var.uniform_(0.5, 2.0)
+                m.weight.uniform_(0.5, 1.5)
+    return det
+
+
+@pytest.mark.parametrize("name, kw", [("cnn", {"backbone": "resnet18"}), ("npr", {"width": 8})])
+def test_the_inference_copy_folds_batchnorm_and_scores_as_the_network_does(name, kw) -> None:
+    import torch
+
+    det = _away_from_init(DETECTORS.create(name, tile=32, max_tiles=4, precision="fp32", **kw))
+    cpu = torch.device("cpu")
+    folded = det.inference_model(cpu)
+    assert folded is not det.model and det.inference_model(cpu) is folded  # made once while the weights hold
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in folded.modules())
+    assert any(isinstance(m, torch.nn.BatchNorm2d) for m in det.model.modules())  # the network itself untouched
+    tiles = _tiles(_faces(3))
+    with torch.inference_mode():
+        expected = det.model.eval()(det.to_tensor(tiles)).float().reshape(-1)
+    assert torch.allclose(det.forward_tiles(tiles, cpu), expected, rtol=1e-4, atol=1e-4)
+
+
+def test_a_weight_change_makes_a_new_inference_copy() -> None:
+    import torch
+
+    det = _cnn(precision="fp32")
+    images = _faces(2)
+    before, copy = det.decision_function(images), det.inference_model(torch.device("cpu"))
+    with torch.no_grad():
+        det.model.get_classifier().bias.add_(1.0)
+    after = det.decision_function(images)
+    assert det.inference_model(torch.device("cpu")) is not copy
+    assert np.allclose(after - before, 1.0, atol=1e-4)
+
+
+
+def test_inference_batch_does_not_change_the_scores() -> None:
+    det = _away_from_init(_cnn(precision="fp32", inference_batch=1))
+    images = _faces(3)
+    one_tile_a_pass = det.decision_function(images)
+    det.inference_batch = 128
+    assert np.allclose(det.decision_function(images), one_tile_a_pass, rtol=1e-4, atol=1e-5)
+
+
+def test_bf16_on_the_cpu_agrees_with_fp32() -> None:
+    import torch
+
+    det = _away_from_init(_cnn(precision="fp32"))
+    images = _faces(6)
+    fp32 = det.decision_function(images)
+    det.precision = "bf16"
+    bf16 = det.decision_function(images)
+    with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16):
+        assert det.inference_model(torch.device("cpu"))(det.to_tensor(_tiles(images[:1]))).dtype == torch.bfloat16
+    assert not np.array_equal(bf16, fp32)  # it did run in bf16
+    spread = fp32.max() - fp32.min()
+    assert spread > 0 and np.abs(bf16 - fp32).max() <= 0.05 * spread + 0.02 * np.abs(fp32).max()
+
+
+def test_precision_is_checked_and_kept_with_the_detector(tmp_path) -> None:
+    with pytest.raises(ValueError, match="precision must be one of auto, fp32, bf16"):
+        _cnn(precision="fp16")
+    det = _cnn(precision="bf16", inference_batch=64)
+    det.save(tmp_path / "det")
+    loaded = type(det).load(tmp_path / "det")
+    assert (loaded.precision, loaded.inference_batch) == ("bf16", 64)
+    images = _faces(2)
+    assert np.array_equal(loaded.decision_function(images), det.decision_function(images))
