@@ -18,7 +18,7 @@ from assay.detect.base import DETECTORS
 from assay.detect.scan import Scanner, ScanOptions, scan_files
 from assay.detect.tiling import grid_tiles
 from tests.helpers.detectors import brightness_detector
-from tests.helpers.images import smooth_image
+from tests.helpers.images import bright, dark, smooth_image
 
 #: the batch sizes the recording engine was handed, per call
 SEEN: list[list[int]] = []
@@ -131,12 +131,13 @@ def _away_from_init(det: Any) -> Any:
     """BatchNorm statistics and weights far from their initial values, so that folding and rounding matter."""
     import torch
 
+    rng = torch.Generator().manual_seed(0)
     with torch.no_grad():
         for m in det.model.modules():
             if isinstance(m, torch.nn.BatchNorm2d):
-                m.running_mean.uniform_(-0.5, 0.5)
-                m.running_var.uniform_(0.5, 2.0)
-                m.weight.uniform_(0.5, 1.5)
+                m.running_mean.uniform_(-0.5, 0.5, generator=rng)
+                m.running_var.uniform_(0.5, 2.0, generator=rng)
+                m.weight.uniform_(0.5, 1.5, generator=rng)
     return det
 
 
@@ -182,7 +183,7 @@ def test_bf16_on_the_cpu_agrees_with_fp32() -> None:
     import torch
 
     det = _away_from_init(_cnn(precision="fp32"))
-    images = _faces(6)
+    images = [dark(i) for i in range(3)] + [bright(i) for i in range(3)]
     fp32 = det.decision_function(images)
     det.precision = "bf16"
     bf16 = det.decision_function(images)
@@ -190,7 +191,8 @@ def test_bf16_on_the_cpu_agrees_with_fp32() -> None:
         assert det.inference_model(torch.device("cpu"))(det.to_tensor(_tiles(images[:1]))).dtype == torch.bfloat16
     assert not np.array_equal(bf16, fp32)  # it did run in bf16
     spread = fp32.max() - fp32.min()
-    assert spread > 0 and np.abs(bf16 - fp32).max() <= 0.05 * spread + 0.02 * np.abs(fp32).max()
+    assert spread > 0 and np.abs(bf16 - fp32).max() <= 0.1 * spread  # bf16 keeps 8 bits of mantissa
+    assert (fp32[:3].min() > fp32[3:].max()) == (bf16[:3].min() > bf16[3:].max())  # the two kinds stay apart alike
 
 
 def test_precision_is_checked_and_kept_with_the_detector(tmp_path) -> None:
