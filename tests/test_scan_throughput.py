@@ -204,3 +204,18 @@ def test_precision_is_checked_and_kept_with_the_detector(tmp_path) -> None:
     assert (loaded.precision, loaded.inference_batch) == ("bf16", 64)
     images = _faces(2)
     assert np.array_equal(loaded.decision_function(images), det.decision_function(images))
+
+
+def test_the_gpu_figures_script_runs_on_the_cpu(tmp_path) -> None:
+    import json
+
+    from benchmarks import gpu_figures
+
+    out = tmp_path / "gpu.json"
+    report = gpu_figures.main(["--device", "cpu", "--quick", "--detectors", "cnn", "--out", str(out)])
+    assert json.loads(out.read_text()) == report and report["machine"]["device"] == "cpu"
+    cnn = report["detectors"]["cnn"]
+    assert set(cnn["tiles_per_s"]) == {"fp32", "bf16"} and all(v > 0 for p in cnn["tiles_per_s"].values()
+                                                                for v in p.values())
+    agreement = cnn["bf16_vs_fp32"]
+    assert agreement["max_abs_logit_diff"] > 0 and 0.0 <= agreement["sign_agreement"] <= 1.0

@@ -87,14 +87,14 @@ class TorchDetector(ScoredDetector):
 
         return last_conv(self.model)
 
-    def to_tensor(self, tiles: list[np.ndarray], layout: "Any" = None) -> "Any":
-        """uint8 tiles -> float tensor N x 3 x H x W in [-1, 1] on the model's device, in ``layout``
-        (default: the training layout, :func:`assay.core.devices.memory_format`)."""
+    def to_tensor(self, tiles: list[np.ndarray], layout: "Any" = None, dev: "Any" = None) -> "Any":
+        """uint8 tiles -> float tensor N x 3 x H x W in [-1, 1] on ``dev`` (default: this process's
+        :func:`device`), in ``layout`` (default: the training layout, :func:`assay.core.devices.memory_format`)."""
         import torch
 
         from assay.core.devices import memory_format
 
-        dev = device()
+        dev = dev or device()
         x = torch.from_numpy(np.stack(tiles)).permute(0, 3, 1, 2).float().div_(127.5).sub_(1.0)
         return x.to(dev).contiguous(memory_format=layout or memory_format(dev))
 
@@ -122,7 +122,7 @@ class TorchDetector(ScoredDetector):
         model, out = self.inference_model(dev), []
         with torch.inference_mode(), autocast(dev, self.precision):
             for start in range(0, len(tiles), self.inference_batch):
-                x = self.to_tensor(tiles[start:start + self.inference_batch], torch.channels_last)
+                x = self.to_tensor(tiles[start:start + self.inference_batch], torch.channels_last, dev)
                 out.append(model(x).float().reshape(-1).cpu())
         return torch.cat(out)
 
