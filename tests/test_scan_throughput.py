@@ -219,3 +219,23 @@ def test_the_gpu_figures_script_runs_on_the_cpu(tmp_path) -> None:
                                                                 for v in p.values())
     agreement = cnn["bf16_vs_fp32"]
     assert agreement["max_abs_logit_diff"] > 0 and 0.0 <= agreement["sign_agreement"] <= 1.0
+
+
+def test_the_cli_scans_with_a_reduced_decode_and_records_it(ws, tmp_path, monkeypatch) -> None:
+    from typer.testing import CliRunner
+
+    from assay.cli import app
+    from assay.detect.scan import load_report
+    from assay.detect.store import save_detector
+
+    det = save_detector(ws, _spectral(64), "spectral-64", {}, []).id
+    folder = tmp_path / "media"
+    folder.mkdir()
+    _jpeg(folder / "a.jpg", smooth_image(1024, 4))
+    save(smooth_image(256, 5), folder / "b.png")
+    out = CliRunner().invoke(app, ["--workspace", str(ws.root), "detect", "scan", str(folder), "--detector", det,
+                                   "--face-detector", "crop", "--reduced-decode", "--name", "small", "-f", "json"])
+    assert out.exit_code in (0, 1), out.output
+    report = load_report(ws, "small")
+    assert report["options"]["reduced_decode"] is True
+    assert [(r["decode_scale"], r["width"]) for r in report["results"]] == [(0.125, 1024), (1.0, 256)]
