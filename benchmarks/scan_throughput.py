@@ -4,11 +4,14 @@ Each detector is first fitted for a moment on a toy problem (LFW crops vs their 
 2x up-sampled halves): throughput does not depend on what the weights learned. Then each face
 finder (``--face-detectors``, the first is the baseline) scans the same files with a pool of
 ``--workers`` one-thread processes (default: every core), and the time is split into decode, face
-detection and model (summed over files, in seconds of one worker's time). Each setting runs
-``--repeat`` times and the fastest run counts.
+detection, model and provenance (summed over files, in seconds of one worker's time). With the
+last finder, a CNN detector also scans at each of ``--precisions`` beyond the first, and with
+``--reduced-decode`` every detector scans once more with reduced JPEG decoding (at the last
+precision). The settings take turns for ``--repeat`` rounds (so that each meets the same spells of
+load on a shared machine) and each setting's fastest run counts.
 
     python benchmarks/scan_throughput.py [--files 200] [--workers 2] [--repeat 2] [--detectors spectral,dct,npr,cnn]
-        [--face-detectors hog,blazeface] [--data FOLDER]
+        [--face-detectors hog,blazeface] [--precisions fp32,bf16] [--reduced-decode] [--no-provenance] [--data FOLDER]
 """
 
 from __future__ import annotations
@@ -48,21 +51,23 @@ def toy_fit(name: str, files: list[Path]) -> Any:
 
 
 def measure(ws: Workspace, det: Any, files: list[Path], workers: int, repeat: int,
-            face_detector: str = "hog") -> dict[str, Any]:
+            face_detector: str = "hog", **options: Any) -> dict[str, Any]:
     """The fastest of ``repeat`` scans (the machine is shared: the slower ones measured other work too)."""
     best = None
     for _ in range(repeat):
         start = time.perf_counter()
-        results = list(scan_paths(ws, files, detector=det, record=False, workers=workers, face_detector=face_detector))
+        results = list(scan_paths(ws, files, detector=det, record=False, workers=workers, face_detector=face_detector,
+                                  **options))
         wall = time.perf_counter() - start
         if best is None or wall < best[0]:
             best = (wall, results)
     wall, results = best
     ok = [r for r in results if r["status"] == "ok"]
     faces = sum(r["faces_found"] for r in ok)
-    split = {k: round(sum(r["timing_s"][k] for r in ok), 3) for k in ("decode", "faces", "model")}
+    split = {k: round(sum(r["timing_s"][k] for r in ok), 3) for k in ("decode", "faces", "model", "provenance")}
     return {
-        "face_detector": face_detector, "workers": workers, "files": len(results), "errors": len(results) - len(ok), "faces": faces,
+        "face_detector": face_detector, "workers": workers, "options": options,
+        "decode_scales": sorted({r["decode_scale"] for r in ok}), "files": len(results), "errors": len(results) - len(ok), "faces": faces,
         "fallback": sum(bool(r["fallback"]) for r in ok), "wall_s": round(wall, 3),
         "files_per_s": round(len(results) / wall, 2), "faces_per_s": round(faces / wall, 2),
         "time_split_s": split,
@@ -78,6 +83,9 @@ def main() -> None:
     ap.add_argument("--detectors", default="spectral,dct,npr,cnn")
     ap.add_argument("--face-detectors", default="hog,blazeface", help="face finders compared (the first: the baseline)")
     ap.add_argument("--repeat", type=int, default=2, help="scans per setting; the fastest counts")
+    ap.add_argument("--precisions", default="fp32", help="CNN detectors' precisions (the first with every finder)")
+    ap.add_argument("--reduced-decode", action="store_true", help="also scan with reduced JPEG decoding")
+    ap.add_argument("--no-provenance", dest="provenance", action="store_false", help="detector scores only")
     ap.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "scan_throughput.json")
     args = ap.parse_args()
 
@@ -101,22 +109,39 @@ def main() -> None:
                 print(f"skip {name}: not a registered detector ({', '.join(DETECTORS.names())})", file=sys.stderr)
                 continue
             det = toy_fit(name, files)
-            runs = []
-            for finder in args.face_detectors.split(","):  # the same files, each finder, a pool of 1-thread processes
-                torch.set_num_threads(1)
-                runs.append({"torch_threads": 1, **measure(ws, det, files, args.workers, args.repeat, finder)})
+            precisions = args.precisions.split(",") if hasattr(det, "precision") else [None]
+            finders = args.face_detectors.split(",")
+            # the same files in every setting, a pool of 1-thread processes
+            settings = [(finder, precisions[0], False) for finder in finders]
+            settings += [(finders[-1], p, False) for p in precisions[1:]]
+            if args.reduced_decode:
+                settings.append((finders[-1], precisions[-1], True))
+            # settings take turns, ``repeat`` rounds, the fastest of each counts: on a shared machine every
+            # setting meets the same spells of load
+            runs: list[dict[str, Any]] = [{}] * len(settings)
+            for _ in range(args.repeat):
+                for k, (finder, precision, reduced) in enumerate(settings):
+                    if precision is not None:
+                        det.precision = precision
+                    torch.set_num_threads(1)
+                    run = measure(ws, det, files, args.workers, 1, finder, provenance=args.provenance,
+                                  reduced_decode=reduced)
+                    if not runs[k] or run["wall_s"] < runs[k]["wall_s"]:
+                        runs[k] = {"torch_threads": 1, "precision": precision, **run}
             torch.set_num_threads(default_threads)
             entry: dict[str, Any] = {"runs": runs}
-            entry["faces_per_s_vs_first"] = {r["face_detector"]: round(r["faces_per_s"] / runs[0]["faces_per_s"], 2)
-                                             for r in runs}
+            base = runs[0]["faces_per_s"]
             report["detectors"][name] = entry
             for r in runs:
                 share = r["time_split_share"]
-                print(f"{name:9s} {r['face_detector']:10s} processes={r['workers']} threads={r['torch_threads']}  {r['files_per_s']:7.2f} files/s"
-                      f"  {r['faces_per_s']:7.2f} faces/s  decode {share['decode']:.0%}  faces {share['faces']:.0%}"
-                      f"  model {share['model']:.0%}  ({r['faces']} faces, {r['fallback']} whole-image fallbacks,"
-                      f" {r['errors']} errors)")
-            print(f"{name:9s} faces/s against {runs[0]['face_detector']}: {entry['faces_per_s_vs_first']}")
+                r["faces_per_s_vs_first"] = round(r["faces_per_s"] / base, 2)
+                label = f"{r['face_detector']}{'' if r['precision'] is None else ' ' + r['precision']}" \
+                        f"{' reduced' if r['options']['reduced_decode'] else ''}"
+                print(f"{name:9s} {label:24s} processes={r['workers']}  {r['files_per_s']:7.2f} files/s"
+                      f"  {r['faces_per_s']:7.2f} faces/s (x{r['faces_per_s_vs_first']:.2f})  decode {share['decode']:.0%}"
+                      f"  faces {share['faces']:.0%}  model {share['model']:.0%}  provenance {share['provenance']:.0%}"
+                      f"  ({r['faces']} faces, {r['fallback']} whole-image fallbacks, {r['errors']} errors,"
+                      f" decode scales {r['decode_scales']})")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2) + "\n")
     print(f"wrote {args.out}")

@@ -86,6 +86,10 @@ class Detector(ABC):
         """The image as the detector looks at it (its own rescaling, where it has one)."""
         return image
 
+    def view_short_side(self) -> int | None:
+        """The short side :meth:`view` area-downscales a larger image to (None: it looks at native pixels)."""
+        return None
+
     def save(self, folder: str | Path) -> None:
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)

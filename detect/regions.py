@@ -36,12 +36,18 @@ class Region:
     crop_box: tuple[int, int, int, int]
     pixels: np.ndarray = field(repr=False)
     face_score: float | None = None
+    #: decoded pixels per file pixel (below 1 for a reduced JPEG decode); ``box`` and ``crop_box`` are in
+    #: decoded pixels, reported in the file's
+    scale: float = 1.0
 
     def to_dict(self) -> dict[str, Any]:
+        def in_file(box: tuple[int, ...]) -> list[int]:
+            return list(box) if self.scale == 1.0 else [int(round(v / self.scale)) for v in box]
+
         return {
             "kind": self.kind,
-            "box": list(self.box),
-            "crop_box": list(self.crop_box),
+            "box": in_file(self.box),
+            "crop_box": in_file(self.crop_box),
             "crop_size": [int(self.pixels.shape[1]), int(self.pixels.shape[0])],
             "face_score": self.face_score,
         }
@@ -72,8 +78,8 @@ def find_regions_batch(images: Sequence[np.ndarray], margin: float = 0.25, face_
     return [regions_of(image, faces[:max_faces], margin) for image, faces in zip(images, found)]
 
 
-def regions_of(image: np.ndarray, faces: Sequence[FoundFace], margin: float) -> list[Region]:
-    """The crops of an image's faces, or the whole image when there are none."""
+def regions_of(image: np.ndarray, faces: Sequence[FoundFace], margin: float, scale: float = 1.0) -> list[Region]:
+    """The crops of an image's faces, or the whole image when there are none (``scale``: see :class:`Region`)."""
     h, w = image.shape[:2]
     regions = []
     for face in faces:
@@ -83,7 +89,7 @@ def regions_of(image: np.ndarray, faces: Sequence[FoundFace], margin: float) -> 
         if cb[2] - cb[0] < 2 or cb[3] - cb[1] < 2:
             continue
         pixels = np.ascontiguousarray(image[cb[1]:cb[3], cb[0]:cb[2]])
-        regions.append(Region(FACE, box, cb, pixels, float(face.score)))
+        regions.append(Region(FACE, box, cb, pixels, float(face.score), scale))
     if not regions:
-        regions.append(Region(WHOLE_IMAGE, (0, 0, w, h), (0, 0, w, h), np.ascontiguousarray(image), None))
+        regions.append(Region(WHOLE_IMAGE, (0, 0, w, h), (0, 0, w, h), np.ascontiguousarray(image), None, scale))
     return regions

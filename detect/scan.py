@@ -21,8 +21,9 @@ from typing import Any, Iterable, Iterator, Sequence
 import numpy as np
 
 from assay.core.catalog import CatalogError, Record
-from assay.core.engines import Engine, local_workers
+from assay.core.engines import Engine
 from assay.core.errors import AssayError, InputError, MediaError, ModelError
+from assay.core.face_finders import FINDER_SIDE, FoundFace, find_faces
 from assay.core.fileio import (
     append_jsonl,
     atomic_path,
@@ -31,13 +32,13 @@ from assay.core.fileio import (
     read_json,
     read_jsonl,
 )
-from assay.core.imageio import decode
+from assay.core.imageio import decode_reduced
 from assay.core.media import iter_media, media_kind
 from assay.core.videoio import VideoReader
 from assay.core.workspace import Workspace
 from assay.detect.base import Detector
 from assay.detect.domain import reason_kind
-from assay.detect.regions import DEFAULT_FINDER, WHOLE_IMAGE, Region, find_regions_batch
+from assay.detect.regions import DEFAULT_FINDER, WHOLE_IMAGE, Region, crop_box, regions_of
 from assay.detect.signals import NOT_READ, declared_synthetic, provenance_signals
 
 RESULT_SCHEMA = "assay.scan.result/1"
@@ -49,6 +50,8 @@ VIDEO_CODEC = {"codec": "video", "quality": None}
 SYNTHETIC, REAL, UNCERTAIN = "synthetic", "real", "uncertain"
 #: the threshold when neither the scan nor the detector (``assay detect calibrate``) sets one
 DEFAULT_THRESHOLD = 0.5
+#: reduced decode: pixels a face crop keeps beyond the detector's view size (crop boxes round to even pixels)
+VIEW_SLACK = 2
 
 
 def failure(exc: Exception) -> str:
@@ -75,6 +78,10 @@ class ScanOptions:
     address: str | None = None  #: the Ray cluster's address (None: a new one on this machine)
     batch: int = 16  #: images per batch: their faces found together, their regions scored in one detector call
     provenance: bool = True  #: read C2PA and the invisible watermark of each file (False: detector scores only)
+    #: decode JPEGs reduced in the DCT domain (1/2, 1/4, 1/8) to what the face finder needs, then each image again
+    #: at what its smallest face crop needs for the detector's view (native pixels where it has no view size);
+    #: each result's ``decode_scale`` says which scale its regions were cut at
+    reduced_decode: bool = False
 
     def __post_init__(self) -> None:
         """Refuse options no scan could use, with a one-line reason (:class:`InputError`), before any work."""
@@ -100,6 +107,20 @@ class ScanOptions:
         check_engine(self.engine)
 
 
+@dataclass(frozen=True)
+class Decoded:
+    """Where an image's pixels came from: its file, the (width, height) of its full-size decode, and
+    whether it was decoded reduced (then its crops may need a second decode: :meth:`Scanner._regions`)."""
+
+    path: Path
+    size: tuple[int, int]
+    reduced: bool = False
+
+    def full_size(self, image: np.ndarray) -> bool:
+        """Whether ``image`` is this file at full size."""
+        return (image.shape[1], image.shape[0]) == self.size
+
+
 class Scanner:
     """Scores files one at a time with one detector; what a scan worker process holds."""
 
@@ -116,19 +137,30 @@ class Scanner:
         self.raw_threshold = float(point["raw"]) if point and self.options.threshold is None else None
 
     # -- regions ---------------------------------------------------------------
-    def _score(self, image: np.ndarray, timing: dict[str, float], codec: dict[str, Any] | None
-               ) -> tuple[list[Region], list[dict[str, Any]]]:
+    def _score(self, image: np.ndarray, timing: dict[str, float], codec: dict[str, Any] | None,
+               source: "Decoded | None" = None) -> tuple[list[Region], list[dict[str, Any]]]:
         """The regions of an image and a row per region: scores, domain check and verdict."""
-        return self._score_batch([image], [timing], [codec])[0]
+        return self._score_batch([image], [timing], [codec], [source])[0]
 
     def _score_batch(self, images: Sequence[np.ndarray], timings: Sequence[dict[str, float]],
-                     codecs: Sequence[dict[str, Any] | None]) -> list[tuple[list[Region], list[dict[str, Any]]]]:
+                     codecs: Sequence[dict[str, Any] | None], sources: Sequence["Decoded | None"] | None = None
+                     ) -> list[tuple[list[Region], list[dict[str, Any]]]]:
         """:meth:`_score` for several images: faces found in one batch, all regions scored in one call.
-        The batch's time is shared out: face finding per image, the model's per region."""
+        The batch's time is shared out: face finding per image, the model's per region. An image
+        decoded reduced (its ``source``) is decoded again where its face crops need more pixels."""
         t0 = time.perf_counter()
-        found = find_regions_batch(images, margin=self.options.margin, face_detector=self.options.face_detector,
-                                   max_faces=self.options.max_faces)
+        opts = self.options
+        faces = [f[:opts.max_faces] for f in find_faces(images, opts.face_detector)] if images else []
         t1 = time.perf_counter()
+        found, redecoding = [], 0.0
+        for k, (image, fs) in enumerate(zip(images, faces)):
+            source = sources[k] if sources else None
+            t = time.perf_counter()
+            found.append(self._regions(image, fs, source))
+            if source is not None and source.reduced:  # a second decode: counted as decoding
+                spent = time.perf_counter() - t
+                timings[k]["decode"] += spent
+                redecoding += spent
         regions = [r for rs in found for r in rs]
         probs, raw = self.detector.scores([r.pixels for r in regions])
         probs = np.asarray(probs, dtype=np.float64)
@@ -140,12 +172,30 @@ class Scanner:
         out, start = [], 0
         for rs, timing in zip(found, timings):
             timing["faces"] += (t1 - t0) / len(images)
-            timing["model"] += (t2 - t1) * len(rs) / len(regions)
+            timing["model"] += (t2 - t1 - redecoding) * len(rs) / len(regions)
             rows = [self._row(r, probs[j], None if raw is None else float(raw[j]), reasons[j])
                     for r, j in zip(rs, range(start, start + len(rs)))]
             out.append((rs, rows))
             start += len(rs)
         return out
+
+    def _regions(self, image: np.ndarray, faces: list[FoundFace], source: "Decoded | None") -> list[Region]:
+        """The image's regions; for a reduced decode (``source``) cut from a decode at the scale its
+        smallest crop needs to keep the detector's view size, decoded again when ``image`` is smaller."""
+        if source is None or not source.reduced:
+            return regions_of(image, faces, self.options.margin)
+        scale = image.shape[1] / source.size[0]
+        h, w = image.shape[:2]
+        crops = [crop_box(f.box, image.shape, self.options.margin) for f in faces] or [(0, 0, w, h)]
+        smallest = min(min(x1 - x0, y1 - y0) for x0, y0, x1, y1 in crops) / scale  # in the file's pixels
+        need = self.detector.view_short_side()
+        wanted = 1.0 if need is None else min(1.0, (need + VIEW_SLACK) / max(smallest, 1.0))
+        if wanted > scale:
+            again, _ = decode_reduced(source.path, math.ceil(min(source.size) * wanted) if wanted < 1 else None)
+            ratio = again.shape[1] / w
+            faces = [FoundFace(tuple(int(round(v * ratio)) for v in f.box), f.score) for f in faces]  # type: ignore[misc]
+            image, scale = again, again.shape[1] / source.size[0]
+        return regions_of(image, faces, self.options.margin, scale)
 
     def _row(self, region: Region, p: float, raw: float | None, why: list[str] | None) -> dict[str, Any]:
         """One region's row: its scores, whether it is flagged, its verdict and domain check."""
@@ -217,27 +267,29 @@ class Scanner:
                 result["error"] = failure(exc)
                 out[k] = self._finish(path, result, timing, start)
         try:
-            scored = self._score_batch([s[4] for s in staged], [s[2] for s in staged], [s[5] for s in staged]) \
-                if staged else []
+            scored = self._score_batch([s[4] for s in staged], [s[2] for s in staged], [s[5] for s in staged],
+                                       [s[6] for s in staged]) if staged else []
         except Exception:  # some file in the batch broke the detector: each file on its own, so only it fails
             scored = None
-        for n, (k, result, timing, start, image, _) in enumerate(staged):
+        for n, (k, result, timing, start, image, _, source) in enumerate(staged):
             item = items[k]
             if scored is None:
                 out[k] = self.scan_file(item["path"], item["index"], item["problem"])
                 continue
             try:
-                result.update(self._image_body(Path(item["path"]), item["index"], image, *scored[n]))
+                result.update(self._image_body(Path(item["path"]), item["index"], source, *scored[n]))
                 result["status"] = "ok"
             except Exception as exc:
                 result["error"] = failure(exc)
-            out[k] = self._finish(Path(item["path"]), result, timing, start)
+            out[k] = self._finish(Path(item["path"]), result, timing, start, image if source.full_size(image) else None)
         return out  # type: ignore[return-value]
 
-    def _finish(self, path: Path, result: dict[str, Any], timing: dict[str, float], start: float) -> dict[str, Any]:
-        """A result with its provenance signals (when the scan reads them) and its timing."""
+    def _finish(self, path: Path, result: dict[str, Any], timing: dict[str, float], start: float,
+                pixels: np.ndarray | None = None) -> dict[str, Any]:
+        """A result with its provenance signals (when the scan reads them; ``pixels``: the file's full-size
+        decode, not decoded again) and its timing."""
         t0 = time.perf_counter()
-        result["provenance"] = provenance_signals(path, self.ws) if self.options.provenance else dict(NOT_READ)
+        result["provenance"] = provenance_signals(path, self.ws, pixels) if self.options.provenance else dict(NOT_READ)
         result["declared"] = SYNTHETIC if declared_synthetic(result["provenance"]) else None
         timing["provenance"] = time.perf_counter() - t0
         timing["total"] = time.perf_counter() - start
@@ -249,32 +301,34 @@ class Scanner:
             "schema": RESULT_SCHEMA, "path": str(path), "media": kind, "status": "error", "error": None,
             "verdict": None, "flagged": None, "probability": None, "raw_score": None, "threshold": self.threshold,
             "domain": {"in_domain": None, "reasons": []},
-            "fallback": None, "width": None, "height": None, "faces_found": None, "regions": [],
+            "fallback": None, "decode_scale": None, "width": None, "height": None, "faces_found": None, "regions": [],
             "video": None, "explain": [], "detector": self.detector_info,
         }
 
-    def _decode(self, path: Path, timing: dict[str, float]) -> tuple[np.ndarray, dict[str, Any] | None]:
-        """The image's pixels and its codec (None when Pillow's header reader cannot tell)."""
+    def _decode(self, path: Path, timing: dict[str, float]) -> tuple[np.ndarray, dict[str, Any] | None, "Decoded"]:
+        """The image's pixels (reduced to what the face finder needs with ``reduced_decode``), its codec
+        (None when Pillow's header reader cannot tell), and where they came from."""
         from assay.detect.domain import codec_of
 
         t0 = time.perf_counter()
-        image = decode(path)
+        reduced = self.options.reduced_decode
+        image, size = decode_reduced(path, FINDER_SIDE.get(self.options.face_detector) if reduced else None)
         try:
             codec: dict[str, Any] | None = codec_of(path)
         except Exception:  # decodable but not by Pillow's header reader: no codec check
             codec = None
         timing["decode"] += time.perf_counter() - t0
-        return image, codec
+        return image, codec, Decoded(path, size, reduced)
 
     def _scan_image(self, path: Path, index: int, timing: dict[str, float]) -> dict[str, Any]:
-        image, codec = self._decode(path, timing)
-        return self._image_body(path, index, image, *self._score(image, timing, codec))
+        image, codec, source = self._decode(path, timing)
+        return self._image_body(path, index, source, *self._score(image, timing, codec, source))
 
-    def _image_body(self, path: Path, index: int, image: np.ndarray, regions: list[Region],
+    def _image_body(self, path: Path, index: int, source: "Decoded", regions: list[Region],
                     rows: list[dict[str, Any]]) -> dict[str, Any]:
         return {
-            **self._decide(rows),
-            "fallback": regions[0].kind == WHOLE_IMAGE, "width": int(image.shape[1]), "height": int(image.shape[0]),
+            **self._decide(rows), "decode_scale": regions[0].scale,
+            "fallback": regions[0].kind == WHOLE_IMAGE, "width": source.size[0], "height": source.size[1],
             "faces_found": sum(r.kind != WHOLE_IMAGE for r in regions), "regions": rows,
             "explain": self._explain(index, path, "", regions),
         }
@@ -314,7 +368,7 @@ class Scanner:
             "verdict": SYNTHETIC if flagged else UNCERTAIN if uncertain else REAL,
             "domain": {"in_domain": None if None in known else all(known),
                        "reasons": list(dict.fromkeys(x for f in frames for x in f["domain"]["reasons"]))},
-            "fallback": all(f["fallback"] for f in frames), "width": info.width, "height": info.height,
+            "fallback": all(f["fallback"] for f in frames), "decode_scale": 1.0, "width": info.width, "height": info.height,
             "faces_found": sum(r.kind != WHOLE_IMAGE for r in peak_regions),
             "regions": peak_rows,
             "video": {
@@ -347,12 +401,15 @@ def scan_files(scanner: Scanner, jobs: Sequence[tuple[Path, str | None]], engine
                ) -> Iterator[dict[str, Any]]:
     """Results in input order, from the ``engine`` (the local one: this process or a pool of
     ``engine.workers`` processes, 0 for every core, one process with CUDA), scanned in batches of
-    up to ``scanner.options.batch`` files (smaller when there are fewer files than workers x batch)."""
+    up to ``scanner.options.batch`` files (smaller when there are fewer files than workers x batch).
+    Batches follow :meth:`Engine.size`, so engines of as many workers batch, and so score, alike."""
     files = [{"index": i, "path": str(p), "problem": q} for i, (p, q) in enumerate(jobs)]
-    workers = engine.workers or (local_workers(0, True) if engine.name == "local" else 1)
-    size = max(1, min(scanner.options.batch, math.ceil(len(files) / max(1, workers))))
+    if not files:
+        return
+    task = ScanTask(scanner)
+    size = max(1, min(scanner.options.batch, math.ceil(len(files) / engine.size(task.wants_gpu))))
     batches = [{"files": files[i:i + size]} for i in range(0, len(files), size)]
-    for out in engine.map(ScanTask(scanner), batches):
+    for out in engine.map(task, batches):
         yield from out["results"]
 
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from assay.core.workspace import Workspace
 from assay.provenance import AI_SOURCE_TYPES, verify_file, workspace_trust_anchors
 
@@ -16,7 +18,8 @@ from assay.provenance import AI_SOURCE_TYPES, verify_file, workspace_trust_ancho
 VALID_TRUST = ("trusted", "untrusted")
 
 
-def provenance_signals(path: str | Path, ws: Workspace | None = None) -> dict[str, Any]:
+def provenance_signals(path: str | Path, ws: Workspace | None = None, pixels: np.ndarray | None = None
+                       ) -> dict[str, Any]:
     """C2PA presence and validity, its digitalSourceType, and the invisible watermark payload.
 
     Read with :func:`provenance.verify.verify_file` (trusting the workspace's development
@@ -26,9 +29,10 @@ def provenance_signals(path: str | Path, ws: Workspace | None = None) -> dict[st
     ``c2pa_state`` (the manifest's validation state), ``c2pa_trust`` (``trusted``, ``untrusted``:
     valid signature from a signer no trust anchor issued, ``invalid`` or ``absent``), ``digital_source_type``,
     ``watermark_payload`` (the decoded content id, or None), ``watermark_status``,
-    and the catalog record a content id leads to (:func:`record_signals`).
+    and the catalog record a content id leads to (:func:`record_signals`). ``pixels``: the image's
+    full-size decode where the caller holds it (read once, not twice).
     """
-    report = verify_file(path, ws, workspace_trust_anchors(ws) if ws is not None else None)
+    report = verify_file(path, ws, workspace_trust_anchors(ws) if ws is not None else None, pixels=pixels)
     c2pa = report.get("c2pa") or {}
     mark = report.get("watermark") or {}
     present = bool(c2pa.get("present"))

@@ -28,7 +28,7 @@ class ExtraDetector(SpectralDetector):
 OLD_NPR_CONFIG = {"width": 8, "tile": 32, "epochs": 1, "batch_size": 32, "lr": 0.001, "weight_decay": 0.05,
                   "max_tiles": 16, "seed": 3}
 #: what that detector holds today: the old file's params plus the options added since, at their defaults
-NPR_PARAMS = {**OLD_NPR_CONFIG, "scales": [1.0], "view_side": None}
+NPR_PARAMS = {**OLD_NPR_CONFIG, "scales": [1.0], "view_side": None, "precision": "auto", "inference_batch": 128}
 
 
 def toy(n: int = 8) -> tuple[list[np.ndarray], np.ndarray]:

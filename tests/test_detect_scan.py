@@ -39,7 +39,7 @@ from tests.helpers.images import bright, dark, write_video
 
 RESULT_KEYS = {"schema", "path", "media", "status", "error", "verdict", "flagged", "probability", "threshold",
                "fallback", "width", "height", "faces_found", "regions", "video", "provenance", "explain",
-               "detector", "timing_s", "raw_score", "domain", "declared"}
+               "detector", "timing_s", "raw_score", "domain", "declared", "decode_scale"}
 REGION_KEYS = {"kind", "box", "crop_box", "crop_size", "face_score", "probability", "flagged", "raw_score",
                "verdict", "domain"}
 VIDEO_KEYS = {"fps", "frame_count", "duration_s", "every_s", "frames_sampled", "frames_flagged",

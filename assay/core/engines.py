@@ -22,6 +22,11 @@ ENGINES: dict[str, str] = {
     "local": "assay.core.engines:run_local",
     "ray": "assay.core.ray_engine:run_ray",
 }
+#: engine name -> "module:function(engine, wants_gpu)": how many workers it runs when ``workers`` is 0
+SIZES: dict[str, str] = {
+    "local": "assay.core.engines:local_size",
+    "ray": "assay.core.ray_engine:ray_size",
+}
 
 
 class Task(Protocol):
@@ -62,6 +67,11 @@ class Engine:
         """``task(item)`` for each item, in order, as the results come."""
         return load_entry(ENGINES, self.name, "engine")(task, items, self)
 
+    def size(self, wants_gpu: bool = False) -> int:
+        """How many workers :meth:`map` runs (``workers``, or the engine's default for 0): callers
+        that split work into batches per worker split it alike on every engine."""
+        return self.workers or load_entry(SIZES, self.name, "engine")(self, wants_gpu)
+
 
 # -- local: this process, or a pool of processes on this machine ----------------------
 _TASK: Task | None = None
@@ -96,6 +106,11 @@ def local_workers(workers: int, wants_gpu: bool = False) -> int:
     import torch
 
     return 1 if wants_gpu and torch.cuda.is_available() else (os.cpu_count() or 1)
+
+
+def local_size(engine: Engine, wants_gpu: bool = False) -> int:
+    """The local engine's default: every core, one process where a GPU is wanted and present."""
+    return local_workers(engine.workers, wants_gpu)
 
 
 def run_local(task: Task, items: Sequence[dict[str, Any]], engine: Engine) -> Iterable[dict[str, Any]]:

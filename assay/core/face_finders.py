@@ -299,6 +299,11 @@ def find_auto(images: Sequence[np.ndarray]) -> list[list[FoundFace]]:
     return [[whole_image(im)] if looks_like_crop(im, faces) else faces for im, faces in zip(images, found)]
 
 
+#: the short side (pixels) each finder needs of an image to find what it finds at full size (BlazeFace
+#: looks at a 128 px letterbox); finders not named here need the full-size image
+FINDER_SIDE: dict[str, int] = {"blazeface": BLAZEFACE_SIZE, "auto": BLAZEFACE_SIZE, "crop": 1}
+
+
 def find_faces(images: Sequence[np.ndarray], finder: str = "hog") -> list[list[FoundFace]]:
     """Each image's faces, largest first, found by the registered ``finder``."""
     return FACE_FINDERS.get(finder)(images)

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import io
+import math
 import warnings
 from pathlib import Path
 from typing import BinaryIO
 
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
 
 from assay.core.errors import ImageError, media_oserror
 from assay.core.fileio import atomic_write_bytes
@@ -46,15 +47,32 @@ def decode(data: bytes | Path | str, max_pixels: int = MAX_PIXELS) -> np.ndarray
     Raises :class:`ImageError` with a one-line reason for empty, truncated, oversized,
     unreadable or non-image inputs.
     """
+    return decode_reduced(data, None, max_pixels)[0]
+
+
+def decode_reduced(data: bytes | Path | str, min_side: int | None, max_pixels: int = MAX_PIXELS
+                   ) -> tuple[np.ndarray, tuple[int, int]]:
+    """:func:`decode`, a JPEG decoded reduced in the DCT domain (libjpeg's 1/2, 1/4 or 1/8 scaling,
+    Pillow's ``draft``) to the smallest size whose short side keeps at least ``min_side`` pixels;
+    other formats, and ``min_side`` None, at full size. Returns the pixels and the (width, height)
+    the full-size decode has (EXIF orientation applied)."""
     if isinstance(data, (str, Path)):
         with open_media(data, "image") as fh:
-            return _decode(fh, max_pixels)
+            return _decode(fh, max_pixels, min_side)
     if not data:
         raise ImageError("empty file (0 bytes)")
-    return _decode(io.BytesIO(bytes(data)), max_pixels)
+    return _decode(io.BytesIO(bytes(data)), max_pixels, min_side)
 
 
-def _decode(source: BinaryIO, max_pixels: int) -> np.ndarray:
+def _draft(img: Image.Image, min_side: int) -> None:
+    """Ask a JPEG's decoder for its smallest DCT scaling that keeps ``min_side`` pixels on the short side."""
+    w, h = img.size
+    factor = min_side / max(1, min(w, h))
+    if img.format == "JPEG" and factor < 1:
+        img.draft("RGB" if img.mode == "RGB" else img.mode, (math.ceil(w * factor), math.ceil(h * factor)))
+
+
+def _decode(source: BinaryIO, max_pixels: int, min_side: int | None = None) -> tuple[np.ndarray, tuple[int, int]]:
     """Decode from an open binary file: header first, then the pixels when there are not too many."""
     try:
         with warnings.catch_warnings():
@@ -63,9 +81,12 @@ def _decode(source: BinaryIO, max_pixels: int) -> np.ndarray:
             w, h = img.size
             if w * h > max_pixels:
                 raise ImageError(f"too large: {w}x{h} = {w * h} pixels > limit {max_pixels} (decompression bomb guard)")
+            if min_side:
+                _draft(img, min_side)
             img.load()
+            turned = img.getexif().get(ExifTags.Base.Orientation, 1) in (5, 6, 7, 8)
             img = ImageOps.exif_transpose(img)
-            return to_rgb8(img)
+            return to_rgb8(img), (h, w) if turned else (w, h)
     except ImageError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:

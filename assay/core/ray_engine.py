@@ -47,13 +47,21 @@ class _Actor:
         return {"result": [json.dumps(self.task(json.loads(item))) for item in batch["item"]]}
 
 
+def ray_size(engine: Engine, wants_gpu: bool = False) -> int:
+    """The actors a job gets (``engine.workers``, else one per GPU where a GPU is wanted and the
+    cluster has GPUs, else one per CPU); joins the cluster to count them."""
+    resources = connect(engine.address)
+    gpus = int(resources.get("GPU", 0)) if wants_gpu else 0
+    return engine.workers or gpus or max(1, int(resources.get("CPU", 1)))
+
+
 def run_ray(task: Task, items: Sequence[dict[str, Any]], engine: Engine) -> Iterator[dict[str, Any]]:
     """``task(item)`` for each item on the cluster, in order, streamed back as they come."""
     if not items:
         return
     resources = connect(engine.address)
     gpus = int(resources.get("GPU", 0)) if task.wants_gpu else 0
-    actors = engine.workers or gpus or max(1, int(resources.get("CPU", 1)))
+    actors = ray_size(engine, task.wants_gpu)
     context = ray.data.DataContext.get_current()
     context.execution_options.preserve_order = True
     context.enable_progress_bars = False

@@ -41,17 +41,9 @@ class PublishedDetector(TorchDetector):
     def decision_function(self, images: Images) -> np.ndarray:
         if self.crop is not None:
             return super().decision_function(images)
-        import torch
-
-        from assay.core.devices import autocast
-
         dev = device()
-        self.model.to(dev).eval()
-        out = np.zeros(len(images))
-        with torch.inference_mode(), autocast(dev):
-            for i, img in enumerate(images):  # native sizes differ: one image per forward pass
-                out[i] = float(self.model(self.to_tensor([img])).float().squeeze())
-        return out
+        # native sizes differ: one image per forward pass
+        return np.array([float(self.forward_tiles([img], dev)[0]) for img in images])
 
 
 @DETECTORS.register("cnndetection")

@@ -47,6 +47,9 @@ class SpectralDetector(ScoredDetector):
 
         return downscale_to(image, self.scale) if self.rescale and self.scale else image
 
+    def view_short_side(self) -> int | None:
+        return self.scale if self.rescale and self.scale else None
+
     def features(self, images: Images) -> np.ndarray:
         if not len(images):
             return np.zeros((0, self.bins))

@@ -7,7 +7,10 @@ side (at a multiple of 8 pixels, so the JPEG grid is kept) is cut first and augm
 of each downscaled copy and averages their logits. Nothing is ever up-sampled: a scale above
 1 is refused, and an image smaller than the tile is padded, not enlarged. ``view_side`` makes
 the detector look at every image area-downscaled to that short side first (smaller images as
-they are), so that faces of any size are seen at one content scale. On CUDA
+they are), so that faces of any size are seen at one content scale. Inference runs on a copy of
+the network with its BatchNorms folded into the convolutions, in channels_last, ``inference_batch``
+tiles a forward pass, at ``precision`` (``auto``: bf16 autocast on CUDA, fp32 on the CPU; ``bf16``
+on both; ``fp32`` on both); the copy is made again whenever a weight changed. On CUDA
 the loop runs under bf16 autocast with channels_last tensors; when ``torch.distributed`` is
 initialised (``torchrun``) the model is wrapped in DistributedDataParallel, each rank takes
 its share of every epoch, and only rank 0 writes.
@@ -44,10 +47,20 @@ class TorchDetector(ScoredDetector):
 
     def __init__(self, tile: int = 64, epochs: int = 10, batch_size: int = 32, lr: float = 1e-3,
                  weight_decay: float = 0.05, max_tiles: int = 16, scales: Sequence[float] = (1.0,),
-                 view_side: int | None = None, seed: int = 0) -> None:
+                 view_side: int | None = None, precision: str = "auto", inference_batch: int = 128,
+                 seed: int = 0) -> None:
+        from assay.core.devices import PRECISIONS
+
         super().__init__()
         if tile % 2:
             raise ValueError(f"tile must be even, got {tile}")
+        if precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
+        if inference_batch < 1:
+            raise ValueError(f"inference_batch must be >= 1, got {inference_batch}")
+        self.precision, self.inference_batch = precision, inference_batch
+        #: (device, weight versions) -> the inference copy made for them (:meth:`inference_model`)
+        self._inference: tuple[tuple[Any, ...], Any] | None = None
         if view_side is not None and view_side < tile:
             raise ValueError(f"view_side ({view_side}) must be at least the tile ({tile})")
         self.view_side = view_side
@@ -74,20 +87,52 @@ class TorchDetector(ScoredDetector):
 
         return last_conv(self.model)
 
-    def to_tensor(self, tiles: list[np.ndarray]) -> "Any":
-        """uint8 tiles -> float tensor N x 3 x H x W in [-1, 1] on the model's device."""
+    def to_tensor(self, tiles: list[np.ndarray], layout: "Any" = None, dev: "Any" = None) -> "Any":
+        """uint8 tiles -> float tensor N x 3 x H x W in [-1, 1] on ``dev`` (default: this process's
+        :func:`device`), in ``layout`` (default: the training layout, :func:`assay.core.devices.memory_format`)."""
         import torch
 
         from assay.core.devices import memory_format
 
-        dev = device()
+        dev = dev or device()
         x = torch.from_numpy(np.stack(tiles)).permute(0, 3, 1, 2).float().div_(127.5).sub_(1.0)
-        return x.to(dev).contiguous(memory_format=memory_format(dev))
+        return x.to(dev).contiguous(memory_format=layout or memory_format(dev))
+
+    def inference_model(self, dev: "Any") -> "Any":
+        """:attr:`model` prepared for inference on ``dev`` (:func:`assay.core.devices.inference_copy`),
+        kept until a weight changes (training steps and loads bump the tensors' versions)."""
+        from assay.core.devices import inference_copy
+
+        key = (str(dev), *(p._version for p in self.model.parameters()),
+               *(b._version for b in self.model.buffers()))
+        if self._inference is None or self._inference[0] != key:
+            self._inference = (key, inference_copy(self.model, dev))
+        return self._inference[1]
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled (to a scan's worker processes) without the inference copy: each makes its own."""
+        return {**self.__dict__, "_inference": None}
+
+    def forward_tiles(self, tiles: list[np.ndarray], dev: "Any") -> "Any":
+        """Logits (CPU float tensor) of uint8 tiles, ``inference_batch`` at a time, on the inference copy."""
+        import torch
+
+        from assay.core.devices import autocast
+
+        model, out = self.inference_model(dev), []
+        with torch.inference_mode(), autocast(dev, self.precision):
+            for start in range(0, len(tiles), self.inference_batch):
+                x = self.to_tensor(tiles[start:start + self.inference_batch], torch.channels_last, dev)
+                out.append(model(x).float().reshape(-1).cpu())
+        return torch.cat(out)
 
     def view(self, image: np.ndarray) -> np.ndarray:
         from assay.detect.scale import downscale_to
 
         return downscale_to(image, self.view_side) if self.view_side else image
+
+    def view_short_side(self) -> int | None:
+        return self.view_side
 
     def copies(self, image: np.ndarray) -> list[np.ndarray]:
         """The image at native scale and its downscaled copies (those still a tile wide)."""
@@ -177,12 +222,7 @@ class TorchDetector(ScoredDetector):
         return self
 
     def decision_function(self, images: Images) -> np.ndarray:
-        import torch
-
-        from assay.core.devices import autocast
-
         dev = device()
-        self.model.to(dev).eval()
         tiles, owner = [], []
         for i, img in enumerate(images):
             for copy in self.copies(self.view(img)):
@@ -191,11 +231,7 @@ class TorchDetector(ScoredDetector):
                     owner.append(i)
         if not tiles:
             return np.zeros(0)
-        out = []
-        with torch.inference_mode(), autocast(dev):
-            for start in range(0, len(tiles), 4 * self.batch_size):
-                out.append(self.model(self.to_tensor(tiles[start:start + 4 * self.batch_size])).float().squeeze(1).cpu())
-        logits = torch.cat(out).numpy().astype(np.float64)
+        logits = self.forward_tiles(tiles, dev).numpy().astype(np.float64)
         sums = np.bincount(owner, weights=logits, minlength=len(images))
         return sums / np.bincount(owner, minlength=len(images))
 

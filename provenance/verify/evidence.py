@@ -133,8 +133,10 @@ def _lookup(ws: Workspace | None, candidates: list[tuple[str | None, str]]) -> t
     return None, None
 
 
-def gather(path: Path, ws: Workspace | None = None, trust_anchors: str | None = None) -> Evidence:
-    """Read everything verify checks from one file. Raises :class:`MediaError` with a one-line reason."""
+def gather(path: Path, ws: Workspace | None = None, trust_anchors: str | None = None,
+           pixels: np.ndarray | None = None) -> Evidence:
+    """Read everything verify checks from one file; ``pixels``: an image's full-size decode, where the
+    caller already holds it (not decoded again). Raises :class:`MediaError` with a one-line reason."""
     kind = media_kind(path)
     reader = rgb = None
     try:
@@ -142,7 +144,7 @@ def gather(path: Path, ws: Workspace | None = None, trust_anchors: str | None = 
         if kind == "video":
             reader = VideoReader(path)
         else:
-            rgb = decode(data)
+            rgb = decode(data) if pixels is None else pixels
     except OSError as exc:
         raise MediaError(oserror_reason(exc)) from None
     fmt = sniff_format(path, data, kind)

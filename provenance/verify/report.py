@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
+import numpy as np
 from tqdm import tqdm
 
 from assay.core.errors import InputError, MediaError
@@ -55,19 +56,20 @@ def error_result(path: str | Path, reason: str) -> dict[str, Any]:
 
 
 def verify_file(path: str | Path, ws: Workspace | None = None, trust_anchors: str | None = None,
-                require: tuple[str, ...] = ()) -> dict[str, Any]:
+                require: tuple[str, ...] = (), pixels: np.ndarray | None = None) -> dict[str, Any]:
     """Check every label of one file; never raises for a bad file (``error`` says why).
 
     ``trust_anchors`` is a PEM bundle of root certificates (e.g. the dev CA from keygen).
     With a workspace, the content id (from the manifest, or from the watermark when the
     manifest is gone) is looked up in the catalog and the original record returned.
     ``require`` names labels (c2pa, xmp, visible, watermark) whose absence is a failure.
+    ``pixels``: the image's full-size decode where the caller already holds it (not decoded again).
     ``restamp`` is the command that restores a re-saved file's manifest and XMP from the
     record its watermark found, when the picture is confirmed as that record's (else None).
     """
     required = required_checks(require)
     try:
-        ev = gather(Path(path), ws, trust_anchors)
+        ev = gather(Path(path), ws, trust_anchors, pixels)
     except MediaError as exc:
         return error_result(path, str(exc))
     checks = run_checks(ev)
