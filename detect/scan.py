@@ -258,7 +258,7 @@ class Scanner:
         from assay.detect.domain import codec_of
 
         t0 = time.perf_counter()
-        image = decode(path)
+        image = decode(path, work="scan")
         try:
             codec: dict[str, Any] | None = codec_of(path)
         except Exception:  # decodable but not by Pillow's header reader: no codec check

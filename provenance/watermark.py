@@ -63,9 +63,35 @@ class TooSmall(InputError):
     """The image is below the smallest size at which the method holds."""
 
 
+#: pixels per band of rows worked on at a time (bounds the temporaries of large images)
+BAND_PIXELS = 1 << 22
+
+
 def _luma(rgb: np.ndarray) -> np.ndarray:
-    rgb = rgb.astype(np.float32)
-    return 0.299 * rgb[..., 0] + 0.587 * rgb[..., 1] + 0.114 * rgb[..., 2]
+    """Rec. 601 luma as float32, a band of rows at a time (no float copy of the whole image)."""
+    h, w = rgb.shape[:2]
+    luma = np.empty((h, w), np.float32)
+    step = max(1, BAND_PIXELS // max(w, 1))
+    for y in _bands(h, w):
+        band = rgb[y:y + step].astype(np.float32)
+        luma[y:y + step] = 0.299 * band[..., 0] + 0.587 * band[..., 1] + 0.114 * band[..., 2]
+    return luma
+
+
+def _bands(h: int, w: int) -> range:
+    """First rows of the bands of rows an h x w image is worked on in."""
+    return range(0, h, max(1, BAND_PIXELS // max(w, 1)))
+
+
+def add_pattern(rgb: np.ndarray, pattern: np.ndarray) -> np.ndarray:
+    """``rgb`` plus the luma ``pattern`` on every channel, rounded and clipped to uint8, a band of rows at a time."""
+    out = np.empty_like(rgb)
+    step = max(1, BAND_PIXELS // max(rgb.shape[1], 1))
+    for y in _bands(*rgb.shape[:2]):
+        band = rgb[y:y + step].astype(np.float32)
+        band += pattern[y:y + step, :, None]
+        out[y:y + step] = np.clip(np.rint(band), 0, 255)
+    return out
 
 
 @WATERMARKS.register("ssgrid", keyed=True)
@@ -87,22 +113,39 @@ class SpreadSpectrumGrid:
         self.sign = rng.choice(np.array([-1.0, 1.0], np.float32), cells)
         self.per_bit = np.bincount(owner, minlength=PAYLOAD_BITS).astype(np.float32)
 
-    def _cells(self, h: int, w: int) -> np.ndarray:
+    def _cell_sums(self, values: np.ndarray) -> np.ndarray:
+        """The sum of an h x w array over each grid cell, a band of rows at a time (no h x w index array)."""
+        h, w = values.shape
         g = self.grid
-        return (np.arange(h) * g // h)[:, None] * g + (np.arange(w) * g // w)[None, :]
+        cols = np.arange(w) * g // w
+        sums = np.zeros(g * g)
+        step = max(1, BAND_PIXELS // max(w, 1))
+        for y in _bands(h, w):
+            cells = (np.arange(y, min(h, y + step)) * g // h)[:, None] * g + cols[None, :]
+            sums += np.bincount(cells.ravel(), values[y:y + step].ravel(), g * g)
+        return sums
+
+    def _cell_counts(self, h: int, w: int) -> np.ndarray:
+        g = self.grid
+        return np.outer(np.bincount(np.arange(h) * g // h, minlength=g), np.bincount(np.arange(w) * g // w, minlength=g)
+                        ).ravel()
+
+    def _expand(self, per_cell: np.ndarray, h: int, w: int) -> np.ndarray:
+        """An h x w float32 array holding each cell's value over its pixels."""
+        g = self.grid
+        rows = np.bincount(np.arange(h) * g // h, minlength=g)
+        cols = np.bincount(np.arange(w) * g // w, minlength=g)
+        return np.repeat(np.repeat(per_cell.astype(np.float32).reshape(g, g), rows, axis=0), cols, axis=1)
 
     def _residual(self, luma: np.ndarray) -> np.ndarray:
         import cv2
 
         h, w = luma.shape
         k = max(3, int(round(2 * max(h, w) / self.grid)) | 1)
-        return luma - cv2.blur(luma, (k, k))
+        return np.subtract(luma, blurred := cv2.blur(luma, (k, k)), out=blurred)
 
     def _statistic(self, luma: np.ndarray) -> np.ndarray:
-        h, w = luma.shape
-        cells = self._cells(h, w).ravel()
-        n = self.grid * self.grid
-        means = np.bincount(cells, self._residual(luma).ravel(), n) / np.maximum(np.bincount(cells, minlength=n), 1)
+        means = self._cell_sums(self._residual(luma)) / np.maximum(self._cell_counts(*luma.shape), 1)
         return np.bincount(self.owner, means * self.sign, PAYLOAD_BITS) / self.per_bit
 
     def _weights(self, luma: np.ndarray) -> np.ndarray:
@@ -110,29 +153,26 @@ class SpreadSpectrumGrid:
         n = self.grid * self.grid
         if not self.masking:
             return np.ones(n, np.float32)
-        cells = self._cells(*luma.shape).ravel()
-        count = np.maximum(np.bincount(cells, minlength=n), 1)
-        activity = np.sqrt(np.bincount(cells, (self._residual(luma) ** 2).ravel(), n) / count)
+        count = np.maximum(self._cell_counts(*luma.shape), 1)
+        residual = self._residual(luma)
+        activity = np.sqrt(self._cell_sums(np.square(residual, out=residual)) / count)
         weight = np.clip((activity + 1.0) / (np.median(activity) + 1.0), 0.3, 2.0)
-        mean = np.bincount(cells, luma.ravel(), n) / count
+        mean = self._cell_sums(luma) / count
         return np.where((mean > 245) | (mean < 10), 0.3, weight).astype(np.float32)
 
     def embed(self, rgb: np.ndarray, bits: np.ndarray) -> np.ndarray:
         h, w = rgb.shape[:2]
         if min(h, w) < self.min_side:
             raise TooSmall(f"{w}x{h} is below {self.min_side} px")
-        cells = self._cells(h, w)
         want = (2.0 * np.asarray(bits, np.float32) - 1.0)
         weight = self._weights(_luma(rgb))
         cell_sign = want[self.owner] * self.sign
-        unit = want * self._statistic((cell_sign * weight)[cells].astype(np.float32))
+        unit = want * self._statistic(self._expand(cell_sign * weight, h, w))
         gain = np.full(PAYLOAD_BITS, self.min_gain, np.float32)
-        base = rgb.astype(np.float32)
         out = rgb
         for _ in range(self.rounds):
             amplitude = np.minimum(gain[self.owner] * weight, self.max_gain)
-            pattern = (cell_sign * amplitude)[cells]
-            out = np.clip(np.rint(base + pattern[..., None]), 0, 255).astype(np.uint8)
+            out = add_pattern(rgb, self._expand(cell_sign * amplitude, h, w))
             got = want * self._statistic(_luma(out))
             if (got >= self.margin).all():
                 break

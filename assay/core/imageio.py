@@ -14,6 +14,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from assay.core.errors import ImageError, media_oserror
 from assay.core.fileio import atomic_write_bytes
 from assay.core.media import open_media
+from assay.core.memory import check_decode
 
 #: default decode limit; larger images are refused as possible decompression bombs
 MAX_PIXELS = 64_000_000
@@ -34,27 +35,28 @@ def to_rgb8(img: Image.Image) -> np.ndarray:
         rgba = img.convert("RGBA")
         white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
         img = Image.alpha_composite(white, rgba)
-    arr = np.asarray(img.convert("RGB"), dtype=np.uint8)
+    arr = np.asarray(img if mode == "RGB" else img.convert("RGB"), dtype=np.uint8)
     return np.ascontiguousarray(arr)
 
 
-def decode(data: bytes | Path | str, max_pixels: int = MAX_PIXELS) -> np.ndarray:
+def decode(data: bytes | Path | str, max_pixels: int = MAX_PIXELS, work: str = "decode") -> np.ndarray:
     """Decode an image (bytes or path) to HxWx3 uint8 RGB, honouring EXIF orientation.
 
     A path is opened with :func:`assay.core.media.open_media` (a regular file within the
-    image size limit) and only its header is read before the pixel count is checked.
-    Raises :class:`ImageError` with a one-line reason for empty, truncated, oversized,
+    image size limit) and only its header is read before the pixel count is checked, and
+    its decoded size against the memory budget of the command ``work`` names
+    (:func:`assay.core.memory.check_decode`). Raises :class:`ImageError` with a one-line reason for empty, truncated, oversized,
     unreadable or non-image inputs.
     """
     if isinstance(data, (str, Path)):
         with open_media(data, "image") as fh:
-            return _decode(fh, max_pixels)
+            return _decode(fh, max_pixels, work)
     if not data:
         raise ImageError("empty file (0 bytes)")
-    return _decode(io.BytesIO(bytes(data)), max_pixels)
+    return _decode(io.BytesIO(data if isinstance(data, bytes) else bytes(data)), max_pixels, work)
 
 
-def _decode(source: BinaryIO, max_pixels: int) -> np.ndarray:
+def _decode(source: BinaryIO, max_pixels: int, work: str) -> np.ndarray:
     """Decode from an open binary file: header first, then the pixels when there are not too many."""
     try:
         with warnings.catch_warnings():
@@ -63,8 +65,9 @@ def _decode(source: BinaryIO, max_pixels: int) -> np.ndarray:
             w, h = img.size
             if w * h > max_pixels:
                 raise ImageError(f"too large: {w}x{h} = {w * h} pixels > limit {max_pixels} (decompression bomb guard)")
+            check_decode(w, h, len(img.getbands()), work)
             img.load()
-            img = ImageOps.exif_transpose(img)
+            ImageOps.exif_transpose(img, in_place=True)  # in place: no copy of the pixels when upright
             return to_rgb8(img)
     except ImageError:
         raise
@@ -82,7 +85,7 @@ def pixel_sha256(arr: np.ndarray) -> str:
     """sha256 of decoded pixels (shape included): equal for byte-different files with equal pixels."""
     h = hashlib.sha256()
     h.update(repr((arr.shape, str(arr.dtype))).encode())
-    h.update(np.ascontiguousarray(arr).tobytes())
+    h.update(np.ascontiguousarray(arr).data)  # the buffer itself, not a copy of it
     return h.hexdigest()
 
 

@@ -109,5 +109,5 @@ def stamp_image(src: Path, out: Path, identity: SigningIdentity | None, options:
     fmt = FORMATS.get(out.suffix.lower())
     if fmt is None:
         raise ValueError(f"cannot write {out.suffix!r}; expected one of {', '.join(sorted(FORMATS))}")
-    return stamp_pixels(decode(src), fmt, identity, options, source_type=source_type, generator=generator,
+    return stamp_pixels(decode(src, work="stamp"), fmt, identity, options, source_type=source_type, generator=generator,
                         parent=parent_ingredient(parent), title=out.name)

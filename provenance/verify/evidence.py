@@ -142,7 +142,7 @@ def gather(path: Path, ws: Workspace | None = None, trust_anchors: str | None = 
         if kind == "video":
             reader = VideoReader(path)
         else:
-            rgb = decode(data)
+            rgb = decode(data, work="verify")
     except OSError as exc:
         raise MediaError(oserror_reason(exc)) from None
     fmt = sniff_format(path, data, kind)
