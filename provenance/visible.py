@@ -114,8 +114,10 @@ def render_plate(style: MarkStyle, short_side: int) -> tuple[np.ndarray, np.ndar
     return rgb, mask, lay
 
 
-def apply_mark(rgb: np.ndarray, style: MarkStyle | None = None) -> tuple[np.ndarray, dict[str, Any]]:
-    """Draw the mark; returns the new pixels and the record the check needs."""
+def apply_mark(rgb: np.ndarray, style: MarkStyle | None = None, in_place: bool = False
+               ) -> tuple[np.ndarray, dict[str, Any]]:
+    """Draw the mark; returns the new pixels (``rgb`` itself, drawn on, when ``in_place``) and the record the
+    check needs."""
     style = style or MarkStyle()
     place = POSITIONS.get(style.position)
     h, w = rgb.shape[:2]
@@ -135,7 +137,7 @@ def apply_mark(rgb: np.ndarray, style: MarkStyle | None = None) -> tuple[np.ndar
     ph, pw = plate.shape[:2]
     margin = min(round(style.margin_frac * min(h, w)), w - pw, h - ph)
     x0, y0 = place(w, h, pw, ph, margin)
-    out = np.array(rgb, np.uint8)  # only the plate's box is blended in float
+    out = rgb if in_place else np.array(rgb, np.uint8)  # only the plate's box is blended in float
     region = out[y0:y0 + ph, x0:x0 + pw].astype(np.float32)
     alpha = np.maximum(mask, style.plate_opacity)[..., None]
     out[y0:y0 + ph, x0:x0 + pw] = np.clip(np.rint(alpha * plate + (1 - alpha) * region), 0, 255)

@@ -35,8 +35,20 @@ def to_rgb8(img: Image.Image) -> np.ndarray:
         rgba = img.convert("RGBA")
         white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
         img = Image.alpha_composite(white, rgba)
-    arr = np.asarray(img if mode == "RGB" else img.convert("RGB"), dtype=np.uint8)
-    return np.ascontiguousarray(arr)
+    return _rgb_array(img if mode == "RGB" else img.convert("RGB"))
+
+
+#: rows of an image copied out of Pillow at a time
+BAND_ROWS = 256
+
+
+def _rgb_array(img: Image.Image) -> np.ndarray:
+    """A writable HxWx3 array of an RGB image, copied a band of rows at a time (no whole-image bytes in between)."""
+    w, h = img.size
+    arr = np.empty((h, w, 3), np.uint8)
+    for y in range(0, h, BAND_ROWS):
+        arr[y:y + BAND_ROWS] = np.asarray(img.crop((0, y, w, min(h, y + BAND_ROWS))))
+    return arr
 
 
 def decode(data: bytes | Path | str, max_pixels: int = MAX_PIXELS, work: str = "decode") -> np.ndarray:
