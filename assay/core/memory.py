@@ -29,7 +29,7 @@ ENV_VAR = "ASSAY_MEMORY_BUDGET"
 GiB = 1 << 30
 MiB = 1 << 20
 #: command -> bytes it holds per decoded image byte at its peak (docs/limits.md), beyond the process itself
-WORK: dict[str, float] = {"decode": 2.5, "scan": 5.0, "verify": 4.5, "stamp": 7.5, "prepare": 6.0}
+WORK: dict[str, float] = {"decode": 2.5, "scan": 6.0, "verify": 4.5, "stamp": 5.5, "prepare": 4.5}
 #: the least a pool worker is given: the models it loads and a 12-megapixel photo's working set
 WORKER_BYTES = 768 * MiB
 _CGROUP = Path("/sys/fs/cgroup")
