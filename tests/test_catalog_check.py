@@ -8,6 +8,7 @@ import shutil
 import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -145,3 +146,35 @@ def test_the_database_check_reports_what_sqlite_finds(stamped: tuple[Workspace, 
     code, found = check(ws.root, "--repair")
     assert code == 1 and found == [{"check": "database", "subject": str(ws.root / CATALOG_FILE),
                                     "problem": "row 3 missing from index datasets_created", "repaired": False}]
+
+
+#: writes part of a file through atomic_path, says so, then waits to be killed
+KILLED_WRITER = """
+import sys, time
+from pathlib import Path
+from assay.core.fileio import atomic_path
+with atomic_path(Path(sys.argv[1]) / "report.json") as tmp:
+    tmp.write_text("{partial")
+    Path(sys.argv[2]).write_text(tmp.name)
+    time.sleep(600)
+"""
+
+
+def test_a_writer_killed_mid_write_leaves_a_temporary_that_repair_removes(stamped: tuple[Workspace, Path],
+                                                                         tmp_path: Path) -> None:
+    ws, _ = stamped
+    said = tmp_path / "said"
+    proc = subprocess.Popen([sys.executable, "-c", KILLED_WRITER, str(ws.root / "scans"), str(said)],
+                            env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])})
+    try:
+        while not said.exists() or not said.read_text():
+            assert proc.poll() is None, "the writer ended before it wrote"
+            time.sleep(0.05)
+    finally:
+        proc.kill()
+        proc.wait()
+    left = ws.root / "scans" / said.read_text()
+    assert left.is_file() and not (ws.root / "scans" / "report.json").exists()
+    code, found = check(ws.root)
+    assert code == 1 and [(f["check"], f["subject"]) for f in found] == [("temporaries", str(left))]
+    assert check(ws.root, "--repair")[0] == 0 and not left.exists()
