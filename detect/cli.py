@@ -20,6 +20,7 @@ CALIBRATION_OPT = typer.Option("temperature", "--calibration", help="temperature
 ENCODE_OPT = typer.Option("auto", "--encode", help="Encode path for both classes: auto, none, png, jpeg[:Q].")
 MAX_PER_SET_OPT = typer.Option(None, "--max-per-set", help="Use at most this many images of each set.")
 SEED_OPT = typer.Option(0, "--seed", help="Seed of the split and of training.")
+AUG_OPT = typer.Option([], "--aug", help="Augmentations: blur, jpeg, resize-crop, reencode, flip (or 'wang' = blur,jpeg).")
 TABLE_METRICS = ("auc", "ap", "eer", "accuracy", "acc_real", "acc_synthetic", "ece")
 
 
@@ -101,7 +102,7 @@ def train_cmd(
     layout_dir: list[Path] = typer.Option([], "--dir", help=DIR_HELP["layout"]),
     calibrate_on: list[str] = typer.Option([], "--calibrate-on", help="Fake family never trained on, used only to "
                                            "calibrate the probabilities (a generator the detector does not know)."),
-    aug: list[str] = typer.Option([], "--aug", help="Augmentations: blur, jpeg, resize-crop, reencode, flip (or 'wang' = blur,jpeg)."),
+    aug: list[str] = AUG_OPT,
     simulate: bool = typer.Option(False, "--simulate", help="Add artifact-simulation fakes made from the real images."),
     simulator: list[str] = SIMULATOR_OPT,
     sim_steps: int = SIM_STEPS_OPT,
@@ -290,7 +291,7 @@ def loo_cmd(
     model: str = typer.Option("spectral", "--model", "-m", help="Detector to train in every fold."),
     real: list[str] = REAL_OPT,
     fake: list[str] = FAKE_OPT,
-    aug: list[str] = typer.Option([], "--aug", help="Augmentations: blur, jpeg, resize-crop, flip (or 'wang')."),
+    aug: list[str] = AUG_OPT,
     simulate: bool = typer.Option(False, "--simulate", help="Add artifact-simulation fakes (and a simulated-only fold)."),
     simulator: list[str] = SIMULATOR_OPT,
     sim_steps: int = SIM_STEPS_OPT,

@@ -17,6 +17,7 @@ QUICK = {
     "spectral": {},
     "dct": {},
     "jpeg-dct": {},
+    "cooc": {},
     "npr": {"tile": 32, "epochs": 3, "batch_size": 16},
     "freqnet": {"tile": 32, "epochs": 4, "batch_size": 16},
     "dct-cnn": {"tile": 32, "epochs": 3, "batch_size": 16},
