@@ -137,15 +137,22 @@ class SpreadSpectrumGrid:
         cols = np.bincount(np.arange(w) * g // w, minlength=g)
         return np.repeat(np.repeat(per_cell.astype(np.float32).reshape(g, g), rows, axis=0), cols, axis=1)
 
-    def _residual(self, luma: np.ndarray) -> np.ndarray:
+    def _blur(self, luma: np.ndarray, scratch: bool = False) -> np.ndarray:
+        """The box blur the high-pass residual subtracts, written over ``luma`` when it is ``scratch``."""
         import cv2
 
         h, w = luma.shape
         k = max(3, int(round(2 * max(h, w) / self.grid)) | 1)
-        return np.subtract(luma, blurred := cv2.blur(luma, (k, k)), out=blurred)
+        return cv2.blur(luma, (k, k), dst=luma if scratch else None)
 
-    def _statistic(self, luma: np.ndarray) -> np.ndarray:
-        means = self._cell_sums(self._residual(luma)) / np.maximum(self._cell_counts(*luma.shape), 1)
+    def _residual(self, luma: np.ndarray) -> np.ndarray:
+        return np.subtract(luma, blurred := self._blur(luma), out=blurred)
+
+    def _statistic(self, luma: np.ndarray, scratch: bool = False) -> np.ndarray:
+        """Each bit's statistic: the key-signed mean residual of its cells. The residual's cell sums are the luma's
+        less the blur's, so a ``scratch`` luma (a temporary) is blurred in place: no second image-sized buffer."""
+        sums = self._cell_sums(luma)
+        means = (sums - self._cell_sums(self._blur(luma, scratch))) / np.maximum(self._cell_counts(*luma.shape), 1)
         return np.bincount(self.owner, means * self.sign, PAYLOAD_BITS) / self.per_bit
 
     def _weights(self, luma: np.ndarray) -> np.ndarray:
@@ -167,13 +174,14 @@ class SpreadSpectrumGrid:
         want = (2.0 * np.asarray(bits, np.float32) - 1.0)
         weight = self._weights(_luma(rgb))
         cell_sign = want[self.owner] * self.sign
-        unit = want * self._statistic(self._expand(cell_sign * weight, h, w))
+        unit = want * self._statistic(self._expand(cell_sign * weight, h, w), scratch=True)
         gain = np.full(PAYLOAD_BITS, self.min_gain, np.float32)
         out = rgb
         for _ in range(self.rounds):
             amplitude = np.minimum(gain[self.owner] * weight, self.max_gain)
+            del out  # the last round's pixels go before the next are made (a large image is held twice, not thrice)
             out = add_pattern(rgb, self._expand(cell_sign * amplitude, h, w))
-            got = want * self._statistic(_luma(out))
+            got = want * self._statistic(_luma(out), scratch=True)
             if (got >= self.margin).all():
                 break
             gain = np.clip(gain + np.maximum(0.0, self.margin - got) / np.maximum(unit, 1e-3),
@@ -184,7 +192,7 @@ class SpreadSpectrumGrid:
         h, w = rgb.shape[:2]
         if min(h, w) < self.min_side // 2:
             raise TooSmall(f"{w}x{h} is below {self.min_side // 2} px")
-        return self._statistic(_luma(rgb))
+        return self._statistic(_luma(rgb), scratch=True)
 
 
 @WATERMARKS.register(SMALL_METHOD, keyed=True)
@@ -238,12 +246,12 @@ class SmallSpreadSpectrumGrid(SpreadSpectrumGrid):
         target = np.full(PAYLOAD_BITS, self.margin, np.float32)
         out = rgb
         for _ in range(self.rounds):
-            stat = self._statistic(luma + delta)
+            stat = self._statistic(luma + delta, scratch=True)
             goal = want * np.maximum(target, want * stat)  # bits already past the margin stay where they are
             step = weight * (response.T @ np.linalg.solve(gram, goal - stat).astype(np.float32))
             delta += step.reshape(h, w)
             out = np.clip(np.rint(base + delta[..., None]), 0, 255).astype(np.uint8)
-            got = want * self._statistic(_luma(out))
+            got = want * self._statistic(_luma(out), scratch=True)
             if (got >= self.margin).all():
                 break
             target += np.maximum(0.0, self.margin - got)  # rounding or clipping fell short: aim higher there
@@ -253,7 +261,7 @@ class SmallSpreadSpectrumGrid(SpreadSpectrumGrid):
         h, w = rgb.shape[:2]
         if min(h, w) < self.min_side:
             raise TooSmall(f"{w}x{h} is below {self.min_side} px")
-        return self._statistic(_luma(rgb))
+        return self._statistic(_luma(rgb), scratch=True)
 
 
 @WATERMARKS.register("dwtDctSvd", keyed=False)

@@ -53,7 +53,7 @@ def _rss() -> int:
 def test_an_image_over_the_budget_is_refused_from_its_header(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = tmp_path / "x.png"
     Image.new("RGB", (1000, 1000), (1, 2, 3)).save(path)
-    monkeypatch.setenv(memory.ENV_VAR, str(_rss() + 4_000_000))  # 4 MB left: 3 MB of pixels x 2.5 does not fit
+    monkeypatch.setenv(memory.ENV_VAR, str(_rss() + 2_000_000))  # 2 MB left: 3 MB of pixels x 2.5 does not fit
     with pytest.raises(ImageError) as info:
         decode(path)
     reason = str(info.value)
@@ -63,9 +63,9 @@ def test_an_image_over_the_budget_is_refused_from_its_header(tmp_path: Path, mon
 
 
 def test_the_working_set_of_the_command_counts(monkeypatch: pytest.MonkeyPatch) -> None:
-    data = encode(np.zeros((1000, 1000, 3), np.uint8))
-    monkeypatch.setenv(memory.ENV_VAR, str(_rss() + 12_000_000))  # 12 MB: decode (2.5 x 3 MB) fits, stamp does not
-    assert decode(data).shape == (1000, 1000, 3)
+    data = encode(np.zeros((2000, 2000, 3), np.uint8))
+    monkeypatch.setenv(memory.ENV_VAR, str(_rss() + 42_000_000))  # decode (2.5 x 12 MB) fits, stamp (4.5 x) does not
+    assert decode(data).shape == (2000, 2000, 3)
     with pytest.raises(ImageError, match="stamp needs about"):
         decode(data, work="stamp")
 
@@ -153,7 +153,11 @@ def test_62_megapixels_under_a_1_gib_address_space_limit(big_png: Path, keyed_ws
     assert (tmp_path / "o" / "small.png").is_file() and not (tmp_path / "o" / big_png.name).exists()
 
 
-def test_62_megapixels_verify_within_a_1_gib_data_limit(big_png: Path, keyed_ws: Path, tmp_path: Path) -> None:
-    """``ulimit -d`` counts memory written, not address space: the file fits and is verified in full."""
-    res = _limited(resource.RLIMIT_DATA, ["provenance", "verify", str(big_png)], keyed_ws, tmp_path)
-    assert f"{big_png}: unlabelled" in res.stdout, res.stdout + res.stderr
+def test_62_megapixels_stamp_and_verify_within_a_1_gib_data_limit(big_png: Path, keyed_ws: Path,
+                                                                  tmp_path: Path) -> None:
+    """``ulimit -d`` counts memory written, not address space: the file fits, is stamped and verified in full."""
+    out = tmp_path / "o"
+    res = _limited(resource.RLIMIT_DATA, ["provenance", "stamp", str(big_png), "--out", str(out)], keyed_ws, tmp_path)
+    assert res.returncode == 0 and (out / big_png.name).is_file(), res.stdout + res.stderr
+    res = _limited(resource.RLIMIT_DATA, ["provenance", "verify", str(out / big_png.name)], keyed_ws, tmp_path)
+    assert res.returncode == 0 and f"{out / big_png.name}: ok" in res.stdout, res.stdout + res.stderr

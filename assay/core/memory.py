@@ -3,8 +3,8 @@
 The budget is the tightest of the limits that apply to the process, each less what it counts
 as used now:
 
-- ``ulimit -v`` (``RLIMIT_AS``, against the address space, ``VmSize``) and ``ulimit -d``
-  (``RLIMIT_DATA``, against private writable memory, ``VmData``);
+- ``ulimit -v`` (``RLIMIT_AS``, against the address space, ``VmSize``, plus :data:`AS_RESERVE`) and
+  ``ulimit -d`` (``RLIMIT_DATA``, against private writable memory, ``VmData``);
 - the cgroup's ``memory.max`` (against the cgroup's ``memory.current``);
 - the share of the budget a pool gave this worker (:func:`set_share`, against its resident size);
 - ``ASSAY_MEMORY_BUDGET`` (bytes, against the resident size) or, without it, the free memory
@@ -29,7 +29,10 @@ ENV_VAR = "ASSAY_MEMORY_BUDGET"
 GiB = 1 << 30
 MiB = 1 << 20
 #: command -> bytes it holds per decoded image byte at its peak (docs/limits.md), beyond the process itself
-WORK: dict[str, float] = {"decode": 2.5, "scan": 6.0, "verify": 4.5, "stamp": 5.5, "prepare": 4.5}
+WORK: dict[str, float] = {"decode": 2.5, "scan": 4.5, "verify": 3.5, "stamp": 4.5, "prepare": 4.5}
+#: address space the libraries reserve after an image is decoded (threads' stacks and malloc arenas): verify of a
+#: 300 px image peaks at 630 MiB of it (VmPeak) with 250 MiB taken when it decodes; counted against ``ulimit -v``
+AS_RESERVE = 512 * MiB
 #: the least a pool worker is given: the models it loads and a 12-megapixel photo's working set
 WORKER_BYTES = 768 * MiB
 _CGROUP = Path("/sys/fs/cgroup")
@@ -98,10 +101,11 @@ def budgets() -> list[Budget]:
     status = _status()
     rss = status.get("VmRSS", 0)
     found = []
-    for which, name, used in ((resource.RLIMIT_AS, "ulimit -v", "VmSize"), (resource.RLIMIT_DATA, "ulimit -d", "VmData")):
+    for which, name, used, reserve in ((resource.RLIMIT_AS, "ulimit -v", "VmSize", AS_RESERVE),
+                                       (resource.RLIMIT_DATA, "ulimit -d", "VmData", 0)):
         soft = resource.getrlimit(which)[0]
         if soft != resource.RLIM_INFINITY and used in status:
-            found.append(Budget(soft, status[used], name))
+            found.append(Budget(soft, status[used] + reserve, name))
     cgroup = _cgroup()
     if cgroup is not None:
         found.append(cgroup)
