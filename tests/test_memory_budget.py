@@ -161,3 +161,18 @@ def test_62_megapixels_stamp_and_verify_within_a_1_gib_data_limit(big_png: Path,
     assert res.returncode == 0 and (out / big_png.name).is_file(), res.stdout + res.stderr
     res = _limited(resource.RLIMIT_DATA, ["provenance", "verify", str(out / big_png.name)], keyed_ws, tmp_path)
     assert res.returncode == 0 and f"{out / big_png.name}: ok" in res.stdout, res.stdout + res.stderr
+
+
+def test_prepare_runs_no_more_workers_than_the_budget_holds(ws, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                            caplog: pytest.LogCaptureFixture) -> None:
+    from assay.data.preparation import PrepareConfig, prepare
+
+    src = tmp_path / "photos"
+    src.mkdir()
+    for i in range(4):
+        Image.fromarray(np.random.default_rng(i).integers(0, 255, (48, 48, 3), dtype=np.uint8)).save(src / f"{i}.png")
+    monkeypatch.setenv(memory.ENV_VAR, str(_rss() + memory.WORKER_BYTES + (100 << 20)))
+    with caplog.at_level("WARNING", logger="assay.core.engines"):
+        result = prepare(ws, src, "faces", PrepareConfig(size=32, align="center", workers=4, embed=False))
+    assert result.kept == 4
+    assert "memory: 1 of 4 worker processes fit" in caplog.text
