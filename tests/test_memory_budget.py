@@ -3,6 +3,7 @@ and the 62-megapixel single-colour PNG (a 200 KB file) under a 1 GiB limit set w
 
 from __future__ import annotations
 
+import json
 import os
 import resource
 import subprocess
@@ -176,3 +177,16 @@ def test_prepare_runs_no_more_workers_than_the_budget_holds(ws, tmp_path: Path, 
         result = prepare(ws, src, "faces", PrepareConfig(size=32, align="center", workers=4, embed=False))
     assert result.kept == 4
     assert "memory: 1 of 4 worker processes fit" in caplog.text
+
+
+def test_62_megapixels_scan_under_a_1_gib_address_space_limit(big_png: Path, tmp_path: Path) -> None:
+    from tests.helpers.serve import toy_detector_workspace
+
+    ws, _ = toy_detector_workspace(tmp_path / "ws")
+    small = tmp_path / "small.png"
+    Image.new("RGB", (200, 200), (9, 9, 9)).save(small)
+    res = _limited(resource.RLIMIT_AS, ["detect", "scan", str(big_png), str(small), "--format", "json"], ws.root,
+                   tmp_path)
+    rows = {Path(r["path"]).name: r for r in json.loads(res.stdout)}
+    assert rows[big_png.name]["status"] == "error" and "too large for memory" in rows[big_png.name]["error"]
+    assert rows["small.png"]["status"] == "ok" and rows["small.png"]["verdict"], res.stderr

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import sys
 from dataclasses import dataclass
 from typing import Any, Iterable, Iterator, Protocol, Sequence
 
@@ -96,13 +97,18 @@ def _call(item: dict[str, Any]) -> dict[str, Any]:
     return _TASK(item)
 
 
+def _cuda() -> bool:
+    """Is CUDA present for work that uses torch? Work that has not imported torch (a classical detector) uses no
+    GPU, and is spared torch's import (gigabytes of address space: it fails under a 1 GiB ``ulimit -v``)."""
+    torch = sys.modules.get("torch")
+    return torch is not None and torch.cuda.is_available()
+
+
 def local_workers(workers: int, wants_gpu: bool = False) -> int:
     """``workers``, or for 0: every core on the CPU, and one process (feeding the GPU) where CUDA is present."""
     if workers > 0:
         return workers
-    import torch
-
-    return 1 if wants_gpu and torch.cuda.is_available() else (os.cpu_count() or 1)
+    return 1 if wants_gpu and _cuda() else (os.cpu_count() or 1)
 
 
 def run_local(task: Task, items: Sequence[dict[str, Any]], engine: Engine) -> Iterable[dict[str, Any]]:
@@ -119,9 +125,7 @@ def run_local(task: Task, items: Sequence[dict[str, Any]], engine: Engine) -> It
         task.setup()
         yield from map(task, items)
         return
-    import torch
-
-    fork = "fork" in multiprocessing.get_all_start_methods() and not torch.cuda.is_available()
+    fork = "fork" in multiprocessing.get_all_start_methods() and not _cuda()
     ctx = multiprocessing.get_context("fork" if fork else "spawn")
     share = limit.headroom // workers if limit is not None else None
     with ctx.Pool(workers, initializer=_init_pool_worker, initargs=(task, os.getpid(), share)) as pool:

@@ -3,7 +3,7 @@
 The budget is the tightest of the limits that apply to the process, each less what it counts
 as used now:
 
-- ``ulimit -v`` (``RLIMIT_AS``, against the address space, ``VmSize``, plus :data:`AS_RESERVE`) and
+- ``ulimit -v`` (``RLIMIT_AS``, against the address space, ``VmSize``, at least :data:`AS_FLOOR`) and
   ``ulimit -d`` (``RLIMIT_DATA``, against private writable memory, ``VmData``);
 - the cgroup's ``memory.max`` (against the cgroup's ``memory.current``);
 - the share of the budget a pool gave this worker (:func:`set_share`, against its resident size);
@@ -30,9 +30,10 @@ GiB = 1 << 30
 MiB = 1 << 20
 #: command -> bytes it holds per decoded image byte at its peak (docs/limits.md), beyond the process itself
 WORK: dict[str, float] = {"decode": 2.5, "scan": 4.5, "verify": 3.5, "stamp": 4.5, "prepare": 4.5}
-#: address space the libraries reserve after an image is decoded (threads' stacks and malloc arenas): verify of a
-#: 300 px image peaks at 630 MiB of it (VmPeak) with 250 MiB taken when it decodes; counted against ``ulimit -v``
-AS_RESERVE = 512 * MiB
+#: the address space a command reaches even on a small image, counted as used against ``ulimit -v`` when less is taken
+#: yet: the libraries reserve more after decoding (threads' stacks, malloc arenas). Verify and stamp of a 300 px
+#: image peak at 630 and 650 MiB of it (VmPeak), with about 250 MiB taken when they decode.
+AS_FLOOR = 672 * MiB
 #: the least a pool worker is given: the models it loads and a 12-megapixel photo's working set
 WORKER_BYTES = 768 * MiB
 _CGROUP = Path("/sys/fs/cgroup")
@@ -101,11 +102,11 @@ def budgets() -> list[Budget]:
     status = _status()
     rss = status.get("VmRSS", 0)
     found = []
-    for which, name, used, reserve in ((resource.RLIMIT_AS, "ulimit -v", "VmSize", AS_RESERVE),
-                                       (resource.RLIMIT_DATA, "ulimit -d", "VmData", 0)):
+    for which, name, used, floor in ((resource.RLIMIT_AS, "ulimit -v", "VmSize", AS_FLOOR),
+                                     (resource.RLIMIT_DATA, "ulimit -d", "VmData", 0)):
         soft = resource.getrlimit(which)[0]
         if soft != resource.RLIM_INFINITY and used in status:
-            found.append(Budget(soft, status[used] + reserve, name))
+            found.append(Budget(soft, max(status[used], floor), name))
     cgroup = _cgroup()
     if cgroup is not None:
         found.append(cgroup)
