@@ -31,7 +31,7 @@ no key.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Iterator, Protocol
 
 import numpy as np
 
@@ -67,30 +67,28 @@ class TooSmall(InputError):
 BAND_PIXELS = 1 << 22
 
 
+def _bands(h: int, w: int) -> Iterator[slice]:
+    """The bands of rows an h x w image is worked on in, :data:`BAND_PIXELS` at a time."""
+    step = max(1, BAND_PIXELS // max(w, 1))
+    return (slice(y, min(h, y + step)) for y in range(0, h, step))
+
+
 def _luma(rgb: np.ndarray) -> np.ndarray:
     """Rec. 601 luma as float32, a band of rows at a time (no float copy of the whole image)."""
-    h, w = rgb.shape[:2]
-    luma = np.empty((h, w), np.float32)
-    step = max(1, BAND_PIXELS // max(w, 1))
-    for y in _bands(h, w):
-        band = rgb[y:y + step].astype(np.float32)
-        luma[y:y + step] = 0.299 * band[..., 0] + 0.587 * band[..., 1] + 0.114 * band[..., 2]
+    luma = np.empty(rgb.shape[:2], np.float32)
+    for rows in _bands(*rgb.shape[:2]):
+        band = rgb[rows].astype(np.float32)
+        luma[rows] = 0.299 * band[..., 0] + 0.587 * band[..., 1] + 0.114 * band[..., 2]
     return luma
 
 
-def _bands(h: int, w: int) -> range:
-    """First rows of the bands of rows an h x w image is worked on in."""
-    return range(0, h, max(1, BAND_PIXELS // max(w, 1)))
-
-
-def add_pattern(rgb: np.ndarray, pattern: np.ndarray) -> np.ndarray:
+def _add_pattern(rgb: np.ndarray, pattern: np.ndarray) -> np.ndarray:
     """``rgb`` plus the luma ``pattern`` on every channel, rounded and clipped to uint8, a band of rows at a time."""
     out = np.empty_like(rgb)
-    step = max(1, BAND_PIXELS // max(rgb.shape[1], 1))
-    for y in _bands(*rgb.shape[:2]):
-        band = rgb[y:y + step].astype(np.float32)
-        band += pattern[y:y + step, :, None]
-        out[y:y + step] = np.clip(np.rint(band), 0, 255)
+    for rows in _bands(*rgb.shape[:2]):
+        band = rgb[rows].astype(np.float32)
+        band += pattern[rows, :, None]
+        out[rows] = np.clip(np.rint(band), 0, 255)
     return out
 
 
@@ -119,23 +117,22 @@ class SpreadSpectrumGrid:
         g = self.grid
         cols = np.arange(w) * g // w
         sums = np.zeros(g * g)
-        step = max(1, BAND_PIXELS // max(w, 1))
-        for y in _bands(h, w):
-            cells = (np.arange(y, min(h, y + step)) * g // h)[:, None] * g + cols[None, :]
-            sums += np.bincount(cells.ravel(), values[y:y + step].ravel(), g * g)
+        for rows in _bands(h, w):
+            cells = (np.arange(rows.start, rows.stop) * g // h)[:, None] * g + cols[None, :]
+            sums += np.bincount(cells.ravel(), values[rows].ravel(), g * g)
         return sums
 
+    def _band_sizes(self, n: int) -> np.ndarray:
+        """How many of ``n`` rows (or columns) fall in each of the grid's bands."""
+        return np.bincount(np.arange(n) * self.grid // n, minlength=self.grid)
+
     def _cell_counts(self, h: int, w: int) -> np.ndarray:
-        g = self.grid
-        return np.outer(np.bincount(np.arange(h) * g // h, minlength=g), np.bincount(np.arange(w) * g // w, minlength=g)
-                        ).ravel()
+        return np.outer(self._band_sizes(h), self._band_sizes(w)).ravel()
 
     def _expand(self, per_cell: np.ndarray, h: int, w: int) -> np.ndarray:
         """An h x w float32 array holding each cell's value over its pixels."""
-        g = self.grid
-        rows = np.bincount(np.arange(h) * g // h, minlength=g)
-        cols = np.bincount(np.arange(w) * g // w, minlength=g)
-        return np.repeat(np.repeat(per_cell.astype(np.float32).reshape(g, g), rows, axis=0), cols, axis=1)
+        grid = per_cell.astype(np.float32).reshape(self.grid, self.grid)
+        return np.repeat(np.repeat(grid, self._band_sizes(h), axis=0), self._band_sizes(w), axis=1)
 
     def _blur(self, luma: np.ndarray, scratch: bool = False) -> np.ndarray:
         """The box blur the high-pass residual subtracts, written over ``luma`` when it is ``scratch``."""
@@ -180,7 +177,7 @@ class SpreadSpectrumGrid:
         for _ in range(self.rounds):
             amplitude = np.minimum(gain[self.owner] * weight, self.max_gain)
             del out  # the last round's pixels go before the next are made (a large image is held twice, not thrice)
-            out = add_pattern(rgb, self._expand(cell_sign * amplitude, h, w))
+            out = _add_pattern(rgb, self._expand(cell_sign * amplitude, h, w))
             got = want * self._statistic(_luma(out), scratch=True)
             if (got >= self.margin).all():
                 break
