@@ -88,6 +88,7 @@ def recipes(epochs: int) -> dict[str, dict[str, Any]]:
         "npr-256-sim": {"sim": True, "cfg": {**base, "options": {**npr, "view_side": 256}}},
         "npr-256-multi": {"sim": False, "cfg": {**base, "options": {**npr, "view_side": 256, "scales": [1.0, 0.5]}}},
         "npr-256-wide": {"sim": False, "cfg": {**base, "options": {**npr, "view_side": 256, "width": 64}}},
+        "npr-256-wide-sim": {"sim": True, "cfg": {**base, "options": {**npr, "view_side": 256, "width": 64}}},
         "npr": {"sim": False, "cfg": base},
         "cooc": {"sim": False, "cfg": {**base, "model": "cooc", "options": {"max_side": 512}}},
         "cooc-sim": {"sim": True, "cfg": {**base, "model": "cooc", "options": {"max_side": 512}}},

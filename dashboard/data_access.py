@@ -14,6 +14,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import streamlit as st
 
 from assay.core.catalog import KINDS, Record
@@ -151,6 +152,30 @@ def run_grids(run_path: str) -> list[tuple[int, str]]:
 def json_file(root: str, stamp: Stamp, path: str) -> Any:
     """A JSON file of an artefact folder (evaluation.json, curves.json, report.json...), or None."""
     return read_json(path) if Path(path).exists() else None
+
+
+@st.cache_data(show_spinner=False, max_entries=2048)
+def face_thumbnails(path: str, mtime_ns: int, boxes: tuple[tuple[int, int, int, int], ...],
+                    width: int) -> list[np.ndarray | None]:
+    """The crop of each box (x0, y0, x1, y1) of an image file, area-downscaled to at most ``width`` pixels wide
+    (never enlarged); None for an empty crop. Keyed on the file's modification time, so a changed file is read
+    again; an unreadable file gives no crops."""
+    import cv2
+
+    from assay.core.imageio import decode
+
+    try:
+        image = decode(path)
+    except Exception:  # changed or gone since the scan: the gallery leaves it out
+        return []
+    out: list[np.ndarray | None] = []
+    for x0, y0, x1, y1 in boxes:
+        crop = image[max(0, y0):max(y0 + 1, y1), max(0, x0):max(x0 + 1, x1)]
+        if crop.size and crop.shape[1] > width:
+            crop = cv2.resize(crop, (width, max(1, round(crop.shape[0] * width / crop.shape[1]))),
+                              interpolation=cv2.INTER_AREA)
+        out.append(crop if crop.size else None)
+    return out
 
 
 # -- consent and compliance -------------------------------------------------------------

@@ -489,7 +489,26 @@ class Scan:
             tally.add(result)
             yield result
         engine = Engine(self.options.engine, self.options.workers, self.options.address)
-        for result in scan_files(self.scanner, todo, engine):
+        yield from self._journal(scan_files(self.scanner, todo, engine), staging, tally, paths, recursive)
+
+    def scan_now(self, jobs: Sequence[tuple[Path, str | None]]) -> list[dict[str, Any]]:
+        """Results for (path, problem) pairs in one batch, in this process, in order (images' faces found together,
+        all their regions scored in one detector call); nothing journalled or recorded: see :meth:`record_results`."""
+        return self.scanner.scan_batch([{"index": i, "path": str(p), "problem": q} for i, (p, q) in enumerate(jobs)])
+
+    def record_results(self, results: Sequence[dict[str, Any]], paths: Sequence[str | Path]) -> Record | None:
+        """Journal, count and (with ``record``) register results made by :meth:`scan_now` as this scan: what a
+        service that batches several requests' files in one call records per request."""
+        staging = self.ws.staging_dir("scans", self.name) if self.save else None
+        if staging is not None:
+            atomic_write_jsonl(staging / RESULTS_FILE, [])
+        list(self._journal(results, staging, Tally(), paths, False))
+        return self.record
+
+    def _journal(self, results: Iterable[dict[str, Any]], staging: Path | None, tally: Tally,
+                 paths: Sequence[str | Path], recursive: bool) -> Iterator[dict[str, Any]]:
+        """Each result journalled (when recorded) and counted as it passes; then the summary and the catalog row."""
+        for result in results:
             if staging is not None:
                 append_jsonl(staging / RESULTS_FILE, result)
             tally.add(result)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -52,8 +53,7 @@ def test_overview_counts_recent_activity_and_lineage(dashboard_ws, monkeypatch):
 def test_data_page_shows_the_set_its_groups_grid_and_rejects(dashboard_ws, monkeypatch):
     at = page("data", monkeypatch, dashboard_ws.root)
     demo_set = dashboard_ws.resolve("demo-faces")
-    at.selectbox(key="data-set").set_value(at.selectbox(key="data-set").options.index(
-        f"demo-faces ({demo_set.id})")).run()
+    at.selectbox(key="data-set").set_value(demo_set.id).run()
     assert {m.label: m.value for m in at.metric}["faces"] == "100"
     groups = chart_titled(at, "faces per identity group")
     assert groups["count"].sum() == demo_set.params["identities"]
@@ -64,7 +64,7 @@ def test_data_page_shows_the_set_its_groups_grid_and_rejects(dashboard_ws, monke
 def test_data_page_charts_utkface_attributes(dashboard_ws, monkeypatch):
     at = page("data", monkeypatch, dashboard_ws.root)
     toy = dashboard_ws.resolve("toy-real")
-    at.selectbox(key="data-set").set_value(at.selectbox(key="data-set").options.index(f"toy-real ({toy.id})")).run()
+    at.selectbox(key="data-set").set_value(toy.id).run()
     assert chart_titled(at, "race")["count"].sum() == 30
 
 
@@ -84,8 +84,7 @@ def test_forge_page_runs_curves_grids_and_live_sampler(dashboard_ws, monkeypatch
 def test_detect_page_curves_threshold_loo_and_robustness(dashboard_ws, monkeypatch):
     at = page("detect", monkeypatch, dashboard_ws.root)
     demo_det = dashboard_ws.resolve("demo-spectral")
-    box = at.selectbox(key="detect-det")
-    box.set_value(box.options.index(f"demo-spectral ({demo_det.id})")).run()
+    at.selectbox(key="detect-det").set_value(demo_det.id).run()
     robustness = chart_titled(at, "AUC per perturbation")
     assert robustness["condition"].iloc[0] == "clean" and set(robustness["condition"]) == {"clean", "jpeg75", "blur1"}
     loo = chart_titled(at, "AUC (* = family not seen in training)")
@@ -137,8 +136,9 @@ def test_provenance_page_inspects_a_stamped_sample_and_pages_records(dashboard_w
 
 
 def pick_option(at: AppTest, key: str, starts: str) -> None:
-    box = at.selectbox(key=key)
-    box.set_value(box.options.index(next(o for o in box.options if o.startswith(starts)))).run()
+    """Choose the first record a picker shows (as ``name (id)``) starting with ``starts``: pickers take ids."""
+    shown = next(o for o in at.selectbox(key=key).options if o.startswith(starts))
+    at.selectbox(key=key).set_value(shown.rsplit("(", 1)[1].rstrip(")")).run()
 
 
 def test_the_app_reads_a_read_only_workspace_and_writes_nothing(dashboard_ws, tmp_path, monkeypatch):
@@ -315,7 +315,7 @@ def test_scan_page_past_scans_count_uncertain_files_and_give_the_reason(dashboar
     assert list(past["uncertain"]) == [s.params["uncertain"] for s in scans]
     assert "declared_synthetic" in past and "reasons" in past
     index = next(i for i, r in enumerate(results) if r["verdict"] == "uncertain")
-    at.selectbox(key="scan-file").set_value(index).run()
+    at.selectbox(key="scan-file").set_value(results[index]["path"]).run()
     reasons = "; ".join(results[index]["domain"]["reasons"])
     assert reasons and f"Uncertain: {reasons}" in texts(at)
     table = next(df.value for df in at.dataframe if "why" in df.value)
@@ -354,8 +354,10 @@ def test_scan_review_gallery_and_csv_export(dashboard_ws, monkeypatch):
     assert regions > 0 and len(gallery) == min(regions, scan_review.GALLERY)
     assert f"Scanned faces (first {len(gallery)};" in texts(at)
     decided = scan_review.at_threshold(results, 0.0)
-    rows = list(csv.DictReader(io.StringIO(scan_review.csv_bytes(decided).decode())))
+    made = {results[0]["path"]: "real"}
+    rows = list(csv.DictReader(io.StringIO(scan_review.csv_bytes(decided, made).decode())))
     assert [r["path"] for r in rows] == [r["path"] for r in results]
+    assert [r["decision"] for r in rows] == ["real"] + ["not reviewed"] * (len(rows) - 1)
     assert {r["threshold"] for r in rows} == {"0.0"}
     assert all(r["verdict"] in ("synthetic", "uncertain") for r in rows if r["error"] == "")
     assert all(r["reason"] for r in rows if r["verdict"] == "uncertain")
@@ -402,3 +404,76 @@ def test_compliance_report_exports_every_row_as_csv_and_a_printable_page(dashboa
     assert all(p.name in page_html for p in paths) and "Generated: 2026-01-01 00:00:00 UTC" in page_html
     assert page_html.count('<td class="fail">fail</td>') >= sum(r["status"] == "fail" for r in report["rows"])
     assert f"{len(paths)} file(s), {len(report['summary'])} profile(s)" in page_html
+
+
+def decision(at: AppTest):
+    """The reviewer's decision radio of the file shown in the Scan page's per-file panel."""
+    return next(r for r in at.radio if r.label == "Your decision")
+
+
+def test_scan_review_keeps_its_scan_threshold_filters_file_and_decisions_across_page_switches(dashboard_ws, monkeypatch):
+    from tests.helpers.dashboard import render_switched_page
+
+    monkeypatch.setenv("ASSAY_WORKSPACE", str(dashboard_ws.root))
+    at = AppTest.from_function(render_switched_page, args=("scan",), default_timeout=TIMEOUT).run()
+    scans = dashboard_ws.catalog.list("scans")
+    oldest = scans[0]  # the picker starts on the newest: the oldest is a choice to keep
+    assert len(scans) > 1 and at.selectbox(key="scan-past").value != oldest.id
+    at.selectbox(key="scan-past").set_value(oldest.id).run()
+    at.slider(key="scan-threshold").set_value(0.13).run()
+    at.multiselect(key="scan-verdicts").set_value(["synthetic", "uncertain", "real"]).run()
+    at.slider(key="scan-score").set_value((0.0, 0.99)).run()
+    paths = at.selectbox(key="scan-file").options
+    assert len(paths) > 1
+    at.selectbox(key="scan-file").set_value(paths[-1]).run()
+    decision(at).set_value("follow up").run()
+    assert "; 1 reviewed" in texts(at)
+    at.session_state["test-page"] = "data"
+    at.run()
+    assert "Past scans" not in texts(at)  # the Data page was shown: none of the review's widgets ran
+    at.session_state["test-page"] = "scan"
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.selectbox(key="scan-past").value == oldest.id
+    assert at.slider(key="scan-threshold").value == 0.13
+    assert at.multiselect(key="scan-verdicts").value == ["synthetic", "uncertain", "real"]
+    assert at.slider(key="scan-score").value == (0.0, 0.99)
+    assert at.selectbox(key="scan-file").value == paths[-1]
+    assert decision(at).value == "follow up" and "; 1 reviewed" in texts(at)
+    at.selectbox(key="scan-file").set_value(paths[0]).run()
+    assert decision(at).value == "not reviewed"  # a decision belongs to its file
+
+
+def test_scan_gallery_thumbnails_are_cached_until_the_file_changes(dashboard_ws, monkeypatch, tmp_path):
+    import cv2
+
+    import assay.core.imageio as imageio
+    from assay.dashboard import data_access as da
+    from assay.dashboard.views.parts import scan_review
+
+    path = tmp_path / "face.png"
+    cv2.imwrite(str(path), np.full((300, 400, 3), 120, np.uint8))
+    result = {"media": "image", "status": "ok", "path": str(path), "review_verdict": "real",
+              "regions": [{"box": [10, 20, 310, 170], "probability": 0.25}, {"box": [0, 0, 40, 40], "probability": 0.5}]}
+    reads = []
+    decode = imageio.decode
+    monkeypatch.setattr(imageio, "decode", lambda p: reads.append(p) or decode(p))
+    da.face_thumbnails.clear()
+    first = scan_review.faces([result])
+    again = scan_review.faces([result])
+    assert len(reads) == 1 and len(first) == len(again) == 2
+    assert first[0][0].shape == (scan_review.THUMB // 2, scan_review.THUMB, 3)  # 300x150 crop, downscaled
+    assert first[1][0].shape == (40, 40, 3)  # smaller than a thumbnail: never enlarged
+    assert first[0][1] == "face.png 0.25 real"
+    cv2.imwrite(str(path), np.full((300, 400, 3), 200, np.uint8))
+    os.utime(path, ns=(os.stat(path).st_atime_ns, os.stat(path).st_mtime_ns + 10**9))
+    changed = scan_review.faces([result])
+    assert len(reads) == 2 and int(changed[0][0].mean()) == 200
+
+
+def test_overview_is_served_at_the_root_and_at_its_own_address():
+    from tests.helpers.dashboard import show_navigation
+
+    at = AppTest.from_function(show_navigation, default_timeout=TIMEOUT).run()
+    assert at.text[0].value.split() == ["/=Overview", "data=Data", "forge=Forge", "detect=Detect", "scan=Scan",
+                                        "provenance=Provenance", "overview=Overview"]

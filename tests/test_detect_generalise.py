@@ -216,6 +216,7 @@ def test_train_preset_general_resolves_the_recipe(toyws) -> None:
     res = runner.invoke(app, ["-w", str(ws.root), "detect", "train", "--preset", "general", "--real", real,
                               "--sim-steps", "3", "--set", "epochs=1", "--set", "tile=32", "--name", "gen"])
     assert res.exit_code == 0, res.output
+    assert "training npr on 1 real and 0 fake set(s), simulating" in res.output  # the preset's model, not the default
     folder = ws.path_of(ws.resolve("gen"))
     cfg = json.loads((folder / "training.json").read_text())["config"]
     assert cfg["model"] == "npr" and cfg["aug"] == ["reencode", "flip"] and cfg["sim_stages"] == [1, 3]

@@ -18,10 +18,13 @@ from PIL import Image
 from typer.testing import CliRunner
 
 from assay.cli import app
+from assay.core.errors import InputError
 from assay.core.imageio import save
 from assay.detect import scan_paths
-from assay.serve import Client, ServiceError, TokenStore
+from assay.provenance import comply, ensure_keys, get_profiles, stamp_file
+from assay.serve import Client, ServeConfig, ServiceError, TokenStore
 from assay.serve.client import multipart
+from assay.serve.server import is_loopback
 from tests.helpers.images import bright, dark, smooth_image
 from tests.helpers.serve import (
     raw_request_head,
@@ -108,6 +111,7 @@ def test_auth_refusals_and_a_revoked_token(server, served):
     assert listing.value.status == 401
     health = Client(server.url).health()  # no token needed for liveness
     assert health["status"] == "ok" and health["detector"]["id"] == served["detector"] and health["public"] is False
+    assert health["worker"] != server.proc.pid  # a worker process under uvicorn's supervisor
 
 
 def test_a_tokens_rate_limit_holds_across_workers(server, served):
@@ -256,12 +260,14 @@ def wait_for_in_flight(client: Client, n: int, tries: int = 600) -> None:
     raise AssertionError("the held request never showed as in flight")
 
 
-def test_shutdown_under_load_finishes_what_it_accepted(served):
-    root = served["root"] / "shutdown"
+@pytest.mark.parametrize("workers", [1, 0], ids=["supervised", "in-process"])
+def test_shutdown_under_load_finishes_what_it_accepted(served, workers):
+    root = served["root"] / f"shutdown-{workers}"
     root.mkdir()
     img = png_bytes(bright(5))
     token = served["tokens"]["plain"]
-    srv_ctx = running(served["ws"], ["--tokens", str(served["root"] / "tokens.json"), "--queue", "64"], root)
+    srv_ctx = running(served["ws"], ["--tokens", str(served["root"] / "tokens.json"), "--queue", "64"], root,
+                      workers=workers)
     srv = srv_ctx.__enter__()
     try:
         body, content_type = multipart("file", "in-flight.png", img)
@@ -300,3 +306,30 @@ def test_shutdown_under_load_finishes_what_it_accepted(served):
         assert "Finished server process" in srv.log.read_text()
     finally:
         srv_ctx.__exit__(None, None, None)
+
+
+def test_loopback_by_default_and_settings_out_of_range_refused():
+    assert ServeConfig().host == "127.0.0.1" and is_loopback(ServeConfig().host)
+    assert all(is_loopback(h) for h in ("127.0.0.1", "127.5.0.1", "::1", "localhost"))
+    assert not any(is_loopback(h) for h in ("0.0.0.0", "::", "192.168.1.20", "example.org"))
+    for bad, words in [({"workers": -1}, "--workers"), ({"batch": 0}, "--batch"), ({"queue": 0}, "--queue"),
+                       ({"port": 70000}, "--port")]:
+        with pytest.raises(InputError, match=words):
+            ServeConfig(**bad).check()
+    assert ServeConfig(workers=0).check().workers == 0  # 0: the service in the `assay serve` process
+
+
+def test_sb942_detection_tool_check_names_the_service_and_passes_on_its_verify_report(server, served, tmp_path):
+    (sb942,) = get_profiles(["us-ca-sb942"])
+    (tool,) = [r for r in sb942.requirements if r.id == "22757.2-detection-tool"]
+    assert "assay serve" in tool.summary and "/v1/verify" in tool.summary
+    ws = served["ws"]
+    save(smooth_image(96, 11), tmp_path / "source.png")
+    stamp_file(tmp_path / "source.png", tmp_path / "stamped.png", ensure_keys(ws), ws=ws)
+    client = Client(server.url, token=served["tokens"]["plain"])
+    rows = {(r["file"], r["requirement"]): r for r in comply([client.verify(tmp_path / "stamped.png"),
+                                                               client.verify(data=png_bytes(smooth_image(96, 12)),
+                                                                             name="plain.png")], [sb942])["rows"]}
+    stamped, plain = rows[("stamped.png", tool.id)], rows[("plain.png", tool.id)]
+    assert stamped["status"] == "pass" and "assay serve" in stamped["reason"]
+    assert plain["status"] == "fail" and "no provenance data" in plain["reason"]

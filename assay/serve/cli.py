@@ -36,7 +36,8 @@ def serve_command(
     port: int = typer.Option(8000, "--port", "-p", help="Port."),
     detector: Optional[str] = typer.Option(None, "--detector", "-d", help="Detector id or name [default: the most recent]."),
     tokens: Optional[Path] = TokensOption,
-    workers: int = typer.Option(1, "--workers", "-j", help="Processes, each loading the detector once (e.g. one per core)."),
+    workers: int = typer.Option(1, "--workers", "-j", help="Worker processes, each loading the detector once, under "
+                                "a supervisor that restarts one that dies; 0: the service in this process."),
     public: bool = typer.Option(False, "--public", help="Allow anonymous use (the page at /) under --public-rate per address."),
     token_rate: float = typer.Option(120.0, help="Requests a minute per token (a token's own --rate overrides it)."),
     public_rate: float = typer.Option(20.0, help="Requests a minute per client address without a token (--public)."),
@@ -44,7 +45,9 @@ def serve_command(
     max_pixels: int = typer.Option(40_000_000, help="Largest image or video frame, width x height."),
     max_video_s: float = typer.Option(120.0, help="Longest video accepted, in seconds."),
     queue: int = typer.Option(16, help="Requests admitted per worker (running or waiting); more are answered 429."),
-    threads: int = typer.Option(1, help="Uploads scanned at once per worker."),
+    threads: int = typer.Option(1, help="Batches scanned at once per worker."),
+    batch: int = typer.Option(8, "--batch", help="Uploads of concurrent requests scanned together in one detector "
+                              "call, at most (1: one at a time); a lone request never waits for others."),
     graceful_s: float = typer.Option(30.0, help="On Ctrl-C or SIGTERM: seconds in-flight requests may take to finish."),
     access_log: Optional[Path] = typer.Option(None, help="Append the access log (JSON lines) here [default: stderr]."),
 ) -> None:
@@ -59,7 +62,7 @@ def serve_command(
         workspace=str(_workspace_root(ctx)), catalog_url=root.get("catalog_url"), detector=detector,
         tokens=str(_tokens(ctx, tokens)), host=host, port=port, workers=workers, public=public,
         token_rate=token_rate, public_rate=public_rate, max_bytes=int(max_mb * MiB), max_pixels=max_pixels,
-        max_video_s=max_video_s, queue=queue, threads=threads, graceful_s=graceful_s,
+        max_video_s=max_video_s, queue=queue, threads=threads, batch=batch, graceful_s=graceful_s,
         access_log=str(access_log) if access_log else None))
 
 

@@ -1,6 +1,8 @@
 """The service's front door, before any route: auth, rate limits, body size, the bounded queue, metrics, access log.
 
-A pure ASGI middleware, so a refused request is answered before a byte of its body is read.
+A pure ASGI middleware, so a refused request is answered before a byte of its body is read; a body
+without a Content-Length (chunked) is cut off as soon as it passes the limit, answered 413 with
+``Connection: close`` so that the rest is never read.
 """
 
 from __future__ import annotations
@@ -10,8 +12,6 @@ import logging
 import time
 from dataclasses import dataclass
 from typing import Any, Awaitable, Callable
-
-from starlette.exceptions import HTTPException
 
 from assay.serve.state import SharedState, labels
 from assay.serve.tokens import Caller, TokenStore
@@ -88,19 +88,26 @@ class Gate:
             return
         start, path = time.perf_counter(), scope["path"]
         route = path if path in ROUTES else "other"
-        seen = {"status": 500, "bytes": 0}
+        seen: dict[str, Any] = {"status": 500, "bytes": 0, "started": False, "oversize": False}
 
         async def sending(message: Message) -> None:
+            if seen["oversize"]:  # the app's answer to a body cut short: the gate answers 413 instead
+                return
             if message["type"] == "http.response.start":
-                seen["status"] = message["status"]
+                seen["status"], seen["started"] = message["status"], True
             await send(message)
 
         async def receiving() -> Message:
+            """The body as it comes; past the limit (a chunked body has no Content-Length to refuse it by) the
+            app is told the client left, so that nothing more is read."""
+            if seen["oversize"]:
+                return {"type": "http.disconnect"}
             message = await receive()
             if message["type"] == "http.request":
                 seen["bytes"] += len(message.get("body", b""))
-                if seen["bytes"] > self.policy.max_bytes:
-                    raise HTTPException(413, f"request body over the limit of {self.policy.max_bytes} bytes")
+                if seen["bytes"] > self.policy.max_bytes and not seen["started"]:
+                    seen["oversize"] = True
+                    return {"type": "http.disconnect"}
             return message
 
         caller, refusal = self._admit(scope) if path.startswith("/v1/") else (None, None)
@@ -113,7 +120,15 @@ class Gate:
             if queued:
                 self._queue(+1)
             scope.setdefault("state", {})["caller"] = caller
-            await self.app(scope, receiving, sending)
+            try:
+                await self.app(scope, receiving, sending)
+            except Exception:
+                if not seen["oversize"]:
+                    raise
+            if seen["oversize"]:
+                seen["oversize"] = False  # from here the gate's own answer goes out
+                self.state.count(("assay_serve_refused_total", labels(reason="413"), 1.0))
+                await _refuse(sending, 413, f"request body over the limit of {self.policy.max_bytes} bytes", {})
         finally:
             if queued:
                 self._queue(-1)

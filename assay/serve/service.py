@@ -1,7 +1,8 @@
 """The service's routes: ``POST /v1/scan``, ``POST /v1/verify``, ``GET /v1/detectors``, ``/healthz``, ``/metrics``, ``/``.
 
-One :class:`Worker` per process loads the detector once (at start-up) and scans each upload
-in a thread of a small pool, so the event loop keeps answering while a file is scanned.
+One :class:`Worker` per process loads the detector once (at start-up); its :class:`Batcher`
+scans the uploads of concurrent requests together in a thread, so the event loop keeps
+answering while files are scanned.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import tempfile
 import time
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any, AsyncIterator
+from typing import Any, AsyncIterator, Sequence
 
 import anyio
 import numpy as np
@@ -26,6 +27,7 @@ from assay.core.imageio import save
 from assay.core.workspace import Workspace
 from assay.detect import Scan, ScanOptions, load_detector
 from assay.provenance import verify_file, workspace_trust_anchors
+from assay.serve.batcher import Batcher
 from assay.serve.gate import Gate, Policy
 from assay.serve.settings import ServeConfig
 from assay.serve.state import SharedState, labels
@@ -36,18 +38,30 @@ PAGE = Path(__file__).with_name("page.html")
 log = logging.getLogger("assay.serve")
 
 
+def torch_threads(workers: int) -> int:
+    """torch CPU threads for one of ``workers`` processes (0: this process alone): the usable cores shared out, at
+    least one (more threads than a process's share of the cores wait on each other's)."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return max(1, cores // max(1, workers))
+
+
 class Worker:
-    """What one worker process holds: the workspace, the loaded detector, the scan options and a thread limit."""
+    """What one worker process holds: the workspace, the loaded detector, its scan and the batcher in front of it."""
 
     def __init__(self, cfg: ServeConfig, state: SharedState) -> None:
         self.cfg, self.state = cfg, state
         self.ws = Workspace(cfg.workspace, catalog_url=cfg.catalog_url)
         self.detector, self.record = load_detector(self.ws, cfg.detector)
+        torch = sys.modules.get("torch")  # imported by a detector that runs on torch (and only then: it is large)
+        if torch is not None:
+            torch.set_num_threads(torch_threads(cfg.workers))
         self.detector_info = {"id": self.record.id, "name": self.record.name,
                               "type": getattr(self.detector, "name", type(self.detector).__name__)}
-        self.options = ScanOptions(workers=1)
+        self.options = ScanOptions(workers=1, batch=cfg.batch)
+        self.scanning = Scan(self.ws, (self.detector, self.record), self.options, record=False)
         self.trust = workspace_trust_anchors(self.ws)
         self.limiter = anyio.CapacityLimiter(cfg.threads)
+        self.batcher = Batcher(self.scan_many, cfg.batch, self.limiter, state.batched)
         self._warm_up()
 
     def _warm_up(self) -> None:
@@ -55,19 +69,30 @@ class Worker:
         with tempfile.TemporaryDirectory(prefix="assay-serve-warm-") as folder:
             path = Path(folder) / "warm.png"
             save(np.full((64, 64, 3), 128, np.uint8), path)
-            list(Scan(self.ws, (self.detector, self.record), self.options, record=False).run_jobs([(path, None)], []))
+            self.scan_many([path])
 
-    def scan(self, upload: Upload, caller: Caller, with_verify: bool) -> dict[str, Any]:
-        """The scan result of one upload (recorded in the catalog when the caller's token says so)."""
-        scan = Scan(self.ws, (self.detector, self.record), self.options, record=caller.record)
-        scan.name = f"serve-{caller.name}-{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(4)}"
-        (result,) = list(scan.run_jobs([(upload.path, None)], [f"upload:{upload.name} sha256:{upload.sha256}"]))
+    def scan_many(self, paths: Sequence[Path]) -> list[dict[str, Any]]:
+        """The scan results of several uploads, scored in one batch."""
+        return self.scanning.scan_now([(p, None) for p in paths])
+
+    async def scan(self, upload: Upload, caller: Caller, with_verify: bool) -> dict[str, Any]:
+        """The scan result of one upload, batched with others' (recorded in the catalog when the caller's token says so)."""
+        result = dict(await self.batcher.scan(upload.path))
+        result.update(path=upload.name, upload=upload.describe(), scan_id=None)
+        if caller.record:
+            result["scan_id"] = await anyio.to_thread.run_sync(self._record, result, upload, caller)
         verdict = result["verdict"] if result["status"] == "ok" else "error"
         self.state.count(("assay_serve_results_total", labels(verdict=str(verdict)), 1.0))
-        result.update(path=upload.name, upload=upload.describe(), scan_id=scan.record.id if scan.record else None)
         if with_verify:
-            result["verify"] = self.verify(upload)
+            result["verify"] = await anyio.to_thread.run_sync(self.verify, upload, limiter=self.limiter)
         return result
+
+    def _record(self, result: dict[str, Any], upload: Upload, caller: Caller) -> str | None:
+        """Record one request's result in the catalog as a scan of its own, like a CLI scan of one file."""
+        scan = Scan(self.ws, (self.detector, self.record), self.options, record=True,
+                    name=f"serve-{caller.name}-{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(4)}")
+        record = scan.record_results([result], [f"upload:{upload.name} sha256:{upload.sha256}"])
+        return record.id if record else None
 
     def verify(self, upload: Upload) -> dict[str, Any]:
         """The provenance verify report of one upload."""
@@ -83,7 +108,7 @@ class Worker:
                 if work == "verify":
                     body = await anyio.to_thread.run_sync(self.verify, upload, limiter=self.limiter)
                     return JSONResponse(body, status_code=422 if body["error"] else 200)
-                body = await anyio.to_thread.run_sync(self.scan, upload, caller, with_verify, limiter=self.limiter)
+                body = await self.scan(upload, caller, with_verify)
                 if body["status"] != "ok":
                     return JSONResponse({**body, "detail": body["error"]}, status_code=422)
                 return JSONResponse(body)
@@ -102,7 +127,9 @@ def create_app(cfg: ServeConfig) -> FastAPI:
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         holder["worker"] = await anyio.to_thread.run_sync(Worker, cfg, state)
         info = holder["worker"].detector_info
-        log.info("worker %d ready: detector %s (%s)", os.getpid(), info["id"], info["type"])
+        torch = sys.modules.get("torch")
+        log.info("worker %d ready: detector %s (%s)%s", os.getpid(), info["id"], info["type"],
+                 f", {torch.get_num_threads()} torch thread(s)" if torch else "")
         yield
         state.drop_gauges(labels(worker=str(os.getpid())))
         state.close()

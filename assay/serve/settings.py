@@ -25,7 +25,7 @@ class ServeConfig:
     state_dir: str = ""  #: the folder of the state shared by the workers (rate limits, metrics); set by serve()
     host: str = "127.0.0.1"
     port: int = 8000
-    workers: int = 1  #: processes, each loading the detector once
+    workers: int = 1  #: worker processes under uvicorn's supervisor, each loading the detector once (0: this process)
     public: bool = False  #: anonymous use of /v1 (and the page's uploads) by client address
     token_rate: float = 120.0  #: requests per minute per token (a token's own rate overrides it)
     public_rate: float = 20.0  #: requests per minute per client address without a token
@@ -33,13 +33,16 @@ class ServeConfig:
     max_pixels: int = 40_000_000  #: largest image (or video frame), width x height
     max_video_s: float = 120.0  #: longest video accepted ("short video")
     queue: int = 16  #: requests admitted per worker (running or waiting); more get 429
-    threads: int = 1  #: requests scanned at once per worker
+    threads: int = 1  #: batches scanned at once per worker
+    batch: int = 8  #: uploads of concurrent requests scanned together in one detector call, at most
     graceful_s: float = 30.0  #: on SIGTERM / Ctrl-C, how long in-flight requests may take to finish
     access_log: str | None = None  #: JSON-lines access log file (None: stderr)
 
     def check(self) -> "ServeConfig":
         """Self, or InputError naming the first setting out of range."""
-        positive = {"workers": self.workers, "queue": self.queue, "threads": self.threads,
+        if self.workers < 0:
+            raise InputError(f"--workers must be >= 0 (0: in this process), got {self.workers}")
+        positive = {"batch": self.batch, "queue": self.queue, "threads": self.threads,
                     "max_bytes": self.max_bytes, "max_pixels": self.max_pixels, "token_rate": self.token_rate,
                     "public_rate": self.public_rate, "max_video_s": self.max_video_s}
         for name, value in positive.items():

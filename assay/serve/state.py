@@ -16,6 +16,8 @@ from typing import Iterable
 
 #: upper bounds (seconds) of the latency histogram's buckets
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+#: upper bounds (files) of the batch-size histogram's buckets
+BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64)
 #: metric name -> (type, help) for /metrics
 METRICS = {
     "assay_serve_requests_total": ("counter", "Requests answered, by route and status code."),
@@ -23,6 +25,7 @@ METRICS = {
     "assay_serve_request_bytes_total": ("counter", "Request body bytes received, by route."),
     "assay_serve_refused_total": ("counter", "Requests refused before their work began, by reason."),
     "assay_serve_results_total": ("counter", "Scan results, by verdict (error: the file could not be scanned)."),
+    "assay_serve_batch_files": ("histogram", "Uploads scanned together in one detector call (--batch at most)."),
     "assay_serve_in_flight": ("gauge", "Requests admitted and not yet answered, by worker process."),
 }
 SCHEMA = """
@@ -96,6 +99,13 @@ class SharedState:
         rows += [("assay_serve_request_seconds_bucket", labels(route=route, le=str(b)), 1.0)
                  for b in BUCKETS if seconds <= b]
         rows.append(("assay_serve_request_seconds_bucket", labels(route=route, le="+Inf"), 1.0))
+        self.count(*rows)
+
+    def batched(self, files: int) -> None:
+        """Record one batch of ``files`` uploads scanned together."""
+        rows = [("assay_serve_batch_files_count", "", 1.0), ("assay_serve_batch_files_sum", "", float(files))]
+        rows += [("assay_serve_batch_files_bucket", labels(le=str(b)), 1.0) for b in BATCH_BUCKETS if files <= b]
+        rows.append(("assay_serve_batch_files_bucket", labels(le="+Inf"), 1.0))
         self.count(*rows)
 
     def gauge(self, name: str, label_text: str, value: float) -> None:

@@ -15,7 +15,7 @@ from assay.core.media import MEDIA_EXTS
 from assay.dashboard import data_access as da
 from assay.dashboard import uploads
 from assay.dashboard.views.parts import scan_review
-from assay.dashboard.views.parts.widgets import empty_state, paged_table, pick, show_table
+from assay.dashboard.views.parts.widgets import KEPT, empty_state, paged_table, pick, show_table
 
 SIGNAL_FIELDS = ("c2pa_present", "c2pa_state", "digital_source_type", "watermark_payload", "watermark_status",
                  "record_id", "record_claim", "record_note", "found_via")
@@ -149,8 +149,11 @@ def past_scans(root: str, stamp: da.Stamp) -> None:
     paged_table("scan-results", len(results), lambda off, n: [flat(r) for r in results[off:off + n]],
                 RESULT_COLUMNS)
     if results:
-        index = st.selectbox("File", range(len(results)), format_func=lambda i: results[i]["path"], key="scan-file")
-        show_result(results[index], annotated(results[index]["path"], results[index]))
+        by_path = {r["path"]: r for r in results}
+        chosen = st.selectbox("File", list(by_path), key="scan-file", persist_state=KEPT)
+        result = by_path[chosen]
+        show_result(result, annotated(result["path"], result))
+        scan_review.decision_picker(scan["id"], result["path"])
 
 
 def render() -> None:

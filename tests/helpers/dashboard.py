@@ -73,3 +73,22 @@ def texts(at: Any) -> str:
              for e in at.get(kind)]
     parts += [f"{m.label}={m.value}" for m in at.metric]
     return "\n".join(str(p) for p in parts)
+
+
+def render_switched_page(first: str) -> None:
+    """The AppTest script of a multipage session: render the page whose url path is in session state under
+    ``"test-page"`` (else ``first``), so a test switches pages as the sidebar does, by changing that value."""
+    import streamlit as st
+
+    from assay.dashboard.app import PAGES
+
+    dict((path, render) for _, path, _, render in PAGES)[st.session_state.get("test-page", first)]()
+
+
+def show_navigation() -> None:
+    """The AppTest script that lists the app's pages as ``url_path=title`` (the default page's path is ``/``)."""
+    import streamlit as st
+
+    from assay.dashboard.app import navigation_pages
+
+    st.text(" ".join(f"{p.url_path or '/'}={p.title}" for p in navigation_pages()))

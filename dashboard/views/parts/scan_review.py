@@ -1,9 +1,12 @@
 """The Scan page's review of a past scan: verdicts at a chosen threshold, filters by verdict and score, a gallery
-of the scanned faces, and the filtered results as CSV (the columns of ``assay detect scan --format csv``)."""
+of the scanned faces, the reviewer's own decision on each file, and the filtered results as CSV (the columns of
+``assay detect scan --format csv``, the threshold and the decision). The threshold, filters and decisions are kept
+for the session, across page switches; the gallery's thumbnails are cached per file."""
 
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import math
 from pathlib import Path
@@ -12,14 +15,17 @@ from typing import Any
 import numpy as np
 import streamlit as st
 
-from assay.core.imageio import decode
-from assay.dashboard.views.parts.widgets import threshold_slider
+from assay.dashboard import data_access as da
+from assay.dashboard.views.parts.widgets import KEPT, threshold_slider
 from assay.detect import flat_row
 
 SYNTHETIC, REAL, UNCERTAIN, ERROR = "synthetic", "real", "uncertain", "error"
 VERDICTS = (SYNTHETIC, UNCERTAIN, REAL, ERROR)
 GALLERY = 24  #: faces shown at most
 THUMB = 96  #: gallery width of one face, pixels
+#: a reviewer's call on a file, beside (never replacing) the detector's verdict
+DECISIONS = ("not reviewed", "synthetic", "real", "follow up")
+DECIDED = "scan-review-decisions"  #: session-state key of {scan id: {path: decision}}
 
 
 def _decide(regions: list[dict[str, Any]], threshold: float) -> str:
@@ -73,9 +79,11 @@ def filtered(results: list[dict[str, Any]], verdicts: list[str], low: float, hig
             and (r.get("probability") is None or low <= r["probability"] <= high)]
 
 
-def csv_bytes(results: list[dict[str, Any]]) -> bytes:
-    """The results as CSV: the scan command's columns, then the threshold they were decided at."""
-    rows = [{**flat_row(r), "threshold": r["threshold"]} for r in results]
+def csv_bytes(results: list[dict[str, Any]], made: dict[str, str]) -> bytes:
+    """The results as CSV: the scan command's columns, then the threshold they were decided at and the reviewer's
+    decision (``made``, by path)."""
+    rows = [{**flat_row(r), "threshold": r["threshold"], "decision": made.get(r["path"], DECISIONS[0])}
+            for r in results]
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=list(rows[0]) if rows else ["path"], lineterminator="\n")
     writer.writeheader()
@@ -83,21 +91,40 @@ def csv_bytes(results: list[dict[str, Any]]) -> bytes:
     return out.getvalue().encode("utf-8")
 
 
+def decisions(scan_id: str) -> dict[str, str]:
+    """The reviewer's decisions on one scan's files in this session, by path (a plain session-state value, which
+    Streamlit keeps whatever page is shown)."""
+    return st.session_state.setdefault(DECIDED, {}).setdefault(scan_id, {})
+
+
+def decision_picker(scan_id: str, path: str) -> str:
+    """The reviewer's decision on one file: one radio per file, starting from the decision made earlier."""
+    made = decisions(scan_id)
+    key = f"scan-decision-{hashlib.sha256(f'{scan_id}:{path}'.encode()).hexdigest()[:16]}"
+
+    def keep() -> None:
+        made[path] = st.session_state[key]
+
+    return st.radio("Your decision", DECISIONS, index=DECISIONS.index(made.get(path, DECISIONS[0])), key=key,
+                    horizontal=True, on_change=keep)
+
+
 def faces(results: list[dict[str, Any]], limit: int = GALLERY) -> list[tuple[np.ndarray, str]]:
-    """(crop, caption) of each scored region of the image results whose file still exists, at most ``limit``."""
+    """(thumbnail, caption) of each scored region of the image results whose file still exists, at most ``limit``;
+    the thumbnails come from :func:`data_access.face_thumbnails` (each file decoded once until it changes)."""
     out: list[tuple[np.ndarray, str]] = []
     for r in results:
-        if r.get("media") != "image" or r["status"] != "ok" or not Path(r["path"]).exists():
+        if r.get("media") != "image" or r["status"] != "ok" or not r.get("regions"):
             continue
         try:
-            image = decode(r["path"])
-        except Exception:  # the file changed or went away since the scan: no crop of it
+            mtime = Path(r["path"]).stat().st_mtime_ns
+        except OSError:  # the file went away since the scan: no crop of it
             continue
-        for region in r.get("regions") or []:
-            x0, y0, x1, y1 = (int(v) for v in region["box"])
-            crop = image[max(0, y0):max(y0 + 1, y1), max(0, x0):max(x0 + 1, x1)]
-            if crop.size:
-                out.append((crop, f"{Path(r['path']).name} {region['probability']:.2f} {r['review_verdict']}"))
+        boxes = tuple(tuple(int(v) for v in region["box"]) for region in r["regions"])
+        thumbs = da.face_thumbnails(r["path"], mtime, boxes, THUMB)
+        for thumb, region in zip(thumbs, r["regions"]):
+            if thumb is not None:
+                out.append((thumb, f"{Path(r['path']).name} {region['probability']:.2f} {r['review_verdict']}"))
             if len(out) >= limit:
                 return out
     return out
@@ -109,14 +136,17 @@ def review(scan: dict[str, Any], results: list[dict[str, Any]]) -> list[dict[str
     threshold = threshold_slider("scan-threshold", 0.5 if default is None else float(default))
     decided = at_threshold(results, threshold)
     left, right = st.columns(2)
-    verdicts = left.multiselect("Verdicts", VERDICTS, default=list(VERDICTS), key="scan-verdicts")
-    low, high = right.slider("P(synthetic) between", 0.0, 1.0, (0.0, 1.0), 0.01, key="scan-score")
+    verdicts = left.multiselect("Verdicts", VERDICTS, default=list(VERDICTS), key="scan-verdicts", persist_state=KEPT)
+    low, high = right.slider("P(synthetic) between", 0.0, 1.0, (0.0, 1.0), 0.01, key="scan-score",
+                             persist_state=KEPT)
     kept = filtered(decided, verdicts, low, high)
     counts = {v: sum(r["review_verdict"] == v for r in kept) for v in VERDICTS}
+    made = decisions(scan["id"])
+    reviewed = sum(made.get(r["path"], DECISIONS[0]) != DECISIONS[0] for r in kept)
     st.caption(f"{len(kept)} of {len(results)} files at threshold {threshold:.2f}: "
-               + ", ".join(f"{n} {v}" for v, n in counts.items()))
-    st.download_button("Download these results (CSV)", csv_bytes(kept), f"{scan['name']}-results.csv", "text/csv",
-                       key="scan-csv", disabled=not kept)
+               + ", ".join(f"{n} {v}" for v, n in counts.items()) + f"; {reviewed} reviewed")
+    st.download_button("Download these results (CSV)", csv_bytes(kept, made), f"{scan['name']}-results.csv",
+                       "text/csv", key="scan-csv", disabled=not kept)
     shown = faces(kept)
     if shown:
         st.markdown(f"Scanned faces (first {len(shown)}; score and verdict at {threshold:.2f})")

@@ -1,4 +1,7 @@
-"""Page building blocks shared by every page: empty states, record tables, pagination, pickers."""
+"""Page building blocks shared by every page: empty states, record tables, pagination, pickers.
+
+Pickers and the review controls keep their value for the whole session (``persist_state="session"``): a user who
+switches to another page and back finds the same record, threshold and filters."""
 
 from __future__ import annotations
 
@@ -50,17 +53,24 @@ def paged_table(key: str, total: int, fetch: Callable[[int, int], list[dict[str,
     return rows
 
 
+#: how long a picker or review control keeps its value when its page is not shown
+KEPT = "session"
+
+
 def pick(label: str, recs: Sequence[dict[str, Any]], key: str,
          prefer: Callable[[dict[str, Any]], bool] | None = None) -> dict[str, Any]:
-    """A select box over records, newest first, shown as ``name (id)``; it starts on the newest record that
-    ``prefer`` accepts (else the newest)."""
-    newest = list(reversed(recs))
-    first = next((i for i, r in enumerate(newest) if prefer(r)), 0) if prefer else 0
-    index = st.selectbox(label, range(len(newest)), index=first,
-                         format_func=lambda i: f"{newest[i]['name']} ({newest[i]['id']})", key=key)
-    return newest[index]
+    """A select box over records (by id, so a new record does not move the choice), newest first, shown as
+    ``name (id)``; it starts on the newest record that ``prefer`` accepts (else the newest) and keeps the choice
+    across page switches."""
+    newest = {r["id"]: r for r in reversed(recs)}
+    ids = list(newest)
+    first = next((i for i, r in enumerate(newest.values()) if prefer(r)), 0) if prefer else 0
+    chosen = st.selectbox(label, ids, index=first, format_func=lambda i: f"{newest[i]['name']} ({i})", key=key,
+                          persist_state=KEPT)
+    return newest[chosen]
 
 
 def threshold_slider(key: str, default: float = 0.5) -> float:
-    """The threshold on P(synthetic) at which a file or image counts as flagged."""
-    return float(st.slider("Threshold on P(synthetic)", 0.0, 1.0, round(float(default), 2), 0.01, key=key))
+    """The threshold on P(synthetic) at which a file or image counts as flagged (kept across page switches)."""
+    return float(st.slider("Threshold on P(synthetic)", 0.0, 1.0, round(float(default), 2), 0.01, key=key,
+                           persist_state=KEPT))
