@@ -155,7 +155,8 @@ def catalog_check(
     as_json: bool = typer.Option(False, "--json", help="Print the findings as JSON."),
 ) -> None:
     """Check that the catalog and the workspace's files agree: the database, rows of no artefact, missing, moved or
-    changed files, folders no row names, stale temporaries, unfinished work. Exit 1 while anything is left to fix."""
+    changed files, pending stamp records, folders no row names, stale temporaries, unfinished work. Exit 1 while
+    anything is left to fix."""
     from assay.core.catalog_check import check
 
     findings = check(workspace(ctx, read_only=not (repair or drop_staging)), repair, drop_staging)

@@ -178,3 +178,11 @@ def test_a_writer_killed_mid_write_leaves_a_temporary_that_repair_removes(stampe
     code, found = check(ws.root)
     assert code == 1 and [(f["check"], f["subject"]) for f in found] == [("temporaries", str(left))]
     assert check(ws.root, "--repair")[0] == 0 and not left.exists()
+
+
+def test_records_of_a_stamp_that_never_committed_are_reported(stamped: tuple[Workspace, Path]) -> None:
+    ws, out = stamped
+    rec = ws.catalog.add("provenance", None, {"content_id": "0badcafe"}, path=out.parent / "lost.png",
+                         status="pending")
+    code, found = check(ws.root, "--repair")
+    assert code == 1 and sorted((f["check"], f["subject"]) for f in found) == [("paths", rec.id), ("pending", rec.id)]

@@ -9,6 +9,7 @@ can be fixed without losing anything:
   tail under the root) is repaired by storing it relative to the root; a missing file or folder,
   or a parent id that no row has, is reported.
 - ``hashes``: a stamped file whose bytes are no longer those recorded (``file_sha256``); reported.
+- ``pending``: a provenance record whose stamp batch never committed its files; reported.
 - ``dangling``: an artefact folder (``<kind>/<id>``) no row names; reported (it may be committing).
 - ``temporaries``: a temporary file (:func:`assay.core.fileio.atomic_path`) whose writer has
   died, in the workspace or beside a stamped file; repaired by deleting it.
@@ -31,8 +32,9 @@ from assay.core.locks import holder
 from assay.core.registry import Registry
 from assay.core.workspace import Workspace
 
-#: the status of a provenance record whose file a later stamp replaced (``assay.provenance``'s, which core cannot import)
-RETIRED = "retired"
+#: provenance record statuses (``assay.provenance``'s, which core cannot import): a later stamp replaced its file;
+#: its batch has not committed its files (interrupted, or still running)
+RETIRED, PENDING = "retired", "pending"
 
 
 @dataclass
@@ -115,6 +117,14 @@ def _hashes(run: CheckRun) -> Iterator[Finding]:
         want, where = rec.params.get("file_sha256"), run.resolved(rec)
         if rec.status != RETIRED and isinstance(want, str) and where is not None and where.is_file() and sha256_file(where) != want:
             yield Finding("hashes", rec.id, f"{where} is not the file stamped (its bytes changed since)")
+
+
+@CHECKS.register("pending")
+def _pending(run: CheckRun) -> Iterator[Finding]:
+    for rec in run.rows:
+        if rec.status == PENDING:
+            yield Finding("pending", rec.id, "its stamp batch never committed its files (interrupted, or still "
+                          "running): stamp the same files again")
 
 
 @CHECKS.register("dangling")
