@@ -25,7 +25,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-catalog_app = typer.Typer(help="List and inspect the artefacts in the workspace catalog.", no_args_is_help=True)
+catalog_app = typer.Typer(help="List, inspect and check the artefacts in the workspace catalog.", no_args_is_help=True)
 
 
 def _version(value: bool) -> None:
@@ -143,6 +143,32 @@ def catalog_import(
     cat = workspace(ctx).catalog
     count = cat.import_rows(read_jsonl(src))
     err.print(f"imported {count} artefacts into {cat.backend.location}", highlight=False)
+
+
+@catalog_app.command("check")
+def catalog_check(
+    ctx: typer.Context,
+    repair: bool = typer.Option(False, "--repair", help="Fix what is safe to fix: paths of a moved workspace, rows of "
+                                "no artefact, temporary files of writers that died."),
+    drop_staging: bool = typer.Option(False, "--drop-staging", help="Also remove unfinished work no live process "
+                                      "holds (it can no longer be resumed)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the findings as JSON."),
+) -> None:
+    """Check that the catalog and the workspace's files agree: the database, rows of no artefact, missing, moved or
+    changed files, pending stamp records, folders no row names, stale temporaries, unfinished work. Exit 1 while
+    anything is left to fix."""
+    from assay.core.catalog_check import check
+
+    findings = check(workspace(ctx, read_only=not (repair or drop_staging)), repair, drop_staging)
+    rows = [f.to_dict() for f in findings]
+    if as_json:
+        print_json(rows)
+    elif rows:
+        print_table(rows, ["check", "subject", "problem", "repaired"])
+    left = sum(not f.repaired for f in findings)
+    err.print(f"{len(findings)} finding(s), {len(findings) - left} repaired, {left} left", highlight=False)
+    if left:
+        raise typer.Exit(1)
 
 
 app.add_typer(data_app, name="data")

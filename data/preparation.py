@@ -182,7 +182,7 @@ def process_file(path: Path, root: Path, layout: str, cfg: PrepareConfig, out_di
             raise Rejected(str(exc)) from None
         t = time.process_time()
         try:
-            image = decode(path, max_pixels=cfg.max_pixels)
+            image = decode(path, max_pixels=cfg.max_pixels, work="prepare")
         except ImageError as exc:
             raise Rejected(str(exc)) from None
         times["decode"] = time.process_time() - t

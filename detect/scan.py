@@ -191,7 +191,8 @@ class Scanner:
         need = self.detector.view_short_side()
         wanted = 1.0 if need is None else min(1.0, (need + VIEW_SLACK) / max(smallest, 1.0))
         if wanted > scale:
-            again, _ = decode_reduced(source.path, math.ceil(min(source.size) * wanted) if wanted < 1 else None)
+            again, _ = decode_reduced(source.path, math.ceil(min(source.size) * wanted) if wanted < 1 else None,
+                                      work="scan")
             ratio = again.shape[1] / w
             faces = [FoundFace(tuple(int(round(v * ratio)) for v in f.box), f.score) for f in faces]  # type: ignore[misc]
             image, scale = again, again.shape[1] / source.size[0]
@@ -312,7 +313,8 @@ class Scanner:
 
         t0 = time.perf_counter()
         reduced = self.options.reduced_decode
-        image, size = decode_reduced(path, FINDER_SIDE.get(self.options.face_detector) if reduced else None)
+        image, size = decode_reduced(path, FINDER_SIDE.get(self.options.face_detector) if reduced else None,
+                                     work="scan")
         try:
             codec: dict[str, Any] | None = codec_of(path)
         except Exception:  # decodable but not by Pillow's header reader: no codec check

@@ -114,8 +114,10 @@ def render_plate(style: MarkStyle, short_side: int) -> tuple[np.ndarray, np.ndar
     return rgb, mask, lay
 
 
-def apply_mark(rgb: np.ndarray, style: MarkStyle | None = None) -> tuple[np.ndarray, dict[str, Any]]:
-    """Draw the mark; returns the new pixels and the record the check needs."""
+def apply_mark(rgb: np.ndarray, style: MarkStyle | None = None, in_place: bool = False
+               ) -> tuple[np.ndarray, dict[str, Any]]:
+    """Draw the mark; returns the new pixels (``rgb`` itself, drawn on, when ``in_place``) and the record the
+    check needs."""
     style = style or MarkStyle()
     place = POSITIONS.get(style.position)
     h, w = rgb.shape[:2]
@@ -135,15 +137,29 @@ def apply_mark(rgb: np.ndarray, style: MarkStyle | None = None) -> tuple[np.ndar
     ph, pw = plate.shape[:2]
     margin = min(round(style.margin_frac * min(h, w)), w - pw, h - ph)
     x0, y0 = place(w, h, pw, ph, margin)
-    out = rgb.astype(np.float32).copy()
-    region = out[y0:y0 + ph, x0:x0 + pw]
+    out = rgb if in_place else np.array(rgb, np.uint8)  # only the plate's box is blended in float
+    region = out[y0:y0 + ph, x0:x0 + pw].astype(np.float32)
     alpha = np.maximum(mask, style.plate_opacity)[..., None]
-    out[y0:y0 + ph, x0:x0 + pw] = alpha * plate + (1 - alpha) * region
+    out[y0:y0 + ph, x0:x0 + pw] = np.clip(np.rint(alpha * plate + (1 - alpha) * region), 0, 255)
     # objects, not lists: c2pa stores a list of small ints as a CBOR byte string
     record = {"style": style.to_dict(), "box": {"x": x0, "y": y0, "width": pw, "height": ph},
               "image_size": {"width": w, "height": h},
               "text_height_px": lay.text_height, "text_height_frac": round(lay.text_height / min(h, w), 4)}
-    return np.clip(np.rint(out), 0, 255).astype(np.uint8), record
+    return out, record
+
+
+#: rows of pixels converted to grey at a time (bounds the copies of large images)
+BAND_ROWS = 512
+
+
+def _gray(rgb: np.ndarray) -> np.ndarray:
+    """Pillow's ``L`` conversion of an RGB array as float32, a band of rows at a time."""
+    from PIL import Image
+
+    luma = np.empty(rgb.shape[:2], np.float32)
+    for y in range(0, rgb.shape[0], BAND_ROWS):
+        luma[y:y + BAND_ROWS] = np.asarray(Image.fromarray(np.ascontiguousarray(rgb[y:y + BAND_ROWS])).convert("L"))
+    return luma
 
 
 def _template(plate: np.ndarray, size: tuple[int, int]) -> np.ndarray:
@@ -177,13 +193,11 @@ def check_mark(rgb: np.ndarray, record: dict[str, Any] | None, min_correlation: 
     """
     if not record:
         return {"status": "absent", "reason": "no visible mark recorded for this file"}
-    from PIL import Image
-
     style = MarkStyle.from_dict(record["style"])
     w0, h0 = record["image_size"]["width"], record["image_size"]["height"]
     h, w = rgb.shape[:2]
     plate, _, _ = render_plate(style, min(h0, w0))
-    luma = np.asarray(Image.fromarray(np.ascontiguousarray(rgb)).convert("L"), np.float32)
+    luma = _gray(rgb)
     frac = record.get("text_height_frac", 0.0)
     box = record["box"]
     sx, sy = w / w0, h / h0

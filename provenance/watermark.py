@@ -31,7 +31,7 @@ no key.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Iterator, Protocol
 
 import numpy as np
 
@@ -63,9 +63,33 @@ class TooSmall(InputError):
     """The image is below the smallest size at which the method holds."""
 
 
+#: pixels per band of rows worked on at a time (bounds the temporaries of large images)
+BAND_PIXELS = 1 << 22
+
+
+def _bands(h: int, w: int) -> Iterator[slice]:
+    """The bands of rows an h x w image is worked on in, :data:`BAND_PIXELS` at a time."""
+    step = max(1, BAND_PIXELS // max(w, 1))
+    return (slice(y, min(h, y + step)) for y in range(0, h, step))
+
+
 def _luma(rgb: np.ndarray) -> np.ndarray:
-    rgb = rgb.astype(np.float32)
-    return 0.299 * rgb[..., 0] + 0.587 * rgb[..., 1] + 0.114 * rgb[..., 2]
+    """Rec. 601 luma as float32, a band of rows at a time (no float copy of the whole image)."""
+    luma = np.empty(rgb.shape[:2], np.float32)
+    for rows in _bands(*rgb.shape[:2]):
+        band = rgb[rows].astype(np.float32)
+        luma[rows] = 0.299 * band[..., 0] + 0.587 * band[..., 1] + 0.114 * band[..., 2]
+    return luma
+
+
+def _add_pattern(rgb: np.ndarray, pattern: np.ndarray) -> np.ndarray:
+    """``rgb`` plus the luma ``pattern`` on every channel, rounded and clipped to uint8, a band of rows at a time."""
+    out = np.empty_like(rgb)
+    for rows in _bands(*rgb.shape[:2]):
+        band = rgb[rows].astype(np.float32)
+        band += pattern[rows, :, None]
+        out[rows] = np.clip(np.rint(band), 0, 255)
+    return out
 
 
 @WATERMARKS.register("ssgrid", keyed=True)
@@ -87,22 +111,45 @@ class SpreadSpectrumGrid:
         self.sign = rng.choice(np.array([-1.0, 1.0], np.float32), cells)
         self.per_bit = np.bincount(owner, minlength=PAYLOAD_BITS).astype(np.float32)
 
-    def _cells(self, h: int, w: int) -> np.ndarray:
+    def _cell_sums(self, values: np.ndarray) -> np.ndarray:
+        """The sum of an h x w array over each grid cell, a band of rows at a time (no h x w index array)."""
+        h, w = values.shape
         g = self.grid
-        return (np.arange(h) * g // h)[:, None] * g + (np.arange(w) * g // w)[None, :]
+        cols = np.arange(w) * g // w
+        sums = np.zeros(g * g)
+        for rows in _bands(h, w):
+            cells = (np.arange(rows.start, rows.stop) * g // h)[:, None] * g + cols[None, :]
+            sums += np.bincount(cells.ravel(), values[rows].ravel(), g * g)
+        return sums
 
-    def _residual(self, luma: np.ndarray) -> np.ndarray:
+    def _band_sizes(self, n: int) -> np.ndarray:
+        """How many of ``n`` rows (or columns) fall in each of the grid's bands."""
+        return np.bincount(np.arange(n) * self.grid // n, minlength=self.grid)
+
+    def _cell_counts(self, h: int, w: int) -> np.ndarray:
+        return np.outer(self._band_sizes(h), self._band_sizes(w)).ravel()
+
+    def _expand(self, per_cell: np.ndarray, h: int, w: int) -> np.ndarray:
+        """An h x w float32 array holding each cell's value over its pixels."""
+        grid = per_cell.astype(np.float32).reshape(self.grid, self.grid)
+        return np.repeat(np.repeat(grid, self._band_sizes(h), axis=0), self._band_sizes(w), axis=1)
+
+    def _blur(self, luma: np.ndarray, scratch: bool = False) -> np.ndarray:
+        """The box blur the high-pass residual subtracts, written over ``luma`` when it is ``scratch``."""
         import cv2
 
         h, w = luma.shape
         k = max(3, int(round(2 * max(h, w) / self.grid)) | 1)
-        return luma - cv2.blur(luma, (k, k))
+        return cv2.blur(luma, (k, k), dst=luma if scratch else None)
 
-    def _statistic(self, luma: np.ndarray) -> np.ndarray:
-        h, w = luma.shape
-        cells = self._cells(h, w).ravel()
-        n = self.grid * self.grid
-        means = np.bincount(cells, self._residual(luma).ravel(), n) / np.maximum(np.bincount(cells, minlength=n), 1)
+    def _residual(self, luma: np.ndarray) -> np.ndarray:
+        return np.subtract(luma, blurred := self._blur(luma), out=blurred)
+
+    def _statistic(self, luma: np.ndarray, scratch: bool = False) -> np.ndarray:
+        """Each bit's statistic: the key-signed mean residual of its cells. The residual's cell sums are the luma's
+        less the blur's, so a ``scratch`` luma (a temporary) is blurred in place: no second image-sized buffer."""
+        sums = self._cell_sums(luma)
+        means = (sums - self._cell_sums(self._blur(luma, scratch))) / np.maximum(self._cell_counts(*luma.shape), 1)
         return np.bincount(self.owner, means * self.sign, PAYLOAD_BITS) / self.per_bit
 
     def _weights(self, luma: np.ndarray) -> np.ndarray:
@@ -110,30 +157,28 @@ class SpreadSpectrumGrid:
         n = self.grid * self.grid
         if not self.masking:
             return np.ones(n, np.float32)
-        cells = self._cells(*luma.shape).ravel()
-        count = np.maximum(np.bincount(cells, minlength=n), 1)
-        activity = np.sqrt(np.bincount(cells, (self._residual(luma) ** 2).ravel(), n) / count)
+        count = np.maximum(self._cell_counts(*luma.shape), 1)
+        residual = self._residual(luma)
+        activity = np.sqrt(self._cell_sums(np.square(residual, out=residual)) / count)
         weight = np.clip((activity + 1.0) / (np.median(activity) + 1.0), 0.3, 2.0)
-        mean = np.bincount(cells, luma.ravel(), n) / count
+        mean = self._cell_sums(luma) / count
         return np.where((mean > 245) | (mean < 10), 0.3, weight).astype(np.float32)
 
     def embed(self, rgb: np.ndarray, bits: np.ndarray) -> np.ndarray:
         h, w = rgb.shape[:2]
         if min(h, w) < self.min_side:
             raise TooSmall(f"{w}x{h} is below {self.min_side} px")
-        cells = self._cells(h, w)
         want = (2.0 * np.asarray(bits, np.float32) - 1.0)
         weight = self._weights(_luma(rgb))
         cell_sign = want[self.owner] * self.sign
-        unit = want * self._statistic((cell_sign * weight)[cells].astype(np.float32))
+        unit = want * self._statistic(self._expand(cell_sign * weight, h, w), scratch=True)
         gain = np.full(PAYLOAD_BITS, self.min_gain, np.float32)
-        base = rgb.astype(np.float32)
         out = rgb
         for _ in range(self.rounds):
             amplitude = np.minimum(gain[self.owner] * weight, self.max_gain)
-            pattern = (cell_sign * amplitude)[cells]
-            out = np.clip(np.rint(base + pattern[..., None]), 0, 255).astype(np.uint8)
-            got = want * self._statistic(_luma(out))
+            del out  # the last round's pixels go before the next are made (a large image is held twice, not thrice)
+            out = _add_pattern(rgb, self._expand(cell_sign * amplitude, h, w))
+            got = want * self._statistic(_luma(out), scratch=True)
             if (got >= self.margin).all():
                 break
             gain = np.clip(gain + np.maximum(0.0, self.margin - got) / np.maximum(unit, 1e-3),
@@ -144,7 +189,7 @@ class SpreadSpectrumGrid:
         h, w = rgb.shape[:2]
         if min(h, w) < self.min_side // 2:
             raise TooSmall(f"{w}x{h} is below {self.min_side // 2} px")
-        return self._statistic(_luma(rgb))
+        return self._statistic(_luma(rgb), scratch=True)
 
 
 @WATERMARKS.register(SMALL_METHOD, keyed=True)
@@ -198,12 +243,12 @@ class SmallSpreadSpectrumGrid(SpreadSpectrumGrid):
         target = np.full(PAYLOAD_BITS, self.margin, np.float32)
         out = rgb
         for _ in range(self.rounds):
-            stat = self._statistic(luma + delta)
+            stat = self._statistic(luma + delta, scratch=True)
             goal = want * np.maximum(target, want * stat)  # bits already past the margin stay where they are
             step = weight * (response.T @ np.linalg.solve(gram, goal - stat).astype(np.float32))
             delta += step.reshape(h, w)
             out = np.clip(np.rint(base + delta[..., None]), 0, 255).astype(np.uint8)
-            got = want * self._statistic(_luma(out))
+            got = want * self._statistic(_luma(out), scratch=True)
             if (got >= self.margin).all():
                 break
             target += np.maximum(0.0, self.margin - got)  # rounding or clipping fell short: aim higher there
@@ -213,7 +258,7 @@ class SmallSpreadSpectrumGrid(SpreadSpectrumGrid):
         h, w = rgb.shape[:2]
         if min(h, w) < self.min_side:
             raise TooSmall(f"{w}x{h} is below {self.min_side} px")
-        return self._statistic(_luma(rgb))
+        return self._statistic(_luma(rgb), scratch=True)
 
 
 @WATERMARKS.register("dwtDctSvd", keyed=False)

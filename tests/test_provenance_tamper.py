@@ -131,3 +131,22 @@ def test_scan_signals_call_a_tampered_manifest_invalid(corpus) -> None:
         signals = provenance_signals(tampered[("assertion_bytes", fmt)], ws)
         assert signals["c2pa_present"] and signals["c2pa_valid"] is False
         assert signals["digital_source_type"] is None and signals["found_via"] != "manifest"
+
+
+def test_the_dashboard_shows_a_tampered_manifest_as_invalid_and_none_of_its_fields(corpus, monkeypatch) -> None:
+    from streamlit.testing.v1 import AppTest
+
+    from tests.helpers.dashboard import render_page
+
+    ws, tampered, signed = corpus
+    monkeypatch.setenv("ASSAY_WORKSPACE", str(ws.root))
+    at = AppTest.from_function(render_page, args=("provenance",), default_timeout=300).run()
+    at.text_input(key="prov-path").set_value(str(signed["png"])).run()
+    assert "trainedAlgorithmicMedia" in next(m.value for m in at.markdown if "digitalSourceType" in m.value)
+    at.text_input(key="prov-path").set_value(str(tampered[("assertion_bytes", "png")])).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert {m.label: m.value for m in at.metric}["C2PA validation"] == "Invalid"
+    facts = next(m.value for m in at.markdown if "digitalSourceType" in m.value)
+    assert facts.startswith("**Signer**: none") and "**digitalSourceType**: none" in facts
+    assert any("nothing in it is evidence" in e.value for e in at.error)
+    assert "trainedAlgorithmicMedia" not in " ".join(m.value for m in at.markdown)

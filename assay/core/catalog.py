@@ -57,6 +57,14 @@ Direction = Literal["children", "descendants", "ancestors"]
 #: the ``prev_hash`` of the first ledger entry
 GENESIS = "0" * 64
 
+#: table -> the standard-SQL ``FROM ... WHERE`` of its rows that belong to no artefact (what ``catalog check`` counts
+#: and, with ``--repair``, deletes); both backends run these as they are
+ORPHANS: dict[str, str] = {
+    "lineage": "FROM lineage WHERE child NOT IN (SELECT id FROM artefacts)",
+    "param_index": "FROM param_index WHERE artefact NOT IN (SELECT id FROM artefacts)",
+    "rejects": "FROM rejects WHERE artefact NOT IN (SELECT id FROM artefacts)",
+}
+
 
 def chain_hash(prev_hash: str, seq: int, created_at: str, entry: dict[str, Any]) -> str:
     """SHA-256 linking a ledger entry to the one before it (canonical JSON, so re-reading gives the same hash)."""
@@ -186,6 +194,12 @@ class CatalogBackend(Protocol):
 
     def ledger(self) -> list[dict[str, Any]]:
         """Every ledger row (seq, created_at, entry, prev_hash, hash), oldest first, as stored."""
+
+    def integrity(self) -> list[str]:
+        """What the database's own consistency check finds wrong ([] when it finds nothing)."""
+
+    def orphans(self, delete: bool = False) -> dict[str, int]:
+        """How many rows of each :data:`ORPHANS` table belong to no artefact; ``delete`` removes them (one transaction)."""
 
     def load(self, records: Sequence[Record], rejects: Sequence[tuple[str, str, str, str]],
              ledger: Sequence[Mapping[str, Any]]) -> None:

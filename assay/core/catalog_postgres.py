@@ -23,6 +23,7 @@ from assay.core.catalog import (
     GENESIS,
     INDEXED_PARAMS,
     KINDS,
+    ORPHANS,
     Catalog,
     Direction,
     Record,
@@ -302,6 +303,18 @@ class PostgresBackend:
         with self._write() as cur, cur.copy("COPY rejects (artefact, source, reason, created_at) FROM STDIN") as copy:
             for row in rows:
                 copy.write_row(row)
+
+    def integrity(self) -> list[str]:
+        return []  # the server keeps its own consistency (there is no PRAGMA integrity_check to ask)
+
+    def orphans(self, delete: bool = False) -> dict[str, int]:
+        with self._write() if delete else self._transaction() as cur:
+            found = {table: int(cur.execute(f"SELECT COUNT(*) AS n {where}").fetchone()["n"])
+                     for table, where in ORPHANS.items()}
+            if delete:
+                for where in ORPHANS.values():
+                    cur.execute(f"DELETE {where}")
+        return found
 
     # -- reads -------------------------------------------------------------------
     def select(self, kinds: Sequence[str], ids: Sequence[str] = (), name: str | None = None,

@@ -20,6 +20,7 @@ from assay.core.catalog import (
     GENESIS,
     INDEXED_PARAMS,
     KINDS,
+    ORPHANS,
     Catalog,
     Direction,
     Record,
@@ -358,6 +359,18 @@ class SqliteBackend:
             conn.executemany("DELETE FROM param_index WHERE artefact = ?", [(r.id,) for r in records])
             self._index(conn, records)
         return records
+
+    def integrity(self) -> list[str]:
+        with self._connect() as conn:
+            return [row[0] for row in conn.execute("PRAGMA integrity_check") if row[0] != "ok"]
+
+    def orphans(self, delete: bool = False) -> dict[str, int]:
+        with self._write() if delete else self._connect() as conn:
+            found = {table: int(conn.execute(f"SELECT COUNT(*) {where}").fetchone()[0]) for table, where in ORPHANS.items()}
+            if delete:
+                for where in ORPHANS.values():
+                    conn.execute(f"DELETE {where}")
+        return found
 
     def add_rejects(self, rows: Sequence[tuple[str, str, str, str]]) -> None:
         with self._write() as conn:

@@ -8,14 +8,19 @@ callers journal and resume alike whatever the engine. Engines are looked up by n
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
 import os
+import sys
 from dataclasses import dataclass
 from typing import Any, Iterable, Iterator, Protocol, Sequence
 
+from assay.core import memory
 from assay.core.errors import InputError
 from assay.core.registry import load_entry
 from assay.core.workers import die_with_parent
+
+_log = logging.getLogger(__name__)
 
 #: engine name -> "module:function(task, items, engine)" yielding results in order
 ENGINES: dict[str, str] = {
@@ -88,9 +93,12 @@ def init_worker(task: Task) -> None:
     _TASK = task
 
 
-def _init_pool_worker(task: Task, parent_pid: int) -> None:
-    """A local pool's process: it ends with the process that made the pool, then sets the task up."""
+def _init_pool_worker(task: Task, parent_pid: int, share: int | None) -> None:
+    """A local pool's process: it ends with the process that made the pool, keeps to its ``share`` of the
+    memory budget (bytes, None for no limit), then sets the task up."""
     die_with_parent(parent_pid)
+    if share is not None:
+        memory.set_share(share)
     init_worker(task)
 
 
@@ -99,13 +107,18 @@ def _call(item: dict[str, Any]) -> dict[str, Any]:
     return _TASK(item)
 
 
+def _cuda() -> bool:
+    """Is CUDA present for work that uses torch? Work that has not imported torch (a classical detector) uses no
+    GPU, and is spared torch's import (gigabytes of address space: it fails under a 1 GiB ``ulimit -v``)."""
+    torch = sys.modules.get("torch")
+    return torch is not None and torch.cuda.is_available()
+
+
 def local_workers(workers: int, wants_gpu: bool = False) -> int:
     """``workers``, or for 0: every core on the CPU, and one process (feeding the GPU) where CUDA is present."""
     if workers > 0:
         return workers
-    import torch
-
-    return 1 if wants_gpu and torch.cuda.is_available() else (os.cpu_count() or 1)
+    return 1 if wants_gpu and _cuda() else (os.cpu_count() or 1)
 
 
 def local_size(engine: Engine, wants_gpu: bool = False) -> int:
@@ -116,15 +129,19 @@ def local_size(engine: Engine, wants_gpu: bool = False) -> int:
 def run_local(task: Task, items: Sequence[dict[str, Any]], engine: Engine) -> Iterable[dict[str, Any]]:
     """In this process for one worker (or one item), else in a pool: forked where that is possible
     and CUDA is not in use (fork is quick and shares what is loaded), spawned otherwise; the pool's
-    processes end with this one (:func:`assay.core.workers.die_with_parent`)."""
-    workers = local_workers(engine.workers, task.wants_gpu)
-    if workers <= 1 or len(items) <= 1:
+    processes end with this one (:func:`assay.core.workers.die_with_parent`). The pool has no more processes
+    than the memory budget holds (:func:`assay.core.memory.pool_size`), each given an equal share of it."""
+    wanted = min(local_workers(engine.workers, task.wants_gpu), max(1, len(items)))
+    workers, limit = memory.pool_size(wanted)
+    if workers < wanted and limit is not None:
+        _log.warning("memory: %d of %d worker processes fit in the %s left under %s", workers, wanted,
+                     memory.size(limit.headroom), limit.source)
+    if workers <= 1:
         task.setup()
         yield from map(task, items)
         return
-    import torch
-
-    fork = "fork" in multiprocessing.get_all_start_methods() and not torch.cuda.is_available()
+    fork = "fork" in multiprocessing.get_all_start_methods() and not _cuda()
     ctx = multiprocessing.get_context("fork" if fork else "spawn")
-    with ctx.Pool(min(workers, len(items)), initializer=_init_pool_worker, initargs=(task, os.getpid())) as pool:
+    share = limit.headroom // workers if limit is not None else None
+    with ctx.Pool(workers, initializer=_init_pool_worker, initargs=(task, os.getpid(), share)) as pool:
         yield from pool.imap(_call, items, chunksize=1)

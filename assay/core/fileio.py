@@ -6,11 +6,16 @@ import contextlib
 import hashlib
 import json
 import os
+import re
 import tempfile
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
 from assay.core.errors import OutputError
+
+#: what a temporary file's name holds after its writer's pid and random letters (``.x.png.<pid>.<random>.tmp.png``)
+TEMP_TAG = ".tmp"
+_TEMP_NAME = re.compile(r"^\..+\.(?P<pid>\d+)\.[a-z0-9_]+\.tmp(\.[^.]*)?$")
 
 
 def _fsync_dir(folder: Path) -> None:
@@ -46,7 +51,8 @@ def atomic_path(path: str | os.PathLike[str], mode: int | None = None, exclusive
     """
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp" + target.suffix, dir=target.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.{os.getpid()}.", suffix=TEMP_TAG + target.suffix,
+                               dir=target.parent)
     os.close(fd)
     tmp_path = Path(tmp)
     try:
@@ -64,6 +70,12 @@ def atomic_path(path: str | os.PathLike[str], mode: int | None = None, exclusive
             tmp_path.unlink()
 
 
+def temp_writer(name: str) -> int | None:
+    """The process id that made the temporary file named ``name`` (see :func:`atomic_path`), None for other names."""
+    found = _TEMP_NAME.match(name)
+    return int(found["pid"]) if found else None
+
+
 def check_writable_folder(folder: str | os.PathLike[str]) -> Path:
     """Make ``folder`` (with its parents) and prove a file can be written in it, before any work is done.
 
@@ -73,7 +85,7 @@ def check_writable_folder(folder: str | os.PathLike[str]) -> Path:
     path = Path(folder)
     try:
         path.mkdir(parents=True, exist_ok=True)
-        fd, probe = tempfile.mkstemp(prefix=".assay-write-check.", dir=path)
+        fd, probe = tempfile.mkstemp(prefix=f".assay-write-check.{os.getpid()}.", suffix=TEMP_TAG, dir=path)
         os.close(fd)
         os.unlink(probe)
     except OSError as exc:

@@ -15,6 +15,7 @@ from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
 from assay.core.errors import ImageError, media_oserror
 from assay.core.fileio import atomic_write_bytes
 from assay.core.media import open_media
+from assay.core.memory import check_decode
 
 #: default decode limit; larger images are refused as possible decompression bombs
 MAX_PIXELS = 64_000_000
@@ -35,33 +36,46 @@ def to_rgb8(img: Image.Image) -> np.ndarray:
         rgba = img.convert("RGBA")
         white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
         img = Image.alpha_composite(white, rgba)
-    arr = np.asarray(img.convert("RGB"), dtype=np.uint8)
-    return np.ascontiguousarray(arr)
+    return _rgb_array(img if mode == "RGB" else img.convert("RGB"))
 
 
-def decode(data: bytes | Path | str, max_pixels: int = MAX_PIXELS) -> np.ndarray:
+#: rows of an image copied out of Pillow at a time
+BAND_ROWS = 256
+
+
+def _rgb_array(img: Image.Image) -> np.ndarray:
+    """A writable HxWx3 array of an RGB image, copied a band of rows at a time (no whole-image bytes in between)."""
+    w, h = img.size
+    arr = np.empty((h, w, 3), np.uint8)
+    for y in range(0, h, BAND_ROWS):
+        arr[y:y + BAND_ROWS] = np.asarray(img.crop((0, y, w, min(h, y + BAND_ROWS))))
+    return arr
+
+
+def decode(data: bytes | Path | str, max_pixels: int = MAX_PIXELS, work: str = "decode") -> np.ndarray:
     """Decode an image (bytes or path) to HxWx3 uint8 RGB, honouring EXIF orientation.
 
     A path is opened with :func:`assay.core.media.open_media` (a regular file within the
-    image size limit) and only its header is read before the pixel count is checked.
-    Raises :class:`ImageError` with a one-line reason for empty, truncated, oversized,
+    image size limit) and only its header is read before the pixel count is checked, and
+    its decoded size against the memory budget of the command ``work`` names
+    (:func:`assay.core.memory.check_decode`). Raises :class:`ImageError` with a one-line reason for empty, truncated, oversized,
     unreadable or non-image inputs.
     """
-    return decode_reduced(data, None, max_pixels)[0]
+    return decode_reduced(data, None, max_pixels, work)[0]
 
 
-def decode_reduced(data: bytes | Path | str, min_side: int | None, max_pixels: int = MAX_PIXELS
-                   ) -> tuple[np.ndarray, tuple[int, int]]:
+def decode_reduced(data: bytes | Path | str, min_side: int | None, max_pixels: int = MAX_PIXELS,
+                   work: str = "decode") -> tuple[np.ndarray, tuple[int, int]]:
     """:func:`decode`, a JPEG decoded reduced in the DCT domain (libjpeg's 1/2, 1/4 or 1/8 scaling,
     Pillow's ``draft``) to the smallest size whose short side keeps at least ``min_side`` pixels;
     other formats, and ``min_side`` None, at full size. Returns the pixels and the (width, height)
     the full-size decode has (EXIF orientation applied)."""
     if isinstance(data, (str, Path)):
         with open_media(data, "image") as fh:
-            return _decode(fh, max_pixels, min_side)
+            return _decode(fh, max_pixels, min_side, work)
     if not data:
         raise ImageError("empty file (0 bytes)")
-    return _decode(io.BytesIO(bytes(data)), max_pixels, min_side)
+    return _decode(io.BytesIO(data if isinstance(data, bytes) else bytes(data)), max_pixels, min_side, work)
 
 
 def _draft(img: Image.Image, min_side: int) -> None:
@@ -72,7 +86,7 @@ def _draft(img: Image.Image, min_side: int) -> None:
         img.draft("RGB" if img.mode == "RGB" else img.mode, (math.ceil(w * factor), math.ceil(h * factor)))
 
 
-def _decode(source: BinaryIO, max_pixels: int, min_side: int | None = None) -> tuple[np.ndarray, tuple[int, int]]:
+def _decode(source: BinaryIO, max_pixels: int, min_side: int | None, work: str) -> tuple[np.ndarray, tuple[int, int]]:
     """Decode from an open binary file: header first, then the pixels when there are not too many."""
     try:
         with warnings.catch_warnings():
@@ -83,9 +97,10 @@ def _decode(source: BinaryIO, max_pixels: int, min_side: int | None = None) -> t
                 raise ImageError(f"too large: {w}x{h} = {w * h} pixels > limit {max_pixels} (decompression bomb guard)")
             if min_side:
                 _draft(img, min_side)
+            check_decode(*img.size, len(img.getbands()), work)  # the size the decoder will make (after a draft)
             img.load()
             turned = img.getexif().get(ExifTags.Base.Orientation, 1) in (5, 6, 7, 8)
-            img = ImageOps.exif_transpose(img)
+            ImageOps.exif_transpose(img, in_place=True)  # in place: no copy of the pixels when upright
             return to_rgb8(img), (h, w) if turned else (w, h)
     except ImageError:
         raise
@@ -103,7 +118,7 @@ def pixel_sha256(arr: np.ndarray) -> str:
     """sha256 of decoded pixels (shape included): equal for byte-different files with equal pixels."""
     h = hashlib.sha256()
     h.update(repr((arr.shape, str(arr.dtype))).encode())
-    h.update(np.ascontiguousarray(arr).tobytes())
+    h.update(np.ascontiguousarray(arr).data)  # the buffer itself, not a copy of it
     return h.hexdigest()
 
 

@@ -44,8 +44,9 @@ def encode_pixels(rgb: np.ndarray, fmt: str, xmp: bytes | None, quality: int) ->
 
 def stamp_pixels(rgb: np.ndarray, fmt: str, identity: SigningIdentity | None, options: StampOptions | None = None,
                  content_id: str | None = None, source_type: str = "created", generator: dict[str, Any] | None = None,
-                 parent: tuple[bytes, str] | None = None, title: str | None = None) -> StampResult:
-    """Label ``rgb`` and encode it as ``fmt`` ("png", "jpg" or "webp").
+                 parent: tuple[bytes, str] | None = None, title: str | None = None, own: bool = False) -> StampResult:
+    """Label ``rgb`` and encode it as ``fmt`` ("png", "jpg" or "webp"); ``own``: the caller hands ``rgb`` over, so the
+    visible mark is drawn on it rather than on a copy (a large image is then held once, not twice).
 
     ``source_type`` is "created" (generated) or "edited" (an AI edit of ``parent``,
     given as (bytes, format)). Raises :class:`SigningError` when C2PA is asked for and
@@ -58,7 +59,7 @@ def stamp_pixels(rgb: np.ndarray, fmt: str, identity: SigningIdentity | None, op
     skipped: dict[str, str] = {}
     pixels = np.ascontiguousarray(rgb, dtype=np.uint8)
     if "visible" in options.labels:
-        pixels, record["visible"] = visible.apply_mark(pixels, options.mark)
+        pixels, record["visible"] = visible.apply_mark(pixels, options.mark, in_place=own and pixels.flags.writeable)
         applied.append("visible")
     decoded = decoded_as_written(pixels, fmt, options.quality)
     if "watermark" in options.labels:
@@ -109,5 +110,5 @@ def stamp_image(src: Path, out: Path, identity: SigningIdentity | None, options:
     fmt = FORMATS.get(out.suffix.lower())
     if fmt is None:
         raise ValueError(f"cannot write {out.suffix!r}; expected one of {', '.join(sorted(FORMATS))}")
-    return stamp_pixels(decode(src), fmt, identity, options, source_type=source_type, generator=generator,
-                        parent=parent_ingredient(parent), title=out.name)
+    return stamp_pixels(decode(src, work="stamp"), fmt, identity, options, source_type=source_type, generator=generator,
+                        parent=parent_ingredient(parent), title=out.name, own=True)

@@ -144,7 +144,7 @@ def gather(path: Path, ws: Workspace | None = None, trust_anchors: str | None = 
         if kind == "video":
             reader = VideoReader(path)
         else:
-            rgb = decode(data) if pixels is None else pixels
+            rgb = decode(data, work="verify") if pixels is None else pixels
     except OSError as exc:
         raise MediaError(oserror_reason(exc)) from None
     fmt = sniff_format(path, data, kind)
