@@ -79,6 +79,7 @@ def recipes(epochs: int) -> dict[str, dict[str, Any]]:
     """Recipe name -> (``sim``: add simulated twins, ``cfg``: DetectTrainConfig fields)."""
     npr = {"tile": 64, "epochs": epochs, "batch_size": 32, "width": 32, "max_tiles": 9}
     base = {"model": "npr", "options": npr, "aug": ("reencode", "flip"), "calibration": "temperature"}
+    general = PRESETS.get("general")
     cnn = {"backbone": "resnet18", "tile": 128, "view_side": 256, "epochs": epochs, "batch_size": 32, "max_tiles": 9}
     return {
         "cnn-256": {"sim": False, "cfg": {**base, "model": "cnn", "options": cnn}},
@@ -97,8 +98,8 @@ def recipes(epochs: int) -> dict[str, dict[str, Any]]:
         "npr-sim-calheld": {"sim": True, "cfg": {**base, "calibrate_on": ("simulated-bilinear-x8",)}},
         "dct-cnn-sim": {"sim": True, "cfg": {**base, "model": "dct-cnn",
                                              "options": {k: v for k, v in npr.items()}}},
-        "general": {"sim": True, "cfg": {**PRESETS.get("general"), "options": {**PRESETS.get("general")["options"],
-                                                                               "epochs": epochs}}},
+        "general": {"sim": bool(general.get("simulate")),
+                    "cfg": {**general, "options": {**general["options"], "epochs": epochs}}},
     }
 
 

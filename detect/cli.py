@@ -134,6 +134,8 @@ def train_cmd(
         validate_config(cfg)
     except ValueError as exc:
         fail(str(exc))
+    if not (fake or fake_dir or layout_dir or cfg.simulate):
+        fail("no fake images: give --fake SET, --fake-dir [FAMILY=]FOLDER, --dir ROOT or --simulate")
     ws = workspace(ctx)
     n_real, n_fake = len(_refs(real)) + len(real_dir), len(_refs(fake)) + len(fake_dir)
     err.print(f"training {cfg.model} on {n_real} real and {n_fake} fake set(s)"

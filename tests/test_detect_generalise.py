@@ -212,19 +212,30 @@ def test_zoo_generators_keep_size_for_every_upsampler() -> None:
 
 
 def test_train_preset_general_resolves_the_recipe(toyws) -> None:
-    ws, real, _ = toyws
+    ws, real, fakes = toyws
     res = runner.invoke(app, ["-w", str(ws.root), "detect", "train", "--preset", "general", "--real", real,
-                              "--sim-steps", "3", "--set", "epochs=1", "--set", "tile=32", "--name", "gen"])
+                              "--fake", fakes[0], "--aug", "reencode", "--set", "epochs=1", "--set", "tile=32",
+                              "--name", "gen"])
     assert res.exit_code == 0, res.output
-    assert "training npr on 1 real and 0 fake set(s), simulating" in res.output  # the preset's model, not the default
+    assert "training npr on 1 real and 1 fake set(s)\n" in res.output  # the preset's model, and no simulators
     folder = ws.path_of(ws.resolve("gen"))
     cfg = json.loads((folder / "training.json").read_text())["config"]
-    assert cfg["model"] == "npr" and cfg["aug"] == ["reencode", "flip"] and cfg["sim_stages"] == [1, 3]
-    assert cfg["options"]["epochs"] == 1 and cfg["options"]["width"] == 32  # given options merge into the preset's
-    assert cfg["sim_steps"] == 3  # and given flags override it
-    assert {"simulated-transposed", "simulated-nearest-x8"} <= set(ws.resolve("gen").params["families"])
+    assert cfg["model"] == "npr" and cfg["simulate"] == [] and cfg["encode"] == "jpeg:90"
+    assert cfg["options"]["view_side"] == 256 and cfg["options"]["width"] == 64
+    assert cfg["options"]["epochs"] == 1 and cfg["options"]["tile"] == 32  # given options merge into the preset's
+    assert cfg["aug"] == ["reencode"]  # and given flags override it
+    assert len(ws.resolve("gen").params["families"]) == 1  # the one fake set given, nothing simulated
     domain = json.loads((folder / "domain.json").read_text())
     assert domain["codecs"] == {"jpeg": [60, 100]} and set(domain["features"]) == {"real", "synthetic"}
+
+
+def test_train_without_anything_fake_fails_before_any_work(toyws) -> None:
+    ws, real, _ = toyws
+    before = len(ws.catalog.list("detectors"))
+    res = runner.invoke(app, ["-w", str(ws.root), "detect", "train", "--preset", "general", "--real", real])
+    assert res.exit_code == 2
+    assert "no fake images: give --fake SET, --fake-dir [FAMILY=]FOLDER, --dir ROOT or --simulate" in res.output
+    assert len(ws.catalog.list("detectors")) == before
 
 
 def test_eval_names_unreadable_files_and_refuses_too_few_images(toyws, tmp_path: Path) -> None:
