@@ -10,26 +10,18 @@ from __future__ import annotations
 
 import numpy as np
 
-from assay.detect.base import DETECTORS, Images
+from assay.detect.base import DETECTORS
 from assay.detect.cooccurrence import N_FEATURES, cooccurrence_features
-from assay.detect.detectors.linear import FeatureDetector, LinearHead
+from assay.detect.detectors.linear import RegionFeatureDetector
 
 WEIGHTS = "cooc.safetensors"
 
 
 @DETECTORS.register("cooc")
-class CooccurrenceDetector(FeatureDetector):
+class CooccurrenceDetector(RegionFeatureDetector):
     name = "cooc"
     weights_file = WEIGHTS
+    n_features = N_FEATURES
 
-    def __init__(self, max_side: int = 512, C: float = 0.05) -> None:
-        super().__init__()
-        if max_side < 16:
-            raise ValueError(f"max_side must be at least 16 pixels, got {max_side}")
-        self.max_side, self.C = max_side, C
-        self.head = LinearHead("logreg", C)
-
-    def features(self, images: Images) -> np.ndarray:
-        if not len(images):
-            return np.zeros((0, N_FEATURES))
-        return np.stack([cooccurrence_features(img, self.max_side) for img in images])
+    def region_features(self, image: np.ndarray) -> np.ndarray:
+        return cooccurrence_features(image, self.max_side)

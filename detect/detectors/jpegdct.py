@@ -12,26 +12,18 @@ from __future__ import annotations
 
 import numpy as np
 
-from assay.detect.base import DETECTORS, Images
+from assay.detect.base import DETECTORS
 from assay.detect.blockdct import PER_FREQUENCY, block_dct_features
-from assay.detect.detectors.linear import FeatureDetector, LinearHead
+from assay.detect.detectors.linear import RegionFeatureDetector
 
 WEIGHTS = "jpeg-dct.safetensors"
 
 
 @DETECTORS.register("jpeg-dct")
-class JpegDCTDetector(FeatureDetector):
+class JpegDCTDetector(RegionFeatureDetector):
     name = "jpeg-dct"
     weights_file = WEIGHTS
+    n_features = 64 * PER_FREQUENCY
 
-    def __init__(self, max_side: int = 512, C: float = 0.05) -> None:
-        super().__init__()
-        if max_side < 16:
-            raise ValueError(f"max_side must be at least 16 pixels, got {max_side}")
-        self.max_side, self.C = max_side, C
-        self.head = LinearHead("logreg", C)
-
-    def features(self, images: Images) -> np.ndarray:
-        if not len(images):
-            return np.zeros((0, 64 * PER_FREQUENCY))
-        return np.stack([block_dct_features(img, self.max_side) for img in images])
+    def region_features(self, image: np.ndarray) -> np.ndarray:
+        return block_dct_features(image, self.max_side)

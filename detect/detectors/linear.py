@@ -89,3 +89,26 @@ class FeatureDetector(ScoredDetector):
 
     def load_weights(self, folder: Path) -> None:
         self.head.load(folder / self.weights_file)
+
+
+class RegionFeatureDetector(FeatureDetector):
+    """Per-image features of a centre region of at most ``max_side`` px at native pixels
+    (:meth:`region_features`, ``n_features`` values) and an L2-regularised logistic head (``C``)."""
+
+    n_features: ClassVar[int]
+
+    def __init__(self, max_side: int = 512, C: float = 0.05) -> None:
+        super().__init__()
+        if max_side < 16:
+            raise ValueError(f"max_side must be at least 16 pixels, got {max_side}")
+        self.max_side, self.C = max_side, C
+        self.head = LinearHead("logreg", C)
+
+    @abstractmethod
+    def region_features(self, image: np.ndarray) -> np.ndarray:
+        """(n_features,) features of one image's centre region."""
+
+    def features(self, images: Images) -> np.ndarray:
+        if not len(images):
+            return np.zeros((0, self.n_features))
+        return np.stack([self.region_features(img) for img in images])
