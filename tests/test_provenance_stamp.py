@@ -323,16 +323,16 @@ def test_demo_finds_the_stripped_32px_sample_through_its_watermark(ws, identity,
     assert (ws.root / "provenance-demo" / "s0.resaved.png").is_file()
 
 
-def test_verify_says_a_declared_watermark_was_expected_but_not_found(tmp_path, ws, identity, trust) -> None:
+def test_verify_says_a_declared_watermark_was_expected_but_not_found(tmp_path, trust) -> None:
     from PIL import PngImagePlugin
 
     from assay.provenance import implicit
 
-    out = tmp_path / "out" / "face.png"
-    stamp_file(_source(tmp_path, 200), out, identity, ws=ws)
-    with Image.open(out) as im:
-        packet = im.info[implicit.PNG_XMP_KEY]
-    assert implicit.parse_xmp(packet)["watermark"]  # the XMP declares the watermark's method
+    # the XMP a stamp writes when its watermark read back (a stamp whose watermark does not read back
+    # declares none), over other pixels that carry no watermark, with no manifest
+    packet = implicit.build_xmp(implicit.label_fields("assay-test", "forge", "1", "2026-01-01T00:00:00Z", "cid-1",
+                                                      "trainedAlgorithmicMedia", watermark="ssgrid"))
+    assert implicit.parse_xmp(packet)["watermark"] == "ssgrid"
     info = PngImagePlugin.PngInfo()
     info.add_itxt(implicit.PNG_XMP_KEY, packet)
     swapped = tmp_path / "swapped.png"  # other pixels (no watermark), the stamped XMP kept, the manifest dropped

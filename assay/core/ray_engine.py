@@ -66,10 +66,11 @@ def run_ray(task: Task, items: Sequence[dict[str, Any]], engine: Engine) -> Iter
     context.execution_options.preserve_order = True
     context.enable_progress_bars = False
     # one block per batch: a block's results come back when its batch is done, so results stream
-    # instead of waiting for a block that holds a slow file
+    # instead of waiting for a block that holds a slow file; batch_size None: each block is one batch, never
+    # bundled with the next (a bundle that reached the slow file would hold the results before it)
     dataset = ray.data.from_items([{"item": json.dumps(item)} for item in items],
                                   override_num_blocks=-(-len(items) // BATCH))
-    results = dataset.map_batches(_Actor, fn_constructor_args=(task,), batch_size=BATCH, batch_format="numpy",
+    results = dataset.map_batches(_Actor, fn_constructor_args=(task,), batch_size=None, batch_format="numpy",
                                   compute=ray.data.ActorPoolStrategy(size=min(actors, len(items))),
                                   num_gpus=1 if gpus else 0,
                                   num_cpus=0 if gpus else 1)
