@@ -6,8 +6,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import io
-import json
-import socket
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -22,7 +20,7 @@ from assay.serve import Client, TokenStore
 from assay.serve.batcher import Batcher
 from assay.serve.client import multipart
 from tests.helpers.images import bright, dark
-from tests.helpers.serve import read_reply, running, toy_detector_workspace
+from tests.helpers.serve import raw_request_head, read_reply, read_reply_head, running, toy_detector_workspace
 
 
 def test_uploads_waiting_while_a_batch_runs_form_the_next_batches():
@@ -122,28 +120,8 @@ def test_batched_answers_match_the_unbatched_library_scan(batched, tmp_path: Pat
     assert metric(text, 'assay_serve_batch_files_bucket{le="4"}') == batches  # no batch over --batch 4
 
 
-def chunked_head(url: str, token: str, boundary: str) -> socket.socket:
-    """A socket that has sent the head of a chunked multipart POST to /v1/scan (no Content-Length)."""
-    host, port = url.removeprefix("http://").split(":")
-    sock = socket.create_connection((host, int(port)), timeout=30)
-    head = ["POST /v1/scan HTTP/1.1", f"Host: {host}", f"Content-Type: multipart/form-data; boundary={boundary}",
-            "Transfer-Encoding: chunked", f"Authorization: Bearer {token}", "Connection: close"]
-    sock.sendall(("\r\n".join(head) + "\r\n\r\n").encode())
-    return sock
-
-
 def chunk(data: bytes) -> bytes:
     return f"{len(data):x}\r\n".encode() + data + b"\r\n"
-
-
-def reply_head_and_body(sock: socket.socket) -> tuple[bytes, dict]:
-    """The reply's head (lower case) and JSON body; returns only once the service closes the connection."""
-    data = b""
-    while piece := sock.recv(65536):
-        data += piece
-    sock.close()
-    head, _, body = data.partition(b"\r\n\r\n")
-    return head.lower(), json.loads(body)
 
 
 def test_a_chunked_body_over_the_limit_is_refused_without_reading_the_rest(batched):
@@ -151,14 +129,14 @@ def test_a_chunked_body_over_the_limit_is_refused_without_reading_the_rest(batch
     (no reply would come if the service read on to the end of the body); one within the limit is scanned."""
     srv, limit = batched["srv"], 1 << 20
     body, content_type = multipart("file", "huge.png", b"\x89PNG\r\n\x1a\n" + b"\0" * limit)
-    sock = chunked_head(srv.url, batched["token"], content_type.split("boundary=")[1])
+    sock = raw_request_head(srv.url, "/v1/scan", None, batched["token"], content_type.split("boundary=")[1])
     for start in range(0, limit, 1 << 16):  # exactly the limit, then one byte past it; the body's end never sent
         sock.sendall(chunk(body[start:min(start + (1 << 16), limit)]))
     sock.sendall(chunk(body[limit:limit + 1]))
-    head, answer = reply_head_and_body(sock)
+    head, answer = read_reply_head(sock)
     assert head.startswith(b"http/1.1 413") and b"connection: close" in head and "limit" in answer["detail"]
     within, content_type = multipart("file", "small.png", png_bytes(bright(9)))
-    sock = chunked_head(srv.url, batched["token"], content_type.split("boundary=")[1])
+    sock = raw_request_head(srv.url, "/v1/scan", None, batched["token"], content_type.split("boundary=")[1])
     sock.sendall(chunk(within[:100]) + chunk(within[100:]) + b"0\r\n\r\n")
     status, answer = read_reply(sock)
     assert status == 200 and answer["path"] == "small.png" and answer["status"] == "ok"

@@ -91,23 +91,32 @@ def running(ws: Workspace, args: list[str], tmp: Path, workers: int = 1) -> Iter
         server.stop()
 
 
-def raw_request_head(url: str, route: str, body_length: int, token: str | None, boundary: str) -> socket.socket:
-    """A socket that has sent the head of a multipart POST (the body still to come), for slow-client tests."""
+def raw_request_head(url: str, route: str, body_length: int | None, token: str | None, boundary: str
+                     ) -> socket.socket:
+    """A socket that has sent the head of a multipart POST (the body still to come), for slow-client tests;
+    ``body_length`` None: a chunked body (``Transfer-Encoding: chunked``, no Content-Length)."""
     host, port = url.removeprefix("http://").split(":")
     sock = socket.create_connection((host, int(port)), timeout=60)
+    length = "Transfer-Encoding: chunked" if body_length is None else f"Content-Length: {body_length}"
     head = [f"POST {route} HTTP/1.1", f"Host: {host}", f"Content-Type: multipart/form-data; boundary={boundary}",
-            f"Content-Length: {body_length}", "Connection: close"]
+            length, "Connection: close"]
     if token:
         head.append(f"Authorization: Bearer {token}")
     sock.sendall(("\r\n".join(head) + "\r\n\r\n").encode())
     return sock
 
 
-def read_reply(sock: socket.socket) -> tuple[int, dict]:
-    """Status and JSON body of the reply on a raw socket (the server closes the connection after it)."""
+def read_reply_head(sock: socket.socket) -> tuple[bytes, dict]:
+    """The reply's head (lower case) and JSON body on a raw socket; returns once the server closes the connection."""
     data = b""
     while chunk := sock.recv(65536):
         data += chunk
     sock.close()
     head, _, body = data.partition(b"\r\n\r\n")
-    return int(head.split(b" ", 2)[1]), json.loads(body) if body else {}
+    return head.lower(), json.loads(body) if body else {}
+
+
+def read_reply(sock: socket.socket) -> tuple[int, dict]:
+    """Status and JSON body of the reply on a raw socket (the server closes the connection after it)."""
+    head, body = read_reply_head(sock)
+    return int(head.split(b" ", 2)[1]), body
