@@ -197,7 +197,14 @@ def measure(det: Any, test_reals: dict[str, list[Path]], calib_reals: list[Path]
         "pinned": float(np.mean((p <= floor + 1e-3) | (p >= 1 - floor - 1e-3))),
         "distinct_p": int(len(np.unique(np.round(p, 6)))),
         "n_real": int(len(r_p)), "n_fake": int(len(fake["p"])),
+        "raw_scores": {"real": {s: _rounded(r["z"]) for s, r in reals.items()}, "fake": _rounded(fake["z"]),
+                       "calibration": _rounded(calib["z"])},
     }
+
+
+def _rounded(z: np.ndarray) -> list[float]:
+    """Raw scores as stored (files in a fixed order per seed, so runs of other recipes line up)."""
+    return [round(float(v), 5) for v in z]
 
 
 def run_fold(name: str, recipe: dict[str, Any], held: str, files: dict[str, Any], args: argparse.Namespace
