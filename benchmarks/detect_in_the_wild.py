@@ -18,7 +18,9 @@ CelebA-HQ and FRL London that no training or calibration step saw. Both classes 
 re-encoded alike for each condition: JPEG q75, JPEG q90 and untouched (the files as they
 are: there the classes differ in codec, which shows what compression costs or hides).
 
-Reported per recipe, fold and condition: AUC and AP (raw score), accuracy per class at the
+Reported per recipe, fold and condition: AUC and AP (raw score) over all test reals, the AUC
+against each real source alone and against the high-resolution reals alone (``auc_hires``: the
+held-out fakes' own resolution, where neither size nor source can tell the classes apart), accuracy per class at the
 detector's own threshold (calibrated P >= 0.5), the real false-positive rate at that threshold
 and at a threshold set on separate calibration reals for ``--target-fpr`` (conformal, as
 ``assay detect calibrate``) with the held-out fakes' recall there, the share of test images
@@ -69,6 +71,8 @@ FAMILIES = {"pggan": "gan-faces/celebahq-pggan-1024", "studio": "gan-faces/style
 CONDITIONS = {"jpeg75": 75, "jpeg90": 90, "untouched": None}
 SIM_KINDS = ("transposed", "nearest", "bilinear")
 TWIN_WINDOW = 384
+#: real sources at the held-out fakes' resolution (512-1350 px): AUC against them alone is ``auc_hires``
+HIRES = ("celebahq-1024", "frl-1350")
 
 
 def say(message: str) -> None:
@@ -188,6 +192,8 @@ def measure(det: Any, test_reals: dict[str, list[Path]], calib_reals: list[Path]
     ood = np.r_[np.concatenate([r["ood"] for r in reals.values()]), fake["ood"]]
     return {
         **{k: m[k] for k in ("auc", "ap", "acc_real", "acc_synthetic", "ece")},
+        "auc_by_source": {s: auc_against(r["z"], fake["z"]) for s, r in reals.items()},
+        "auc_hires": auc_against(np.concatenate([r["z"] for s, r in reals.items() if s in HIRES]), fake["z"]),
         "fpr_own": float(np.mean(r_p >= 0.5)),
         "fpr_own_by_source": {s: float(np.mean(r["p"] >= 0.5)) for s, r in reals.items()},
         "fpr_calibrated": float(np.mean(r_z >= thr)),
@@ -200,6 +206,13 @@ def measure(det: Any, test_reals: dict[str, list[Path]], calib_reals: list[Path]
         "raw_scores": {"real": {s: _rounded(r["z"]) for s, r in reals.items()}, "fake": _rounded(fake["z"]),
                        "calibration": _rounded(calib["z"])},
     }
+
+
+def auc_against(real: np.ndarray, fake: np.ndarray) -> float:
+    """AUC of the held-out fakes against one source of real photos (by raw score)."""
+    from sklearn.metrics import roc_auc_score
+
+    return float(roc_auc_score(np.r_[np.zeros(len(real)), np.ones(len(fake))], np.r_[real, fake]))
 
 
 def _rounded(z: np.ndarray) -> list[float]:
@@ -237,7 +250,8 @@ def run_fold(name: str, recipe: dict[str, Any], held: str, files: dict[str, Any]
         c = out["conditions"][cond]
         say(f"  {cond}: AUC {c['auc']:.3f} AP {c['ap']:.3f} acc real {c['acc_real']:.2f} fake {c['acc_synthetic']:.2f} "
             f"FPR own {c['fpr_own']:.3f} cal {c['fpr_calibrated']:.3f} recall@cal {c['recall_calibrated']:.2f} "
-            f"uncertain {c['uncertain']:.2f} pinned {c['pinned']:.2f}")
+            f"uncertain {c['uncertain']:.2f} pinned {c['pinned']:.2f} AUC by real source "
+            + " ".join(f"{k} {v:.3f}" for k, v in c["auc_by_source"].items()))
     return out
 
 
@@ -277,7 +291,7 @@ def main() -> None:
             results["recipes"][name]["folds"][held] = r
             for cond, c in r["conditions"].items():
                 rows.append({"recipe": name, "held out": held, "test": cond, **{k: round(c[k], 3) for k in (
-                    "auc", "ap", "acc_real", "acc_synthetic", "fpr_own", "fpr_calibrated", "recall_calibrated",
+                    "auc", "auc_hires", "ap", "acc_real", "acc_synthetic", "fpr_own", "fpr_calibrated", "recall_calibrated",
                     "uncertain", "pinned")}, "train s": round(r["train_seconds"])})
             atomic_write_json(args.out, results)
     print_table(rows, list(rows[0]), title="held-out generator, unseen real photos (AUC by raw score)")
