@@ -20,8 +20,8 @@ are: there the classes differ in codec, which shows what compression costs or hi
 
 Reported per recipe, fold and condition: AUC and AP (raw score) over all test reals, the AUC
 against each real source alone and against the high-resolution reals alone (``auc_hires``: the
-held-out fakes' own resolution, where neither size nor source can tell the classes apart), accuracy per class at the
-detector's own threshold (calibrated P >= 0.5), the real false-positive rate at that threshold
+held-out fakes' own resolution, where image size cannot tell the classes apart), accuracy per
+class at the detector's own threshold (calibrated P >= 0.5), the real false-positive rate at that threshold
 and at a threshold set on separate calibration reals for ``--target-fpr`` (conformal, as
 ``assay detect calibrate``) with the held-out fakes' recall there, the share of test images
 out of the detector's domain ("uncertain"), the share of probabilities within 1e-3 of a
@@ -209,7 +209,7 @@ def measure(det: Any, test_reals: dict[str, list[Path]], calib_reals: list[Path]
 
 
 def auc_against(real: np.ndarray, fake: np.ndarray) -> float:
-    """AUC of the held-out fakes against one source of real photos (by raw score)."""
+    """AUC of fake scores against real scores (raw scores; one source of reals or several)."""
     from sklearn.metrics import roc_auc_score
 
     return float(roc_auc_score(np.r_[np.zeros(len(real)), np.ones(len(fake))], np.r_[real, fake]))
@@ -291,8 +291,8 @@ def main() -> None:
             results["recipes"][name]["folds"][held] = r
             for cond, c in r["conditions"].items():
                 rows.append({"recipe": name, "held out": held, "test": cond, **{k: round(c[k], 3) for k in (
-                    "auc", "auc_hires", "ap", "acc_real", "acc_synthetic", "fpr_own", "fpr_calibrated", "recall_calibrated",
-                    "uncertain", "pinned")}, "train s": round(r["train_seconds"])})
+                    "auc", "auc_hires", "ap", "acc_real", "acc_synthetic", "fpr_own", "fpr_calibrated",
+                    "recall_calibrated", "uncertain", "pinned")}, "train s": round(r["train_seconds"])})
             atomic_write_json(args.out, results)
     print_table(rows, list(rows[0]), title="held-out generator, unseen real photos (AUC by raw score)")
     say(f"results written to {args.out}")

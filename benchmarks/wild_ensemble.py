@@ -19,13 +19,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sklearn.metrics import roc_auc_score
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from assay.core.clitools import err, print_table  # noqa: E402
 from assay.core.fileio import atomic_write_json, read_json  # noqa: E402
 from assay.detect import conformal_threshold  # noqa: E402
+from benchmarks.detect_in_the_wild import auc_against  # noqa: E402
 
 
 def standardised(raw: dict[str, Any]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -40,8 +40,7 @@ def combine(raws: list[dict[str, Any]], target_fpr: float) -> dict[str, float]:
     """AUC, and FPR and recall at the calibrated threshold, of the mean standardised score."""
     real, fake, calibration = (np.mean(parts, axis=0) for parts in zip(*map(standardised, raws)))
     threshold = conformal_threshold(calibration, target_fpr)
-    labels = np.r_[np.zeros(len(real)), np.ones(len(fake))]
-    return {"auc": float(roc_auc_score(labels, np.r_[real, fake])),
+    return {"auc": auc_against(real, fake),
             "fpr_calibrated": float((real >= threshold).mean()), "recall_calibrated": float((fake >= threshold).mean())}
 
 
