@@ -18,6 +18,7 @@ QUICK = {
     "dct": {},
     "jpeg-dct": {},
     "cooc": {},
+    "residual": {"trees": 40},
     "npr": {"tile": 32, "epochs": 3, "batch_size": 16},
     "freqnet": {"tile": 32, "epochs": 4, "batch_size": 16},
     "dct-cnn": {"tile": 32, "epochs": 3, "batch_size": 16},

@@ -52,7 +52,7 @@ def test_a_detector_in_a_new_module_is_found_by_name(tmp_path: Path, monkeypatch
 
 
 def test_an_unknown_detector_name_lists_the_known_ones(tmp_path: Path) -> None:
-    known = "cnn, cnndetection, cooc, dct, dct-cnn, ensemble, freqnet, jpeg-dct, npr, npr-resnet, spectral, univfd"
+    known = "cnn, cnndetection, cooc, dct, dct-cnn, ensemble, freqnet, jpeg-dct, npr, npr-resnet, residual, spectral, univfd"
     with pytest.raises(UnknownNameError, match=f"unknown detector 'nope'; known: {known}$"):
         DETECTORS.get("nope")
     with pytest.raises(UnknownNameError, match="unknown detector 'nope'"):

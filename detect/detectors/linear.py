@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from abc import abstractmethod
 from pathlib import Path
-from typing import ClassVar
+from typing import ClassVar, Protocol
 
 import numpy as np
 
@@ -65,12 +65,24 @@ class LinearHead:
         self.intercept = float(t["intercept"][0])
 
 
+class Head(Protocol):
+    """What a feature detector's classifier does: :class:`LinearHead`, :class:`detect.trees.TreeHead`."""
+
+    def fit(self, X: np.ndarray, y: np.ndarray) -> "Head": ...
+
+    def decision(self, X: np.ndarray) -> np.ndarray: ...
+
+    def save(self, path: Path) -> None: ...
+
+    def load(self, path: Path) -> None: ...
+
+
 class FeatureDetector(ScoredDetector):
-    """A fixed feature vector per image and a :class:`LinearHead` over it (``self.head``)."""
+    """A fixed feature vector per image and a classifier :class:`Head` over it (``self.head``)."""
 
     #: the head's file in the detector folder
     weights_file: ClassVar[str]
-    head: LinearHead
+    head: Head
 
     @abstractmethod
     def features(self, images: Images) -> np.ndarray:
