@@ -96,6 +96,8 @@ def recipes(epochs: int) -> dict[str, dict[str, Any]]:
         "npr-256-wide-sim": {"sim": True, "cfg": {**base, "options": {**npr, "view_side": 256, "width": 64}}},
         "npr": {"sim": False, "cfg": base},
         "cooc": {"sim": False, "cfg": {**base, "model": "cooc", "options": {"max_side": 512}}},
+        "residual": {"sim": False, "cfg": {**base, "model": "residual", "options": {}, "aug": ("flip",)}},
+        "residual-reencode": {"sim": False, "cfg": {**base, "model": "residual", "options": {}}},
         "cooc-sim": {"sim": True, "cfg": {**base, "model": "cooc", "options": {"max_side": 512}}},
         "npr-copies": {"sim": False, "cfg": {**base, "options": {**npr, "scales": [1.0, 0.5]}}},
         "npr-sim": {"sim": True, "cfg": base},
