@@ -104,8 +104,10 @@ def recipes(epochs: int) -> dict[str, dict[str, Any]]:
         "npr-sim-calheld": {"sim": True, "cfg": {**base, "calibrate_on": ("simulated-bilinear-x8",)}},
         "dct-cnn-sim": {"sim": True, "cfg": {**base, "model": "dct-cnn",
                                              "options": {k: v for k, v in npr.items()}}},
+        # the preset as it is (``--epochs`` reaches it only where its model trains by epochs)
         "general": {"sim": bool(general.get("simulate")),
-                    "cfg": {**general, "options": {**general["options"], "epochs": epochs}}},
+                    "cfg": {**general, "options": {**general["options"],
+                                                   **({"epochs": epochs} if "epochs" in general["options"] else {})}}},
     }
 
 

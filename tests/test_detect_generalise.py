@@ -214,15 +214,14 @@ def test_zoo_generators_keep_size_for_every_upsampler() -> None:
 def test_train_preset_general_resolves_the_recipe(toyws) -> None:
     ws, real, fakes = toyws
     res = runner.invoke(app, ["-w", str(ws.root), "detect", "train", "--preset", "general", "--real", real,
-                              "--fake", fakes[0], "--aug", "reencode", "--set", "epochs=1", "--set", "tile=32",
-                              "--name", "gen"])
+                              "--fake", fakes[0], "--aug", "reencode", "--set", "trees=20", "--name", "gen"])
     assert res.exit_code == 0, res.output
-    assert "training npr on 1 real and 1 fake set(s)\n" in res.output  # the preset's model, and no simulators
+    assert "training residual on 1 real and 1 fake set(s)\n" in res.output  # the preset's model, and no simulators
     folder = ws.path_of(ws.resolve("gen"))
     cfg = json.loads((folder / "training.json").read_text())["config"]
-    assert cfg["model"] == "npr" and cfg["simulate"] == [] and cfg["encode"] == "jpeg:90"
-    assert cfg["options"]["view_side"] == 256 and cfg["options"]["width"] == 64
-    assert cfg["options"]["epochs"] == 1 and cfg["options"]["tile"] == 32  # given options merge into the preset's
+    assert cfg["model"] == "residual" and cfg["simulate"] == [] and cfg["encode"] == "jpeg:75"
+    assert cfg["options"]["max_side"] == 1024 and cfg["options"]["leaves"] == 15
+    assert cfg["options"]["trees"] == 20  # given options merge into the preset's
     assert cfg["aug"] == ["reencode"]  # and given flags override it
     assert len(ws.resolve("gen").params["families"]) == 1  # the one fake set given, nothing simulated
     domain = json.loads((folder / "domain.json").read_text())

@@ -70,14 +70,14 @@ def test_preset_with_a_model_that_does_not_take_its_options_fails_before_any_wor
     ws = Workspace(tmp_path / "ws")
     code, out = train_cli(ws.root, "--preset", "general", "--model", "dct", "--real-dir", str(real))
     assert code == 2
-    assert "detector dct takes no option" in out and "tile" in out
+    assert "detector dct takes no option" in out and "max_side" in out
     assert ws.catalog.list("datasets") == []  # nothing was registered, read or trained
 
 
 def test_train_message_names_the_model_trained(tmp_path: Path) -> None:
     real = write(tmp_path / "photos", real_images(4, 48))
     code, out = train_cli(tmp_path / "ws", "--preset", "general", "--real-dir", str(real), "--set", "nope=1")
-    assert code == 2 and "detector npr takes no option nope" in out
+    assert code == 2 and "detector residual takes no option nope" in out
 
 
 def test_a_1024_px_face_is_in_domain_after_training_at_that_scale(tmp_path: Path) -> None:
