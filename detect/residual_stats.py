@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from assay.detect.spectra import gray
+
 PERIODS = (2, 4, 8, 16)
 WINDOW = 256
 PEAKS = (2, 4, 8, 8 / 3, 4 / 3)  # WINDOW / k: the spectral bins at these periods
@@ -21,7 +23,7 @@ N_FEATURES = sum(p * p + 1 for p in PERIODS) + 2 * len(PEAKS) + 1
 
 def luma_residual(image: np.ndarray) -> np.ndarray:
     """Luma minus the mean of its four neighbours (valid part, 2 px shorter each way)."""
-    g = image[..., :3].astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
+    g = gray(image)
     return g[1:-1, 1:-1] - 0.25 * (g[:-2, 1:-1] + g[2:, 1:-1] + g[1:-1, :-2] + g[1:-1, 2:])
 
 
